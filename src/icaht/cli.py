@@ -1,0 +1,219 @@
+"""The ``icaht`` command line: assess, grade, score, validate, schema.
+
+Errors from icaht (bad input, bad profile) are reported here, in one place, without a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from icaht.core.assessment import assess
+from icaht.core.hematotox import car_hematotox
+from icaht.core.record import Moment
+from icaht.core.units import unit_factor
+from icaht.errors import IcahtError, InputError
+from icaht.io.inputs import load_courses
+from icaht.knowledge.analytes import ANALYTES, Analyte
+from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
+from icaht.report.console import DISCLAIMER, render_assessment
+from icaht.report.rows import assessment_row
+from icaht.schemas import SCHEMAS, schema_text
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=f"icaht: cytopenias after CAR T-cell therapy. {DISCLAIMER}",
+)
+score_app = typer.Typer(no_args_is_help=True, help="Quick risk-score calculations.")
+app.add_typer(score_app, name="score")
+
+out = Console()
+err = Console(stderr=True)
+
+ProfileOption = Annotated[
+    str,
+    typer.Option("--profile", help=f"Shipped profile name or a profile TOML file."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Day relative to infusion (e.g. 60) or an ISO date; default: latest data."),
+]
+
+
+def _parse_as_of(text: str | None) -> Moment | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither a day number nor an ISO date", param_hint="--as-of"
+        ) from None
+
+
+def _fail(exc: IcahtError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _profile(name: str) -> Profile:
+    try:
+        return load_profile(name)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+
+
+@app.command("assess")
+def assess_command(
+    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+    as_of: AsOfOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    profile: ProfileOption = DEFAULT_PROFILE,
+) -> None:
+    """Assess one patient (or each patient of an input) as of a day."""
+    if output_format not in ("table", "json"):
+        raise typer.BadParameter("use table or json", param_hint="--format")
+    chosen = _profile(profile)
+    moment = _parse_as_of(as_of)
+    try:
+        courses = load_courses(path)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    for course in courses:
+        assessment = assess(course, moment, chosen)
+        if output_format == "json":
+            typer.echo(assessment.model_dump_json(indent=2))
+        else:
+            render_assessment(out, course, assessment)
+
+
+@app.command("grade")
+def grade_command(
+    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Results CSV, one row per patient.")],
+    as_of: AsOfOption = None,
+    profile: ProfileOption = DEFAULT_PROFILE,
+) -> None:
+    """Grade every patient of an input and write one row per patient."""
+    chosen = _profile(profile)
+    moment = _parse_as_of(as_of)
+    try:
+        courses = load_courses(path)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    rows = []
+    with Progress(
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("grading", total=len(courses))
+        for course in courses:
+            rows.append(assessment_row(assess(course, moment, chosen)))
+            progress.advance(task)
+    tmp = out_path.with_name(out_path.name + ".partial")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["patient_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out_path)
+    err.print(f"{len(rows)} patient(s) graded -> {out_path}")
+
+
+def _value(name: str, value: float | None, unit: str, analyte: Analyte) -> float | None:
+    if value is None:
+        return None
+    factor = unit_factor(analyte, unit)
+    if factor is None:
+        accepted = ", ".join(sorted(ANALYTES[analyte].units))
+        raise typer.BadParameter(f"unit {unit!r} not accepted; accepted: {accepted}", param_hint=name)
+    if value < 0 or math.isnan(value):
+        raise typer.BadParameter(f"{value} is not a valid value", param_hint=name)
+    return value * factor
+
+
+@score_app.command("hematotox")
+def hematotox_command(
+    plt: Annotated[float | None, typer.Option(help="Platelets")] = None,
+    plt_unit: Annotated[str, typer.Option(help="Platelet unit")] = "10^9/L",
+    anc: Annotated[float | None, typer.Option(help="ANC")] = None,
+    anc_unit: Annotated[str, typer.Option(help="ANC unit")] = "10^9/L",
+    hb: Annotated[float | None, typer.Option(help="Hemoglobin")] = None,
+    hb_unit: Annotated[str, typer.Option(help="Hemoglobin unit")] = "g/dL",
+    crp: Annotated[float | None, typer.Option(help="CRP")] = None,
+    crp_unit: Annotated[str, typer.Option(help="CRP unit")] = "mg/dL",
+    ferritin: Annotated[float | None, typer.Option(help="Ferritin")] = None,
+    ferritin_unit: Annotated[str, typer.Option(help="Ferritin unit")] = "ng/mL",
+) -> None:
+    """CAR-HEMATOTOX from pre-lymphodepletion values (Rejeski, Blood 2021)."""
+    result = car_hematotox(
+        platelets=_value("--plt", plt, plt_unit, Analyte.PLATELETS),
+        anc=_value("--anc", anc, anc_unit, Analyte.ANC),
+        hb=_value("--hb", hb, hb_unit, Analyte.HB),
+        crp_mg_dl=_value("--crp", crp, crp_unit, Analyte.CRP),
+        ferritin=_value("--ferritin", ferritin, ferritin_unit, Analyte.FERRITIN),
+    )
+    for item in result.items:
+        shown = "missing" if item.value is None else f"{item.value:g} {item.unit}"
+        points = "-" if item.points is None else str(item.points)
+        out.print(f"{item.name:<12} {shown:<22} {points:>2}  {item.band}")
+    if result.computable:
+        out.print(f"CAR-HEMATOTOX {result.total:g}: {result.category} risk")
+    else:
+        out.print(
+            f"CAR-HEMATOTOX not computable: missing {', '.join(result.missing)}"
+            + (f" (range {result.minimum:g}-{result.maximum:g})" if result.minimum is not None else "")
+        )
+    out.print(DISCLAIMER, style="dim")
+
+
+@app.command("validate")
+def validate_command(
+    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+) -> None:
+    """Check an input and print every problem (exit status 2 if there are any)."""
+    try:
+        courses = load_courses(path)
+    except InputError as exc:
+        for problem in exc.problems:
+            out.print(f"- {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]{len(exc.problems)} problem(s)[/]; nothing would be loaded")
+        raise typer.Exit(2) from None
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    observations = sum(len(s) for c in courses for s in c.labs.values())
+    events = sum(len(c.events) for c in courses)
+    out.print(f"OK: {len(courses)} patient(s), {observations} observation(s), {events} event(s)")
+
+
+@app.command("schema")
+def schema_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")] = Path(
+        "schemas"
+    ),
+) -> None:
+    """Write the JSON Schemas of PatientRecord and Assessment."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in SCHEMAS:
+        (out_dir / name).write_text(schema_text(name), encoding="utf-8")
+        out.print(f"wrote {out_dir / name}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

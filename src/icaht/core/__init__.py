@@ -1,0 +1,1 @@
+"""The pure, deterministic core: one patient's record evaluated as of one moment."""

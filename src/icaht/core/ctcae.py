@@ -1,0 +1,259 @@
+"""CTCAE v5.0 laboratory grading of cytopenias (and related lab terms).
+
+The bands are data in :mod:`icaht.knowledge.ctcae_criteria` (citation ``CTCAE``). The policy for
+boundaries and the LLN (``shared/clinical-decisions.md``, Grading):
+
+* Each boundary value belongs to the milder grade: ANC 1.0 x10^9/L is grade 2, 0.5 is grade 3;
+  platelets 75 is grade 1, 50 grade 2, 25 grade 3.
+* Grade 1 needs ``value < LLN``. Without an LLN a value at or above the grade-1 floor is
+  "grade 0-1" (:data:`NOT_ASSESSABLE_0_1`), never silently grade 0.
+* Grades 2-4 are absolute and ignore the LLN. A lab LLN below the grade-1 floor does not stop a
+  value under the floor from being grade 2 (ANC LLN 1.4, value 1.45 -> grade 2), as the PharmaForest
+  ``ctcae5_grader`` macro does; the result carries a note saying so.
+* Anemia: lab-only grades stop at 3 (Hb < 8.0 g/dL); grade 4 is clinical only.
+
+Two entry points with the same rules: :func:`grade_value` for one value (a result model with a
+label and an explanatory note) and :func:`grade_array` for whole series (vectorised, int8 codes).
+Values must be in the canonical unit of the term (counts 10^9/L, Hb g/dL, fibrinogen and
+triglycerides mg/dL); the caller normalises units before calling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pydantic import BaseModel, ConfigDict
+
+from icaht.knowledge.ctcae_criteria import CTCAE_CRITERIA, CtcaeCriterion, Direction
+
+NOT_ASSESSABLE_0_1: Final = -1
+"""Array code: grade 0 or 1, not assessable because no LLN was given."""
+
+UNGRADED: Final = -2
+"""Array code: no grade at all (the value is missing, or the term needs an LLN that is missing)."""
+
+_UNGRADED_NOTE_NO_VALUE = "no value"
+
+
+class CtcaeTerm(StrEnum):
+    """The CTCAE v5.0 lab terms icaht grades (values are keys of ``CTCAE_CRITERIA``)."""
+
+    NEUTROPHILS = "neutrophils"
+    PLATELETS = "platelets"
+    WBC = "wbc"
+    LYMPHOCYTES = "lymphocytes"
+    CD4 = "cd4"
+    ANEMIA = "anemia"
+    FIBRINOGEN = "fibrinogen"
+    TRIGLYCERIDES = "triglycerides"
+
+
+class CtcaeGrade(BaseModel):
+    """The CTCAE grade of one lab value.
+
+    ``grade`` is 0-4 when certain and ``None`` otherwise (``code`` then says why:
+    -1 = grade 0 or 1 without an LLN, -2 = not graded). ``note`` explains anything a reader needs
+    to trust the grade (missing LLN, LLN below the CTCAE floor, anemia grade 4 being clinical only).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    term: CtcaeTerm
+    ctcae_name: str
+    value: float | None
+    unit: str
+    lln: float | None
+    grade: int | None
+    code: int
+    label: str
+    note: str | None = None
+    citation: str = "CTCAE"
+
+
+def criterion(term: CtcaeTerm | str) -> CtcaeCriterion:
+    """The CTCAE bands of ``term``; an unknown term is a ``ValueError``."""
+    return CTCAE_CRITERIA[CtcaeTerm(term)]
+
+
+def code_label(code: int) -> str:
+    """Human label of an array code: ``"grade 3"``, ``"grade 0-1"`` or ``"not graded"``."""
+    if code == NOT_ASSESSABLE_0_1:
+        return "grade 0-1"
+    if code == UNGRADED:
+        return "not graded"
+    if 0 <= code <= 4:
+        return f"grade {code}"
+    raise ValueError(f"not a CTCAE code: {code!r}")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _check_scalar(name: str, x: float) -> None:
+    if math.isinf(x) or x < 0:
+        raise ValueError(
+            f"{name} must be a finite non-negative number in the canonical unit: {x!r}"
+        )
+
+
+def _grade_scalar(c: CtcaeCriterion, value: float, lln: float | None) -> tuple[int, str | None]:
+    """Code and note for one value (the reference implementation of the rules)."""
+    if c.direction is Direction.INCREASED:
+        start, *ceilings = c.floors
+        code = int(value >= start) + sum(1 for ceiling in ceilings if value > ceiling)
+        return code, None
+
+    floors = c.floors
+    if c.floors_x_lln:
+        if c.absolute_worst_below is not None and value < c.absolute_worst_below:
+            return c.max_lab_grade, None
+        if lln is None:
+            return UNGRADED, (
+                f"{c.ctcae_name} bands are multiples of the LLN and no LLN was given; without it "
+                f"only grade {c.max_lab_grade} (< {_fmt(c.absolute_worst_below or 0.0)} "
+                f"{c.unit}) is assessable"
+            )
+        floors = tuple(f * lln for f in floors)
+
+    below = sum(1 for f in floors if value < f)
+    if below > 0:
+        code = below + 1
+        notes: list[str] = []
+        g1_floor = floors[0]
+        if lln is not None and not c.floors_x_lln and lln <= value < g1_floor:
+            notes.append(
+                f"the value is at or above the lab's LLN ({_fmt(lln)} {c.unit}) but below the "
+                f"CTCAE grade-1 floor ({_fmt(g1_floor)} {c.unit}): grades 2-4 are absolute and "
+                "ignore the LLN, so it is graded on the numeric band (as the PharmaForest "
+                "ctcae5_grader macro does)"
+            )
+        if code == c.max_lab_grade and c.max_lab_grade < 4:
+            notes.append(
+                f"{c.ctcae_name.lower()} grade 4 is clinical only; a lab value never sets it "
+                f"(grade {c.max_lab_grade} is the highest lab-only grade)"
+            )
+        return code, "; ".join(notes) or None
+    if lln is None:
+        return NOT_ASSESSABLE_0_1, (
+            "grade 0-1: no LLN given, grade 1 not assessable (the value is at or above the "
+            f"grade-1 floor of {_fmt(floors[0])} {c.unit}; grade 1 needs value < LLN)"
+        )
+    return (1 if value < lln else 0), None
+
+
+def grade_value(term: CtcaeTerm | str, value: float, lln: float | None = None) -> CtcaeGrade:
+    """Grade one lab value (canonical unit) with the lab's LLN if known.
+
+    A NaN value gives a "not graded" result; a negative or infinite value or LLN is a
+    ``ValueError`` (units and plausibility are checked at the input boundary).
+    """
+    t = CtcaeTerm(term)
+    c = CTCAE_CRITERIA[t]
+    if lln is not None and math.isnan(lln):
+        lln = None
+    if lln is not None:
+        _check_scalar("LLN", lln)
+    note: str | None
+    shown: float | None
+    if math.isnan(value):
+        code, note, shown = UNGRADED, _UNGRADED_NOTE_NO_VALUE, None
+    else:
+        _check_scalar("value", value)
+        code, note = _grade_scalar(c, value, lln)
+        shown = float(value)
+    return CtcaeGrade(
+        term=t,
+        ctcae_name=c.ctcae_name,
+        value=shown,
+        unit=c.unit,
+        lln=lln,
+        grade=code if code >= 0 else None,
+        code=code,
+        label=code_label(code),
+        note=note,
+        citation=c.citation,
+    )
+
+
+def _check_array(name: str, x: NDArray[np.float64]) -> None:
+    if np.any(x < 0) or np.any(np.isinf(x)):
+        raise ValueError(f"{name} must be finite non-negative numbers in the canonical unit")
+
+
+def grade_array(
+    term: CtcaeTerm | str,
+    values: ArrayLike,
+    lln: ArrayLike | None = None,
+) -> NDArray[np.int8]:
+    """Grade many values at once; the same rules as :func:`grade_value`.
+
+    ``values`` and ``lln`` are broadcast together (``lln`` may be a scalar, an array or ``None``;
+    NaN in ``lln`` means "unknown"). Returns int8 codes: 0-4 = grade, :data:`NOT_ASSESSABLE_0_1`
+    (-1) = grade 0 or 1 without an LLN, :data:`UNGRADED` (-2) = NaN value (or fibrinogen with
+    no LLN and a value above the absolute grade-4 bound). No Python loop over values.
+    """
+    c = CTCAE_CRITERIA[CtcaeTerm(term)]
+    v = np.asarray(values, dtype=np.float64)
+    n = np.full_like(v, np.nan) if lln is None else np.asarray(lln, dtype=np.float64)
+    v, n = np.broadcast_arrays(v, n)
+    _check_array("values", v)
+    _check_array("LLN", n)
+    missing_value = np.isnan(v)
+
+    if c.direction is Direction.INCREASED:
+        start, *ceilings = c.floors
+        # count of inclusive ceilings strictly below the value (150 and 300 are grade 1, ...)
+        above = np.searchsorted(np.asarray(ceilings), v, side="left")
+        codes = (v >= start).astype(np.int64) + above
+        return np.where(missing_value, UNGRADED, codes).astype(np.int8)
+
+    if c.floors_x_lln:
+        # per-element floors: one vectorised comparison per band (3 bands), not per value
+        below = sum(((v < f * n).astype(np.int64) for f in c.floors), np.zeros(v.shape, np.int64))
+        worst = (
+            v < c.absolute_worst_below
+            if c.absolute_worst_below is not None
+            else np.zeros(v.shape, dtype=bool)
+        )
+        below = np.where(worst, len(c.floors), below)
+        lln_required = np.isnan(n) & ~worst
+    else:
+        ascending = np.asarray(c.floors[::-1], dtype=np.float64)
+        # number of floors strictly above the value: a value equal to a floor stays milder
+        below = len(ascending) - np.searchsorted(ascending, v, side="right")
+        lln_required = np.zeros(v.shape, dtype=bool)
+
+    lln_known = ~np.isnan(n)
+    codes = np.select(
+        [missing_value | lln_required, below > 0, ~lln_known, v < n],
+        [UNGRADED, below + 1, NOT_ASSESSABLE_0_1, 1],
+        default=0,
+    )
+    return codes.astype(np.int8)
+
+
+def worst_grade(codes: Iterable[int] | NDArray[np.integer]) -> int | None:
+    """The worst grade a presenter can claim from a set of codes (e.g. one lineage over time).
+
+    * the highest certain grade (0-4), ignoring "not graded" (-2) codes;
+    * -1 ("grade 0-1") when no certain grade reaches 1 but some value is 0-1 without an LLN: a
+      certain grade 0 does not hide a value that may be grade 1;
+    * ``None`` when nothing is graded (empty, or only -2).
+    """
+    arr = np.fromiter(codes, dtype=np.int64) if not isinstance(codes, np.ndarray) else codes
+    if arr.size == 0:
+        return None
+    if np.any((arr < UNGRADED) | (arr > 4)):
+        raise ValueError("CTCAE codes are -2..4")
+    certain = arr[arr >= 0]
+    top = int(certain.max()) if certain.size else None
+    has_0_1 = bool(np.any(arr == NOT_ASSESSABLE_0_1))
+    if top is None or (top == 0 and has_0_1):
+        return NOT_ASSESSABLE_0_1 if has_0_1 else None
+    return top

@@ -1,0 +1,264 @@
+"""The PatientRecord contract: patient facts, laboratory observations and clinical events.
+
+This is the interchange form (JSON, the tabular ``patients``/``observations``/``events`` tables, and
+later FHIR). Times are ISO dates/datetimes or a number = day relative to CAR-T infusion (day 0);
+:mod:`icaht.core.course` turns a record into the canonical columnar form with every time a day.
+Units are validated and normalised there, in one vectorised pass shared with the tabular readers.
+The fields follow ``shared/DESIGN.md`` (Data contract).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+#: A moment: day relative to infusion (number), ISO date or ISO datetime.
+Moment = float | date | datetime
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Costimulation(StrEnum):
+    CD28 = "CD28"
+    FOUR_1BB = "4-1BB"
+    OTHER = "other"
+
+
+class StoredCells(StrEnum):
+    """Cryopreserved stem cells available for a boost (Jain 2023: autologous or donor)."""
+
+    AUTOLOGOUS = "autologous"
+    DONOR = "donor"
+    NONE = "none"
+
+
+class PatientFacts(BaseModel):
+    """Facts about the patient and the CAR-T treatment."""
+
+    model_config = _STRICT
+    patient_id: str = Field(min_length=1, max_length=128)
+    age_years: float | None = Field(None, ge=0, le=120)
+    sex: Sex = Sex.UNKNOWN
+    weight_kg: float | None = Field(None, gt=0, le=400)
+    east_southeast_asian_ancestry: bool | None = Field(
+        None, description="Eltrombopag label: reduced starting dose (clinical-reference.md 7)."
+    )
+    hepatic_impairment: bool | None = None
+    diagnosis: str | None = Field(
+        None, description="e.g. LBCL, DLBCL, FL, MCL, B-ALL, MM, CLL.", max_length=64
+    )
+    product: str | None = Field(
+        None, description="e.g. axi-cel, tisa-cel, liso-cel, brexu-cel, ide-cel, cilta-cel."
+    )
+    target: str | None = Field(None, description="e.g. CD19, BCMA, CD22.", max_length=32)
+    costimulatory_domain: Costimulation | None = None
+    ld_regimen: str | None = Field(None, description="e.g. Flu/Cy, bendamustine.")
+    ld_start: Moment | None = Field(None, description="First day of lymphodepletion.")
+    infusion_date: date | None = Field(
+        None, description="Day 0. Required when any time is given as a date."
+    )
+    prior_auto_hct: bool | None = None
+    prior_allo_hct: bool | None = None
+    stored_cells: StoredCells | None = None
+    chip: bool | None = Field(None, description="Clonal hematopoiesis known before CAR-T.")
+    marrow_disease_pct: float | None = Field(
+        None, ge=0, le=100, description="Marrow involvement at baseline, % of cells."
+    )
+    prior_marrow_dysplasia_or_fibrosis: bool | None = None
+    kmt2a_rearranged: bool | None = None
+    known_immunosuppression: bool | None = Field(
+        None, description="HIV or long-term immunosuppressive therapy (HScore item)."
+    )
+
+
+class Observation(BaseModel):
+    """One laboratory value. ``analyte`` (name) or ``loinc`` identifies it; ``unit`` is required."""
+
+    model_config = _STRICT
+    time: Moment = Field(validation_alias=AliasChoices("time", "day", "start"))
+    analyte: str | None = Field(None, description="Analyte name, e.g. anc, platelets, hb.")
+    loinc: str | None = Field(None, description="LOINC code (primary or alternative).")
+    value: float = Field(allow_inf_nan=False)
+    unit: str = Field(min_length=1)
+    lln: float | None = Field(None, description="Lower limit of normal, in the value's unit.")
+    uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
+
+
+class _Event(BaseModel):
+    model_config = _STRICT
+    start: Moment = Field(
+        validation_alias=AliasChoices("start", "time", "day"),
+        description="When it happened or began.",
+    )
+
+
+class _Span(_Event):
+    end: Moment | None = Field(None, description="When it ended; absent = ongoing.")
+
+
+class CrsEpisode(_Span):
+    """Cytokine release syndrome episode, ASTCT grade (Lee 2019)."""
+
+    kind: Literal["crs"] = "crs"
+    grade: int = Field(ge=1, le=5)
+
+
+class IcansEpisode(_Span):
+    """ICANS episode, ASTCT grade (Lee 2019)."""
+
+    kind: Literal["icans"] = "icans"
+    grade: int = Field(ge=1, le=5)
+
+
+class Fever(_Event):
+    kind: Literal["fever"] = "fever"
+    temperature_c: float | None = Field(None, ge=30, le=45)
+
+
+class Infection(_Span):
+    kind: Literal["infection"] = "infection"
+    severity: Literal["mild", "moderate", "severe", "life-threatening"]
+    site: str | None = None
+    organism: str | None = None
+
+
+class Bleeding(_Event):
+    kind: Literal["bleeding"] = "bleeding"
+    grade: int = Field(ge=1, le=5, description="CTCAE/WHO bleeding grade.")
+
+
+class Transfusion(_Event):
+    kind: Literal["transfusion"] = "transfusion"
+    product: Literal["rbc", "platelets", "plasma", "cryoprecipitate", "granulocytes"]
+    units: int = Field(1, ge=1, le=20)
+    irradiated: bool | None = None
+
+
+class Medication(_Span):
+    """One segment of a medication course at one dose; a dose change starts a new segment."""
+
+    kind: Literal["medication"] = "medication"
+    drug: str = Field(min_length=1, description="Ingredient, e.g. filgrastim, eltrombopag.")
+    product: str | None = Field(None, description="Product or salt, e.g. eltrombopag choline.")
+    dose: float | None = Field(None, gt=0)
+    dose_unit: str | None = Field(None, description="e.g. mg, ug, ug/kg, mg/m2.")
+    frequency: str | None = Field(None, description="e.g. daily, weekly, twice daily, once.")
+    route: str | None = None
+
+    @field_validator("drug")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class MarrowBiopsy(_Event):
+    kind: Literal["marrow_biopsy"] = "marrow_biopsy"
+    cellularity: Literal["hypocellular", "normocellular", "hypercellular"] | None = None
+    cellularity_pct: float | None = Field(None, ge=0, le=100)
+    malignant_infiltration: bool | None = None
+    mds: bool | None = Field(None, description="Myelodysplasia / therapy-related myeloid neoplasm.")
+    dysplasia: bool | None = None
+    fibrosis: bool | None = None
+    hemophagocytosis: bool | None = None
+    megakaryopoiesis: Literal["reduced", "normal", "increased"] | None = None
+    note: str | None = Field(None, max_length=2000)
+
+
+class StemCellBoost(_Event):
+    kind: Literal["stem_cell_boost"] = "stem_cell_boost"
+    source: Literal["autologous", "donor"]
+    cd34_per_kg: float | None = Field(None, gt=0, description="CD34+ cells x10^6/kg.")
+
+
+class Hct(_Event):
+    kind: Literal["hct"] = "hct"
+    hct_type: Literal["autologous", "allogeneic"]
+
+
+class DiseaseStatus(_Event):
+    kind: Literal["disease_status"] = "disease_status"
+    status: Literal["cr", "pr", "sd", "pd", "relapse", "mrd_negative", "unknown"]
+
+
+class NextTherapy(_Event):
+    kind: Literal["next_therapy"] = "next_therapy"
+    name: str | None = None
+
+
+class Death(_Event):
+    kind: Literal["death"] = "death"
+    cause: str | None = None
+
+
+class LastFollowUp(_Event):
+    kind: Literal["last_follow_up"] = "last_follow_up"
+
+
+class Finding(_Event):
+    """A clinical finding used by scores and rules (HScore organomegaly, TA-TMA work-up)."""
+
+    kind: Literal["finding"] = "finding"
+    finding: Literal[
+        "splenomegaly", "hepatomegaly", "hypertension", "proteinuria", "hemolysis", "iec_hs"
+    ]
+    present: bool = Field(True, description="False records that the finding was looked for and absent.")
+
+
+Event = Annotated[
+    CrsEpisode
+    | IcansEpisode
+    | Fever
+    | Infection
+    | Bleeding
+    | Transfusion
+    | Medication
+    | MarrowBiopsy
+    | StemCellBoost
+    | Hct
+    | DiseaseStatus
+    | NextTherapy
+    | Death
+    | LastFollowUp
+    | Finding,
+    Field(discriminator="kind"),
+]
+
+EVENT_KINDS: tuple[str, ...] = (
+    "crs",
+    "icans",
+    "fever",
+    "infection",
+    "bleeding",
+    "transfusion",
+    "medication",
+    "marrow_biopsy",
+    "stem_cell_boost",
+    "hct",
+    "disease_status",
+    "next_therapy",
+    "death",
+    "last_follow_up",
+    "finding",
+)
+
+SCHEMA_VERSION = "1"
+
+
+class PatientRecord(BaseModel):
+    """One patient's record: facts, observations and events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    patient: PatientFacts
+    observations: list[Observation] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)

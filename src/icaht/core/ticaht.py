@@ -1,0 +1,375 @@
+"""Platelet T-ICAHT, early and late, and platelet recovery (T-ICAHT Table 1; clin.-ref. 3.4).
+
+Thresholds and tables come from :mod:`icaht.knowledge.icaht_criteria`; counting rules from the
+profile's :class:`~icaht.knowledge.profile.TicahtSettings` (clinical-decisions.md, "Grading").
+Counts are platelets in 10^9/L; thresholds are strict "<" (platelets exactly 20 are not < 20).
+The day-level machinery is the one of early ICAHT (:mod:`icaht.core.daily`): lowest value per
+calendar day, linear interpolation over gaps of at most
+:data:`~icaht.knowledge.icaht_criteria.TICAHT_INTERPOLATION_MAX_GAP_DAYS` missing days (platelets
+are not rounded), runs separated by fewer than 3 days above the threshold (non-stable recovery)
+joined and counted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icaht.core.daily import (
+    FloatArray,
+    below,
+    daily_minimum,
+    day_series,
+    dropped_caveats,
+    fmt_value,
+    gap_caveats,
+    grade_for_duration,
+    prepare,
+    threshold_label,
+    threshold_runs,
+)
+from icaht.core.icaht import (
+    AS_OF,
+    Episode,
+    IcahtResult,
+    depth_grade,
+    episodes_from_runs,
+    not_evaluable,
+    point_episode,
+    window_bounds,
+)
+from icaht.knowledge.icaht_criteria import (
+    EARLY_WINDOW_END_DAY,
+    EARLY_WINDOW_START_DAY,
+    LATE_WINDOW_START_DAY,
+    PLT_PROFOUND_10E9_PER_L,
+    PLT_RECOVERY_10E9_PER_L,
+    PLT_SEVERE_10E9_PER_L,
+    TICAHT_COMPARISON,
+    TICAHT_EARLY_SEVERE_DURATION_GRADES,
+    TICAHT_INTERPOLATION_MAX_GAP_DAYS,
+    TICAHT_JOIN_GAP_DAYS,
+    TICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
+    TICAHT_LATE_MIN_TESTS,
+    TICAHT_PROFOUND_DURATION_GRADES,
+)
+from icaht.knowledge.profile import TicahtSettings
+
+_CITATIONS = ("T-ICAHT", "LIANG-ICAHT")
+
+
+def grade_early_ticaht(
+    days: FloatArray,
+    values: FloatArray,
+    *,
+    end_day: float,
+    end_reason: str,
+    settings: TicahtSettings,
+) -> IcahtResult:
+    """Early platelet T-ICAHT, day 0 to +30 (T-ICAHT Table 1; clinical-reference.md 3.4).
+
+    * Window: calendar days 0..30 cut at ``floor(end_day)``; values after ``end_day`` ignored.
+    * Day-level series: lowest value per day, linear interpolation over gaps of at most 7 missing
+      days (LIANG-ICAHT limit applied to platelets, a project reading), longer gaps missing and
+      reported as incomplete data, no extrapolation before the first / after the last value.
+    * Thresholds "<" (platelets exactly 50 or 20 do not count).
+    * Duration (``settings.duration_method``, default ``cumulative`` per the T-ICAHT footnote):
+      runs separated by <= 2 days above the threshold (non-stable recovery, < 3 days) are joined
+      and the days between count; ``cumulative`` sums all joined runs, ``longest_run`` takes the
+      longest.
+    * Grade = max of the < 50 row (1-6 d G1, >= 7 d G2) and the < 20 row (1-13 d G3, >= 14 d G4).
+
+    ``provisional`` is True when ``end_reason == "as-of"`` and the window ends before day 30.
+    No platelet value in the window gives ``grade=None`` with a reason.
+    """
+    citations = list(_CITATIONS)
+    start = EARLY_WINDOW_START_DAY
+    end, censored_by = window_bounds(EARLY_WINDOW_END_DAY, end_day, end_reason)
+    if end is None:
+        return not_evaluable(
+            "T-ICAHT",
+            "early",
+            reason="end of follow-up is not a number",
+            start=start,
+            end=start - 1,
+            censored_by=None,
+            caveats=[],
+            citations=citations,
+        )
+    if end < start:
+        return not_evaluable(
+            "T-ICAHT",
+            "early",
+            reason=f"early window not reached (follow-up ends day {end}, {end_reason})",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=[],
+            citations=citations,
+        )
+    prep = prepare(days, values, end_day)
+    cal, mins = daily_minimum(prep.days, prep.values)
+    series = day_series(
+        cal, mins, start_day=start, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
+    )
+    caveats = dropped_caveats(prep, "platelet", end_day, end_reason)
+    if series.n_observed == 0:
+        return not_evaluable(
+            "T-ICAHT",
+            "early",
+            reason=f"no platelet value in day {start}-{end}",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=caveats,
+            citations=citations,
+        )
+    caveats.extend(gap_caveats(series, "platelets"))
+    window_open = end_reason == AS_OF and end < EARLY_WINDOW_END_DAY
+    cmp = TICAHT_COMPARISON
+    method = settings.duration_method
+    d50, s50, e50, sel50 = threshold_runs(
+        series, PLT_SEVERE_10E9_PER_L, cmp, join_gap=TICAHT_JOIN_GAP_DAYS, method=method
+    )
+    d20, s20, e20, sel20 = threshold_runs(
+        series, PLT_PROFOUND_10E9_PER_L, cmp, join_gap=TICAHT_JOIN_GAP_DAYS, method=method
+    )
+    g50 = grade_for_duration(d50, TICAHT_EARLY_SEVERE_DURATION_GRADES)
+    g20 = grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES)
+    grade = max(g50, g20)
+    episodes: list[Episode] = []
+    if g20 and g20 >= g50:
+        episodes = episodes_from_runs(
+            series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
+        )
+    elif g50:
+        episodes = episodes_from_runs(
+            series, s50, e50, sel50, threshold=PLT_SEVERE_10E9_PER_L, comparison=cmp
+        )
+    if window_open:
+        caveats.append(
+            f"early window incomplete (assessed as of day {end}): grade so far, provisional"
+        )
+    return IcahtResult(
+        scale="T-ICAHT",
+        window="early",
+        grade=grade,
+        provisional=window_open,
+        window_start_day=start,
+        window_end_day=end,
+        censored_by=censored_by,
+        duration_days={
+            threshold_label(cmp, PLT_SEVERE_10E9_PER_L): d50,
+            threshold_label(cmp, PLT_PROFOUND_10E9_PER_L): d20,
+        },
+        episodes=episodes,
+        caveats=caveats,
+        citations=citations,
+    )
+
+
+def grade_late_ticaht(
+    days: FloatArray,
+    values: FloatArray,
+    *,
+    end_day: float,
+    end_reason: str,
+    settings: TicahtSettings,
+) -> IcahtResult:
+    """Late platelet T-ICAHT, day +31 onward (T-ICAHT Table 1 and footnote; clinical-ref. 3.4).
+
+    Window: calendar days 31..min(``settings.late_window_end_day``, floor(``end_day``)). Before
+    day 31: ``grade=None``, "late window not reached".
+
+    Table: < 100 G1, < 50 G2, < 20 for 1-13 days G3, < 20 for >= 14 days G4; grading needs
+    >= 2 lab tests (non-transient). **Reading** (the table says "< 100 on >= 1 occasion"; the
+    footnote and the public T-ICAHT code require two values below the threshold): with >= 2 tests
+    (days with a value) the depth grade is the band of the **second-lowest** daily value, i.e. two
+    values below 100 for G1, below 50 for G2, below 20 for G3. G4 needs that (two values < 20)
+    and >= 14 days < 20 on the day-level series (same interpolation limit as early, durations per
+    ``settings.duration_method`` with non-stable recovery joined). A single value below a
+    threshold with others above it is transient: not graded from it (caveat). With one test in
+    the window the grade is read from it (< 20 counts as 1 day: G3) and ``provisional=True``.
+    ``provisional`` is also True while the window is still open (as-of before the window end).
+    """
+    citations = list(_CITATIONS)
+    start = LATE_WINDOW_START_DAY
+    nominal_end = settings.late_window_end_day
+    end, censored_by = window_bounds(nominal_end, end_day, end_reason)
+    if end is None:
+        return not_evaluable(
+            "T-ICAHT",
+            "late",
+            reason="end of follow-up is not a number",
+            start=start,
+            end=start - 1,
+            censored_by=None,
+            caveats=[],
+            citations=citations,
+        )
+    if end < start:
+        return not_evaluable(
+            "T-ICAHT",
+            "late",
+            reason=f"late window not reached (follow-up ends day {end}, {end_reason}; late T-ICAHT "
+            f"starts day {start})",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=[],
+            citations=citations,
+        )
+    prep = prepare(days, values, end_day)
+    cal, mins = daily_minimum(prep.days, prep.values)
+    caveats = dropped_caveats(prep, "platelet", end_day, end_reason)
+    series = day_series(
+        cal, mins, start_day=start, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
+    )
+    n_tests = series.n_observed
+    if n_tests == 0:
+        return not_evaluable(
+            "T-ICAHT",
+            "late",
+            reason=f"no platelet value in day {start}-{end}",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=caveats,
+            citations=citations,
+        )
+    caveats.extend(gap_caveats(series, "platelets"))
+    window_open = end_reason == AS_OF and end < nominal_end
+    cmp = TICAHT_COMPARISON
+    bands = TICAHT_LATE_DEPTH_GRADES_10E9_PER_L
+    obs_idx = np.flatnonzero(series.observed)
+    obs_vals = series.values[obs_idx]
+    order = np.argsort(obs_vals, kind="stable")
+    lo = int(order[0])
+    lo_day, lo_val = start + int(obs_idx[lo]), float(obs_vals[lo])
+    d20, s20, e20, sel20 = threshold_runs(
+        series,
+        PLT_PROFOUND_10E9_PER_L,
+        cmp,
+        join_gap=TICAHT_JOIN_GAP_DAYS,
+        method=settings.duration_method,
+    )
+    episodes: list[Episode] = []
+    single = n_tests < TICAHT_LATE_MIN_TESTS
+    if single:
+        grade, thr = depth_grade(lo_val, bands, cmp)
+        if thr is not None:
+            episodes.append(point_episode(lo_day, lo_val, thr, cmp))
+        caveats.append(
+            f"single platelet value in the late window (day {lo_day}: {fmt_value(lo_val)}): "
+            f"grade provisional (T-ICAHT needs >= {TICAHT_LATE_MIN_TESTS} tests)"
+        )
+    else:
+        nd = int(order[1])
+        nd_day, nd_val = start + int(obs_idx[nd]), float(obs_vals[nd])
+        grade, thr = depth_grade(nd_val, bands, cmp)
+        lo_grade, _ = depth_grade(lo_val, bands, cmp)
+        if grade == max(g for _, g in bands):
+            grade = max(grade, grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES))
+            episodes = episodes_from_runs(
+                series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
+            )
+        elif thr is not None:
+            below_thr = below(obs_vals, thr, cmp)
+            episodes = [
+                point_episode(start + int(i), float(v), thr, cmp)
+                for i, v in zip(
+                    obs_idx[below_thr].tolist(), obs_vals[below_thr].tolist(), strict=True
+                )
+            ]
+        if lo_grade > grade:
+            caveats.append(
+                f"lowest platelets {fmt_value(lo_val)} on day {lo_day} not confirmed by a second "
+                f"value in its band (next lowest {fmt_value(nd_val)} on day {nd_day}): transient, "
+                f"not graded from it"
+            )
+    if window_open:
+        caveats.append(
+            f"late window open (assessed as of day {end}, window to day {nominal_end}): grade "
+            f"so far, provisional"
+        )
+    return IcahtResult(
+        scale="T-ICAHT",
+        window="late",
+        grade=grade,
+        provisional=single or window_open,
+        window_start_day=start,
+        window_end_day=end,
+        censored_by=censored_by,
+        duration_days={threshold_label(cmp, PLT_PROFOUND_10E9_PER_L): d20},
+        episodes=episodes,
+        caveats=caveats,
+        citations=citations,
+    )
+
+
+def platelet_recovery_day(
+    days: FloatArray,
+    values: FloatArray,
+    transfusion_days: FloatArray,
+    *,
+    end_day: float,
+    settings: TicahtSettings,
+) -> int | None:
+    """First day of platelet recovery (T-ICAHT; clinical-reference.md 3.4), or None.
+
+    Definition: the first of ``settings.recovery_consecutive_days`` (3) consecutive calendar days
+    with platelets >= 20 x10^9/L and no platelet transfusion for
+    ``settings.recovery_transfusion_free_days`` (7) days. **Exact reading**:
+
+    * Day-level series from day 0 to ``floor(end_day)``: lowest value per calendar day, gaps of at
+      most 7 missing days linearly interpolated (as for T-ICAHT durations), longer gaps missing
+      (a missing day breaks the consecutive days).
+    * Recovery is looked for from the first day the platelets are < 20 or a platelet transfusion
+      is given (on or after day 0); a patient who never falls below 20 and is never transfused
+      has nothing to recover from: None.
+    * Day ``d`` qualifies when the series is >= 20 on ``d .. d+n-1`` (n consecutive days, all
+      within follow-up) and no platelet transfusion falls on a calendar day in
+      ``[d - T, d + n - 1]``: the T days before the first qualifying day and the qualifying days
+      themselves (a count within T days of a transfusion may be the transfused platelets).
+    * Values and transfusions after ``end_day`` are ignored; None when not (yet) recovered.
+    """
+    end = window_bounds(10**9, end_day, AS_OF)[0]
+    if end is None or end < 0:
+        return None
+    prep = prepare(days, values, end_day)
+    cal, mins = daily_minimum(prep.days, prep.values)
+    series = day_series(
+        cal, mins, start_day=0, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
+    )
+    n = series.values.size
+    if n == 0:
+        return None
+    tx = np.asarray(transfusion_days, dtype=np.float64).ravel()
+    tx = tx[np.isfinite(tx) & (tx <= end_day)]
+    tx_cal = np.floor(tx).astype(np.int64)
+    low = below(series.values, PLT_RECOVERY_10E9_PER_L, "<")
+    onset_candidates = [np.flatnonzero(low)]
+    tx_in = tx_cal[(tx_cal >= 0) & (tx_cal <= end)]
+    if tx_in.size:
+        onset_candidates.append(tx_in)
+    starts = np.concatenate(onset_candidates)
+    if starts.size == 0:
+        return None
+    onset = int(starts.min())
+    ok = ~low & ~np.isnan(series.values)  # >= 20 on a day with a value
+    k = settings.recovery_consecutive_days
+    if n < k:
+        return None
+    # windows of k consecutive qualifying days: sliding sum over the boolean series
+    csum = np.concatenate(([0], np.cumsum(ok, dtype=np.int64)))
+    full = (csum[k:] - csum[:-k]) == k  # full[d] -> days d..d+k-1 all >= 20
+    # transfusion-free: no transfusion day t with d - T <= t <= d + k - 1
+    t_free = settings.recovery_transfusion_free_days
+    cand = np.arange(full.size, dtype=np.int64)
+    if tx_cal.size:
+        tx_sorted = np.sort(tx_cal)
+        lo = np.searchsorted(tx_sorted, cand - t_free, side="left")
+        hi = np.searchsorted(tx_sorted, cand + k - 1, side="right")
+        full &= hi == lo
+    full &= cand > onset
+    hits = np.flatnonzero(full)
+    return None if hits.size == 0 else int(hits[0])

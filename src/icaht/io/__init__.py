@@ -1,0 +1,1 @@
+"""Importers and exporters: JSON records, tabular CSV/Parquet sets."""

@@ -1,0 +1,26 @@
+"""One entry point for every supported input: a record file, a folder of records, a tabular set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from icaht.core.course import Course
+from icaht.errors import InputError, Problem
+from icaht.io.records import load_course, load_record_folder
+from icaht.io.tabular import is_tabular_folder, load_tabular
+
+
+def load_courses(path: Path) -> list[Course]:
+    """Validated courses from ``path``: a ``.json`` record, a folder with ``patients`` and
+    ``observations`` tables (CSV or Parquet), or a folder of ``.json`` records."""
+    if path.is_file():
+        if path.suffix.lower() != ".json":
+            raise InputError(
+                [Problem(str(path), "expected a .json record, or a folder of tables or records")]
+            )
+        return [load_course(path)]
+    if is_tabular_folder(path):
+        return load_tabular(path)
+    if path.is_dir():
+        return load_record_folder(path)
+    raise InputError([Problem(str(path), "no such file or folder")])

@@ -1,0 +1,66 @@
+"""Read PatientRecord JSON: one file, or a folder of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from icaht.core.course import Course, course_from_record
+from icaht.core.record import PatientRecord
+from icaht.errors import InputError, Problem
+from icaht.io.problems import from_validation_error
+
+
+def read_record(path: Path) -> PatientRecord:
+    """Parse and validate one record file (structure only; units are checked by the course)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read file: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(source, "not UTF-8 text")]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            [Problem(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    try:
+        return PatientRecord.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(from_validation_error(exc, source)) from None
+
+
+def load_course(path: Path) -> Course:
+    """Read one record file and return its validated canonical course."""
+    return course_from_record(read_record(path), source=str(path))
+
+
+def load_record_folder(folder: Path) -> list[Course]:
+    """Every ``*.json`` record of a folder; all problems of all files are reported together."""
+    courses: list[Course] = []
+    problems: list[Problem] = []
+    files = sorted(p for p in folder.glob("*.json") if p.is_file())
+    if not files:
+        raise InputError([Problem(str(folder), "no *.json records in this folder")])
+    seen: dict[str, Path] = {}
+    for path in files:
+        try:
+            course = load_course(path)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        pid = course.facts.patient_id
+        if pid in seen:
+            problems.append(
+                Problem(str(path), f"duplicate patient_id (also in {seen[pid]})", value=pid)
+            )
+        seen[pid] = path
+        courses.append(course)
+    if problems:
+        raise InputError(problems)
+    return courses
+

@@ -1,0 +1,349 @@
+"""The tabular form: ``patients``, ``observations`` and ``events`` tables as CSV or Parquet.
+
+A folder holds ``patients.csv|parquet``, ``observations.csv|parquet`` and optionally
+``events.csv|parquet``. Columns are the PatientRecord field names (``docs/tabular.md``); every row
+has ``patient_id``; times are ``day`` (relative to infusion) or ``time`` (ISO date/datetime, needs
+the patient's ``infusion_date``), not both. Observations are validated and normalised column-wise
+(no per-row Python objects), then split into per-patient columnar courses. Every problem in every
+table is reported together (file, 1-based data row, column, value) and nothing is returned when
+there is any.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+from pydantic import TypeAdapter, ValidationError
+
+from icaht.core.course import Course, day_of, event_in_days, split_sorted_labs, to_day
+from icaht.core.record import Event, PatientFacts
+from icaht.core.units import NormalisedObservations, normalise_observations
+from icaht.errors import InputError, Problem
+from icaht.io.problems import from_validation_error
+
+TABLES = ("patients", "observations", "events")
+_EVENT = TypeAdapter(Event)
+_SECONDS_PER_DAY = 86400.0
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    """The table file ``name.parquet`` or ``name.csv`` in ``folder``, if present."""
+    for suffix in (".parquet", ".csv"):
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_tabular_folder(path: Path) -> bool:
+    """True if ``path`` is a folder with a patients table."""
+    return path.is_dir() and find_table(path, "patients") is not None
+
+
+def read_table(path: Path) -> pa.Table:
+    """Read a CSV (every column as text, empty cell = null) or Parquet table."""
+    try:
+        if path.suffix == ".parquet":
+            return pq.read_table(path)
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+        return pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (OSError, pa.ArrowInvalid, UnicodeDecodeError, StopIteration) as exc:
+        raise InputError([Problem(str(path), f"cannot read table: {exc}")]) from None
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+def _float_column(
+    table: pa.Table, name: str, source: str, problems: list[Problem], required: bool
+) -> NDArray[np.float64]:
+    """A numeric column as float64 with NaN for nulls; unparsable cells become problems."""
+    n = table.num_rows
+    if name not in table.column_names:
+        return np.full(n, np.nan)
+    column = table.column(name)
+    try:
+        as_float = pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = np.full(n, np.nan)
+        for i, raw in enumerate(column.to_pylist()):
+            if raw is None:
+                continue
+            try:
+                out[i] = float(raw)
+            except (TypeError, ValueError):
+                problems.append(Problem(source, "not a number", row=i + 1, field=name, value=raw))
+        as_float = pa.array(out)
+    values = np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if required:
+        for i in np.flatnonzero(np.isnan(values) & np.asarray(column.is_null())):
+            problems.append(Problem(source, "missing value", row=int(i) + 1, field=name))
+    return values
+
+
+def _encoded(table: pa.Table, name: str) -> tuple[list[str | None], NDArray[np.int64]]:
+    """Dictionary-encode a text column: (distinct values, index per row)."""
+    if name not in table.column_names:
+        return [None], np.zeros(table.num_rows, dtype=np.int64)
+    column = pc.cast(table.column(name).combine_chunks(), pa.string())
+    encoded = pc.dictionary_encode(column)
+    values: list[str | None] = encoded.dictionary.to_pylist()
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    null = np.isnan(indices) if indices.dtype.kind == "f" else np.zeros(len(indices), bool)
+    index = np.where(null, len(values), np.nan_to_num(indices)).astype(np.int64)
+    return [*values, None], index
+
+
+def _parse_time(raw: object) -> datetime:
+    if isinstance(raw, datetime):
+        return raw.replace(tzinfo=None)
+    if isinstance(raw, date):
+        return datetime(raw.year, raw.month, raw.day)
+    return datetime.fromisoformat(str(raw)).replace(tzinfo=None)
+
+
+def _time_days(
+    table: pa.Table,
+    source: str,
+    patient_rows: NDArray[np.int64],
+    infusion_seconds: NDArray[np.float64],
+    problems: list[Problem],
+) -> NDArray[np.float64]:
+    """Day of each observation from ``day`` or ``time`` (exactly one per row)."""
+    day = _float_column(table, "day", source, problems, required=False)
+    if "time" not in table.column_names:
+        for i in np.flatnonzero(np.isnan(day)):
+            problems.append(Problem(source, "needs day or time", row=int(i) + 1, field="day"))
+        return day
+    has_time = ~np.asarray(table.column("time").is_null())
+    for i in np.flatnonzero(has_time & ~np.isnan(day)):
+        problems.append(Problem(source, "give day or time, not both", row=int(i) + 1, field="time"))
+    for i in np.flatnonzero(~has_time & np.isnan(day)):
+        problems.append(Problem(source, "needs day or time", row=int(i) + 1, field="day"))
+    rows = np.flatnonzero(has_time & np.isnan(day))
+    if rows.size:
+        raw_times = table.column("time").take(pa.array(rows)).to_pylist()
+        seconds = np.full(rows.size, np.nan)
+        for k, raw in enumerate(raw_times):
+            try:
+                seconds[k] = _parse_time(raw).timestamp()
+            except (TypeError, ValueError):
+                problems.append(
+                    Problem(
+                        source,
+                        "not an ISO date or datetime",
+                        row=int(rows[k]) + 1,
+                        field="time",
+                        value=str(raw),
+                    )
+                )
+        reference = infusion_seconds[patient_rows[rows]]
+        for k in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds)):
+            problems.append(
+                Problem(
+                    source,
+                    "time given as a date but the patient has no infusion_date",
+                    row=int(rows[k]) + 1,
+                    field="time",
+                )
+            )
+        day[rows] = np.floor((seconds - reference) / 60.0) * 60.0 / _SECONDS_PER_DAY
+    return day
+
+
+def _patients(path: Path, problems: list[Problem]) -> list[PatientFacts]:
+    source = str(path)
+    facts: list[PatientFacts] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(_rows(read_table(path))):
+        try:
+            fact = PatientFacts.model_validate(row)
+        except ValidationError as exc:
+            problems += from_validation_error(exc, source, row=i + 1)
+            continue
+        if fact.patient_id in seen:
+            problems.append(
+                Problem(
+                    source,
+                    f"duplicate patient_id (first at row {seen[fact.patient_id]})",
+                    row=i + 1,
+                    field="patient_id",
+                    value=fact.patient_id,
+                )
+            )
+            continue
+        if fact.ld_start is not None:
+            try:
+                to_day(fact.ld_start, fact.infusion_date)
+            except ValueError as exc:
+                problems.append(Problem(source, str(exc), row=i + 1, field="ld_start"))
+                continue
+        seen[fact.patient_id] = i + 1
+        facts.append(fact)
+    return facts
+
+
+def _patient_rows(
+    table: pa.Table, source: str, index: dict[str, int], problems: list[Problem]
+) -> NDArray[np.int64]:
+    """Row -> patient position; unknown or missing ids become problems (position -1)."""
+    if "patient_id" not in table.column_names:
+        problems.append(Problem(source, "missing column", field="patient_id"))
+        return np.full(table.num_rows, -1, dtype=np.int64)
+    ids, idx = _encoded(table, "patient_id")
+    lookup = np.array([index.get(str(v), -1) if v is not None else -1 for v in ids], np.int64)
+    rows = lookup[idx]
+    for i in np.flatnonzero(rows < 0):
+        value = ids[int(idx[i])]
+        message = "missing patient_id" if value is None else "patient_id not in the patients table"
+        problems.append(Problem(source, message, row=int(i) + 1, field="patient_id", value=value))
+    return rows
+
+
+def _events(
+    path: Path,
+    index: dict[str, int],
+    facts: list[PatientFacts],
+    problems: list[Problem],
+) -> list[list[Event]]:
+    source = str(path)
+    per_patient: list[list[Event]] = [[] for _ in facts]
+    for i, row in enumerate(_rows(read_table(path))):
+        pid = row.pop("patient_id", None)
+        position = index.get(str(pid), -1) if pid is not None else -1
+        if position < 0:
+            message = "missing patient_id" if pid is None else "patient_id not in the patients table"
+            problems.append(Problem(source, message, row=i + 1, field="patient_id", value=pid))
+            continue
+        if sum(key in row for key in ("start", "time", "day")) > 1:
+            problems.append(Problem(source, "give one of start, time, day", row=i + 1))
+            continue
+        try:
+            event = _EVENT.validate_python(row)
+        except ValidationError as exc:
+            problems += from_validation_error(exc, source, row=i + 1)
+            continue
+        try:
+            per_patient[position].append(event_in_days(event, facts[position].infusion_date))
+        except ValueError as exc:
+            problems.append(Problem(source, str(exc), row=i + 1, field="start"))
+    return per_patient
+
+
+def _require(table: pa.Table, source: str, problems: list[Problem]) -> bool:
+    missing = [c for c in ("patient_id", "value", "unit") if c not in table.column_names]
+    if "analyte" not in table.column_names and "loinc" not in table.column_names:
+        missing.append("analyte (or loinc)")
+    if "day" not in table.column_names and "time" not in table.column_names:
+        missing.append("day (or time)")
+    for name in missing:
+        problems.append(Problem(source, "missing column", field=name))
+    return not missing
+
+
+def load_tabular(folder: Path) -> list[Course]:
+    """Validate a tabular set and return one course per patient, in the patients table's order.
+
+    Raises :class:`InputError` with every problem of every table; nothing is returned then.
+    """
+    problems: list[Problem] = []
+    patients_path = find_table(folder, "patients")
+    observations_path = find_table(folder, "observations")
+    if patients_path is None or observations_path is None:
+        raise InputError(
+            [
+                Problem(str(folder), f"no {name}.csv or {name}.parquet")
+                for name, found in (("patients", patients_path), ("observations", observations_path))
+                if found is None
+            ]
+        )
+    facts = _patients(patients_path, problems)
+    index = {f.patient_id: i for i, f in enumerate(facts)}
+    infusion_seconds = np.array(
+        [
+            datetime(d.year, d.month, d.day).timestamp() if (d := f.infusion_date) else np.nan
+            for f in facts
+        ],
+        dtype=np.float64,
+    )
+    source = str(observations_path)
+    table = read_table(observations_path)
+    if not _require(table, source, problems):
+        raise InputError(problems)
+    patient_rows = _patient_rows(table, source, index, problems)
+    value = _float_column(table, "value", source, problems, required=True)
+    lln = _float_column(table, "lln", source, problems, required=False)
+    uln = _float_column(table, "uln", source, problems, required=False)
+    day = _time_days(table, source, patient_rows, infusion_seconds, problems)
+    names, name_idx = _encoded(table, "analyte")
+    loincs, loinc_idx = _encoded(table, "loinc")
+    pair_idx = name_idx * len(loincs) + loinc_idx
+    distinct, pair_inverse = np.unique(pair_idx, return_inverse=True)
+    units, unit_idx = _encoded(table, "unit")
+    normalised = normalise_observations(
+        [names[int(p) // len(loincs)] for p in distinct],
+        [loincs[int(p) % len(loincs)] for p in distinct],
+        pair_inverse.astype(np.int64),
+        units,
+        unit_idx,
+        np.nan_to_num(value, nan=0.0),
+        lln,
+        uln,
+    )
+    problems += [
+        Problem(source, p.message, row=p.row + 1, field=p.field, value=p.value)
+        for p in normalised.problems
+        if not (p.field == "value" and np.isnan(value[p.row]))
+    ]
+    events_path = find_table(folder, "events")
+    events = _events(events_path, index, facts, problems) if events_path else [[] for _ in facts]
+    if problems:
+        problems.sort(key=lambda p: (p.source, p.row or 0))
+        raise InputError(problems)
+    return _split_courses(facts, events, patient_rows, normalised, day)
+
+
+def _split_courses(
+    facts: list[PatientFacts],
+    events: list[list[Event]],
+    patient_rows: NDArray[np.int64],
+    normalised: NormalisedObservations,
+    day: NDArray[np.float64],
+) -> list[Course]:
+    codes = normalised.analyte_code
+    order = np.lexsort((day, codes, patient_rows))
+    sorted_patients = patient_rows[order]
+    columns = (
+        codes[order],
+        day[order],
+        normalised.value[order],
+        normalised.lln[order],
+        normalised.uln[order],
+    )
+    bounds = np.searchsorted(sorted_patients, np.arange(len(facts) + 1), side="left")
+    courses = []
+    for position, fact in enumerate(facts):
+        lo, hi = int(bounds[position]), int(bounds[position + 1])
+        labs = split_sorted_labs(*(column[lo:hi] for column in columns))
+        ld_start = to_day(fact.ld_start, fact.infusion_date) if fact.ld_start is not None else None
+        patient_events = tuple(sorted(events[position], key=lambda e: day_of(e.start)))
+        courses.append(Course(fact, labs, patient_events, ld_start))
+    return courses

@@ -1,0 +1,1 @@
+"""Presenters: console tables, per-patient result rows."""

@@ -1,0 +1,165 @@
+"""Render an Assessment for the terminal (rich): a readable table per lineage, the ICAHT grades
+with the episodes that set them, scores with their inputs, and data-quality findings."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from icaht.core.assessment import Assessment, LineageStatus
+from icaht.core.course import Course
+from icaht.core.icaht import IcahtResult
+from icaht.core.score import ScoreResult
+from icaht.core.support import SupportStatus
+from icaht.knowledge.bibliography import cite
+
+DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."
+
+
+def _num(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _grade_text(grade: int | None, provisional: bool = False) -> str:
+    if grade is None:
+        return "-"
+    return f"{grade}{' (provisional)' if provisional else ''}"
+
+
+def _lineage_row(status: LineageStatus) -> list[str]:
+    latest = (
+        f"{_num(status.latest.value)} (d{int(status.latest.day // 1)})" if status.latest else "none"
+    )
+    if status.stale and status.latest:
+        latest += " stale"
+    ctcae = "-" if status.latest_ctcae is None else str(status.latest_ctcae)
+    if status.latest_ctcae is None and status.latest is not None:
+        ctcae = "0-1*"
+    nadir = f"{_num(status.nadir.value)} (d{int(status.nadir.day // 1)})" if status.nadir else "-"
+    worst = " / ".join(
+        "-" if (g := status.worst_ctcae_by_phase.get(p)) is None else str(g)
+        for p in ("early", "prolonged", "late")
+    )
+    under = ", ".join(f"{k}: {v} d" for k, v in status.days_under.items()) or "-"
+    return [status.lineage, status.unit, latest, ctcae, nadir, worst, under]
+
+
+def _lineages(a: Assessment) -> Table:
+    table = Table(title="Blood counts (CTCAE v5.0)", title_justify="left", expand=False)
+    for header in (
+        "Lineage",
+        "Unit",
+        "Latest (day)",
+        "CTCAE",
+        "Nadir from d0",
+        "Worst early/prol./late",
+        "Days under",
+    ):
+        table.add_column(header)
+    for status in a.lineages:
+        table.add_row(*_lineage_row(status))
+    return table
+
+
+def _icaht_row(result: IcahtResult) -> list[str]:
+    duration = ", ".join(f"{k}: {v} d" for k, v in result.duration_days.items()) or "-"
+    episodes = "; ".join(
+        f"d{e.start_day}-{e.end_day} {e.comparison}{e.threshold_10e9_per_l:g} "
+        f"(nadir {_num(e.nadir_10e9_per_l)} d{e.nadir_day})"
+        for e in result.episodes
+    )
+    notes = [result.reason] if result.reason else []
+    notes += result.caveats
+    return [
+        f"{result.scale} {result.window}",
+        f"d{result.window_start_day}-{result.window_end_day}",
+        _grade_text(result.grade, result.provisional),
+        duration,
+        episodes or "-",
+        "\n".join(notes) or "-",
+    ]
+
+
+def _icaht(a: Assessment) -> Table:
+    table = Table(title="ICAHT (EHA/EBMT 2023) and T-ICAHT", title_justify="left")
+    for header in ("Scale", "Window", "Grade", "Duration", "Episodes", "Notes"):
+        table.add_column(header, overflow="fold")
+    for result in (a.early_icaht, a.late_icaht, a.early_ticaht, a.late_ticaht):
+        table.add_row(*_icaht_row(result))
+    return table
+
+
+def _support(status: SupportStatus) -> str:
+    state = "dependent" if status.dependent else "not dependent"
+    last = f", last day {status.last_day}" if status.last_day is not None else ""
+    return (
+        f"{status.support}: {state} ({status.count_in_window} in trailing "
+        f"{status.window_days} d{last}; setting {status.setting})"
+    )
+
+
+def _score_row(score: ScoreResult) -> list[str]:
+    if score.computable and score.total is not None:
+        value = _num(score.total)
+    elif score.minimum is not None and score.maximum is not None:
+        value = f"not computable (range {_num(score.minimum)}-{_num(score.maximum)})"
+    else:
+        value = "not computable"
+    items = ", ".join(
+        f"{i.name} {_num(i.value)}" + (f"->{i.points}" if i.points is not None else "")
+        for i in score.items
+        if i.value is not None
+    )
+    extra = [score.category or "", score.probability or ""]
+    missing = ", ".join(score.missing) or (score.reason or "")
+    sources = ", ".join(cite(k).short() for k in score.citations)
+    return [score.name, value, " ".join(x for x in extra if x) or "-", items or "-", missing or "-", sources]
+
+
+def _scores(a: Assessment) -> Table:
+    table = Table(title="Risk scores", title_justify="left")
+    for header in ("Score", "Value", "Category", "Inputs -> points", "Missing", "Source"):
+        table.add_column(header, overflow="fold")
+    s = a.scores
+    for score in (s.car_hematotox, s.easix, s.simplified_easix, s.m_easix, s.hscore):
+        table.add_row(*_score_row(score))
+    return table
+
+
+def render_assessment(console: Console, course: Course, a: Assessment) -> None:
+    """Print one assessment."""
+    facts = course.facts
+    head = Text()
+    head.append(f"Patient {a.patient_id}", style="bold")
+    details = [
+        x
+        for x in (facts.diagnosis, facts.product, f"{facts.age_years:g} y" if facts.age_years else None)
+        if x
+    ]
+    if details:
+        head.append("  " + ", ".join(details))
+    head.append(
+        f"\nAs of day {a.as_of_day}: Jain phase {a.jain_phase}, ICAHT window {a.icaht_window}; "
+        f"follow-up for grading to day {a.follow_up_end_day} ({a.follow_up_end_reason})"
+    )
+    head.append(f"\nProfile {a.profile_name} v{a.profile_version}, icaht {a.icaht_version}")
+    console.print(Panel(head, subtitle=DISCLAIMER))
+    console.print(_lineages(a))
+    console.print("* 0-1: no lab LLN given, so grade 1 cannot be assessed.", style="dim")
+    console.print(_icaht(a))
+    phenotype = Text(f"Neutrophil recovery phenotype: {a.phenotype.phenotype}", style="bold")
+    phenotype.append(f" - {a.phenotype.reason}", style="")
+    recovery = (
+        f"Platelet recovery (T-ICAHT definition): day {a.platelet_recovery_day}"
+        if a.platelet_recovery_day is not None
+        else "Platelet recovery (T-ICAHT definition): not reached"
+    )
+    support = [_support(a.platelet_transfusion), _support(a.rbc_transfusion), _support(a.gcsf)]
+    console.print(Group(phenotype, Text(recovery), *(Text(s) for s in support)))
+    console.print(_scores(a))
+    if a.data_quality:
+        console.print(Text("Data quality", style="bold"))
+        for finding in a.data_quality:
+            console.print(f"  - {finding.message}")

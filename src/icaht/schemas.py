@@ -1,0 +1,21 @@
+"""The exported JSON Schemas of the data contract (PatientRecord) and the Assessment."""
+
+from __future__ import annotations
+
+import json
+
+from icaht.core.assessment import Assessment
+from icaht.core.record import PatientRecord
+
+SCHEMAS = {
+    "patient-record.schema.json": PatientRecord,
+    "assessment.schema.json": Assessment,
+}
+
+
+def schema_text(name: str) -> str:
+    """The JSON Schema document for one exported model, as committed under ``schemas/``."""
+    model = SCHEMAS[name]
+    mode = "validation" if model is PatientRecord else "serialization"
+    schema = model.model_json_schema(mode=mode)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
