@@ -1,4 +1,4 @@
-"""The knowledge and core layers import only the standard library, numpy and pydantic (DESIGN.md)."""
+"""The knowledge and core layers import only the stdlib, numpy and pydantic (DESIGN.md)."""
 
 from __future__ import annotations
 

@@ -40,11 +40,13 @@ err = Console(stderr=True)
 
 ProfileOption = Annotated[
     str,
-    typer.Option("--profile", help=f"Shipped profile name or a profile TOML file."),
+    typer.Option("--profile", help="Shipped profile name or a profile TOML file."),
 ]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Day relative to infusion (e.g. 60) or an ISO date; default: latest data."),
+    typer.Option(
+        "--as-of", help="Day relative to infusion (e.g. 60) or an ISO date; default: latest data."
+    ),
 ]
 
 
@@ -77,7 +79,9 @@ def _profile(name: str) -> Profile:
 
 @app.command("assess")
 def assess_command(
-    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+    path: Annotated[
+        Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")
+    ],
     as_of: AsOfOption = None,
     output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     profile: ProfileOption = DEFAULT_PROFILE,
@@ -101,7 +105,9 @@ def assess_command(
 
 @app.command("grade")
 def grade_command(
-    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+    path: Annotated[
+        Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Results CSV, one row per patient.")],
     as_of: AsOfOption = None,
     profile: ProfileOption = DEFAULT_PROFILE,
@@ -141,7 +147,9 @@ def _value(name: str, value: float | None, unit: str, analyte: Analyte) -> float
     factor = unit_factor(analyte, unit)
     if factor is None:
         accepted = ", ".join(sorted(ANALYTES[analyte].units))
-        raise typer.BadParameter(f"unit {unit!r} not accepted; accepted: {accepted}", param_hint=name)
+        raise typer.BadParameter(
+            f"unit {unit!r} not accepted; accepted: {accepted}", param_hint=name
+        )
     if value < 0 or math.isnan(value):
         raise typer.BadParameter(f"{value} is not a valid value", param_hint=name)
     return value * factor
@@ -177,14 +185,20 @@ def hematotox_command(
     else:
         out.print(
             f"CAR-HEMATOTOX not computable: missing {', '.join(result.missing)}"
-            + (f" (range {result.minimum:g}-{result.maximum:g})" if result.minimum is not None else "")
+            + (
+                f" (range {result.minimum:g}-{result.maximum:g})"
+                if result.minimum is not None
+                else ""
+            )
         )
     out.print(DISCLAIMER, style="dim")
 
 
 @app.command("validate")
 def validate_command(
-    path: Annotated[Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")],
+    path: Annotated[
+        Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")
+    ],
 ) -> None:
     """Check an input and print every problem (exit status 2 if there are any)."""
     try:
@@ -203,9 +217,9 @@ def validate_command(
 
 @app.command("schema")
 def schema_command(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")] = Path(
-        "schemas"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the JSON Schema files.")
+    ] = Path("schemas"),
 ) -> None:
     """Write the JSON Schemas of PatientRecord and Assessment."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+from pydantic import BaseModel
+
 from icaht.core.assessment import Assessment
 from icaht.core.record import PatientRecord
 
-SCHEMAS = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "patient-record.schema.json": PatientRecord,
     "assessment.schema.json": Assessment,
 }
@@ -16,6 +18,8 @@ SCHEMAS = {
 def schema_text(name: str) -> str:
     """The JSON Schema document for one exported model, as committed under ``schemas/``."""
     model = SCHEMAS[name]
-    mode = "validation" if model is PatientRecord else "serialization"
-    schema = model.model_json_schema(mode=mode)
+    if model is PatientRecord:
+        schema = model.model_json_schema(mode="validation")
+    else:
+        schema = model.model_json_schema(mode="serialization")
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

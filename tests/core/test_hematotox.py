@@ -177,7 +177,7 @@ _v = st.floats(min_value=0, max_value=10000, allow_nan=False, allow_infinity=Fal
 
 
 @given(
-    st.fixed_dictionaries({k: _v for k in NORMAL}),
+    st.fixed_dictionaries(dict.fromkeys(NORMAL, _v)),
     st.sets(st.sampled_from(sorted(NORMAL))),
 )
 def test_missing_range_contains_the_true_total(full: dict[str, float], hidden: set[str]) -> None:

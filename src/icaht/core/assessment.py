@@ -53,12 +53,14 @@ class LineageStatus(BaseModel):
     analyte: Analyte
     unit: str
     latest: Measurement | None
-    latest_ctcae: int | None = Field(description="CTCAE v5 grade of the latest value")
+    latest_ctcae: int | None = Field(
+        description="CTCAE v5 grade of the latest value; None with a note when not assessable"
+    )
     latest_ctcae_note: str | None = None
     nadir: Measurement | None = Field(description="Lowest value from day 0 on")
     worst_ctcae_by_phase: dict[str, int | None] = Field(
-        description="Worst certain CTCAE grade per Jain phase (None: no value, or only 0-1 "
-        "without an LLN)"
+        description="Worst certain CTCAE grade per Jain phase; -1 = grade 0 or 1 (no lab LLN, so "
+        "grade 1 cannot be assessed); None = no value in that phase"
     )
     days_under: dict[str, int] = Field(
         description="Calendar days from day 0 with an observed value under each threshold"
@@ -262,9 +264,7 @@ def _scores(course: Course, as_of_day: int, profile: Profile) -> Scores:
             triglycerides_mg_dl=recent[Analyte.TRIGLYCERIDES],
             fibrinogen_mg_dl=recent[Analyte.FIBRINOGEN],
             ast=recent[Analyte.AST],
-            hemophagocytosis=_any_known(
-                [m.hemophagocytosis for m in course.of_kind(MarrowBiopsy)]
-            ),
+            hemophagocytosis=_any_known([m.hemophagocytosis for m in course.of_kind(MarrowBiopsy)]),
         ),
     )
 

@@ -26,7 +26,7 @@ E = TypeVar("E")
 
 def to_day(moment: Moment, infusion: date | None) -> float:
     """Day relative to infusion for a moment; dates need the infusion date (raises ValueError)."""
-    if isinstance(moment, float | int) and not isinstance(moment, bool):
+    if not isinstance(moment, date):
         return float(moment)
     if infusion is None:
         raise ValueError("a date is given but the patient has no infusion_date to count days from")
@@ -107,9 +107,8 @@ class Course:
             if day_of(event.start) >= cut:
                 continue
             end = getattr(event, "end", None)
-            if end is not None and day_of(end) >= cut:
-                event = event.model_copy(update={"end": None})
-            events.append(event)
+            still_open = end is not None and day_of(end) >= cut
+            events.append(event.model_copy(update={"end": None}) if still_open else event)
         return Course(self.facts, labs, tuple(events), self.ld_start_day, min(cut, self.cut))
 
 
@@ -226,5 +225,7 @@ def course_from_record(record: PatientRecord, source: str = "record") -> Course:
             problems.append(Problem(source, str(exc), field="patient.ld_start"))
     if problems:
         raise InputError(problems)
-    labs = build_labs(normalised.analyte_code, days, normalised.value, normalised.lln, normalised.uln)
+    labs = build_labs(
+        normalised.analyte_code, days, normalised.value, normalised.lln, normalised.uln
+    )
     return Course(facts, labs, events, ld_start)

@@ -215,9 +215,10 @@ def runs(mask: BoolArray) -> tuple[IntArray, IntArray]:
     """Runs of True: ``(starts, ends)`` as inclusive indices, in order."""
     if mask.size == 0 or not bool(mask.any()):
         return _EMPTY_I, _EMPTY_I
-    padded = np.concatenate(([0], mask.view(np.int8), [0]))
-    edges = np.diff(padded)
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    padded = np.zeros(mask.size + 2, dtype=np.int8)
+    padded[1:-1] = mask
+    change = np.flatnonzero(padded[1:] != padded[:-1])  # alternating run starts / run ends + 1
+    return change[0::2].astype(np.int64), change[1::2].astype(np.int64) - 1
 
 
 def join_runs(starts: IntArray, ends: IntArray, join_gap: int) -> tuple[IntArray, IntArray]:

@@ -112,10 +112,15 @@ def episodes_from_runs(
 ) -> list[Episode]:
     """Episodes for the selected runs of ``series`` (grid indices), with their nadir."""
     out: list[Episode] = []
+    if selected.size == 0:
+        return out
+    vals = series.values
+    if bool(np.isnan(vals).any()):  # joined runs may span missing days (short gaps)
+        vals = np.where(np.isnan(vals), np.inf, vals)
     for k in selected.tolist():
         s, e = int(starts[k]), int(ends[k])
-        seg = series.values[s : e + 1]
-        j = int(np.nanargmin(seg))
+        seg = vals[s : e + 1]
+        j = int(seg.argmin())
         out.append(
             Episode(
                 start_day=series.start_day + s,

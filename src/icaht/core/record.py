@@ -211,7 +211,9 @@ class Finding(_Event):
     finding: Literal[
         "splenomegaly", "hepatomegaly", "hypertension", "proteinuria", "hemolysis", "iec_hs"
     ]
-    present: bool = Field(True, description="False records that the finding was looked for and absent.")
+    present: bool = Field(
+        True, description="False records that the finding was looked for and absent."
+    )
 
 
 Event = Annotated[
@@ -251,7 +253,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "finding",
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 
 class PatientRecord(BaseModel):

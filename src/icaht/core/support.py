@@ -35,14 +35,21 @@ class SupportStatus(BaseModel):
 
 
 def transfusion_dependence(
-    course: Course, as_of_day: int, product: Literal["platelets", "rbc"], settings: TransfusionSettings
+    course: Course,
+    as_of_day: int,
+    product: Literal["platelets", "rbc"],
+    settings: TransfusionSettings,
 ) -> SupportStatus:
     """Transfusion dependence for platelets or RBC in the trailing window (inclusive of as-of)."""
     platelets = product == "platelets"
     window = (
-        settings.platelet_dependence_window_days if platelets else settings.rbc_dependence_window_days
+        settings.platelet_dependence_window_days
+        if platelets
+        else settings.rbc_dependence_window_days
     )
-    days = [calendar_day(day_of(t.start)) for t in course.of_kind(Transfusion) if t.product == product]
+    days = [
+        calendar_day(day_of(t.start)) for t in course.of_kind(Transfusion) if t.product == product
+    ]
     recent = [d for d in days if as_of_day - window < d <= as_of_day]
     return SupportStatus(
         support="platelet transfusion" if platelets else "RBC transfusion",
@@ -51,9 +58,7 @@ def transfusion_dependence(
         count_in_window=len(recent),
         last_day=max(days) if days else None,
         first_day=min(days) if days else None,
-        setting="transfusion."
-        + ("platelet" if platelets else "rbc")
-        + "_dependence_window_days",
+        setting="transfusion." + ("platelet" if platelets else "rbc") + "_dependence_window_days",
     )
 
 

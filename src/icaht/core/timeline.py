@@ -13,8 +13,8 @@ from typing import Literal
 import numpy as np
 
 from icaht.core.course import Course, Series, day_of, to_day
-from icaht.core.record import DiseaseStatus, LastFollowUp, Moment, NextTherapy
 from icaht.core.record import Death as DeathEvent
+from icaht.core.record import DiseaseStatus, LastFollowUp, Moment, NextTherapy
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import BaselineSettings
 from icaht.knowledge.timeline_criteria import (

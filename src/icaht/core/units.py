@@ -45,7 +45,7 @@ def normalise_unit_spelling(unit: str) -> str:
 
 
 def resolve_analyte(name: str | None, loinc: str | None) -> Analyte | None:
-    """The analyte named by ``name`` (enum value or alias) or ``loinc``; None if neither is known."""
+    """The analyte named by ``name`` (value or alias) or ``loinc``; None if neither is known."""
     if name:
         key = name.strip().lower()
         try:
@@ -136,9 +136,9 @@ def normalise_observations(
     for a_code, analyte in enumerate(ANALYTE_ORDER):
         units = ANALYTES[analyte].units
         for u_idx, spelling in enumerate(spelled):
-            factor = units.get(spelling)
-            if factor is not None:
-                table[a_code, u_idx] = factor
+            known_factor = units.get(spelling)
+            if known_factor is not None:
+                table[a_code, u_idx] = known_factor
     known = codes >= 0
     factor = np.full(n, np.nan)
     factor[known] = table[codes[known], unit_index[known]]

@@ -63,4 +63,3 @@ def load_record_folder(folder: Path) -> list[Course]:
     if problems:
         raise InputError(problems)
     return courses
-

@@ -94,8 +94,8 @@ def _float_column(
         as_float = pa.array(out)
     values = np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
     if required:
-        for i in np.flatnonzero(np.isnan(values) & np.asarray(column.is_null())):
-            problems.append(Problem(source, "missing value", row=int(i) + 1, field=name))
+        for missing in np.flatnonzero(np.isnan(values) & np.asarray(column.is_null())):
+            problems.append(Problem(source, "missing value", row=int(missing) + 1, field=name))
     return values
 
 
@@ -156,12 +156,12 @@ def _time_days(
                     )
                 )
         reference = infusion_seconds[patient_rows[rows]]
-        for k in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds)):
+        for orphan in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds)):
             problems.append(
                 Problem(
                     source,
                     "time given as a date but the patient has no infusion_date",
-                    row=int(rows[k]) + 1,
+                    row=int(rows[orphan]) + 1,
                     field="time",
                 )
             )
@@ -211,10 +211,10 @@ def _patient_rows(
     ids, idx = _encoded(table, "patient_id")
     lookup = np.array([index.get(str(v), -1) if v is not None else -1 for v in ids], np.int64)
     rows = lookup[idx]
-    for i in np.flatnonzero(rows < 0):
-        value = ids[int(idx[i])]
+    for bad in np.flatnonzero(rows < 0):
+        value = ids[int(idx[bad])]
         message = "missing patient_id" if value is None else "patient_id not in the patients table"
-        problems.append(Problem(source, message, row=int(i) + 1, field="patient_id", value=value))
+        problems.append(Problem(source, message, row=int(bad) + 1, field="patient_id", value=value))
     return rows
 
 
@@ -230,7 +230,9 @@ def _events(
         pid = row.pop("patient_id", None)
         position = index.get(str(pid), -1) if pid is not None else -1
         if position < 0:
-            message = "missing patient_id" if pid is None else "patient_id not in the patients table"
+            message = (
+                "missing patient_id" if pid is None else "patient_id not in the patients table"
+            )
             problems.append(Problem(source, message, row=i + 1, field="patient_id", value=pid))
             continue
         if sum(key in row for key in ("start", "time", "day")) > 1:
@@ -271,7 +273,10 @@ def load_tabular(folder: Path) -> list[Course]:
         raise InputError(
             [
                 Problem(str(folder), f"no {name}.csv or {name}.parquet")
-                for name, found in (("patients", patients_path), ("observations", observations_path))
+                for name, found in (
+                    ("patients", patients_path),
+                    ("observations", observations_path),
+                )
                 if found is None
             ]
         )
@@ -331,18 +336,15 @@ def _split_courses(
     codes = normalised.analyte_code
     order = np.lexsort((day, codes, patient_rows))
     sorted_patients = patient_rows[order]
-    columns = (
-        codes[order],
-        day[order],
-        normalised.value[order],
-        normalised.lln[order],
-        normalised.uln[order],
-    )
+    s_codes, s_day = codes[order], day[order]
+    s_value, s_lln, s_uln = normalised.value[order], normalised.lln[order], normalised.uln[order]
     bounds = np.searchsorted(sorted_patients, np.arange(len(facts) + 1), side="left")
     courses = []
     for position, fact in enumerate(facts):
         lo, hi = int(bounds[position]), int(bounds[position + 1])
-        labs = split_sorted_labs(*(column[lo:hi] for column in columns))
+        labs = split_sorted_labs(
+            s_codes[lo:hi], s_day[lo:hi], s_value[lo:hi], s_lln[lo:hi], s_uln[lo:hi]
+        )
         ld_start = to_day(fact.ld_start, fact.infusion_date) if fact.ld_start is not None else None
         patient_events = tuple(sorted(events[position], key=lambda e: day_of(e.start)))
         courses.append(Course(fact, labs, patient_events, ld_start))

@@ -1,1 +1,1 @@
-"""Clinical knowledge as data: tables, code maps, settings and references. No logic beyond lookups."""
+"""Clinical knowledge as data: tables, code maps, settings, references; no logic beyond lookups."""

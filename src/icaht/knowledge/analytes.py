@@ -162,9 +162,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             20_000.0,
         ),
         AnalyteInfo(Analyte.AST, "AST", "U/L", _ENZYME, "1920-8", ("30239-8",), 50_000.0),
-        AnalyteInfo(
-            Analyte.ALT, "ALT", "U/L", _ENZYME, "1742-6", ("1743-4", "1744-2"), 50_000.0
-        ),
+        AnalyteInfo(Analyte.ALT, "ALT", "U/L", _ENZYME, "1742-6", ("1743-4", "1744-2"), 50_000.0),
         AnalyteInfo(
             Analyte.BILIRUBIN,
             "Total bilirubin",
@@ -183,9 +181,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             ("14682-9",),
             40.0,
         ),
-        AnalyteInfo(
-            Analyte.IL6, "IL-6", "pg/mL", {"pg/ml": 1.0, "ng/l": 1.0}, "26881-3", (), 1e7
-        ),
+        AnalyteInfo(Analyte.IL6, "IL-6", "pg/mL", {"pg/ml": 1.0, "ng/l": 1.0}, "26881-3", (), 1e7),
         # IPF LOINC 71693-6 is [UNCONFIRMED] in clinical-reference.md 8.1: accepted by name only.
         AnalyteInfo(Analyte.IPF, "IPF", "%", _PERCENT, "", (), 100.0),
         AnalyteInfo(

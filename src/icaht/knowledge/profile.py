@@ -225,7 +225,9 @@ def parse_profile(text: str, source: str) -> Profile:
 def shipped_profiles() -> list[str]:
     """Names of the profiles shipped with icaht."""
     folder = resources.files("icaht.knowledge") / "profiles"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_profile(name_or_path: str | Path | None = None) -> Profile:

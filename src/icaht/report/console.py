@@ -28,6 +28,12 @@ def _grade_text(grade: int | None, provisional: bool = False) -> str:
     return f"{grade}{' (provisional)' if provisional else ''}"
 
 
+def _ctcae_code(code: int | None) -> str:
+    if code is None:
+        return "-"
+    return "0-1*" if code < 0 else str(code)
+
+
 def _lineage_row(status: LineageStatus) -> list[str]:
     latest = (
         f"{_num(status.latest.value)} (d{int(status.latest.day // 1)})" if status.latest else "none"
@@ -39,8 +45,7 @@ def _lineage_row(status: LineageStatus) -> list[str]:
         ctcae = "0-1*"
     nadir = f"{_num(status.nadir.value)} (d{int(status.nadir.day // 1)})" if status.nadir else "-"
     worst = " / ".join(
-        "-" if (g := status.worst_ctcae_by_phase.get(p)) is None else str(g)
-        for p in ("early", "prolonged", "late")
+        _ctcae_code(status.worst_ctcae_by_phase.get(p)) for p in ("early", "prolonged", "late")
     )
     under = ", ".join(f"{k}: {v} d" for k, v in status.days_under.items()) or "-"
     return [status.lineage, status.unit, latest, ctcae, nadir, worst, under]
@@ -115,7 +120,14 @@ def _score_row(score: ScoreResult) -> list[str]:
     extra = [score.category or "", score.probability or ""]
     missing = ", ".join(score.missing) or (score.reason or "")
     sources = ", ".join(cite(k).short() for k in score.citations)
-    return [score.name, value, " ".join(x for x in extra if x) or "-", items or "-", missing or "-", sources]
+    return [
+        score.name,
+        value,
+        " ".join(x for x in extra if x) or "-",
+        items or "-",
+        missing or "-",
+        sources,
+    ]
 
 
 def _scores(a: Assessment) -> Table:
@@ -135,7 +147,11 @@ def render_assessment(console: Console, course: Course, a: Assessment) -> None:
     head.append(f"Patient {a.patient_id}", style="bold")
     details = [
         x
-        for x in (facts.diagnosis, facts.product, f"{facts.age_years:g} y" if facts.age_years else None)
+        for x in (
+            facts.diagnosis,
+            facts.product,
+            f"{facts.age_years:g} y" if facts.age_years else None,
+        )
         if x
     ]
     if details:

@@ -1,0 +1,141 @@
+"""The icaht command line, as a user meets it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from icaht.cli import app
+
+runner = CliRunner()
+
+
+def _write_record(path: Path, patient_id: str = "p1", anc_unit: str = "/uL") -> Path:
+    record: dict[str, Any] = {
+        "patient": {"patient_id": patient_id, "ld_start": -5, "product": "axi-cel"},
+        "observations": [
+            {"day": -6, "analyte": "anc", "value": 990, "unit": anc_unit},
+            {"day": -6, "analyte": "platelets", "value": 125, "unit": "10^3/uL"},
+            {"day": -6, "analyte": "hb", "value": 9.5, "unit": "g/dL"},
+            *({"day": d, "analyte": "anc", "value": 20, "unit": anc_unit} for d in range(0, 20)),
+        ],
+        "events": [{"kind": "crs", "start": 2, "end": 3, "grade": 2}],
+    }
+    path.write_text(json.dumps(record), encoding="utf-8")
+    return path
+
+
+def test_assess_table_shows_disclaimer_and_grades(tmp_path: Path) -> None:
+    path = _write_record(tmp_path / "r.json")
+    result = runner.invoke(app, ["assess", str(path), "--as-of", "19"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "not a medical device" in result.output
+    assert "ICAHT early" in result.output
+    assert "As of day 19" in result.output
+
+
+def test_assess_json_is_an_assessment(tmp_path: Path) -> None:
+    path = _write_record(tmp_path / "r.json")
+    result = runner.invoke(app, ["assess", str(path), "--as-of", "19", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["patient_id"] == "p1" and data["as_of_day"] == 19
+    # ANC 20/uL (<= 0.1 x10^9/L) from day 0 to 19, still open: 20 days -> at least grade 3
+    assert data["early_icaht"]["grade"] >= 3
+
+
+def test_bad_input_exit_status_and_message(tmp_path: Path) -> None:
+    path = _write_record(tmp_path / "bad.json", anc_unit="furlongs")
+    result = runner.invoke(app, ["assess", str(path)])
+    assert result.exit_code == 2
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "observations[0].unit" in result.output and "furlongs" in result.output
+
+
+def test_validate_ok(tmp_path: Path) -> None:
+    path = _write_record(tmp_path / "r.json")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert "OK: 1 patient(s), 23 observation(s), 1 event(s)" in result.output
+
+
+def test_grade_writes_one_row_per_patient(tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for pid in ("a", "b", "c"):
+        _write_record(folder / f"{pid}.json", patient_id=pid)
+    out = tmp_path / "results.csv"
+    result = runner.invoke(app, ["grade", str(folder), "--out", str(out), "--as-of", "25"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["patient_id"] for r in rows] == ["a", "b", "c"]
+    assert {
+        "early_icaht",
+        "late_ticaht",
+        "phenotype",
+        "ctcae_neutrophils_early",
+        "car_hematotox",
+    } <= set(rows[0])
+    assert rows[0]["ctcae_neutrophils_early"] == "4"  # ANC 0.02 < 0.5 (CTCAE v5 grade 4)
+    assert not (tmp_path / "results.csv.partial").exists()
+
+
+def test_score_hematotox_with_units() -> None:
+    """Jain case 1 pre-LD values (clinical-reference.md 1.6) with CRP/ferritin supplied:
+    PLT 125 -> 1, ANC 0.99 -> 1, Hb 9.5 -> 0, CRP 40 mg/L = 4.0 mg/dL -> 1, ferritin 700 -> 1."""
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "hematotox",
+            "--plt",
+            "125",
+            "--anc",
+            "990",
+            "--anc-unit",
+            "/uL",
+            "--hb",
+            "95",
+            "--hb-unit",
+            "g/L",
+            "--crp",
+            "40",
+            "--crp-unit",
+            "mg/L",
+            "--ferritin",
+            "700",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "CAR-HEMATOTOX 4: high risk" in result.output
+    missing = runner.invoke(app, ["score", "hematotox", "--plt", "200"])
+    assert "not computable" in missing.output and "anc" in missing.output
+    bad = runner.invoke(app, ["score", "hematotox", "--plt", "200", "--plt-unit", "kg"])
+    assert bad.exit_code != 0
+
+
+def test_bad_profile_is_refused(tmp_path: Path) -> None:
+    path = _write_record(tmp_path / "r.json")
+    profile = tmp_path / "p.toml"
+    profile.write_text('name = "x"\nversion = "1"\n[icaht]\nlate_rule = "median"\n')
+    result = runner.invoke(app, ["assess", str(path), "--profile", str(profile)])
+    assert result.exit_code == 2
+    assert "icaht.late_rule" in result.output
+
+
+def test_console_script_entry_point(tmp_path: Path) -> None:
+    """The installed `icaht` script runs as a real process."""
+    path = _write_record(tmp_path / "r.json")
+    exe = Path(sys.executable).with_name("icaht")
+    done = subprocess.run(
+        [str(exe), "validate", str(path)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK: 1 patient(s)" in done.stdout
