@@ -45,7 +45,8 @@ def test_assess_json_is_an_assessment(tmp_path: Path) -> None:
     result = runner.invoke(app, ["assess", str(path), "--as-of", "19", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["patient_id"] == "p1" and data["as_of_day"] == 19
+    assert data["patient_id"] == "p1"
+    assert data["as_of_day"] == 19
     # ANC 20/uL (<= 0.1 x10^9/L) from day 0 to 19, still open: 20 days -> at least grade 3
     assert data["early_icaht"]["grade"] >= 3
 
@@ -56,7 +57,8 @@ def test_bad_input_exit_status_and_message(tmp_path: Path) -> None:
     assert result.exit_code == 2
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2
-    assert "observations[0].unit" in result.output and "furlongs" in result.output
+    assert "observations[0].unit" in result.output
+    assert "furlongs" in result.output
 
 
 def test_validate_ok(tmp_path: Path) -> None:
@@ -116,7 +118,8 @@ def test_score_hematotox_with_units() -> None:
     assert result.exit_code == 0, result.output
     assert "CAR-HEMATOTOX 4: high risk" in result.output
     missing = runner.invoke(app, ["score", "hematotox", "--plt", "200"])
-    assert "not computable" in missing.output and "anc" in missing.output
+    assert "not computable" in missing.output
+    assert "anc" in missing.output
     bad = runner.invoke(app, ["score", "hematotox", "--plt", "200", "--plt-unit", "kg"])
     assert bad.exit_code != 0
 

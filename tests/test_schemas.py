@@ -1,4 +1,4 @@
-"""The committed JSON Schemas match the models (DESIGN.md: schema exported and checked for drift)."""
+"""The committed JSON Schemas match the models (DESIGN.md: exported, checked for drift)."""
 
 from __future__ import annotations
 

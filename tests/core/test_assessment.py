@@ -47,7 +47,8 @@ def test_phase_window_and_profile_are_reported() -> None:
 def test_no_anc_is_a_data_quality_finding_not_an_error() -> None:
     course = course_from_record(_record([_obs(5, "platelets", 30)]))
     a = assess(course, 10, PROFILE)
-    assert a.early_icaht.grade is None and a.early_icaht.reason
+    assert a.early_icaht.grade is None
+    assert a.early_icaht.reason
     assert any(f.code == "no-values" and "neutrophils" in f.message for f in a.data_quality)
 
 
@@ -74,11 +75,14 @@ def test_hematotox_uses_pre_lymphodepletion_baseline() -> None:
     after_ld = [_obs(-4, "platelets", 50), _obs(-4, "ferritin", 5000, "ng/mL")]
     course = course_from_record(_record(pre + after_ld, ld_start=-5))
     score = assess(course, 0, PROFILE).scores.car_hematotox
-    assert score.computable and score.total == 0 and score.category == "low"
+    assert score.computable
+    assert score.total == 0
+    assert score.category == "low"
     # without a known LD start, the last value before day 0 is the baseline: 50 -> 2, 5000 -> 2
     course = course_from_record(_record(pre + after_ld))
     score = assess(course, 0, PROFILE).scores.car_hematotox
-    assert score.total == 4 and score.category == "high"
+    assert score.total == 4
+    assert score.category == "high"
 
 
 def test_death_censors_grading_window() -> None:

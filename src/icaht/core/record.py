@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -235,22 +235,9 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 
-EVENT_KINDS: tuple[str, ...] = (
-    "crs",
-    "icans",
-    "fever",
-    "infection",
-    "bleeding",
-    "transfusion",
-    "medication",
-    "marrow_biopsy",
-    "stem_cell_boost",
-    "hct",
-    "disease_status",
-    "next_therapy",
-    "death",
-    "last_follow_up",
-    "finding",
+#: The ``kind`` tags of the event union, in declaration order.
+EVENT_KINDS: tuple[str, ...] = tuple(
+    model.model_fields["kind"].default for model in get_args(get_args(Event)[0])
 )
 
 SCHEMA_VERSION: Literal["1"] = "1"

@@ -10,8 +10,6 @@ import math
 from datetime import date, datetime
 from typing import Literal
 
-import numpy as np
-
 from icaht.core.course import Course, Series, day_of, to_day
 from icaht.core.record import Death as DeathEvent
 from icaht.core.record import DiseaseStatus, LastFollowUp, Moment, NextTherapy
@@ -94,17 +92,3 @@ def follow_up_end(course: Course, as_of_day: int) -> tuple[int, str]:
     positive = [c for c in candidates if c[0] >= 0] or candidates
     return min(positive, key=lambda c: c[0])
 
-
-def latest(series: Series) -> tuple[float, float] | None:
-    """(day, value) of the latest value of a series."""
-    if not len(series):
-        return None
-    return float(series.day[-1]), float(series.value[-1])
-
-
-def nadir(series: Series) -> tuple[float, float] | None:
-    """(day, value) of the lowest value (earliest if tied)."""
-    if not len(series):
-        return None
-    i = int(np.argmin(series.value))
-    return float(series.day[i]), float(series.value[i])

@@ -24,7 +24,7 @@ LATE_WINDOW_START_DAY: Final = 31  # ICAHT: late = after day +30; LIANG-ICAHT: d
 # ---------------------------------------------------------------------------------------------
 # Early neutrophil ICAHT: ICAHT Table 1 via LIANG-ICAHT (clinical-reference.md 3.1)
 # ---------------------------------------------------------------------------------------------
-ICAHT_COMPARISON: Final = "<"  # ICAHT Table 1 via LIANG-ICAHT ("<=", coded <501)
+ICAHT_COMPARISON: Final[Literal["<="]] = "<="  # ICAHT Table 1 via LIANG-ICAHT ("<=", coded <501)
 ANC_SEVERE_10E9_PER_L: Final = 0.5  # ICAHT Table 1 via LIANG-ICAHT ("<=")
 ANC_PROFOUND_10E9_PER_L: Final = 0.1  # ICAHT Table 1 via LIANG-ICAHT ("<=")
 # ANC <= 0.5 row: 1-6 d G1, 7-13 d G2, 14-30 d G3, >= 31 d (never > 0.5 in day 0-30) G4.
