@@ -17,23 +17,26 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 VERSION = 1
-_S, _F, _I, _B = pa.string(), pa.float64(), pa.int64(), pa.bool_()
-PATIENTS = pa.schema(
-    [("patient_id", _S), ("age_years", _F), ("sex", _S), ("weight_kg", _F), ("diagnosis", _S)]
-    + [("product", _S), ("target", _S), ("costimulatory_domain", _S), ("ld_regimen", _S)]
-    + [("ld_start", _F), ("infusion_date", pa.date32()), ("known_immunosuppression", _B)]
+
+
+def _schema(spec: str) -> pa.Schema:
+    """A schema from ``name:type`` words (s string, f float64, i int64, b bool, d date)."""
+    types = {"s": pa.string(), "f": pa.float64(), "i": pa.int64(), "b": pa.bool_()}
+    types["d"] = pa.date32()
+    return pa.schema([(name, types[t]) for name, t in (w.split(":") for w in spec.split())])
+
+
+PATIENTS = _schema(
+    "patient_id:s age_years:f sex:s weight_kg:f diagnosis:s product:s target:s "
+    "costimulatory_domain:s ld_regimen:s ld_start:f infusion_date:d known_immunosuppression:b"
 )
-OBSERVATIONS = pa.schema(
-    [("patient_id", _S), ("analyte", _S), ("loinc", _S), ("day", _F), ("time", _S)]
-    + [("value", _F), ("unit", _S), ("lln", _F), ("uln", _F)]
-)
-EVENTS = pa.schema(
-    [("patient_id", _S), ("kind", _S), ("day", _F), ("end", _F), ("grade", _I)]
-    + [("temperature_c", _F), ("product", _S), ("units", _I), ("drug", _S), ("dose", _F)]
-    + [("dose_unit", _S), ("frequency", _S), ("status", _S), ("finding", _S), ("present", _B)]
-    + [("cellularity", _S), ("hemophagocytosis", _B)]
+OBSERVATIONS = _schema("patient_id:s analyte:s loinc:s day:f time:s value:f unit:s lln:f uln:f")
+EVENTS = _schema(
+    "patient_id:s kind:s day:f end:f grade:i temperature_c:f product:s units:i drug:s dose:f "
+    "dose_unit:s frequency:s status:s finding:s present:b cellularity:s hemophagocytosis:b"
 )
 _COUNT = (("10^9/L", 1.0), ("/uL", 1000.0), ("G/L", 1.0), ("K/uL", 1.0))
 # analyte -> (alias, LOINC, ((unit, factor from the canonical unit), ...), (LLN, ULN) canonical)
@@ -61,17 +64,23 @@ _PRODUCTS = (
     ("cilta-cel", "BCMA", "4-1BB", "MM"),
 )
 _EPOCH = date(2018, 1, 1)
+FloatArray = NDArray[np.float64]
 
 
-def _curve(rng: np.random.Generator, days: np.ndarray, knots: list[tuple[float, float]]) -> Any:
+def _curve(
+    rng: np.random.Generator,
+    days: FloatArray,
+    knots: list[tuple[float, float]],
+    noise: float = 0.15,
+) -> FloatArray:
     """Log-linear interpolation through (day, level) knots with multiplicative noise."""
     x, y = zip(*knots, strict=True)
-    level = np.exp(np.interp(days, x, np.log(y)))
-    return level * rng.lognormal(0.0, 0.15, days.shape[0])
+    level: FloatArray = np.exp(np.interp(days, x, np.log(y)))
+    return level * rng.lognormal(0.0, noise, days.shape[0])
 
 
-def _schedule(rng: np.random.Generator, end: float) -> tuple[np.ndarray, np.ndarray]:
-    """Blood-count draw days (fractional; morning draws) and the subset with CRP/ferritin."""
+def _schedule(rng: np.random.Generator, end: float) -> tuple[FloatArray, FloatArray]:
+    """Blood-count draw days (fractional: morning draws) and the subset with CRP/ferritin."""
     early = np.arange(0, 22)[rng.random(22) < 0.95]
     mid = np.arange(22, 61)[rng.random(39) < 2.5 / 7]
     weekly = np.arange(63, 181, 7) + rng.integers(-2, 3, 17)
@@ -84,25 +93,44 @@ def _schedule(rng: np.random.Generator, end: float) -> tuple[np.ndarray, np.ndar
     twice = days[(days >= 0) & (days <= 14) & (rng.random(days.shape[0]) < 0.1)] + 0.5
     days = np.sort(np.concatenate((days, twice))) + rng.uniform(0.25, 0.45, days.size + twice.size)
     days = days[days < end]
-    inflammation = days[(days < 0) | (days < 15) | ((days < 31) & (rng.random(days.size) < 0.3))]
+    inflammation = days[(days < 15) | ((days < 31) & (rng.random(days.size) < 0.3))]
     return days, inflammation
 
 
-def _patient(rng: np.random.Generator, pid: str, obs: list[dict[str, Any]], ev: list[Any]) -> Any:
+def _anc_knots(rng: np.random.Generator, shape: int, b: float) -> list[tuple[float, float]]:
+    """Neutrophil course: 0 quick, 1 intermittent (second dip after day 21), 2 aplastic."""
+    t1, rec = rng.uniform(2, 7), rng.uniform(8, 16)
+    knots = [(-10.0, b), (0.0, b * 0.6), (t1, rng.uniform(0.01, 0.3))]
+    if shape == 2:
+        aplastic_end = rng.uniform(30, 150)
+        knots += [(aplastic_end, rng.uniform(0.05, 0.45))]
+        knots += [(aplastic_end + rng.uniform(20, 60), rng.uniform(0.8, 2.0))]
+    else:
+        knots += [(rec, rng.uniform(0.3, 0.6)), (rec + 4, b * rng.uniform(0.5, 1.0))]
+    if shape == 1:
+        dip = rng.uniform(25, 45)
+        knots += [(dip, b * 0.5), (dip + 4, rng.uniform(0.2, 0.9)), (dip + rng.uniform(8, 20), b)]
+    return [*knots, (400.0, b)]
+
+
+def _patient(
+    rng: np.random.Generator, pid: str, obs: dict[str, list[Any]], ev: list[dict[str, Any]]
+) -> tuple[Any, ...]:
     ld = None if rng.random() < 0.2 else float(rng.choice([-5.0, -6.0]))
     infusion = _EPOCH + timedelta(days=int(rng.integers(0, 2000)))
     product, target, costim, diagnosis = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
     facts = (pid, float(rng.integers(18, 86)), str(rng.choice(["female", "male"])))
     facts += (round(float(rng.uniform(45, 130)), 1), diagnosis, product, target, costim, "Flu/Cy")
     facts += (ld, infusion, bool(rng.random() < 0.05))
+    death = float(rng.uniform(10, 365)) if rng.random() < 0.06 else None
 
     def event(kind: str, day: float, **fields: Any) -> None:
-        ev.append({"patient_id": pid, "kind": kind, "day": round(day, 3), **fields})
+        if death is None or day <= death:
+            ev.append({"patient_id": pid, "kind": kind, "day": round(float(day), 3), **fields})
 
     end = 400.0
-    death = rng.uniform(10, 365) if rng.random() < 0.06 else None
-    progression = rng.uniform(30, 365) if rng.random() < 0.25 else None
-    if progression is not None:
+    if rng.random() < 0.25:
+        progression = rng.uniform(30, 365)
         event("disease_status", progression, status=str(rng.choice(["pd", "relapse"])))
         end = progression + 30.0
         if rng.random() < 0.7:
@@ -114,83 +142,76 @@ def _patient(rng: np.random.Generator, pid: str, obs: list[dict[str, Any]], ev: 
         lfu = rng.uniform(90, 365)
         event("last_follow_up", lfu)
         end = min(end, lfu)
-    for day, status in ((30.0, "cr"), (90.0, "cr")):
+    for day, status in ((30.5, "cr"), (90.5, "cr")):
         if day < end and rng.random() < 0.5:
-            event("disease_status", day + 0.5, status=status)
+            event("disease_status", day, status=status)
     days, inflam = _schedule(rng, end)
-    shape = rng.choice(3, p=(0.6, 0.25, 0.15))  # quick, intermittent, aplastic
-    b = rng.lognormal(np.log(3.0), 0.4)
-    t1, rec = rng.uniform(2, 7), rng.uniform(8, 16)
-    anc = [(-10, b), (0, b * 0.6), (t1, rng.uniform(0.01, 0.3)), (rec, rng.uniform(0.3, 0.6))]
-    if shape == 2:
-        aplastic_end = rng.uniform(30, 150)
-        anc[-1] = (aplastic_end, rng.uniform(0.05, 0.45))
-        anc.append((aplastic_end + rng.uniform(20, 60), rng.uniform(0.8, 2.0)))
-    else:
-        anc.append((rec + 4, b * rng.uniform(0.5, 1.0)))
-    if shape == 1:
-        dip = rng.uniform(25, 45)
-        anc += [(dip, b * 0.5), (dip + 4, rng.uniform(0.2, 0.9)), (dip + rng.uniform(8, 20), b)]
-    anc.append((400, b))
+    shape = int(rng.choice(3, p=(0.6, 0.25, 0.15)))
+    b = float(rng.lognormal(np.log(3.0), 0.4))
     p0, p_nadir = rng.uniform(120, 320), rng.uniform(5, 80) / (1 + 2 * (shape == 2))
     p_rec = rng.uniform(14, 45) * (1 + 2 * (shape == 2))
-    plt_knots = [(-10, p0), (0, p0 * 0.7), (rng.uniform(6, 14), p_nadir), (p_rec, p0 * 0.6)]
+    plt = [(-10, p0), (0, p0 * 0.7), (rng.uniform(6, 14), p_nadir), (p_rec, p0 * 0.6), (400, p0)]
     h0 = rng.uniform(9.5, 13.5)
-    hb_knots = [(-10, h0), (rng.uniform(10, 20), rng.uniform(6.8, 9.5)), (rng.uniform(60, 120), h0)]
+    hb = [(-10, h0), (rng.uniform(10, 20), rng.uniform(6.8, 9.5)), (rng.uniform(60, 120), h0)]
     l0 = rng.uniform(0.5, 1.6)
-    lym_knots = [(-10, l0), (1, rng.uniform(0.02, 0.2)), (rng.uniform(90, 365), l0)]
+    lym = [(-10, l0), (1, rng.uniform(0.02, 0.2)), (rng.uniform(90, 365), l0), (400, l0)]
     crs = rng.uniform(1, 8)
     c0, f0 = rng.uniform(0.3, 3.0), rng.uniform(150, 1500)
     series = {
-        "anc": (days, _curve(rng, days, [*anc, (401, b)])),
-        "platelets": (days, _curve(rng, days, [*plt_knots, (400, p0)])),
-        "hb": (days, _curve(rng, days, [*hb_knots, (400, h0)]) ** 0.3 * h0**0.7),
-        "lymphocytes": (days, _curve(rng, days, [*lym_knots, (400, l0)])),
+        "anc": (days, _curve(rng, days, _anc_knots(rng, shape, b))),
+        "platelets": (days, _curve(rng, days, plt)),
+        "hb": (days, np.minimum(_curve(rng, days, [*hb, (400, h0)], 0.04), 17.0)),
+        "lymphocytes": (days, _curve(rng, days, lym)),
         "crp": (inflam, _curve(rng, inflam, [(-10, c0), (crs, c0 * 8), (crs + 14, c0), (60, c0)])),
         "ferritin": (inflam, _curve(rng, inflam, [(-10, f0), (crs + 3, f0 * 4), (60, f0)])),
     }
     series["wbc"] = (days, series["anc"][1] + series["lymphocytes"][1] + rng.uniform(0.1, 0.6))
-    series["hb"] = (days, np.minimum(series["hb"][1], 17.0))
-    pre = days[days < 0]
-    twice_weekly = np.arange(0.3, min(30.0, end), 3.5)
-    series["ldh"] = (np.concatenate((pre, twice_weekly)), None)
-    series["creatinine"] = (np.concatenate((pre, twice_weekly)), None)
-    for name in ("ast", "alt") + (("fibrinogen", "triglycerides") if rng.random() < 0.3 else ()):
-        series[name] = (np.sort(rng.choice(days[days < 60], 6 if name < "b" else 3)), None)
-    levels = {"ldh": 250, "creatinine": 0.9, "ast": 30, "alt": 30, "fibrinogen": 300}
-    style = rng.random()  # site convention: names, aliases or LOINC only
+    chemistry = np.concatenate((days[days < 0], np.arange(0.3, min(30.0, end), 3.5)))
+    pool = days[days < 60]
+    extra = ("fibrinogen", "triglycerides") if rng.random() < 0.3 and pool.size else ()
+    levels = {"ldh": 250.0, "creatinine": 0.9, "ast": 30.0, "alt": 30.0, "fibrinogen": 300.0}
+    for name in ("ldh", "creatinine", "ast", "alt", *extra):
+        when = chemistry if name in ("ldh", "creatinine") else np.sort(rng.choice(pool, 4))
+        series[name] = (when, levels.get(name, 150.0) * rng.lognormal(0, 0.3, when.size))
+    style = rng.random()  # site convention: analyte names, aliases, or LOINC codes only
     for name, (when, canonical) in series.items():
         alias, loinc, units, (lln, uln) = _ANALYTES[name]
-        if canonical is None:
-            canonical = levels.get(name, 150.0) * rng.lognormal(0, 0.3, when.size)
         unit, factor = units[int(rng.integers(len(units)))]
         limits = rng.random() < 0.5
-        for k, day in enumerate(when.tolist()):
-            as_time = rng.random() < 0.05
-            obs.append(
-                (name if style < 0.7 else alias if style < 0.9 else None, loinc)
-                + (None if as_time else day)
-                + ((infusion + timedelta(days=int(np.floor(day)))).isoformat() if as_time else None,)
-                + (round(float(canonical[k]) * factor, 3), unit)
-                + ((lln * factor, uln * factor) if limits else (None, None))
-            )
-    nadir_days = days[series["platelets"][1] < 12]
-    for day in nadir_days[nadir_days >= 0]:
+        n = when.size
+        as_time = (rng.random(n) < 0.05).tolist()
+        obs["patient_id"] += [pid] * n
+        obs["analyte"] += [name if style < 0.7 else alias if style < 0.9 else None] * n
+        obs["loinc"] += [loinc if style >= 0.6 else None] * n
+        obs["day"] += [
+            None if t else d for t, d in zip(as_time, when.round(4).tolist(), strict=True)
+        ]
+        obs["time"] += [
+            (infusion + timedelta(days=int(d))).isoformat() if t else None
+            for t, d in zip(as_time, np.floor(when).tolist(), strict=True)
+        ]
+        obs["value"] += np.round(canonical * factor, 3).tolist()
+        obs["unit"] += [unit] * n
+        obs["lln"] += [lln * factor if limits else None] * n
+        obs["uln"] += [uln * factor if limits else None] * n
+    platelets, hemoglobin = series["platelets"][1], series["hb"][1]
+    for day in days[(platelets < 12) & (days >= 0)]:
         event("transfusion", day + 0.2, product="platelets", units=1)
-    for day in days[(series["hb"][1] < 7.5) & (days >= 0)]:
+    for day in days[(hemoglobin < 7.5) & (days >= 0)]:
         event("transfusion", day + 0.25, product="rbc", units=int(rng.integers(1, 3)))
     gcsf = [rng.uniform(5, 14)] if rng.random() < 0.45 + 0.4 * (shape > 0) else []
     gcsf += [rng.uniform(30, 60)] if shape > 0 and rng.random() < 0.5 else []
     for start in gcsf:
-        stop = start + rng.uniform(2, 10)
-        event("medication", start, end=round(stop, 3), drug="filgrastim", dose=5.0)
-        ev[-1].update(dose_unit="ug/kg", frequency="daily")
+        stop = round(start + rng.uniform(2, 10), 3)
+        event("medication", start, end=stop, drug="filgrastim", dose=5.0, dose_unit="ug/kg")
+        ev[-1]["frequency"] = "daily"
     if rng.random() < 0.75:
         event("crs", crs, end=round(crs + rng.uniform(1, 8), 3), grade=int(rng.choice(4) + 1))
         event("fever", crs, temperature_c=round(rng.uniform(38.0, 40.5), 1))
     if rng.random() < 0.3:
         start = crs + rng.uniform(1, 5)
-        event("icans", start, end=round(start + rng.uniform(1, 10), 3), grade=int(rng.choice(4) + 1))
+        stop = round(start + rng.uniform(1, 10), 3)
+        event("icans", start, end=stop, grade=int(rng.choice(4) + 1))
     if rng.random() < 0.05:
         event("finding", rng.uniform(1, 30), finding="splenomegaly", present=True)
     if shape == 2 and rng.random() < 0.5:
@@ -204,22 +225,15 @@ def generate(folder: Path, patients: int, seed: int, chunk: int = 500) -> dict[s
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     counts = {"patients": 0, "observations": 0, "events": 0}
-    writers = {
-        name: pq.ParquetWriter(folder / f"{name}.parquet", schema)
-        for name, schema in (("patients", PATIENTS), ("observations", OBSERVATIONS))
-        + (("events", EVENTS),)
-    }
+    schemas = {"patients": PATIENTS, "observations": OBSERVATIONS, "events": EVENTS}
+    writers = {name: pq.ParquetWriter(folder / f"{name}.parquet", s) for name, s in schemas.items()}
     try:
         for first in range(0, patients, chunk):
-            facts, events = [], []
+            facts: list[tuple[Any, ...]] = []
+            events: list[dict[str, Any]] = []
             obs_columns: dict[str, list[Any]] = {name: [] for name in OBSERVATIONS.names}
             for i in range(first, min(first + chunk, patients)):
-                pid = f"P{i:06d}"
-                rows: list[Any] = []
-                facts.append(_patient(rng, pid, rows, events))
-                obs_columns["patient_id"] += [pid] * len(rows)
-                for name, column in zip(OBSERVATIONS.names[1:], zip(*rows, strict=True), strict=True):
-                    obs_columns[name] += column
+                facts.append(_patient(rng, f"P{i:06d}", obs_columns, events))
             tables = {
                 "patients": pa.Table.from_pylist(
                     [dict(zip(PATIENTS.names, f, strict=True)) for f in facts], PATIENTS

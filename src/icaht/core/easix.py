@@ -9,7 +9,8 @@ Formulas (``shared/clinical-reference.md`` 5.3):
 They are usually analysed as log2; ``log2_total`` carries it. No cut-off is applied: none is
 universal (clinical-reference 5.3), so ``category`` is always ``None``. Units matter: creatinine in
 umol/L or CRP in mg/L would change the value 88.4x or 10x, so the inputs must already be in the
-canonical units named above. Platelets 0 make the ratio undefined: not computable, with a reason.
+canonical units named above (``icaht.knowledge.score_criteria``). Platelets 0 make the ratio
+undefined: not computable, with a reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ import math
 from typing import Final
 
 from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.knowledge.score_criteria import (
+    EASIX_CREATININE_UNIT,
+    EASIX_CRP_UNIT,
+    EASIX_LDH_UNIT,
+    EASIX_PLATELETS_UNIT,
+)
 
 CITATIONS: Final = ("PENNISI",)
 
@@ -27,10 +34,12 @@ _NO_CUTOFF_NOTE = (
 )
 
 # (input name, unit, role in the formula)
-_LDH = ("ldh", "U/L", "numerator")
-_CREATININE = ("creatinine_mg_dl", "mg/dL", "numerator")
-_CRP = ("crp_mg_dl", "mg/dL", "numerator")
-_PLATELETS = ("platelets", "10^9/L", "denominator")
+_LDH = ("ldh", EASIX_LDH_UNIT, "numerator")
+_CREATININE = ("creatinine_mg_dl", EASIX_CREATININE_UNIT, "numerator")
+_CRP = ("crp_mg_dl", EASIX_CRP_UNIT, "numerator")
+_PLATELETS = ("platelets", EASIX_PLATELETS_UNIT, "denominator")
+_LDH_TERM = f"LDH ({EASIX_LDH_UNIT})"
+_PLATELETS_TERM = f"platelets ({EASIX_PLATELETS_UNIT})"
 
 
 def _present(name: str, value: float | None) -> float | None:
@@ -98,7 +107,7 @@ def easix(
     """EASIX = LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L); ``None``/NaN = missing."""
     return _ratio(
         "EASIX",
-        "LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L)",
+        f"{_LDH_TERM} x creatinine ({EASIX_CREATININE_UNIT}) / {_PLATELETS_TERM}",
         [(_LDH, ldh), (_CREATININE, creatinine_mg_dl)],
         platelets,
     )
@@ -106,14 +115,14 @@ def easix(
 
 def simplified_easix(*, ldh: float | None, platelets: float | None) -> ScoreResult:
     """Simplified EASIX = LDH (U/L) / platelets (10^9/L); ``None``/NaN = missing."""
-    return _ratio("simplified EASIX", "LDH (U/L) / platelets (10^9/L)", [(_LDH, ldh)], platelets)
+    return _ratio("simplified EASIX", f"{_LDH_TERM} / {_PLATELETS_TERM}", [(_LDH, ldh)], platelets)
 
 
 def m_easix(*, ldh: float | None, crp_mg_dl: float | None, platelets: float | None) -> ScoreResult:
     """m-EASIX = LDH (U/L) x CRP (mg/dL) / platelets (10^9/L); ``None``/NaN = missing."""
     return _ratio(
         "m-EASIX",
-        "LDH (U/L) x CRP (mg/dL) / platelets (10^9/L)",
+        f"{_LDH_TERM} x CRP ({EASIX_CRP_UNIT}) / {_PLATELETS_TERM}",
         [(_LDH, ldh), (_CRP, crp_mg_dl)],
         platelets,
     )

@@ -22,7 +22,8 @@ give the range the total can take.
 
 Inputs in canonical units: counts 10^9/L, Hb g/dL, CRP **mg/dL** (30 mg/L = 3.0 mg/dL), ferritin
 ng/mL. Note: at least two public code bases encode wrong CAR-HEMATOTOX cut-offs (clinical-reference
-5.1); these come from the reference table only.
+5.1); these come from the reference table only. The cut-offs are data in
+``icaht.knowledge.score_criteria``.
 """
 
 from __future__ import annotations
@@ -31,18 +32,16 @@ import math
 from typing import Final
 
 from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
-
-# --- CAR-HEMATOTOX cut-offs. Source: HT (Rejeski, Blood 2021;138:2499), clinical-reference 5.1 ---
-# --- boundary treatment: clinical-decisions.md "Risk scores". ------------------------------------
-HT_PLATELETS_UPPER_10E9_PER_L: Final = 175.0  # >175 -> 0; 175 itself -> 1
-HT_PLATELETS_LOWER_10E9_PER_L: Final = 75.0  # <75 -> 2; 75 itself -> 1
-HT_ANC_10E9_PER_L: Final = 1.2  # >=1.2 -> 0; <1.2 -> 1
-HT_HB_G_PER_DL: Final = 9.0  # >=9.0 -> 0; <9.0 -> 1
-HT_CRP_MG_PER_DL: Final = 3.0  # <3.0 -> 0; >=3.0 -> 1 (= 30 mg/L)
-HT_FERRITIN_LOWER_NG_PER_ML: Final = 650.0  # <650 -> 0; 650 itself -> 1
-HT_FERRITIN_UPPER_NG_PER_ML: Final = 2000.0  # >2000 -> 2; 2000 itself -> 1
-HT_HIGH_RISK_MIN_POINTS: Final = 2  # low 0-1, high >=2
-HT_MAX_POINTS: Final = 7
+from icaht.knowledge.score_criteria import (
+    HT_ANC_10E9_PER_L,
+    HT_CRP_MG_PER_DL,
+    HT_FERRITIN_LOWER_NG_PER_ML,
+    HT_FERRITIN_UPPER_NG_PER_ML,
+    HT_HB_G_PER_DL,
+    HT_HIGH_RISK_MIN_POINTS,
+    HT_PLATELETS_LOWER_10E9_PER_L,
+    HT_PLATELETS_UPPER_10E9_PER_L,
+)
 
 NAME: Final = "CAR-HEMATOTOX"
 CITATIONS: Final = ("HT",)

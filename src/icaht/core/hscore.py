@@ -39,6 +39,8 @@ Decisions:
   "<1%" (Fardet: "<1% with an HScore <=90").
 * Cut-off: Fardet's best cut-off is 169 (sensitivity 93%, specificity 86%); a total >= 169 is
   reported as "at or above cut-off 169".
+
+Points, cut-offs and the probability table are data in ``icaht.knowledge.score_criteria``.
 """
 
 from __future__ import annotations
@@ -48,64 +50,40 @@ import math
 from typing import Final
 
 from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.knowledge.score_criteria import (
+    HSCORE_AST_POINTS,
+    HSCORE_AST_U_PER_L,
+    HSCORE_BEST_CUTOFF,
+    HSCORE_CYTOPENIA_HB_G_PER_DL,
+    HSCORE_CYTOPENIA_PLATELETS_10E9_PER_L,
+    HSCORE_CYTOPENIA_POINTS_BY_LINEAGES,
+    HSCORE_CYTOPENIA_WBC_10E9_PER_L,
+    HSCORE_FERRITIN_HIGH_POINTS,
+    HSCORE_FERRITIN_LOWER_NG_PER_ML,
+    HSCORE_FERRITIN_MID_POINTS,
+    HSCORE_FERRITIN_UPPER_NG_PER_ML,
+    HSCORE_FIBRINOGEN_MG_PER_DL,
+    HSCORE_FIBRINOGEN_POINTS,
+    HSCORE_HEMOPHAGOCYTOSIS_POINTS,
+    HSCORE_IMMUNOSUPPRESSION_POINTS,
+    HSCORE_ORGANOMEGALY_BOTH_POINTS,
+    HSCORE_ORGANOMEGALY_ONE_POINTS,
+    HSCORE_PROBABILITY_TABLE,
+    HSCORE_TEMP_HIGH_POINTS,
+    HSCORE_TEMP_LOWER_C,
+    HSCORE_TEMP_MID_POINTS,
+    HSCORE_TEMP_UPPER_C,
+    HSCORE_TG_HIGH_POINTS,
+    HSCORE_TG_LOWER_MG_PER_DL,
+    HSCORE_TG_LOWER_MMOL_PER_L,
+    HSCORE_TG_MID_POINTS,
+    HSCORE_TG_UPPER_MG_PER_DL,
+    HSCORE_TG_UPPER_MMOL_PER_L,
+    TRIGLYCERIDES_MG_PER_DL_PER_MMOL_PER_L,
+)
 
 NAME: Final = "HScore"
 CITATIONS: Final = ("FARDET",)
-
-# --- HScore item points and cut-offs. Source: FARDET (Fardet 2014), clinical-reference 5.4. -------
-HSCORE_IMMUNOSUPPRESSION_POINTS: Final = 18
-HSCORE_TEMP_LOWER_C: Final = 38.4  # <38.4 -> 0; 38.4-39.4 -> 33
-HSCORE_TEMP_UPPER_C: Final = 39.4  # >39.4 -> 49
-HSCORE_TEMP_MID_POINTS: Final = 33
-HSCORE_TEMP_HIGH_POINTS: Final = 49
-HSCORE_ORGANOMEGALY_ONE_POINTS: Final = 23  # hepatomegaly or splenomegaly
-HSCORE_ORGANOMEGALY_BOTH_POINTS: Final = 38
-HSCORE_CYTOPENIA_HB_G_PER_DL: Final = 9.2  # Hb <=9.2 g/dL (92 g/L) counts as cytopenic
-HSCORE_CYTOPENIA_WBC_10E9_PER_L: Final = 5.0  # WBC <=5.0 x10^9/L (5000/uL)
-HSCORE_CYTOPENIA_PLATELETS_10E9_PER_L: Final = 110.0  # PLT <=110 x10^9/L (110,000/uL)
-HSCORE_CYTOPENIA_POINTS_BY_LINEAGES: Final = (0, 0, 24, 34)  # 0 and 1 lineage -> 0 (5.4 derived)
-HSCORE_FERRITIN_LOWER_NG_PER_ML: Final = 2000.0  # <2000 -> 0; 2000-6000 -> 35
-HSCORE_FERRITIN_UPPER_NG_PER_ML: Final = 6000.0  # >6000 -> 50
-HSCORE_FERRITIN_MID_POINTS: Final = 35
-HSCORE_FERRITIN_HIGH_POINTS: Final = 50
-TRIGLYCERIDES_MG_PER_DL_PER_MMOL_PER_L: Final = 88.57  # clinical-reference 8.2
-HSCORE_TG_LOWER_MMOL_PER_L: Final = 1.5  # <1.5 -> 0; 1.5-4 -> 44
-HSCORE_TG_UPPER_MMOL_PER_L: Final = 4.0  # >4 -> 64
-HSCORE_TG_LOWER_MG_PER_DL: Final = (
-    HSCORE_TG_LOWER_MMOL_PER_L * TRIGLYCERIDES_MG_PER_DL_PER_MMOL_PER_L
-)
-HSCORE_TG_UPPER_MG_PER_DL: Final = (
-    HSCORE_TG_UPPER_MMOL_PER_L * TRIGLYCERIDES_MG_PER_DL_PER_MMOL_PER_L
-)
-HSCORE_TG_MID_POINTS: Final = 44
-HSCORE_TG_HIGH_POINTS: Final = 64
-HSCORE_FIBRINOGEN_MG_PER_DL: Final = 250.0  # <=2.5 g/L (250 mg/dL) -> 30
-HSCORE_FIBRINOGEN_POINTS: Final = 30
-HSCORE_AST_U_PER_L: Final = 30.0  # >=30 U/L -> 19
-HSCORE_AST_POINTS: Final = 19
-HSCORE_HEMOPHAGOCYTOSIS_POINTS: Final = 35
-HSCORE_MAX_POINTS: Final = 337
-HSCORE_BEST_CUTOFF: Final = 169  # sensitivity 93%, specificity 86%
-# Probability of hemophagocytic syndrome by total (Fardet 2014; clinical-reference 5.4).
-HSCORE_PROBABILITY_TABLE: Final[tuple[tuple[int, str], ...]] = (
-    (90, "<1%"),
-    (100, "1%"),
-    (110, "3%"),
-    (120, "5%"),
-    (130, "9%"),
-    (140, "16%"),
-    (150, "25%"),
-    (160, "40%"),
-    (170, "54%"),
-    (180, "70%"),
-    (190, "80%"),
-    (200, "88%"),
-    (210, "93%"),
-    (220, "96%"),
-    (230, "98%"),
-    (240, "99%"),
-    (250, ">99%"),
-)
 
 _TABLE_SCORES: Final = tuple(s for s, _ in HSCORE_PROBABILITY_TABLE)
 _COUNT = "10^9/L"

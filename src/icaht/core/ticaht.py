@@ -337,6 +337,9 @@ def platelet_recovery_day(
         return None
     prep = prepare(days, values, end_day)
     cal, mins = daily_minimum(prep.days, prep.values)
+    if cal.size == 0 or cal[-1] < 0:
+        return None
+    end = min(end, int(cal[-1]))  # no value (and so no recovery) after the last count
     series = day_series(
         cal, mins, start_day=0, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
     )
@@ -344,7 +347,9 @@ def platelet_recovery_day(
     if n == 0:
         return None
     tx = np.asarray(transfusion_days, dtype=np.float64).ravel()
-    tx = tx[np.isfinite(tx) & (tx <= end_day)]
+    # only transfusions that can matter: from T days before day 0 to the end of the series
+    reach = settings.recovery_transfusion_free_days + 1
+    tx = tx[np.isfinite(tx) & (tx <= end_day) & (tx >= -reach) & (tx < end + 1)]
     tx_cal = np.floor(tx).astype(np.int64)
     low = below(series.values, PLT_RECOVERY_10E9_PER_L, "<")
     onset_candidates = [np.flatnonzero(low)]
