@@ -1,10 +1,7 @@
-"""Deterministic benchmark cohort: a tabular set (patients/observations/events as Parquet).
-
-A fixture for ``benchmarks/grading.py``, not the clinical simulator: plausible CAR-T courses that
-exercise every grading path (quick, intermittent and aplastic neutrophil courses, platelet and Hb
-dips, mixed units, aliases and LOINC-only rows, ISO-date times, transfusions, G-CSF, CRS/ICANS,
-death/progression/last follow-up). Patients are written in chunks, so memory stays bounded.
-"""
+"""Deterministic benchmark cohort as a tabular set (patients/observations/events Parquet), written
+in chunks of patients. A fixture for ``benchmarks/grading.py``, not the clinical simulator: it
+exercises every grading path (quick/intermittent/aplastic ANC, platelet and Hb dips, mixed units,
+aliases and LOINC-only rows, ISO dates, transfusions, G-CSF, CRS/ICANS, death/progression)."""
 
 from __future__ import annotations
 
@@ -22,11 +19,11 @@ from numpy.typing import NDArray
 VERSION = 1
 
 
+_TYPES = {"s": pa.string(), "f": pa.float64(), "i": pa.int64(), "b": pa.bool_(), "d": pa.date32()}
+
+
 def _schema(spec: str) -> pa.Schema:
-    """A schema from ``name:type`` words (s string, f float64, i int64, b bool, d date)."""
-    types = {"s": pa.string(), "f": pa.float64(), "i": pa.int64(), "b": pa.bool_()}
-    types["d"] = pa.date32()
-    return pa.schema([(name, types[t]) for name, t in (w.split(":") for w in spec.split())])
+    return pa.schema([(name, _TYPES[t]) for name, t in (w.split(":") for w in spec.split())])
 
 
 PATIENTS = _schema(
@@ -55,34 +52,27 @@ _ANALYTES: dict[str, tuple[str, str, tuple[tuple[str, float], ...], tuple[float,
     "fibrinogen": ("fibrinogen", "3255-7", (("mg/dL", 1.0), ("g/L", 0.01)), (200.0, 400.0)),
     "triglycerides": ("tg", "2571-8", (("mg/dL", 1.0), ("mmol/L", 1 / 88.57)), (0.0, 150.0)),
 }
-_PRODUCTS = (
-    ("axi-cel", "CD19", "CD28", "LBCL"),
-    ("tisa-cel", "CD19", "4-1BB", "DLBCL"),
-    ("liso-cel", "CD19", "4-1BB", "LBCL"),
-    ("brexu-cel", "CD19", "CD28", "MCL"),
-    ("ide-cel", "BCMA", "4-1BB", "MM"),
-    ("cilta-cel", "BCMA", "4-1BB", "MM"),
+_PRODUCT_TEXT = (
+    "axi-cel CD19 CD28 LBCL;tisa-cel CD19 4-1BB DLBCL;liso-cel CD19 4-1BB LBCL;"
+    "brexu-cel CD19 CD28 MCL;ide-cel BCMA 4-1BB MM;cilta-cel BCMA 4-1BB MM"
 )
+_PRODUCTS = [p.split() for p in _PRODUCT_TEXT.split(";")]  # product, target, costim, diagnosis
 _EPOCH = date(2018, 1, 1)
 FloatArray = NDArray[np.float64]
+Knots = list[tuple[float, float]]
 
 
-def _curve(
-    rng: np.random.Generator,
-    days: FloatArray,
-    knots: list[tuple[float, float]],
-    noise: float = 0.15,
-) -> FloatArray:
+def _curve(rng: np.random.Generator, t: FloatArray, knots: Knots, sd: float = 0.15) -> FloatArray:
     """Log-linear interpolation through (day, level) knots with multiplicative noise."""
     x, y = zip(*knots, strict=True)
-    level: FloatArray = np.exp(np.interp(days, x, np.log(y)))
-    return level * rng.lognormal(0.0, noise, days.shape[0])
+    level: FloatArray = np.exp(np.interp(t, x, np.log(y)))
+    return level * rng.lognormal(0.0, sd, t.shape[0])
 
 
 def _schedule(rng: np.random.Generator, end: float) -> tuple[FloatArray, FloatArray]:
     """Blood-count draw days (fractional: morning draws) and the subset with CRP/ferritin."""
     early = np.arange(0, 22)[rng.random(22) < 0.95]
-    mid = np.arange(22, 61)[rng.random(39) < 2.5 / 7]
+    mid = np.arange(22, 61)[rng.random(39) < 3 / 7]
     weekly = np.arange(63, 181, 7) + rng.integers(-2, 3, 17)
     monthly = np.arange(210, 366, 30) + rng.integers(-5, 6, 6)
     pre = np.array([-7.0, -6.0, -1.0])[rng.random(3) < (1.0, 0.6, 0.7)]
@@ -90,21 +80,20 @@ def _schedule(rng: np.random.Generator, end: float) -> tuple[FloatArray, FloatAr
     if rng.random() < 0.3:  # a gap in follow-up (holiday, transfer, missed visits)
         gap = rng.integers(22, 300)
         days = days[(days < gap) | (days > gap + rng.integers(5, 16))]
-    twice = days[(days >= 0) & (days <= 14) & (rng.random(days.shape[0]) < 0.1)] + 0.5
+    twice = days[(days >= 0) & (days <= 14) & (rng.random(days.shape[0]) < 0.15)] + 0.5
     days = np.sort(np.concatenate((days, twice))) + rng.uniform(0.25, 0.45, days.size + twice.size)
     days = days[days < end]
-    inflammation = days[(days < 15) | ((days < 31) & (rng.random(days.size) < 0.3))]
+    inflammation = days[(days < 15) | ((days < 31) & (rng.random(days.size) < 0.5))]
     return days, inflammation
 
 
-def _anc_knots(rng: np.random.Generator, shape: int, b: float) -> list[tuple[float, float]]:
+def _anc_knots(rng: np.random.Generator, shape: int, b: float) -> Knots:
     """Neutrophil course: 0 quick, 1 intermittent (second dip after day 21), 2 aplastic."""
     t1, rec = rng.uniform(2, 7), rng.uniform(8, 16)
     knots = [(-10.0, b), (0.0, b * 0.6), (t1, rng.uniform(0.01, 0.3))]
     if shape == 2:
-        aplastic_end = rng.uniform(30, 150)
-        knots += [(aplastic_end, rng.uniform(0.05, 0.45))]
-        knots += [(aplastic_end + rng.uniform(20, 60), rng.uniform(0.8, 2.0))]
+        a = rng.uniform(30, 150)  # end of the aplasia
+        knots += [(a, rng.uniform(0.05, 0.45)), (a + rng.uniform(20, 60), rng.uniform(0.8, 2.0))]
     else:
         knots += [(rec, rng.uniform(0.3, 0.6)), (rec + 4, b * rng.uniform(0.5, 1.0))]
     if shape == 1:
@@ -115,7 +104,7 @@ def _anc_knots(rng: np.random.Generator, shape: int, b: float) -> list[tuple[flo
 
 def _patient(
     rng: np.random.Generator, pid: str, obs: dict[str, list[Any]], ev: list[dict[str, Any]]
-) -> tuple[Any, ...]:
+) -> dict[str, Any]:
     ld = None if rng.random() < 0.2 else float(rng.choice([-5.0, -6.0]))
     infusion = _EPOCH + timedelta(days=int(rng.integers(0, 2000)))
     product, target, costim, diagnosis = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
@@ -123,6 +112,25 @@ def _patient(
     facts += (round(float(rng.uniform(45, 130)), 1), diagnosis, product, target, costim, "Flu/Cy")
     facts += (ld, infusion, bool(rng.random() < 0.05))
     death = float(rng.uniform(10, 365)) if rng.random() < 0.06 else None
+    style = rng.random()  # site convention: analyte names, aliases, or LOINC codes only
+
+    def rows(name: str, when: FloatArray, canonical: FloatArray) -> None:  # site unit; LLN/ULN
+        alias, loinc, units, (lln, uln) = _ANALYTES[name]
+        unit, factor = units[int(rng.integers(len(units)))]
+        limits = rng.random() < 0.5
+        n, ts = when.size, (rng.random(when.size) < 0.05).tolist()  # ts: ISO date, not day
+        obs["patient_id"] += [pid] * n
+        obs["analyte"] += [name if style < 0.7 else alias if style < 0.9 else None] * n
+        obs["loinc"] += [loinc if style >= 0.6 else None] * n
+        obs["day"] += [None if t else d for t, d in zip(ts, when.round(4).tolist(), strict=True)]
+        obs["time"] += [
+            (infusion + timedelta(days=int(d))).isoformat() if t else None
+            for t, d in zip(ts, np.floor(when).tolist(), strict=True)
+        ]
+        obs["value"] += np.round(canonical * factor, 3).tolist()
+        obs["unit"] += [unit] * n
+        obs["lln"] += [lln * factor if limits else None] * n
+        obs["uln"] += [uln * factor if limits else None] * n
 
     def event(kind: str, day: float, **fields: Any) -> None:
         if death is None or day <= death:
@@ -136,24 +144,22 @@ def _patient(
         if rng.random() < 0.7:
             event("next_therapy", progression + rng.uniform(7, 30))
     if death is not None:
-        event("death", death, cause="infection" if death < 100 else "progression")
+        event("death", death)
         end = min(end, death)
     if rng.random() < 0.15:
         lfu = rng.uniform(90, 365)
         event("last_follow_up", lfu)
         end = min(end, lfu)
-    for day, status in ((30.5, "cr"), (90.5, "cr")):
-        if day < end and rng.random() < 0.5:
-            event("disease_status", day, status=status)
+    for day in [d for d in (30.5, 90.5)[: int(rng.integers(3))] if d < end]:  # responses
+        event("disease_status", day, status="cr")
     days, inflam = _schedule(rng, end)
     shape = int(rng.choice(3, p=(0.6, 0.25, 0.15)))
     b = float(rng.lognormal(np.log(3.0), 0.4))
     p0, p_nadir = rng.uniform(120, 320), rng.uniform(5, 80) / (1 + 2 * (shape == 2))
     p_rec = rng.uniform(14, 45) * (1 + 2 * (shape == 2))
     plt = [(-10, p0), (0, p0 * 0.7), (rng.uniform(6, 14), p_nadir), (p_rec, p0 * 0.6), (400, p0)]
-    h0 = rng.uniform(9.5, 13.5)
+    h0, l0 = rng.uniform(9.5, 13.5), rng.uniform(0.5, 1.6)
     hb = [(-10, h0), (rng.uniform(10, 20), rng.uniform(6.8, 9.5)), (rng.uniform(60, 120), h0)]
-    l0 = rng.uniform(0.5, 1.6)
     lym = [(-10, l0), (1, rng.uniform(0.02, 0.2)), (rng.uniform(90, 365), l0), (400, l0)]
     crs = rng.uniform(1, 8)
     c0, f0 = rng.uniform(0.3, 3.0), rng.uniform(150, 1500)
@@ -167,33 +173,14 @@ def _patient(
     }
     series["wbc"] = (days, series["anc"][1] + series["lymphocytes"][1] + rng.uniform(0.1, 0.6))
     chemistry = np.concatenate((days[days < 0], np.arange(0.3, min(30.0, end), 3.5)))
-    pool = days[days < 60]
-    extra = ("fibrinogen", "triglycerides") if rng.random() < 0.3 and pool.size else ()
+    pool = days[days < 60]  # liver tests and (for some) HLH work-up in the first two months
+    extra = ("ast", "alt") + (("fibrinogen", "triglycerides") if rng.random() < 0.3 else ())
     levels = {"ldh": 250.0, "creatinine": 0.9, "ast": 30.0, "alt": 30.0, "fibrinogen": 300.0}
-    for name in ("ldh", "creatinine", "ast", "alt", *extra):
-        when = chemistry if name in ("ldh", "creatinine") else np.sort(rng.choice(pool, 4))
+    for name in ("ldh", "creatinine", *(extra if pool.size else ())):
+        when = chemistry if name in ("ldh", "creatinine") else np.sort(rng.choice(pool, 8))
         series[name] = (when, levels.get(name, 150.0) * rng.lognormal(0, 0.3, when.size))
-    style = rng.random()  # site convention: analyte names, aliases, or LOINC codes only
-    for name, (when, canonical) in series.items():
-        alias, loinc, units, (lln, uln) = _ANALYTES[name]
-        unit, factor = units[int(rng.integers(len(units)))]
-        limits = rng.random() < 0.5
-        n = when.size
-        as_time = (rng.random(n) < 0.05).tolist()
-        obs["patient_id"] += [pid] * n
-        obs["analyte"] += [name if style < 0.7 else alias if style < 0.9 else None] * n
-        obs["loinc"] += [loinc if style >= 0.6 else None] * n
-        obs["day"] += [
-            None if t else d for t, d in zip(as_time, when.round(4).tolist(), strict=True)
-        ]
-        obs["time"] += [
-            (infusion + timedelta(days=int(d))).isoformat() if t else None
-            for t, d in zip(as_time, np.floor(when).tolist(), strict=True)
-        ]
-        obs["value"] += np.round(canonical * factor, 3).tolist()
-        obs["unit"] += [unit] * n
-        obs["lln"] += [lln * factor if limits else None] * n
-        obs["uln"] += [uln * factor if limits else None] * n
+    for name, (when, values) in series.items():
+        rows(name, when, values)
     platelets, hemoglobin = series["platelets"][1], series["hb"][1]
     for day in days[(platelets < 12) & (days >= 0)]:
         event("transfusion", day + 0.2, product="platelets", units=1)
@@ -203,8 +190,8 @@ def _patient(
     gcsf += [rng.uniform(30, 60)] if shape > 0 and rng.random() < 0.5 else []
     for start in gcsf:
         stop = round(start + rng.uniform(2, 10), 3)
-        event("medication", start, end=stop, drug="filgrastim", dose=5.0, dose_unit="ug/kg")
-        ev[-1]["frequency"] = "daily"
+        filgrastim = {"drug": "filgrastim", "dose": 5.0, "dose_unit": "ug/kg", "frequency": "daily"}
+        event("medication", start, end=stop, **filgrastim)
     if rng.random() < 0.75:
         event("crs", crs, end=round(crs + rng.uniform(1, 8), 3), grade=int(rng.choice(4) + 1))
         event("fever", crs, temperature_c=round(rng.uniform(38.0, 40.5), 1))
@@ -215,9 +202,9 @@ def _patient(
     if rng.random() < 0.05:
         event("finding", rng.uniform(1, 30), finding="splenomegaly", present=True)
     if shape == 2 and rng.random() < 0.5:
-        event("marrow_biopsy", rng.uniform(28, 60), cellularity="hypocellular")
-        ev[-1]["hemophagocytosis"] = bool(rng.random() < 0.2)
-    return facts
+        biopsy = {"cellularity": "hypocellular", "hemophagocytosis": bool(rng.random() < 0.2)}
+        event("marrow_biopsy", rng.uniform(28, 60), **biopsy)
+    return dict(zip(PATIENTS.names, facts, strict=True))
 
 
 def generate(folder: Path, patients: int, seed: int, chunk: int = 500) -> dict[str, Any]:
@@ -229,19 +216,16 @@ def generate(folder: Path, patients: int, seed: int, chunk: int = 500) -> dict[s
     writers = {name: pq.ParquetWriter(folder / f"{name}.parquet", s) for name, s in schemas.items()}
     try:
         for first in range(0, patients, chunk):
-            facts: list[tuple[Any, ...]] = []
+            facts: list[dict[str, Any]] = []
             events: list[dict[str, Any]] = []
             obs_columns: dict[str, list[Any]] = {name: [] for name in OBSERVATIONS.names}
             for i in range(first, min(first + chunk, patients)):
                 facts.append(_patient(rng, f"P{i:06d}", obs_columns, events))
-            tables = {
-                "patients": pa.Table.from_pylist(
-                    [dict(zip(PATIENTS.names, f, strict=True)) for f in facts], PATIENTS
-                ),
-                "observations": pa.Table.from_pydict(obs_columns, OBSERVATIONS),
-                "events": pa.Table.from_pylist(events, EVENTS),
-            }
-            for name, table in tables.items():
+            for name, table in (
+                ("patients", pa.Table.from_pylist(facts, PATIENTS)),
+                ("observations", pa.Table.from_pydict(obs_columns, OBSERVATIONS)),
+                ("events", pa.Table.from_pylist(events, EVENTS)),
+            ):
                 writers[name].write_table(table)
                 counts[name] += table.num_rows
     finally:

@@ -28,8 +28,15 @@ def test_prepare_drops_after_end_non_finite_and_sorts() -> None:
     assert p.dropped_after_end == 1
 
 
-def _series(days: list[int], values: list[float], *, start: int, end: int, max_gap: int = 7,
-            round_decimals: int | None = None) -> daily.DaySeries:  # fmt: skip
+def _series(
+    days: list[int],
+    values: list[float],
+    *,
+    start: int,
+    end: int,
+    max_gap: int = 7,
+    round_decimals: int | None = None,
+) -> daily.DaySeries:
     cal = np.array(days, dtype=np.int64)
     return daily.day_series(
         cal,
@@ -133,4 +140,6 @@ def test_calendar_end() -> None:
     assert daily.calendar_end(12.7) == 12
     assert daily.calendar_end(-0.5) == -1
     assert daily.calendar_end(float("nan")) is None
-    assert daily.calendar_end(float("inf")) > 10**6
+    far = daily.calendar_end(float("inf"))
+    assert far is not None
+    assert far > 10**6

@@ -7,6 +7,8 @@ Source of every expectation: EHA/EBMT ICAHT Table 1 as encoded by LIANG-ICAHT
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -43,8 +45,8 @@ def early(
 
 
 def late(
-    days: list[float],
-    values: list[float],
+    days: Sequence[float],
+    values: Sequence[float],
     *,
     end_day: float = 120.0,
     end_reason: str = "as-of",

@@ -135,3 +135,11 @@ def test_property_never_raises(
     r = recovery_phenotype(d, v, end_day=end_day, settings=DEFAULT, interpolation_max_gap_days=gap)
     assert r.phenotype in {"quick", "intermittent", "aplastic", "undetermined"}
     assert r.reason
+
+
+def test_fall_before_day_22_lasting_past_it_counts_as_second_dip() -> None:
+    """HT: a second dip "after day +21" includes ANC still < 1.0 after day 21 (docstring)."""
+    days, values = daily_anc({(2, 10): 0.3, (18, 30): 0.8})
+    r = phenotype(days, values)
+    assert r.phenotype == "intermittent"
+    assert (r.first_recovery_day, r.second_dip_day) == (11, 22)

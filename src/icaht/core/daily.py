@@ -38,6 +38,10 @@ DurationMethod = Literal["longest_run", "cumulative"]
 #: so a value that is the threshold in its source unit compares as equal. Numerical, not clinical.
 COMPARISON_TOLERANCE = 1e-9
 
+#: Days further than this from infusion are treated as invalid input (about 2,700 years), so that
+#: calendar days always fit an int64. Numerical guard, not clinical.
+MAX_ABS_DAY = 1e6
+
 _EMPTY_F = np.empty(0, dtype=np.float64)
 _EMPTY_I = np.empty(0, dtype=np.int64)
 
@@ -55,6 +59,7 @@ class Prepared:
 def prepare(days: FloatArray, values: FloatArray, end_day: float) -> Prepared:
     """Keep finite (day, value) pairs with ``day <= end_day``, sorted by day (stable).
 
+    Pairs with a non-finite value or day (or ``|day| > MAX_ABS_DAY``) are dropped and counted.
     Values after ``end_day`` are ignored (no look-ahead past the end of usable follow-up).
     Mismatched lengths are truncated to the shorter array (defensive; callers pass equal lengths).
     """
@@ -63,7 +68,7 @@ def prepare(days: FloatArray, values: FloatArray, end_day: float) -> Prepared:
     if d.shape != v.shape:
         n = min(d.size, v.size)
         d, v = d[:n], v[:n]
-    finite = np.isfinite(d) & np.isfinite(v)
+    finite = np.isfinite(v) & (np.abs(d) <= MAX_ABS_DAY)  # also rejects non-finite days
     n_bad = int(d.size - np.count_nonzero(finite))
     if n_bad:
         d, v = d[finite], v[finite]
@@ -179,17 +184,12 @@ def day_series(
             filled = np.interp(span, obs_days.astype(np.float64), obs_vals)
             long_gap = np.flatnonzero(missing > max_gap)
             if long_gap.size:
-                # Mark the days of each long gap (few per series) as missing again.
-                delta = np.zeros(span.size + 1, dtype=np.int64)
-                g_first = obs_days[long_gap] + 1 - first
-                g_last = obs_days[long_gap + 1] - first  # exclusive
-                np.add.at(delta, g_first, 1)
-                np.add.at(delta, g_last, -1)
-                filled[np.cumsum(delta[:-1]) > 0] = np.nan
-                gaps.extend(
-                    Gap(int(a) + first, int(b) + first - 1, "internal")
-                    for a, b in zip(g_first.tolist(), g_last.tolist(), strict=True)
-                )
+                # Mark the days of each long gap (a handful per series) as missing again.
+                g_first = (obs_days[long_gap] + 1).tolist()
+                g_last = (obs_days[long_gap + 1] - 1).tolist()
+                for a, b in zip(g_first, g_last, strict=True):
+                    filled[a - first : b - first + 1] = np.nan
+                    gaps.append(Gap(a, b, "internal"))
             sl = slice(first - start_day, last - start_day + 1)
             interp_mask = ~observed[sl]
             if round_decimals is not None:
@@ -318,7 +318,10 @@ def dropped_caveats(prepared: Prepared, analyte: str, end_day: float, end_reason
     """Caveats for observations the graders ignored."""
     out: list[str] = []
     if prepared.dropped_non_finite:
-        out.append(f"{prepared.dropped_non_finite} {analyte} value(s) not finite: ignored")
+        out.append(
+            f"{prepared.dropped_non_finite} {analyte} value(s) with a non-finite value or an "
+            f"invalid day: ignored"
+        )
     if prepared.dropped_after_end:
         out.append(
             f"{prepared.dropped_after_end} {analyte} value(s) after day {fmt_value(end_day)} "
