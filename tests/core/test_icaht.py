@@ -495,3 +495,22 @@ def test_property_never_raises(values: list[float], days: list[float], end_day: 
             r = grader(d, v, end_day=end_day, end_reason="as-of", settings=s)
             assert r.grade is None or 0 <= r.grade <= 4
             assert (r.grade is None) == (r.reason is not None)
+
+
+def test_grade_with_unmeasured_days_is_a_lower_bound() -> None:
+    """Scaldaferri (seed 003): no counts before day 28. A grade counted on a window whose days
+    were not measured is a minimum (clinical-decisions.md: gaps > 7 days stay missing, flagged
+    incomplete); a fully sampled window is not."""
+    settings = IcahtSettings()
+    days = np.array([28.0, 29.0, 30.0])
+    sparse = grade_early_icaht(
+        days, np.array([0.4, 0.4, 0.4]), end_day=30, end_reason="as-of", settings=settings
+    )
+    assert sparse.grade == 1
+    assert sparse.lower_bound
+    full_days = np.arange(0.0, 31.0)
+    full = grade_early_icaht(
+        full_days, np.full(31, 0.8), end_day=30, end_reason="as-of", settings=settings
+    )
+    assert full.grade == 0
+    assert not full.lower_bound

@@ -292,6 +292,12 @@ def fmt_value(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
+def has_missing_stretch(series: DaySeries) -> bool:
+    """True if any stretch of the window was left missing (internal gap, or a leading/trailing
+    stretch longer than the interpolation limit): a duration counted on it is a minimum."""
+    return any(g.kind == "internal" or g.days > series.max_gap for g in series.gaps)
+
+
 def gap_caveats(series: DaySeries, analyte: str) -> list[str]:
     """Data-quality caveats for stretches left missing that are longer than the interpolation limit.
 

@@ -31,6 +31,7 @@ from icaht.core.daily import (
     fmt_value,
     gap_caveats,
     grade_for_duration,
+    has_missing_stretch,
     prepare,
     threshold_label,
     threshold_runs,
@@ -87,6 +88,11 @@ class IcahtResult(BaseModel):
     grade: int | None = Field(default=None, ge=0, le=4)
     reason: str | None = None
     provisional: bool = False
+    lower_bound: bool = Field(
+        default=False,
+        description="Days of the window have no value (beyond the interpolation limit), so the "
+        "true duration, and the grade, may be higher: the grade is a minimum.",
+    )
     window_start_day: int
     window_end_day: int
     censored_by: str | None = None
@@ -362,6 +368,7 @@ def grade_early_icaht(
         window="early",
         grade=grade,
         provisional=window_open,
+        lower_bound=grade < 4 and has_missing_stretch(series),
         window_start_day=start,
         window_end_day=end,
         censored_by=censored_by,

@@ -22,10 +22,11 @@ def _num(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _grade_text(grade: int | None, provisional: bool = False) -> str:
-    if grade is None:
+def _grade_text(result: IcahtResult) -> str:
+    if result.grade is None:
         return "-"
-    return f"{grade}{' (provisional)' if provisional else ''}"
+    text = f">= {result.grade}" if result.lower_bound else str(result.grade)
+    return text + (" (provisional)" if result.provisional else "")
 
 
 def _ctcae_code(code: int | None) -> str:
@@ -80,7 +81,7 @@ def _icaht_row(result: IcahtResult) -> list[str]:
     return [
         f"{result.scale} {result.window}",
         f"d{result.window_start_day}-{result.window_end_day}",
-        _grade_text(result.grade, result.provisional),
+        _grade_text(result),
         duration,
         episodes or "-",
         "\n".join(notes) or "-",

@@ -25,6 +25,7 @@ def assessment_row(a: Assessment) -> dict[str, object]:
     ):
         row[name] = result.grade
         row[f"{name}_provisional"] = result.provisional
+        row[f"{name}_lower_bound"] = result.lower_bound
     row["phenotype"] = a.phenotype.phenotype
     row["platelet_recovery_day"] = a.platelet_recovery_day
     for status in a.lineages:
