@@ -8,6 +8,7 @@ belong to "prolonged"; baseline = last value in [day -10, day 0), before LD star
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ INFUSION = date(2024, 3, 20)
 
 
 def make_course(
-    observations: list[tuple[float | str, str, float, str]] | None = None,
+    observations: Sequence[tuple[float | str, str, float, str]] | None = None,
     events: list[dict[str, Any]] | None = None,
     **patient: Any,
 ) -> Course:
@@ -38,7 +39,8 @@ def make_course(
         {
             "patient": {"patient_id": "p1", **patient},
             "observations": [
-                {"time": t, "analyte": a, "value": v, "unit": u} for t, a, v, u in observations or []
+                {"time": t, "analyte": a, "value": v, "unit": u}
+                for t, a, v, u in observations or []
             ],
             "events": events or [],
         }

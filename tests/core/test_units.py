@@ -10,6 +10,7 @@ creatinine mg/dL, IL-6 pg/mL.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ A = Analyte
 
 
 def normalise(
-    rows: list[tuple[str | None, str | None, float, str | None]],
+    rows: Sequence[tuple[str | None, str | None, float, str | None]],
     lln: list[float] | None = None,
     uln: list[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[RowProblem]]:
@@ -221,7 +222,7 @@ def test_limits_are_converted_with_the_value() -> None:
 
 def test_unit_meaning_depends_on_the_analyte() -> None:
     """'g/L' is grams for Hb (100 g/L = 10 g/dL) but giga-cells for platelets (8.2)."""
-    codes, value, _, _, problems = normalise(
+    _, value, _, _, problems = normalise(
         [("hb", None, 100, "g/L"), ("platelets", None, 100, "g/L"), ("igg", None, 4, "g/L")]
     )
     assert problems == []
@@ -357,7 +358,7 @@ def test_unit_valid_for_another_analyte_is_rejected() -> None:
 
 
 def test_missing_unit() -> None:
-    """A value without a unit is an error on field 'unit' (DESIGN: units required on every value)."""
+    """A value without a unit is an error on field 'unit' (DESIGN: every value needs a unit)."""
     _, _, _, _, problems = normalise([("platelets", None, 20, None)])
     assert [(p.row, p.field) for p in problems] == [(0, "unit")]
     assert "missing unit" in problems[0].message
@@ -461,7 +462,7 @@ def test_empty_input() -> None:
 # --- superscript spellings -----------------------------------------------------------------------
 
 
-# BUG (reported to the lead): normalise_unit_spelling maps "⁹" -> "9" and "³" -> "3" without a
+# Regression (fixed): normalise_unit_spelling maps "⁹" -> "9" and "³" -> "3" without a
 # caret, so "10⁹/L" becomes "109/l" and "10³/µL" becomes "103/ul", neither of which is accepted.
 # clinical-reference.md 8.2 writes counts exactly this way ("0.5 ×10⁹/L", "10³/µL").
 @pytest.mark.parametrize("unit", ["10⁹/L", "×10⁹/L", "10³/µL"])

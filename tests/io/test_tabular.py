@@ -9,6 +9,7 @@ there is any. Unit conversions: clinical-reference.md 8.2 (500 /uL = 0.5 x10^9/L
 from __future__ import annotations
 
 import csv
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -62,7 +63,9 @@ def write_table(folder: Path, name: str, rows: Rows, fmt: str) -> Path:
     return path
 
 
-def write_set(folder: Path, fmt: str, patients: Rows, observations: Rows, events: Rows | None = None) -> Path:
+def write_set(
+    folder: Path, fmt: str, patients: Rows, observations: Rows, events: Rows | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     write_table(folder, "patients", patients, fmt)
     write_table(folder, "observations", observations, fmt)
@@ -77,10 +80,24 @@ def load_problems(folder: Path) -> list[Problem]:
     return info.value.problems
 
 
-def o(pid: str, analyte: str | None, value: Any, unit: str | None, day: Any = None, **extra: Any) -> dict[str, Any]:
+def o(
+    pid: str | None,
+    analyte: str | None,
+    value: Any,
+    unit: str | None,
+    day: Any = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """An observation row (time, loinc, lln, uln go in ``extra``)."""
-    return {"patient_id": pid, "day": day, "time": None, "analyte": analyte, "loinc": None,
-            "value": value, "unit": unit} | extra
+    return {
+        "patient_id": pid,
+        "day": day,
+        "time": None,
+        "analyte": analyte,
+        "loinc": None,
+        "value": value,
+        "unit": unit,
+    } | extra
 
 
 GOOD_PATIENTS: Rows = [
@@ -156,11 +173,16 @@ def test_events_table_is_optional(tmp_path: Path, fmt: str) -> None:
 
 def test_tabular_and_json_agree(tmp_path: Path) -> None:
     """The same data read as a table and as JSON records gives the same course."""
-    import json
-
-    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], GOOD_OBSERVATIONS[:1] + GOOD_OBSERVATIONS[2:5])
+    folder = write_set(
+        tmp_path / "set", "csv", GOOD_PATIENTS[:1], GOOD_OBSERVATIONS[:1] + GOOD_OBSERVATIONS[2:5]
+    )
     record = {
-        "patient": {"patient_id": "p1", "infusion_date": "2024-03-20", "age_years": 61, "sex": "female"},
+        "patient": {
+            "patient_id": "p1",
+            "infusion_date": "2024-03-20",
+            "age_years": 61,
+            "sex": "female",
+        },
         "observations": [
             {"day": 1, "analyte": "anc", "value": 500, "unit": "/uL"},
             {"day": 3, "analyte": "anc", "value": 0.2, "unit": "10^9/L"},
@@ -172,8 +194,12 @@ def test_tabular_and_json_agree(tmp_path: Path) -> None:
     (table_course,) = load_tabular(folder)
     (json_course,) = load_courses(tmp_path / "p1.json")
     for analyte in (Analyte.ANC, Analyte.PLATELETS):
-        assert table_course.series(analyte).day.tolist() == pytest.approx(json_course.series(analyte).day.tolist())
-        assert table_course.series(analyte).value.tolist() == pytest.approx(json_course.series(analyte).value.tolist())
+        assert table_course.series(analyte).day.tolist() == pytest.approx(
+            json_course.series(analyte).day.tolist()
+        )
+        assert table_course.series(analyte).value.tolist() == pytest.approx(
+            json_course.series(analyte).value.tolist()
+        )
 
 
 # --- bad sets ---------------------------------------------------------------------------------
@@ -199,11 +225,16 @@ def test_bad_rows_across_all_tables_give_one_error(tmp_path: Path, fmt: str) -> 
     events: Rows = [
         {"patient_id": "p1", "kind": "crs", "day": "1", "grade": "2", "product": None, "end": None},
         {"patient_id": "p1", "kind": "crs", "day": "2", "grade": "9", "product": None, "end": None},
-        {"patient_id": "p1", "kind": "transfusion", "day": "3", "grade": None, "product": "blood", "end": None},
+        {
+            "patient_id": "p1",
+            "kind": "transfusion",
+            "day": "3",
+            "grade": None,
+            "product": "blood",
+            "end": None,
+        },
         {"patient_id": "p8", "kind": "crs", "day": "1", "grade": "1", "product": None, "end": None},
     ]
-    if fmt == "parquet":  # keep every column text, as a spreadsheet export would
-        pass
     folder = write_set(tmp_path / "set", fmt, patients, observations, events)
     problems = load_problems(folder)
     found = {(Path(p.source).stem, p.row, p.field, p.value) for p in problems}
@@ -224,7 +255,8 @@ def test_bad_rows_across_all_tables_give_one_error(tmp_path: Path, fmt: str) -> 
     assert all(Path(p.source).parent == folder for p in problems)
     # the message names the file and row for a human reader too
     text = str(InputError(problems))
-    assert "observations." in text and "row 3" in text
+    assert "observations." in text
+    assert "row 3" in text
 
 
 def test_day_and_time_both_given(tmp_path: Path, fmt: str) -> None:
@@ -261,7 +293,11 @@ def test_time_without_infusion_date(tmp_path: Path, fmt: str) -> None:
 
 
 def test_unknown_and_missing_patient_id(tmp_path: Path) -> None:
-    observations = [o("p1", "anc", 0.5, "10^9/L", day=1), o("ghost", "anc", 0.5, "10^9/L", day=1), o(None, "anc", 0.5, "10^9/L", day=1)]  # type: ignore[arg-type]
+    observations = [
+        o("p1", "anc", 0.5, "10^9/L", day=1),
+        o("ghost", "anc", 0.5, "10^9/L", day=1),
+        o(None, "anc", 0.5, "10^9/L", day=1),
+    ]
     events = [{"patient_id": "nobody", "kind": "fever", "day": 1}]
     folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS, observations, events)
     problems = load_problems(folder)
@@ -308,24 +344,30 @@ def test_missing_columns_and_missing_tables(tmp_path: Path) -> None:
 
 
 def test_missing_value_and_missing_unit_cells(tmp_path: Path) -> None:
-    observations = [o("p1", "anc", None, "10^9/L", day=1), o("p1", "anc", 0.5, None, day=1), o("p1", None, 0.5, "/uL", day=1)]
+    observations = [
+        o("p1", "anc", None, "10^9/L", day=1),
+        o("p1", "anc", 0.5, None, day=1),
+        o("p1", None, 0.5, "/uL", day=1),
+    ]
     folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], observations)
     problems = load_problems(folder)
     assert {(p.row, p.field) for p in problems} == {(1, "value"), (2, "unit"), (3, "analyte")}
 
 
-# BUG (reported to the lead): a CSV value cell "nan" (or "NaN") parses as float NaN, is not a
+# Regression (fixed): a CSV value cell "nan" (or "NaN") parses as float NaN, is not a
 # null, so no "missing value" problem is raised; load_tabular then passes
 # np.nan_to_num(value, nan=0.0) to the normaliser and filters out the NaN problem, so the row is
 # loaded as a value of 0.0 (here: ANC 0 x10^9/L), silently. The JSON reader rejects NaN values.
 @pytest.mark.parametrize("cell", ["nan", "NaN"])
 def test_nan_value_cell_is_not_loaded_as_zero(tmp_path: Path, cell: str) -> None:
-    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], [o("p1", "anc", cell, "10^9/L", day=1)])
+    folder = write_set(
+        tmp_path / "set", "csv", GOOD_PATIENTS[:1], [o("p1", "anc", cell, "10^9/L", day=1)]
+    )
     problems = load_problems(folder)
     assert [(p.row, p.field) for p in problems] == [(1, "value")]
 
 
-# BUG (reported to the lead): _time_days converts ISO times with naive datetime.timestamp(), which
+# Regression (fixed): _time_days converts ISO times with naive datetime.timestamp(), which
 # uses the machine's local time zone. Across a daylight-saving change the difference to the infusion
 # date is an hour short, so 2024-04-01 (12 days after 2024-03-20) becomes day 11.958 (calendar day
 # 11) on a machine in Central European time. The JSON path (core.course.to_day) gives 12.0.
@@ -356,7 +398,7 @@ def test_time_column_is_independent_of_the_local_time_zone(tmp_path: Path, fmt: 
     assert course.series(Analyte.ANC).day.tolist() == pytest.approx([12.0, 13 + 8 / 24])
 
 
-# BUG (reported to the lead): when no patient row is valid (facts empty) and the observations
+# Regression (fixed): when no patient row is valid (facts empty) and the observations
 # table has a ``time`` column, _time_days indexes the empty infusion_seconds array with -1 and
 # raises IndexError instead of reporting the problems.
 def test_no_valid_patient_with_time_column(tmp_path: Path) -> None:
@@ -369,6 +411,33 @@ def test_no_valid_patient_with_time_column(tmp_path: Path) -> None:
     assert ("observations", 1, "patient_id") in found
 
 
+# Regression (fixed): when a ``day`` cell cannot be cast (here "x"), _float_column builds
+# the column from pa.array(...).to_numpy(), a read-only view; _time_days then writes the days of
+# the ``time`` rows into it and raises "ValueError: assignment destination is read-only".
+def test_bad_day_cell_next_to_a_time_row(tmp_path: Path) -> None:
+    observations = [
+        o("p1", "anc", 0.5, "10^9/L", day="x"),
+        o("p1", "anc", 0.4, "10^9/L", time="2024-03-22T00:00:00"),
+    ]
+    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], observations)
+    problems = load_problems(folder)
+    assert ("observations", 1, "day", "x") in {
+        (Path(p.source).stem, p.row, p.field, p.value) for p in problems
+    }
+
+
+# Regression (fixed; same root cause as the JSON NaN/Infinity times): a ``day`` of "inf"
+# is accepted as a day (observations: float cast; events: pydantic float allows inf), and later
+# calendar_day(inf) raises OverflowError during assessment.
+@pytest.mark.parametrize("table", ["observations", "events"])
+def test_infinite_day_is_an_input_error(tmp_path: Path, table: str) -> None:
+    observations = [o("p1", "anc", 0.5, "10^9/L", day="inf" if table == "observations" else "1")]
+    events = [{"patient_id": "p1", "kind": "fever", "day": "inf" if table == "events" else "1"}]
+    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], observations, events)
+    problems = load_problems(folder)
+    assert {(Path(p.source).stem, p.row) for p in problems} == {(table, 1)}
+
+
 # --- dispatcher -------------------------------------------------------------------------------
 
 
@@ -378,7 +447,9 @@ def test_load_courses_tabular_folder(tmp_path: Path, fmt: str) -> None:
 
 
 def test_load_courses_tabular_errors_pass_through(tmp_path: Path) -> None:
-    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS, [o("p1", "anc", 1, "furlongs", day=1)])
+    folder = write_set(
+        tmp_path / "set", "csv", GOOD_PATIENTS, [o("p1", "anc", 1, "furlongs", day=1)]
+    )
     with pytest.raises(InputError) as info:
         load_courses(folder)
     assert [(p.row, p.field, p.value) for p in info.value.problems] == [(1, "unit", "furlongs")]

@@ -9,6 +9,7 @@ G-CSF dependence, the risk scores (CAR-HEMATOTOX, EASIX family, HScore) and data
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht import __version__
@@ -124,6 +125,25 @@ _LINEAGES: tuple[tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]],
     ("lymphocytes", Analyte.LYMPHOCYTES, CtcaeTerm.LYMPHOCYTES, ()),
 )
 _PHASES: tuple[JainPhase, ...] = ("pre-infusion", "early", "prolonged", "late")
+#: First fractional day of the early, prolonged and late Jain phases (calendar day 0, 30, 91).
+_PHASE_STARTS = np.array([0.0, 30.0, 91.0])
+#: The analytes whose pre-infusion baseline feeds a score (CAR-HEMATOTOX, EASIX family).
+_BASELINE_ANALYTES: tuple[Analyte, ...] = (
+    Analyte.PLATELETS,
+    Analyte.ANC,
+    Analyte.HB,
+    Analyte.CRP,
+    Analyte.FERRITIN,
+    Analyte.LDH,
+    Analyte.CREATININE,
+)
+
+
+def _distinct_sorted(values: NDArray[np.int64]) -> int:
+    """Number of distinct values in a sorted array (``np.unique(...).size`` without the sort)."""
+    if values.shape[0] == 0:
+        return 0
+    return 1 + int(np.count_nonzero(values[1:] != values[:-1]))
 
 
 def _stale_limit(phase: JainPhase, profile: Profile) -> int:
@@ -164,24 +184,25 @@ def _lineage(
     )
     codes = grade_array(term, series.value, series.lln)
     calendar = np.floor(series.day).astype(np.int64)
-    phase_of = np.select(
-        [calendar < 0, calendar < 30, calendar <= 90], [0, 1, 2], default=3
-    )  # Jain phases, same bounds as timeline.jain_phase
+    # The series is sorted by day, so each Jain phase (same bounds as timeline.jain_phase) is one
+    # contiguous slice: [start, day 0), [day 0, day 30), [day 30, day 91), [day 91, end).
+    bounds = [0, *np.searchsorted(series.day, _PHASE_STARTS, side="left").tolist(), len(series)]
     worst = {
-        phase: worst_grade(codes[phase_of == i].tolist()) if np.any(phase_of == i) else None
-        for i, phase in enumerate(_PHASES)
+        phase: worst_grade(codes[lo:hi]) if hi > lo else None
+        for phase, lo, hi in zip(_PHASES, bounds[:-1], bounds[1:], strict=True)
     }
-    after = calendar >= 0
+    first_post = bounds[1]  # first value from day 0 on
+    post = series.value[first_post:]
+    post_calendar = calendar[first_post:]
     days_under: dict[str, int] = {}
     for threshold, strict in thresholds:
-        under = series.value < threshold if strict else series.value <= threshold
+        under = post < threshold if strict else post <= threshold
         key = f"{'<' if strict else '<='}{threshold:g}"
-        days_under[key] = int(np.unique(calendar[after & under]).shape[0])
-    post = series.value[after]
+        days_under[key] = _distinct_sorted(post_calendar[under])
     nadir = None
     if post.shape[0]:
         i = int(np.argmin(post))
-        nadir = Measurement(day=float(series.day[after][i]), value=float(post[i]))
+        nadir = Measurement(day=float(series.day[first_post + i]), value=float(post[i]))
     since = as_of_day - int(calendar[-1])
     return LineageStatus(
         lineage=label,
@@ -215,7 +236,7 @@ def _any_known(flags: list[bool | None]) -> bool | None:
 
 
 def _scores(course: Course, as_of_day: int, profile: Profile) -> Scores:
-    base = {a: _baseline(course, a, profile) for a in Analyte}
+    base = {a: _baseline(course, a, profile) for a in _BASELINE_ANALYTES}
     lookback = profile.hscore.lookback_days
     recent = {
         a: _recent(course, a, as_of_day, lookback)

@@ -65,13 +65,14 @@ class Series:
         )
 
     def before(self, cut: float) -> Series:
-        """Values strictly before ``cut``."""
-        return self._slice(0, int(np.searchsorted(self.day, cut, side="left")))
+        """Values strictly before ``cut`` (the series itself when nothing is cut)."""
+        stop = int(self.day.searchsorted(cut, side="left"))
+        return self if stop == self.day.shape[0] else self._slice(0, stop)
 
     def between(self, start: float, stop: float) -> Series:
         """Values with start <= day < stop."""
-        lo = int(np.searchsorted(self.day, start, side="left"))
-        hi = int(np.searchsorted(self.day, stop, side="left"))
+        lo = int(self.day.searchsorted(start, side="left"))
+        hi = int(self.day.searchsorted(stop, side="left"))
         return self._slice(lo, hi)
 
 

@@ -13,10 +13,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
 
 #: A moment: day relative to infusion (number), ISO date or ISO datetime.
-Moment = float | date | datetime
+Moment = FiniteFloat | date | datetime
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 

@@ -91,4 +91,3 @@ def follow_up_end(course: Course, as_of_day: int) -> tuple[int, str]:
         candidates.append((max(follow_ups), "last follow-up"))
     positive = [c for c in candidates if c[0] >= 0] or candidates
     return min(positive, key=lambda c: c[0])
-

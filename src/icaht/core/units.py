@@ -37,7 +37,8 @@ class RowProblem:
 def normalise_unit_spelling(unit: str) -> str:
     """Fold the common clinical spellings of a unit to the keys of the unit tables."""
     text = unit.strip().lower().replace(" ", "").replace("µ", "u").replace("μ", "u")
-    text = text.replace("×", "x").replace("³", "3").replace("⁹", "9").replace("**", "^")
+    text = text.replace("10⁹", "10^9").replace("10³", "10^3").replace("10⁶", "10^6")
+    text = text.replace("×", "x").replace("³", "3").replace("**", "^")
     text = text.replace("mcl", "ul").replace("mcg", "ug")
     if text.startswith("x10"):
         text = text[1:]

@@ -31,6 +31,8 @@ def from_validation_error(
             if not (part in EVENT_KINDS and (i == 0 or isinstance(raw[i - 1], int)))
         )
         field = _dotted(loc)
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field = f"{field}.kind" if field else "kind"
         if prefix:
             field = f"{prefix}.{field}" if field else prefix
         value = err.get("input")

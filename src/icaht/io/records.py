@@ -28,6 +28,8 @@ def read_record(path: Path) -> PatientRecord:
         raise InputError(
             [Problem(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise InputError([Problem(source, f"not valid JSON: {exc}")]) from None
     try:
         return PatientRecord.model_validate(data)
     except ValidationError as exc:

@@ -92,9 +92,22 @@ def _float_column(
             except (TypeError, ValueError):
                 problems.append(Problem(source, "not a number", row=i + 1, field=name, value=raw))
         as_float = pa.array(out)
-    values = np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
+    values = np.array(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
+    null = np.asarray(column.is_null())
+    for bad in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values) | np.isnan(values) & ~null):
+        # "nan", "inf" in a cell: never a usable number, never silently a missing one
+        problems.append(
+            Problem(
+                source,
+                "not a finite number",
+                row=int(bad) + 1,
+                field=name,
+                value=str(column[int(bad)]),
+            )
+        )
+        values[bad] = np.nan
     if required:
-        for missing in np.flatnonzero(np.isnan(values) & np.asarray(column.is_null())):
+        for missing in np.flatnonzero(null):
             problems.append(Problem(source, "missing value", row=int(missing) + 1, field=name))
     return values
 
@@ -112,12 +125,19 @@ def _encoded(table: pa.Table, name: str) -> tuple[list[str | None], NDArray[np.i
     return [*values, None], index
 
 
-def _parse_time(raw: object) -> datetime:
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _epoch_seconds(raw: object) -> float:
+    """Seconds since 1970-01-01 of a date/datetime as written (wall-clock; no time zone applied,
+    so the machine's zone never shifts a day)."""
     if isinstance(raw, datetime):
-        return raw.replace(tzinfo=None)
-    if isinstance(raw, date):
-        return datetime(raw.year, raw.month, raw.day)
-    return datetime.fromisoformat(str(raw)).replace(tzinfo=None)
+        moment = raw.replace(tzinfo=None)
+    elif isinstance(raw, date):
+        moment = datetime(raw.year, raw.month, raw.day)
+    else:
+        moment = datetime.fromisoformat(str(raw)).replace(tzinfo=None)
+    return (moment - _EPOCH).total_seconds()
 
 
 def _time_days(
@@ -144,7 +164,7 @@ def _time_days(
         seconds = np.full(rows.size, np.nan)
         for k, raw in enumerate(raw_times):
             try:
-                seconds[k] = _parse_time(raw).timestamp()
+                seconds[k] = _epoch_seconds(raw)
             except (TypeError, ValueError):
                 problems.append(
                     Problem(
@@ -155,7 +175,10 @@ def _time_days(
                         value=str(raw),
                     )
                 )
-        reference = infusion_seconds[patient_rows[rows]]
+        owners = patient_rows[rows]
+        reference = np.full(rows.size, np.nan)
+        known = owners >= 0
+        reference[known] = infusion_seconds[owners[known]]
         for orphan in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds)):
             problems.append(
                 Problem(
@@ -165,7 +188,7 @@ def _time_days(
                     field="time",
                 )
             )
-        day[rows] = np.floor((seconds - reference) / 60.0) * 60.0 / _SECONDS_PER_DAY
+        day[rows] = (seconds - reference) / _SECONDS_PER_DAY
     return day
 
 
@@ -209,7 +232,9 @@ def _patient_rows(
         problems.append(Problem(source, "missing column", field="patient_id"))
         return np.full(table.num_rows, -1, dtype=np.int64)
     ids, idx = _encoded(table, "patient_id")
-    lookup = np.array([index.get(str(v), -1) if v is not None else -1 for v in ids], np.int64)
+    lookup = np.array(
+        [index.get(str(v).strip(), -1) if v is not None else -1 for v in ids], np.int64
+    )
     rows = lookup[idx]
     for bad in np.flatnonzero(rows < 0):
         value = ids[int(idx[bad])]
@@ -228,7 +253,7 @@ def _events(
     per_patient: list[list[Event]] = [[] for _ in facts]
     for i, row in enumerate(_rows(read_table(path))):
         pid = row.pop("patient_id", None)
-        position = index.get(str(pid), -1) if pid is not None else -1
+        position = index.get(str(pid).strip(), -1) if pid is not None else -1
         if position < 0:
             message = (
                 "missing patient_id" if pid is None else "patient_id not in the patients table"
@@ -236,7 +261,9 @@ def _events(
             problems.append(Problem(source, message, row=i + 1, field="patient_id", value=pid))
             continue
         if sum(key in row for key in ("start", "time", "day")) > 1:
-            problems.append(Problem(source, "give one of start, time, day", row=i + 1))
+            problems.append(
+                Problem(source, "give one of start, time, day", row=i + 1, field="start")
+            )
             continue
         try:
             event = _EVENT.validate_python(row)
@@ -246,7 +273,8 @@ def _events(
         try:
             per_patient[position].append(event_in_days(event, facts[position].infusion_date))
         except ValueError as exc:
-            problems.append(Problem(source, str(exc), row=i + 1, field="start"))
+            field = "end" if "ends before" in str(exc) else "start"
+            problems.append(Problem(source, str(exc), row=i + 1, field=field))
     return per_patient
 
 
@@ -283,10 +311,7 @@ def load_tabular(folder: Path) -> list[Course]:
     facts = _patients(patients_path, problems)
     index = {f.patient_id: i for i, f in enumerate(facts)}
     infusion_seconds = np.array(
-        [
-            datetime(d.year, d.month, d.day).timestamp() if (d := f.infusion_date) else np.nan
-            for f in facts
-        ],
+        [_epoch_seconds(f.infusion_date) if f.infusion_date else np.nan for f in facts],
         dtype=np.float64,
     )
     source = str(observations_path)
@@ -309,7 +334,7 @@ def load_tabular(folder: Path) -> list[Course]:
         pair_inverse.astype(np.int64),
         units,
         unit_idx,
-        np.nan_to_num(value, nan=0.0),
+        np.where(np.isnan(value), 0.0, value),
         lln,
         uln,
     )
