@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-VERSION = 1
+VERSION = 2
 
 
 _TYPES = {"s": pa.string(), "f": pa.float64(), "i": pa.int64(), "b": pa.bool_(), "d": pa.date32()}
@@ -108,9 +108,9 @@ def _patient(
     ld = None if rng.random() < 0.2 else float(rng.choice([-5.0, -6.0]))
     infusion = _EPOCH + timedelta(days=int(rng.integers(0, 2000)))
     product, target, costim, diagnosis = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
-    facts = (pid, float(rng.integers(18, 86)), str(rng.choice(["female", "male"])))
-    facts += (round(float(rng.uniform(45, 130)), 1), diagnosis, product, target, costim, "Flu/Cy")
-    facts += (ld, infusion, bool(rng.random() < 0.05))
+    sex, age = str(rng.choice(["female", "male"])), float(rng.integers(18, 86))
+    facts: tuple[Any, ...] = (pid, age, sex, round(float(rng.uniform(45, 130)), 1), diagnosis)
+    facts += (product, target, costim, "Flu/Cy", ld, infusion, bool(rng.random() < 0.05))
     death = float(rng.uniform(10, 365)) if rng.random() < 0.06 else None
     style = rng.random()  # site convention: analyte names, aliases, or LOINC codes only
 

@@ -4,7 +4,8 @@ Generates ``--patients`` patients (default 10,000, about 400 observations each) 
 ``benchmarks/data/`` unless the same seed and size are already there, then times, ``--repeat``
 times each (median reported): (a) reading and validating the Parquet set into courses
 (``icaht.io.tabular.load_tabular``), (b) assessing every course as of day 365 with the default
-profile in this single process (the "per core" figure), (c) both, end to end. Writes
+profile in this single process (the "per core" figure; like ``icaht grade``, only the flat result
+row of each patient is kept), (c) both, end to end. Writes
 ``benchmarks/results/grading.json`` and appends a line to ``benchmarks/results/README.md``.
 A measurement, not a test: the machine is shared and noisy, so compare medians over runs.
 ``--profile N`` instead prints a cProfile of assessing the first N courses.
@@ -26,13 +27,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pyarrow as pa
 import pydantic
 from rich.console import Console
@@ -42,10 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cohort import VERSION as COHORT_VERSION
 
 import icaht
-from icaht.core.assessment import Assessment, assess
+from icaht.core.assessment import assess
 from icaht.core.course import Course
 from icaht.io.tabular import load_tabular
 from icaht.knowledge.profile import Profile, load_profile
+from icaht.report.rows import assessment_row
 
 HERE = Path(__file__).resolve().parent
 TARGET_PATIENTS_PER_SECOND = 1000.0
@@ -56,15 +59,26 @@ README_HEADER = """# Benchmark results
 (`benchmarks/cohort.py`, 10,000 patients with about 400 observations each, written to the
 gitignored `benchmarks/data/`), reads it from Parquet (`icaht.io.tabular.load_tabular`) and
 assesses every patient as of day 365 with the default profile (CTCAE, ICAHT, T-ICAHT, recovery
-phenotype, support, scores) in one process. Options: `--patients N`, `--seed S`, `--repeat R`,
-`--profile N` (cProfile of assessing N patients). Times are medians of the repetitions; peak RSS
-is the process maximum. Target: assessment >= 1,000 patients/second per core. Latest details:
-`grading.json`. Measurements on a shared machine are noisy: compare medians over several runs.
+phenotype, support, scores) in one process, keeping each patient's flat row as `icaht grade`
+does. Options: `--patients N`, `--seed S`, `--repeat R`, `--profile N` (cProfile of assessing N
+patients). Times are medians of the repetitions; peak RSS is the process maximum. Target:
+assessment >= 1,000 patients/second per core. Latest details: `grading.json`; per-step costs:
+`.venv/bin/python benchmarks/components.py`. Measurements on a shared machine are noisy: compare
+medians over several runs.
 
 | date (UTC) | commit | cpus | patients | observations | read s | assess s | assess patients/s \
 | end-to-end patients/s | peak RSS MB | target met |
 |---|---|---|---|---|---|---|---|---|---|---|
 """
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def _peak_rss_mb() -> float:
@@ -96,30 +110,41 @@ def cohort_folder(patients: int, seed: int) -> Path:
     return folder
 
 
-def assess_all(courses: Sequence[Course], profile: Profile, console: Console) -> list[Assessment]:
-    """Assess every course as of day 365, with a progress bar refreshed in batches."""
-    out: list[Assessment] = []
+def assess_all(
+    courses: Sequence[Course], profile: Profile, console: Console
+) -> list[dict[str, object]]:
+    """Assess every course as of day 365 and keep its flat result row, as ``icaht grade`` does
+    (the Assessment objects are not retained); a progress bar refreshed in batches."""
+    out: list[dict[str, object]] = []
     step = 250
     columns = (TextColumn("assessing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, refresh_per_second=4) as bar:
         task = bar.add_task("assess", total=len(courses))
         for first in range(0, len(courses), step):
-            out += [assess(c, AS_OF_DAY, profile) for c in courses[first : first + step]]
+            batch = courses[first : first + step]
+            out += [assessment_row(assess(c, AS_OF_DAY, profile)) for c in batch]
             bar.update(task, completed=len(out))
     return out
 
 
+def _summary(rows: Sequence[dict[str, object]]) -> dict[str, dict[str, int]]:
+    """How often each grade/phenotype occurs: shows which grading paths the cohort exercised."""
+    columns = ["phenotype", "early_icaht", "late_icaht", "early_ticaht", "late_ticaht"]
+    columns += ["follow_up_end_reason", "car_hematotox_risk"]
+    return {name: dict(sorted(Counter(str(row[name]) for row in rows).items())) for name in columns}
+
+
 def _commit() -> str:
+    """Short commit of the checkout, ``+dirty`` when ``src/`` differs from it (read-only git)."""
+    git = ["git", "-C", str(HERE.parent)]
     try:
         head = subprocess.run(
-            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
+        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "src"], check=False)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head
+    return head + ("+dirty" if dirty.returncode else "")
 
 
 def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, Any]:
@@ -131,6 +156,7 @@ def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, An
     assess_s: list[float] = []
     total_s: list[float] = []
     peak_after_read = 0.0
+    summary: dict[str, dict[str, int]] = {}
     for rep in range(repeat):
         gc.collect()
         start = time.perf_counter()
@@ -148,6 +174,7 @@ def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, An
             f"run {rep + 1}/{repeat}: read {read_s[-1]:.2f} s, assess {assess_s[-1]:.2f} s "
             f"({len(courses) / assess_s[-1]:,.0f} patients/s), RSS {_rss_mb():,.0f} MB"
         )
+        summary = _summary(results)
         del courses, results
     n = manifest["patients"]
     read_med, assess_med, total_med = (statistics.median(x) for x in (read_s, assess_s, total_s))
@@ -159,7 +186,7 @@ def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, An
             "cpu_count": os.cpu_count(),
             "cpu_count_physical": psutil.cpu_count(logical=False),
             "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
+            "processor": _cpu_model(),
             "python": platform.python_version(),
             "numpy": np.__version__,
             "pyarrow": pa.__version__,
@@ -184,6 +211,7 @@ def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, An
         "peak_rss_mb": _peak_rss_mb(),
         "target_patients_per_second_assess": TARGET_PATIENTS_PER_SECOND,
         "target_met": assess_rate >= TARGET_PATIENTS_PER_SECOND,
+        "result_counts": summary,
     }
 
 

@@ -107,10 +107,17 @@ class Course:
         for event in self.events:
             if day_of(event.start) >= cut:
                 continue
-            end = getattr(event, "end", None)
+            end = _end_of(event)
             still_open = end is not None and day_of(end) >= cut
             events.append(event.model_copy(update={"end": None}) if still_open else event)
         return Course(self.facts, labs, tuple(events), self.ld_start_day, min(cut, self.cut))
+
+
+def _end_of(event: Event) -> Moment | None:
+    """The end of a span event; None when open or for point events. A field lookup: ``getattr``
+    with a default is slow on models without the field (pydantic's ``__getattr__`` raises)."""
+    end: Moment | None = event.__dict__.get("end")
+    return end
 
 
 def event_in_days(event: Event, infusion: date | None) -> Event:
@@ -118,11 +125,13 @@ def event_in_days(event: Event, infusion: date | None) -> Event:
     end before the start."""
     start = to_day(event.start, infusion)
     update: dict[str, float] = {"start": start}
-    end = getattr(event, "end", None)
+    end = _end_of(event)
     if end is not None:
         update["end"] = to_day(end, infusion)
         if update["end"] < start:
             raise ValueError("ends before it starts")
+    if type(event.start) is float and (end is None or type(end) is float):
+        return event  # already in days: the copy would be equal (same values, same fields set)
     return event.model_copy(update=update)
 
 
@@ -161,14 +170,13 @@ def split_sorted_labs(
     uln: NDArray[np.float64],
 ) -> dict[Analyte, Series]:
     """Per-analyte series from columns already sorted by (analyte code, day); slices are views."""
-    if codes.shape[0] == 0:
+    n = codes.shape[0]
+    if n == 0:
         return {}
-    bounds = np.flatnonzero(np.diff(codes)) + 1
-    starts = np.concatenate(([0], bounds))
-    stops = np.concatenate((bounds, [codes.shape[0]]))
+    edges = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), n]
     return {
-        ANALYTE_ORDER[int(codes[a])]: Series(day[a:b], value[a:b], lln[a:b], uln[a:b])
-        for a, b in zip(starts.tolist(), stops.tolist(), strict=True)
+        ANALYTE_ORDER[code]: Series(day[a:b], value[a:b], lln[a:b], uln[a:b])
+        for code, a, b in zip(codes[edges[:-1]].tolist(), edges[:-1], edges[1:], strict=True)
     }
 
 

@@ -249,11 +249,12 @@ def worst_grade(codes: Iterable[int] | NDArray[np.integer]) -> int | None:
     arr = np.fromiter(codes, dtype=np.int64) if not isinstance(codes, np.ndarray) else codes
     if arr.size == 0:
         return None
-    if np.any((arr < UNGRADED) | (arr > 4)):
+    top, low = int(arr.max()), int(arr.min())
+    if low < UNGRADED or top > 4:
         raise ValueError("CTCAE codes are -2..4")
-    certain = arr[arr >= 0]
-    top = int(certain.max()) if certain.size else None
-    has_0_1 = bool(np.any(arr == NOT_ASSESSABLE_0_1))
-    if top is None or (top == 0 and has_0_1):
-        return NOT_ASSESSABLE_0_1 if has_0_1 else None
-    return top
+    if top >= 1 or top == NOT_ASSESSABLE_0_1:
+        return top
+    if top == 0:
+        has_0_1 = low <= NOT_ASSESSABLE_0_1 and bool(np.any(arr == NOT_ASSESSABLE_0_1))
+        return NOT_ASSESSABLE_0_1 if has_0_1 else 0
+    return None
