@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
 
 from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
 from icaht.knowledge.profile import IcahtSettings
@@ -26,11 +27,7 @@ def daily_anc(
     low: dict[tuple[int, int], float], *, base: float = 1.2, first: int = 0, last: int = 40
 ) -> tuple[np.ndarray, np.ndarray]:
     """One ANC a day from ``first`` to ``last``: ``base`` except the inclusive ranges in ``low``."""
-    days = np.arange(first, last + 1, dtype=np.float64)
-    values = np.full(days.size, base)
-    for (a, b), v in low.items():
-        values[(days >= a) & (days <= b)] = v
-    return days, values
+    return daily_series(low, base=base, first=first, last=last)
 
 
 def early(
@@ -476,13 +473,8 @@ def test_property_lowering_never_lowers_grade(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    values=st.lists(
-        st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False), max_size=80
-    ),
-    days=st.lists(
-        st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False),
-        max_size=80,
-    ),
+    values=ANY_VALUES,
+    days=ANY_DAYS,
     end_day=st.floats(allow_nan=True, allow_infinity=True),
 )
 def test_property_never_raises(values: list[float], days: list[float], end_day: float) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.series_helpers import ANY_DAYS, ANY_VALUES
 
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype
 from icaht.knowledge.profile import RecoveryPhenotypeSettings
@@ -115,13 +116,8 @@ def test_precedence_aplastic_over_intermittent() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    values=st.lists(
-        st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False), max_size=80
-    ),
-    days=st.lists(
-        st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False),
-        max_size=80,
-    ),
+    values=ANY_VALUES,
+    days=ANY_DAYS,
     end_day=st.floats(allow_nan=True, allow_infinity=True),
     gap=st.integers(min_value=0, max_value=14),
 )

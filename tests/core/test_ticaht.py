@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
 
 from icaht.core.icaht import IcahtResult
 from icaht.core.ticaht import (
@@ -27,11 +28,7 @@ def daily_plt(
     low: dict[tuple[int, int], float], *, base: float = 150.0, first: int = 0, last: int = 40
 ) -> tuple[np.ndarray, np.ndarray]:
     """One platelet count a day: ``base`` except the inclusive day ranges in ``low``."""
-    days = np.arange(first, last + 1, dtype=np.float64)
-    values = np.full(days.size, base)
-    for (a, b), v in low.items():
-        values[(days >= a) & (days <= b)] = v
-    return days, values
+    return daily_series(low, base=base, first=first, last=last)
 
 
 def early(
@@ -308,13 +305,8 @@ def test_property_lowering_never_lowers_grade(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    values=st.lists(
-        st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False), max_size=80
-    ),
-    days=st.lists(
-        st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, allow_infinity=False),
-        max_size=80,
-    ),
+    values=ANY_VALUES,
+    days=ANY_DAYS,
     tx=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=5),
     end_day=st.floats(allow_nan=True, allow_infinity=True),
 )
