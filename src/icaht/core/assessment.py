@@ -35,7 +35,15 @@ from icaht.core.timeline import (
     jain_phase,
 )
 from icaht.knowledge.analytes import ANALYTES, Analyte
+from icaht.knowledge.ctcae_criteria import HB_G2_FLOOR_G_PER_DL
+from icaht.knowledge.icaht_criteria import (
+    ANC_PROFOUND_10E9_PER_L,
+    ANC_SEVERE_10E9_PER_L,
+    PLT_PROFOUND_10E9_PER_L,
+    PLT_SEVERE_10E9_PER_L,
+)
 from icaht.knowledge.profile import Profile
+from icaht.knowledge.timeline_criteria import JAIN_PROLONGED_FIRST_DAY, JAIN_PROLONGED_LAST_DAY
 
 _FROZEN = ConfigDict(frozen=True)
 
@@ -115,18 +123,30 @@ class Assessment(BaseModel):
 
 # lineage label, analyte, CTCAE term, thresholds counted in days_under (value, strict "<")
 _LINEAGES: tuple[tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]], ...] = (
-    # ICAHT uses "<=" 0.5 and 0.1 (clinical-decisions.md, Grading)
-    ("neutrophils", Analyte.ANC, CtcaeTerm.NEUTROPHILS, ((0.5, False), (0.1, False))),
-    # T-ICAHT uses "<" 50 and 20
-    ("platelets", Analyte.PLATELETS, CtcaeTerm.PLATELETS, ((50.0, True), (20.0, True))),
-    # Hb < 8 g/dL: CTCAE anemia grade 3; Beyar-Katz complete resolution needs Hb > 8
-    ("hemoglobin", Analyte.HB, CtcaeTerm.ANEMIA, ((8.0, True),)),
+    # ICAHT thresholds are "<=" (clinical-decisions.md, Grading)
+    (
+        "neutrophils",
+        Analyte.ANC,
+        CtcaeTerm.NEUTROPHILS,
+        ((ANC_SEVERE_10E9_PER_L, False), (ANC_PROFOUND_10E9_PER_L, False)),
+    ),
+    # T-ICAHT thresholds are "<"
+    (
+        "platelets",
+        Analyte.PLATELETS,
+        CtcaeTerm.PLATELETS,
+        ((PLT_SEVERE_10E9_PER_L, True), (PLT_PROFOUND_10E9_PER_L, True)),
+    ),
+    # Hb < 8.0 g/dL: CTCAE v5 anemia grade 3 (Beyar-Katz complete resolution needs Hb > 8)
+    ("hemoglobin", Analyte.HB, CtcaeTerm.ANEMIA, ((HB_G2_FLOOR_G_PER_DL, True),)),
     ("white cells", Analyte.WBC, CtcaeTerm.WBC, ()),
     ("lymphocytes", Analyte.LYMPHOCYTES, CtcaeTerm.LYMPHOCYTES, ()),
 )
 _PHASES: tuple[JainPhase, ...] = ("pre-infusion", "early", "prolonged", "late")
 #: First fractional day of the early, prolonged and late Jain phases (calendar day 0, 30, 91).
-_PHASE_STARTS = np.array([0.0, 30.0, 91.0])
+_PHASE_STARTS = np.array(
+    [0.0, JAIN_PROLONGED_FIRST_DAY, JAIN_PROLONGED_LAST_DAY + 1], dtype=np.float64
+)
 #: The analytes whose pre-infusion baseline feeds a score (CAR-HEMATOTOX, EASIX family).
 _BASELINE_ANALYTES: tuple[Analyte, ...] = (
     Analyte.PLATELETS,
