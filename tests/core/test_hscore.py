@@ -207,17 +207,21 @@ def test_probability_between_rows(total: int, row: int | None, label: str) -> No
     assert probability_row(total) == (row, label)
 
 
+#: 169 = 33 (temperature) + 38 (both organs) + 34 (3 lineages) + 64 (TG > 4 mmol/L)
+SCORE_169: dict[str, float | bool] = {
+    "temperature_c": 39.0,
+    "hepatomegaly": True,
+    "splenomegaly": True,
+    "hb": 8.0,
+    "wbc": 2.0,
+    "platelets": 50.0,
+    "triglycerides_mg_dl": 400.0,
+}
+
+
 def test_probability_note_explains_the_reading() -> None:
     # 169 = 33 (temperature) + 38 (both organs) + 34 (3 lineages) + 64 (TG > 4 mmol/L)
-    r = score(
-        temperature_c=39.0,
-        hepatomegaly=True,
-        splenomegaly=True,
-        hb=8.0,
-        wbc=2.0,
-        platelets=50.0,
-        triglycerides_mg_dl=400.0,
-    )
+    r = score(**SCORE_169)
     assert r.total == 169
     assert r.probability == "40%"
     note = r.notes[0]
@@ -228,15 +232,7 @@ def test_probability_note_explains_the_reading() -> None:
 
 def test_cut_off_169() -> None:
     """Best cut-off 169 (Fardet): 169 is at or above, 168 below."""
-    at = score(
-        temperature_c=39.0,
-        hepatomegaly=True,
-        splenomegaly=True,
-        hb=8.0,
-        wbc=2.0,
-        platelets=50.0,
-        triglycerides_mg_dl=400.0,
-    )
+    at = score(**SCORE_169)
     assert at.total == 169
     assert at.category == "at or above cut-off 169"
     # 168 = 33 + 38 + 34 + 44 (TG 1.5-4 mmol/L) + 19 (AST)

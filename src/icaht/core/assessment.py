@@ -245,11 +245,9 @@ def _baseline(course: Course, analyte: Analyte, profile: Profile) -> float | Non
 
 
 def _recent(course: Course, analyte: Analyte, as_of_day: int, lookback: int) -> float | None:
-    """Latest value on calendar days as_of - lookback + 1 .. as_of (``Series.between``)."""
-    series = course.series(analyte)
-    lo = int(series.day.searchsorted(float(as_of_day - lookback + 1), side="left"))
-    hi = int(series.day.searchsorted(float(as_of_day + 1), side="left"))
-    return float(series.value[hi - 1]) if hi > lo else None
+    """Latest value on calendar days as_of - lookback + 1 .. as_of."""
+    window = course.series(analyte).between(float(as_of_day - lookback + 1), float(as_of_day + 1))
+    return float(window.value[-1]) if len(window) else None
 
 
 def _any_known(flags: list[bool | None]) -> bool | None:

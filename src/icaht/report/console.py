@@ -8,11 +8,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from icaht.core.assessment import Assessment, LineageStatus
+from icaht.core.assessment import Assessment, LineageStatus, Measurement
 from icaht.core.course import Course
 from icaht.core.icaht import IcahtResult
 from icaht.core.score import ScoreResult
 from icaht.core.support import SupportStatus
+from icaht.core.timeline import calendar_day
 from icaht.knowledge.bibliography import cite
 
 DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."
@@ -35,16 +36,24 @@ def _ctcae_code(code: int | None) -> str:
     return "0-1*" if code < 0 else str(code)
 
 
+def _at(measurement: Measurement) -> str:
+    return f"{_num(measurement.value)} (d{calendar_day(measurement.day)})"
+
+
 def _lineage_row(status: LineageStatus) -> list[str]:
     latest = (
-        f"{_num(status.latest.value)} (d{int(status.latest.day // 1)})" if status.latest else "none"
+        f"{_num(status.latest.value)} (d{calendar_day(status.latest.day)})"
+        if status.latest
+        else "none"
     )
     if status.stale and status.latest:
         latest += " stale"
     ctcae = "-" if status.latest_ctcae is None else str(status.latest_ctcae)
     if status.latest_ctcae is None and status.latest is not None:
         ctcae = "0-1*"
-    nadir = f"{_num(status.nadir.value)} (d{int(status.nadir.day // 1)})" if status.nadir else "-"
+    nadir = (
+        f"{_num(status.nadir.value)} (d{calendar_day(status.nadir.day)})" if status.nadir else "-"
+    )
     worst = " / ".join(
         _ctcae_code(status.worst_ctcae_by_phase.get(p)) for p in ("early", "prolonged", "late")
     )
