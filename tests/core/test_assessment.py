@@ -40,7 +40,7 @@ def test_phase_window_and_profile_are_reported() -> None:
     a = assess(course, 35, PROFILE)
     # Jain: day 35 is "prolonged" (30-90); ICAHT: day 35 is "late" (>= 31)
     assert (a.as_of_day, a.jain_phase, a.icaht_window) == (35, "prolonged", "late")
-    assert (a.profile_name, a.profile_version) == ("seed-2023", "1")
+    assert (a.profile_name, a.profile_version) == ("seed-2023", "2")
     assert a.follow_up_end_reason == "as-of"
 
 

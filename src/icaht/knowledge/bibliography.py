@@ -163,8 +163,77 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "10.1016/j.jtct.2023.03.006",
             "Transplant Cell Ther 2023;29(7):438.e1-438.e16",
         ),
+        Reference(
+            "HLH-2004",
+            "Henter JI, Horne A, Arico M, et al.",
+            "HLH-2004: diagnostic and therapeutic guidelines for hemophagocytic "
+            "lymphohistiocytosis",
+            "Pediatr Blood Cancer",
+            2007,
+            "10.1002/pbc.21039",
+            "Pediatr Blood Cancer 2007;48(2):124-131",
+        ),
+        Reference(
+            "LABEL-ELTROMBOPAG",
+            "Novartis",
+            "Eltrombopag (Promacta/Revolade) prescribing information; eltrombopag choline "
+            "(Alvaiz) prescribing information",
+            "Prescribing information",
+            2023,
+            None,
+            "Read through label-derived monographs (clinical-reference.md section 7)",
+        ),
+        Reference(
+            "LABEL-ROMIPLOSTIM",
+            "Amgen",
+            "Romiplostim (Nplate) US prescribing information and EU summary of product "
+            "characteristics",
+            "Prescribing information",
+            2022,
+            None,
+            "Read through label copies (clinical-reference.md section 7)",
+        ),
+        Reference(
+            "LABEL-GANCICLOVIR",
+            "Roche",
+            "Ganciclovir (Cytovene) and valganciclovir (Valcyte) prescribing information",
+            "Prescribing information",
+            2021,
+            None,
+            "Hematologic limits as summarised by Medscape (clinical-reference.md section 7)",
+        ),
+        Reference(
+            "LABEL-MYCOPHENOLATE",
+            "Roche",
+            "Mycophenolate mofetil (CellCept) prescribing information",
+            "Prescribing information",
+            2022,
+            None,
+            "Neutropenia section (clinical-reference.md section 7)",
+        ),
+        Reference(
+            "GERSON-LINEZOLID",
+            "Gerson SL, Kaplan SL, Bruss JB, et al.",
+            "Hematologic effects of linezolid: summary of clinical experience",
+            "Antimicrob Agents Chemother",
+            2002,
+            "10.1128/AAC.46.8.2723-2726.2002",
+            "Antimicrob Agents Chemother 2002;46(8):2723-2726",
+        ),
     )
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A reference and where in it: section, table, figure or seed line (e.g. ``"L39"``)."""
+
+    key: str
+    where: str
+
+    def label(self) -> str:
+        """Author-year label with the locator, for tables and cards."""
+        return f"{cite(self.key).short()}, {self.where}"
 
 
 def cite(key: str) -> Reference:

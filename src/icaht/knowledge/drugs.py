@@ -16,3 +16,26 @@ TPO_RA: frozenset[str] = frozenset({"eltrombopag", "romiplostim", "avatrombopag"
 ESA: frozenset[str] = frozenset(
     {"erythropoietin", "epoetin alfa", "epoetin beta", "epoetin zeta", "darbepoetin alfa", "epo"}
 )
+
+# Anti-infective prophylaxis (JAIN L37/L61; ICAHT Table 3; the institutional table of
+# clinical-reference.md 3.3 for the agents named there).
+ANTIBACTERIAL_PROPHYLAXIS: frozenset[str] = frozenset({"levofloxacin", "ciprofloxacin"})
+ANTIFUNGAL_PROPHYLAXIS: frozenset[str] = frozenset(
+    {"fluconazole", "micafungin", "posaconazole", "voriconazole", "isavuconazole"}
+)
+MOLD_ACTIVE_AZOLES: frozenset[str] = frozenset({"posaconazole", "voriconazole", "isavuconazole"})
+ANTIVIRAL_PROPHYLAXIS: frozenset[str] = frozenset({"aciclovir", "acyclovir", "valaciclovir"})
+TMP_SMX: frozenset[str] = frozenset(
+    {"sulfamethoxazole-trimethoprim", "trimethoprim-sulfamethoxazole", "co-trimoxazole", "tmp-smx"}
+)
+PJP_ALTERNATIVES: frozenset[str] = frozenset({"pentamidine", "atovaquone", "dapsone"})
+PJP_PROPHYLAXIS: frozenset[str] = TMP_SMX | PJP_ALTERNATIVES
+
+# Myelosuppressive drugs to review after CAR-T (JAIN L35, L75; BAUR; labels, reference 7).
+GANCICLOVIR: frozenset[str] = frozenset({"ganciclovir", "valganciclovir"})
+LINEZOLID: frozenset[str] = frozenset({"linezolid"})
+MYCOPHENOLATE: frozenset[str] = frozenset(
+    {"mycophenolate", "mycophenolate mofetil", "mycophenolate sodium", "mycophenolic acid"}
+)
+LENALIDOMIDE: frozenset[str] = frozenset({"lenalidomide"})
+MYELOSUPPRESSIVE: frozenset[str] = TMP_SMX | GANCICLOVIR | LINEZOLID | MYCOPHENOLATE | LENALIDOMIDE

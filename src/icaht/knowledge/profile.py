@@ -142,7 +142,7 @@ class TransfusionSettings(BaseModel):
 
 
 class GcsfSettings(BaseModel):
-    """G-CSF dependence."""
+    """G-CSF use and dependence (clinical-decisions.md, Management defaults)."""
 
     model_config = _FROZEN
     dependence_window_days: int = Field(
@@ -151,6 +151,303 @@ class GcsfSettings(BaseModel):
         le=56,
         description="G-CSF dependent = G-CSF given within this many trailing days. Project "
         "default (no source defines G-CSF dependence numerically).",
+    )
+    therapeutic_start_day: int = Field(
+        7,
+        ge=0,
+        le=21,
+        description="Consider G-CSF when ANC <= 0.5 x10^9/L on or after this day. Source: JAIN "
+        "(not recovered by day 7-10; setting 7-10 per clinical-decisions.md).",
+    )
+    defer_during_active_crs: bool = Field(
+        True,
+        description="Defer G-CSF while CRS is active unless there is a severe infection. "
+        "Source: JAIN.",
+    )
+    prophylactic_for_high_hematotox: bool = Field(
+        False,
+        description="Prophylactic G-CSF from prophylactic_start_day for CAR-HEMATOTOX-high "
+        "patients. Source: ICAHT Table 3 (profile icaht-2023); not part of the seed approach.",
+    )
+    prophylactic_start_day: int = Field(
+        2, ge=0, le=14, description="First day of prophylactic G-CSF. Source: ICAHT Table 3."
+    )
+    no_response_days: int = Field(
+        7,
+        ge=3,
+        le=28,
+        description="G-CSF counts as 'no response at all' after this many days on G-CSF without "
+        "any ANC > 0.5 x10^9/L (marrow biopsy trigger, JAIN). Project default: the source "
+        "gives no duration.",
+    )
+
+
+class TransfusionTriggerSettings(BaseModel):
+    """Transfusion thresholds and blood-product requirements."""
+
+    model_config = _FROZEN
+    hb_trigger_g_dl: float = Field(
+        7.0,
+        ge=5.0,
+        le=10.0,
+        description="Consider RBC transfusion below this Hb (g/dL). Institutional; JAIN case 1 "
+        "used Hb > 7 g/dL as the goal.",
+    )
+    platelet_trigger_10e9_l: float = Field(
+        10.0,
+        ge=5.0,
+        le=50.0,
+        description="Consider platelet transfusion below this count (x10^9/L). Institutional; "
+        "JAIN case 1 used platelets > 10 x10^3/uL as the goal.",
+    )
+    irradiated_until_day: int = Field(
+        90,
+        ge=30,
+        le=365,
+        description="Irradiated blood products until at least this day after infusion (from 7 "
+        "days before leukapheresis). Source: ICAHT Table 3 (fludarabine).",
+    )
+
+
+class ProphylaxisSettings(BaseModel):
+    """Anti-infective prophylaxis (JAIN, modelled on BMT practice; ICAHT Table 3)."""
+
+    model_config = _FROZEN
+    antibacterial_start: Literal["day0", "neutropenia"] = Field(
+        "neutropenia",
+        description="Antibacterial/antifungal prophylaxis from day 0, or from the first ANC <= "
+        "0.5 x10^9/L. Source: JAIN ('day 0 or at first neutropenia').",
+    )
+    antibacterial_high_risk_only: bool = Field(
+        False,
+        description="Antibacterial prophylaxis only for CAR-HEMATOTOX-high patients once ANC < "
+        "0.5 (ICAHT Table 3, profile icaht-2023); seed-2023 follows JAIN (all patients).",
+    )
+    recovery_consecutive_values: int = Field(
+        3,
+        ge=1,
+        le=7,
+        description="ANC recovery = ANC > 0.5 x10^9/L on this many consecutive values on "
+        "different days. Source: clinical-decisions.md (CIBMTR engraftment, LIANG-ICAHT).",
+    )
+    antiviral_months: int = Field(
+        12,
+        ge=6,
+        le=24,
+        description="Antiviral prophylaxis from infusion for this many months and until CD4 > "
+        "0.2 x10^9/L. Source: JAIN 6-12 months; ICAHT 1 year.",
+    )
+    pjp_start_day: int = Field(
+        30,
+        ge=0,
+        le=60,
+        description="PJP prophylaxis from this day. Source: JAIN text day 30 (Fig. 1: ~28).",
+    )
+    cd4_stop_10e9_l: float = Field(
+        0.2,
+        ge=0.05,
+        le=1.0,
+        description="Antiviral and PJP prophylaxis continue until CD4 exceeds this count "
+        "(x10^9/L; 200/uL). Source: JAIN Fig. 1.",
+    )
+    pjp_avoid_tmp_smx_ctcae_grade: int = Field(
+        3,
+        ge=1,
+        le=4,
+        description="Persistent cytopenia that argues for pentamidine or atovaquone instead of "
+        "TMP-SMX = latest neutrophil or platelet CTCAE grade >= this. Project default (JAIN "
+        "names 'persistent cytopenias' without a number).",
+    )
+
+
+class TpoRaSettings(BaseModel):
+    """Thrombopoietin-receptor agonists (clinical-decisions.md, TPO-RA candidate)."""
+
+    model_config = _FROZEN
+    earliest_day: int = Field(
+        30,
+        ge=14,
+        le=120,
+        description="TPO-RA candidacy only after this day. Source: clinical-decisions.md (JAIN "
+        "'well beyond day 30'; BK started from day 21, median 43).",
+    )
+    low_platelet_consecutive_values: int = Field(
+        3,
+        ge=2,
+        le=7,
+        description="Without platelet-transfusion dependence, platelets < 20 x10^9/L on this "
+        "many consecutive values also qualify. Source: clinical-decisions.md.",
+    )
+    no_response_weeks: int = Field(
+        6,
+        ge=4,
+        le=16,
+        description="Consider stopping a TPO-RA without response after this many weeks. Source: "
+        "JAIN (4-6 weeks).",
+    )
+    eltrombopag_start_mg: float = Field(
+        75.0, ge=12.5, le=150.0, description="Eltrombopag starting dose. Source: JAIN (75 mg)."
+    )
+    eltrombopag_reduced_start_mg: float = Field(
+        25.0,
+        ge=12.5,
+        le=75.0,
+        description="Starting dose for East/Southeast Asian ancestry or hepatic impairment. "
+        "Source: eltrombopag label (ITP: 25 mg).",
+    )
+    eltrombopag_max_mg_day: float = Field(
+        150.0,
+        ge=50.0,
+        le=150.0,
+        description="Eltrombopag titration cap. Source: JAIN and BK (150 mg; ITP label 75 mg).",
+    )
+    eltrombopag_step_mg: float = Field(
+        25.0, ge=12.5, le=50.0, description="Eltrombopag dose step. Source: eltrombopag label."
+    )
+    eltrombopag_step_after_days: int = Field(
+        14,
+        ge=7,
+        le=28,
+        description="Step eltrombopag up after this many days at a dose under the target. "
+        "Source: eltrombopag label (>= 2 weeks).",
+    )
+    romiplostim_start_ug_kg: float = Field(
+        1.0, ge=1.0, le=10.0, description="Romiplostim starting dose. Source: romiplostim label."
+    )
+    romiplostim_step_ug_kg: float = Field(
+        1.0, ge=0.5, le=2.0, description="Weekly romiplostim step. Source: romiplostim label."
+    )
+    romiplostim_max_ug_kg: float = Field(
+        10.0, ge=1.0, le=10.0, description="Romiplostim maximum. Source: romiplostim label; JAIN."
+    )
+    platelet_target_10e9_l: float = Field(
+        50.0,
+        ge=20.0,
+        le=150.0,
+        description="Titrate up while platelets are below this count. Source: TPO-RA labels "
+        "(target >= 50 x10^9/L); BAUR titrated until > 50.",
+    )
+    romiplostim_label: Literal["us", "eu"] = Field(
+        "us",
+        description="Reduce/hold thresholds: us = reduce > 200 for 2 weeks, hold > 400, resume "
+        "< 200; eu = reduce > 150, hold > 250, resume < 150. Source: romiplostim US label / EU "
+        "SmPC.",
+    )
+    liver_test_interval_days: int = Field(
+        14,
+        ge=7,
+        le=31,
+        description="Liver tests (ALT, AST, bilirubin) on eltrombopag at least this often during "
+        "titration. Source: eltrombopag label (every 2 weeks).",
+    )
+
+
+class IecHsSettings(BaseModel):
+    """IEC-HS suspicion (JAIN pattern; Hines 2023)."""
+
+    model_config = _FROZEN
+    ferritin_ng_ml: float = Field(
+        10_000.0,
+        ge=500.0,
+        le=100_000.0,
+        description="Ferritin at or above this level supports IEC-HS suspicion. Source: JAIN "
+        "('often > 10,000 ng/mL'); a myeloma consortium found 7,470 the best cut-off.",
+    )
+    rise_fold: float = Field(
+        2.0,
+        ge=1.2,
+        le=10.0,
+        description="A 'rapid rise' of ferritin = the latest value at least this many times the "
+        "lowest value of the rise window. Project default (JAIN gives no number).",
+    )
+    rise_window_days: int = Field(
+        7,
+        ge=2,
+        le=21,
+        description="Window over which a rapid ferritin rise is judged. Project default.",
+    )
+    lookback_days: int = Field(
+        7,
+        ge=2,
+        le=21,
+        description="New fever and new cytopenia count when within this many trailing days. "
+        "Project default.",
+    )
+
+
+class CytopeniaSettings(BaseModel):
+    """What counts as clinically significant cytopenia for workup, boost and HCT rules."""
+
+    model_config = _FROZEN
+    anc_10e9_l: float = Field(
+        1.0,
+        ge=0.1,
+        le=1.5,
+        description="Neutropenia at or below this ANC counts. Project default, set to the late "
+        "ICAHT grade-2 band (ANC <= 1.0).",
+    )
+    platelets_10e9_l: float = Field(
+        50.0,
+        ge=10.0,
+        le=100.0,
+        description="Thrombocytopenia below this count counts. Project default, set to the late "
+        "T-ICAHT grade-2 band (< 50).",
+    )
+    hb_g_dl: float = Field(
+        8.0,
+        ge=6.0,
+        le=10.0,
+        description="Anemia below this Hb counts. Project default, set to CTCAE v5 grade 3 "
+        "(< 8.0 g/dL).",
+    )
+
+
+class PatientGroupSettings(BaseModel):
+    """Patient groups the seed treats differently."""
+
+    model_config = _FROZEN
+    child_max_age_years: float = Field(
+        18.0,
+        ge=12.0,
+        le=26.0,
+        description="Patients younger than this are children for the pediatric rules (JAIN). "
+        "Project default (the seed does not give an age).",
+    )
+    infant_max_age_years: float = Field(
+        1.0,
+        ge=0.5,
+        le=2.0,
+        description="Infants (lineage-switch risk, JAIN). Project default.",
+    )
+    high_marrow_burden_pct: float = Field(
+        50.0,
+        ge=5.0,
+        le=100.0,
+        description="Marrow involvement at or above this percentage is 'high marrow disease "
+        "burden' (JAIN risk factor). Project default (JAIN gives no number).",
+    )
+
+
+class WorkupSettings(BaseModel):
+    """Laboratory work-up interpretation."""
+
+    model_config = _FROZEN
+    ipf_uln_percent: float = Field(
+        3.7,
+        ge=1.0,
+        le=20.0,
+        description="IPF upper reference limit used when the laboratory gave none. Source: BAUR "
+        "(Sysmex XE-2100 reference 1.2-3.7%).",
+    )
+    fever_lookback_days: int = Field(
+        2,
+        ge=1,
+        le=7,
+        description="A fever within this many trailing days with ANC <= 0.5 prompts an "
+        "infection work-up. Project default.",
+    )
+    follow_up_years: int = Field(
+        2, ge=1, le=15, description="Follow-up at the CAR-T centre for at least. Source: JAIN."
     )
 
 
@@ -195,6 +492,13 @@ class Profile(BaseModel):
     recovery: RecoveryPhenotypeSettings = RecoveryPhenotypeSettings()
     transfusion: TransfusionSettings = TransfusionSettings()
     gcsf: GcsfSettings = GcsfSettings()
+    transfusion_triggers: TransfusionTriggerSettings = TransfusionTriggerSettings()
+    prophylaxis: ProphylaxisSettings = ProphylaxisSettings()
+    tpo_ra: TpoRaSettings = TpoRaSettings()
+    iechs: IecHsSettings = IecHsSettings()
+    cytopenia: CytopeniaSettings = CytopeniaSettings()
+    patient_groups: PatientGroupSettings = PatientGroupSettings()
+    workup: WorkupSettings = WorkupSettings()
     data_quality: DataQualitySettings = DataQualitySettings()
     hscore: HscoreSettings = HscoreSettings()
 

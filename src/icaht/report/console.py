@@ -8,9 +8,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from icaht.core.assessment import Assessment, LineageStatus, Measurement
+from icaht.core.assessment import Assessment
 from icaht.core.course import Course
 from icaht.core.icaht import IcahtResult
+from icaht.core.lineage import LineageStatus, Measurement
 from icaht.core.score import ScoreResult
 from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day

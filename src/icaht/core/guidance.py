@@ -1,0 +1,135 @@
+"""Run the rule catalogue on one patient as of one day: the recommendations that fire, with the
+facts that triggered them, their citations and the profile settings they used, and the rules that
+could not be evaluated with the data they lack.
+
+The system supports, it never decides (shared/DESIGN.md): actions are worded "consider ...".
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from icaht.core.rule import (
+    CATEGORIES,
+    CannotEvaluate,
+    Category,
+    Fact,
+    Fired,
+    Rule,
+    Strength,
+    setting_description,
+    setting_value,
+)
+from icaht.core.rule_context import RuleContext
+from icaht.core.rules import CATALOGUE
+from icaht.knowledge.bibliography import cite
+from icaht.knowledge.profile import Profile
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class CitedSource(BaseModel):
+    """A citation as shown with a recommendation."""
+
+    model_config = _FROZEN
+    key: str
+    label: str
+    where: str
+    doi: str | None
+
+
+class SettingUsed(BaseModel):
+    """A profile setting a rule used, with its value and whether no source fixes it."""
+
+    model_config = _FROZEN
+    name: str
+    value: str
+    project_default: bool
+
+
+class Recommendation(BaseModel):
+    """A fired rule: what to consider, the facts that triggered it, caveats and evidence."""
+
+    model_config = _FROZEN
+    rule_id: str
+    title: str
+    category: Category
+    strength: Strength
+    action: str
+    facts: list[Fact]
+    caveats: list[str]
+    citations: list[CitedSource]
+    settings: list[SettingUsed]
+
+
+class NotEvaluated(BaseModel):
+    """A rule that might apply but cannot be evaluated: the data it needs are named."""
+
+    model_config = _FROZEN
+    rule_id: str
+    title: str
+    category: Category
+    missing: list[str]
+    facts: list[Fact]
+
+
+def sources(rule: Rule) -> list[CitedSource]:
+    """The citations of a rule, resolved against the bibliography."""
+    out = []
+    for citation in rule.citations:
+        ref = cite(citation.key)
+        out.append(CitedSource(key=ref.key, label=ref.short(), where=citation.where, doi=ref.doi))
+    return out
+
+
+def settings_used(rule: Rule, profile: Profile) -> list[SettingUsed]:
+    """The settings a rule reads, with this profile's values."""
+    out = []
+    for name in rule.settings:
+        value = setting_value(profile, name)
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        out.append(
+            SettingUsed(
+                name=name,
+                value=shown,
+                project_default="project default" in setting_description(name).lower(),
+            )
+        )
+    return out
+
+
+def evaluate_rules(
+    context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> tuple[list[Recommendation], list[NotEvaluated]]:
+    """Evaluate every rule; recommendations ordered by category, then catalogue order."""
+    fired: list[Recommendation] = []
+    unevaluated: list[NotEvaluated] = []
+    for rule in catalogue:
+        outcome = rule.evaluate(context)
+        if isinstance(outcome, Fired):
+            fired.append(
+                Recommendation(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    category=rule.category,
+                    strength=outcome.strength or rule.strength,
+                    action=outcome.action,
+                    facts=list(outcome.facts),
+                    caveats=list(outcome.caveats),
+                    citations=sources(rule),
+                    settings=settings_used(rule, context.profile),
+                )
+            )
+        elif isinstance(outcome, CannotEvaluate):
+            unevaluated.append(
+                NotEvaluated(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    category=rule.category,
+                    missing=list(outcome.missing),
+                    facts=list(outcome.facts),
+                )
+            )
+    order = {category: i for i, category in enumerate(CATEGORIES)}
+    fired.sort(key=lambda r: order[r.category])
+    return fired, unevaluated

@@ -1,0 +1,167 @@
+"""Per-lineage status as of a day: latest value and its CTCAE v5 grade, nadir, worst grade per
+Jain phase, days under the ICAHT/T-ICAHT thresholds, and staleness.
+
+References: CTCAE v5.0 (grades); Jain et al., Blood 2023 (phases); Rejeski et al., Blood 2023
+(ICAHT thresholds "<="); T-ICAHT Table 1 (platelet thresholds "<"); staleness limits are
+project-default profile settings (``data_quality``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from icaht.core.course import Series
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grade
+from icaht.core.timeline import JainPhase, jain_phase
+from icaht.knowledge.analytes import ANALYTES, Analyte
+from icaht.knowledge.ctcae_criteria import HB_G2_FLOOR_G_PER_DL
+from icaht.knowledge.icaht_criteria import (
+    ANC_PROFOUND_10E9_PER_L,
+    ANC_SEVERE_10E9_PER_L,
+    PLT_PROFOUND_10E9_PER_L,
+    PLT_SEVERE_10E9_PER_L,
+)
+from icaht.knowledge.profile import Profile
+from icaht.knowledge.timeline_criteria import JAIN_PROLONGED_FIRST_DAY, JAIN_PROLONGED_LAST_DAY
+
+_FROZEN = ConfigDict(frozen=True)
+
+
+class Measurement(BaseModel):
+    model_config = _FROZEN
+    day: float
+    value: float
+
+
+class LineageStatus(BaseModel):
+    """One blood lineage as of the assessment day."""
+
+    model_config = _FROZEN
+    lineage: str
+    analyte: Analyte
+    unit: str
+    latest: Measurement | None
+    latest_ctcae: int | None = Field(
+        description="CTCAE v5 grade of the latest value; None with a note when not assessable"
+    )
+    latest_ctcae_note: str | None = None
+    nadir: Measurement | None = Field(description="Lowest value from day 0 on")
+    worst_ctcae_by_phase: dict[str, int | None] = Field(
+        description="Worst certain CTCAE grade per Jain phase; -1 = grade 0 or 1 (no lab LLN, so "
+        "grade 1 cannot be assessed); None = no value in that phase"
+    )
+    days_under: dict[str, int] = Field(
+        description="Calendar days from day 0 with an observed value under each threshold"
+    )
+    days_since_latest: int | None
+    stale: bool
+
+
+# lineage label, analyte, CTCAE term, thresholds counted in days_under (value, strict "<")
+LINEAGES: tuple[tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]], ...] = (
+    # ICAHT thresholds are "<=" (clinical-decisions.md, Grading)
+    (
+        "neutrophils",
+        Analyte.ANC,
+        CtcaeTerm.NEUTROPHILS,
+        ((ANC_SEVERE_10E9_PER_L, False), (ANC_PROFOUND_10E9_PER_L, False)),
+    ),
+    # T-ICAHT thresholds are "<"
+    (
+        "platelets",
+        Analyte.PLATELETS,
+        CtcaeTerm.PLATELETS,
+        ((PLT_SEVERE_10E9_PER_L, True), (PLT_PROFOUND_10E9_PER_L, True)),
+    ),
+    # Hb < 8.0 g/dL: CTCAE v5 anemia grade 3 (Beyar-Katz complete resolution needs Hb > 8)
+    ("hemoglobin", Analyte.HB, CtcaeTerm.ANEMIA, ((HB_G2_FLOOR_G_PER_DL, True),)),
+    ("white cells", Analyte.WBC, CtcaeTerm.WBC, ()),
+    ("lymphocytes", Analyte.LYMPHOCYTES, CtcaeTerm.LYMPHOCYTES, ()),
+)
+_PHASES: tuple[JainPhase, ...] = ("pre-infusion", "early", "prolonged", "late")
+#: First fractional day of the early, prolonged and late Jain phases (calendar day 0, 30, 91).
+_PHASE_STARTS = np.array(
+    [0.0, JAIN_PROLONGED_FIRST_DAY, JAIN_PROLONGED_LAST_DAY + 1], dtype=np.float64
+)
+
+
+def _distinct_sorted(values: NDArray[np.int64]) -> int:
+    """Number of distinct values in a sorted array (``np.unique(...).size`` without the sort)."""
+    if values.shape[0] == 0:
+        return 0
+    return 1 + int(np.count_nonzero(values[1:] != values[:-1]))
+
+
+def _stale_limit(phase: JainPhase, profile: Profile) -> int:
+    dq = profile.data_quality
+    if phase == "late":
+        return dq.stale_days_late
+    if phase == "prolonged":
+        return dq.stale_days_prolonged
+    return dq.stale_days_early
+
+
+def lineage_status(
+    label: str,
+    analyte: Analyte,
+    term: CtcaeTerm,
+    thresholds: tuple[tuple[float, bool], ...],
+    series: Series,
+    as_of_day: int,
+    profile: Profile,
+) -> LineageStatus:
+    unit = ANALYTES[analyte].canonical_unit
+    if not len(series):
+        return LineageStatus(
+            lineage=label,
+            analyte=analyte,
+            unit=unit,
+            latest=None,
+            latest_ctcae=None,
+            nadir=None,
+            worst_ctcae_by_phase=dict.fromkeys(_PHASES),
+            days_under={},
+            days_since_latest=None,
+            stale=True,
+        )
+    lln_last = float(series.lln[-1])
+    latest_grade = grade_value(
+        term, float(series.value[-1]), None if np.isnan(lln_last) else lln_last
+    )
+    codes = grade_array(term, series.value, series.lln)
+    calendar = np.floor(series.day).astype(np.int64)
+    # The series is sorted by day, so each Jain phase (same bounds as timeline.jain_phase) is one
+    # contiguous slice: [start, day 0), [day 0, day 30), [day 30, day 91), [day 91, end).
+    bounds = [0, *np.searchsorted(series.day, _PHASE_STARTS, side="left").tolist(), len(series)]
+    worst = {
+        phase: worst_grade(codes[lo:hi]) if hi > lo else None
+        for phase, lo, hi in zip(_PHASES, bounds[:-1], bounds[1:], strict=True)
+    }
+    first_post = bounds[1]  # first value from day 0 on
+    post = series.value[first_post:]
+    post_calendar = calendar[first_post:]
+    days_under: dict[str, int] = {}
+    for threshold, strict in thresholds:
+        under = post < threshold if strict else post <= threshold
+        key = f"{'<' if strict else '<='}{threshold:g}"
+        days_under[key] = _distinct_sorted(post_calendar[under])
+    nadir = None
+    if post.shape[0]:
+        i = int(np.argmin(post))
+        nadir = Measurement(day=float(series.day[first_post + i]), value=float(post[i]))
+    since = as_of_day - int(calendar[-1])
+    return LineageStatus(
+        lineage=label,
+        analyte=analyte,
+        unit=unit,
+        latest=Measurement(day=float(series.day[-1]), value=float(series.value[-1])),
+        latest_ctcae=latest_grade.grade,
+        latest_ctcae_note=latest_grade.note,
+        nadir=nadir,
+        worst_ctcae_by_phase=worst,
+        days_under=days_under,
+        days_since_latest=since,
+        stale=since > _stale_limit(jain_phase(as_of_day), profile),
+    )

@@ -1,0 +1,198 @@
+"""What a recommendation rule reads: the course as known on the as-of day, the graded results of
+the assessment, the tracked treatments and the profile, with small shared queries.
+
+Rules never see data after the as-of day: ``course`` is already cut (``Course.until``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from icaht.core.course import Course, Series, day_of
+from icaht.core.icaht import IcahtResult
+from icaht.core.lineage import LineageStatus, Measurement
+from icaht.core.record import (
+    CrsEpisode,
+    DiseaseStatus,
+    Infection,
+    MarrowBiopsy,
+    Medication,
+)
+from icaht.core.recovery import PhenotypeResult
+from icaht.core.rule import Fact
+from icaht.core.scores import Scores
+from icaht.core.support import SupportStatus
+from icaht.core.timeline import JainPhase, calendar_day, jain_phase
+from icaht.core.treatment import Treatments
+from icaht.knowledge.analytes import ANALYTES, Analyte
+from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.knowledge.profile import Profile
+
+#: Disease states that mean relapse or progression (record.DiseaseStatus).
+RELAPSE_STATES = frozenset({"pd", "relapse"})
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """One patient as of one day, for the rules."""
+
+    course: Course
+    as_of_day: int
+    profile: Profile
+    lineages: Mapping[Analyte, LineageStatus]
+    early_icaht: IcahtResult
+    late_icaht: IcahtResult
+    early_ticaht: IcahtResult
+    late_ticaht: IcahtResult
+    platelet_recovery_day: int | None
+    phenotype: PhenotypeResult
+    platelet_transfusion: SupportStatus
+    rbc_transfusion: SupportStatus
+    gcsf: SupportStatus
+    scores: Scores
+    treatments: Treatments
+
+    # -- time ---------------------------------------------------------------------------------
+    @property
+    def phase(self) -> JainPhase:
+        """Jain phase of the as-of day."""
+        return jain_phase(self.as_of_day)
+
+    # -- laboratory values --------------------------------------------------------------------
+    def series(self, analyte: Analyte) -> Series:
+        """All values of an analyte known on the as-of day."""
+        return self.course.series(analyte)
+
+    def window(self, analyte: Analyte, first_day: int, last_day: int) -> Series:
+        """Values on calendar days first_day..last_day (inclusive)."""
+        return self.course.series(analyte).between(float(first_day), float(last_day + 1))
+
+    def latest(self, analyte: Analyte, max_age_days: int | None = None) -> Measurement | None:
+        """The latest value, or None when there is none (or it is older than ``max_age_days``)."""
+        series = self.course.series(analyte)
+        if not len(series):
+            return None
+        day = float(series.day[-1])
+        if max_age_days is not None and self.as_of_day - calendar_day(day) > max_age_days:
+            return None
+        return Measurement(day=day, value=float(series.value[-1]))
+
+    def stale_days(self) -> int:
+        """How old a blood count may be in the current Jain phase (profile ``data_quality``)."""
+        dq = self.profile.data_quality
+        if self.phase == "late":
+            return dq.stale_days_late
+        if self.phase == "prolonged":
+            return dq.stale_days_prolonged
+        return dq.stale_days_early
+
+    def current(self, analyte: Analyte) -> Measurement | None:
+        """The latest value if it is not stale for the current phase."""
+        return self.latest(analyte, self.stale_days())
+
+    def recovery_day(self, after_day: int | None = None) -> int | None:
+        """Day ANC recovery was reached: the last of ``prophylaxis.recovery_consecutive_values``
+        consecutive values on different days with ANC > 0.5 x10^9/L (CIBMTR engraftment, as in
+        clinical-decisions.md), counting values on or after ``after_day`` (default: day 0)."""
+        need = self.profile.prophylaxis.recovery_consecutive_values
+        start = 0 if after_day is None else after_day
+        anc = self.window(Analyte.ANC, start, self.as_of_day)
+        run = 0
+        last_day: int | None = None
+        for day, value in zip(anc.day.tolist(), anc.value.tolist(), strict=True):
+            cal = calendar_day(day)
+            if value > ANC_SEVERE_10E9_PER_L:
+                if cal != last_day:
+                    run += 1
+                if run >= need:
+                    return cal
+            else:
+                run = 0
+            last_day = cal
+        return None
+
+    def first_day_at_or_below(
+        self, analyte: Analyte, threshold: float, from_day: int = 0
+    ) -> int | None:
+        """First calendar day from ``from_day`` on with a value <= threshold."""
+        series = self.window(analyte, from_day, self.as_of_day)
+        hits = np.flatnonzero(series.value <= threshold)
+        return calendar_day(float(series.day[hits[0]])) if hits.shape[0] else None
+
+    # -- events -------------------------------------------------------------------------------
+    def medications(self, drugs: frozenset[str]) -> list[Medication]:
+        """Medication segments of the given drugs started by the as-of day."""
+        return [m for m in self.course.of_kind(Medication) if m.drug in drugs]
+
+    def active_medications(self, drugs: frozenset[str]) -> list[Medication]:
+        """Segments of the given drugs still running on the as-of day (open or ending today or
+        later)."""
+        return [
+            m
+            for m in self.medications(drugs)
+            if m.end is None or calendar_day(day_of(m.end)) >= self.as_of_day
+        ]
+
+    def crs_active(self) -> CrsEpisode | None:
+        """The CRS episode still active on the as-of day, if any."""
+        for crs in reversed(self.course.of_kind(CrsEpisode)):
+            if crs.end is None or calendar_day(day_of(crs.end)) >= self.as_of_day:
+                return crs
+        return None
+
+    def severe_infection_active(self) -> Infection | None:
+        """An active severe or life-threatening infection on the as-of day, if any."""
+        for inf in reversed(self.course.of_kind(Infection)):
+            open_ = inf.end is None or calendar_day(day_of(inf.end)) >= self.as_of_day
+            if open_ and inf.severity in ("severe", "life-threatening"):
+                return inf
+        return None
+
+    def marrows_after(self, day: int = 0) -> list[MarrowBiopsy]:
+        """Marrow biopsies on or after calendar ``day`` (default: from infusion), in time order."""
+        return [
+            m for m in self.course.of_kind(MarrowBiopsy) if calendar_day(day_of(m.start)) >= day
+        ]
+
+    def relapse(self) -> DiseaseStatus | None:
+        """The first recorded relapse or progression from infusion on, if any."""
+        for status in self.course.of_kind(DiseaseStatus):
+            if status.status in RELAPSE_STATES and day_of(status.start) >= 0:
+                return status
+        return None
+
+    # -- patient ------------------------------------------------------------------------------
+    def is_child(self) -> bool | None:
+        """Younger than ``patient_groups.child_max_age_years``; None when age is unknown."""
+        age = self.course.facts.age_years
+        return None if age is None else age < self.profile.patient_groups.child_max_age_years
+
+    def is_infant(self) -> bool | None:
+        """Younger than ``patient_groups.infant_max_age_years``; None when age is unknown."""
+        age = self.course.facts.age_years
+        return None if age is None else age < self.profile.patient_groups.infant_max_age_years
+
+
+# -- facts -------------------------------------------------------------------------------------
+def lab_fact(analyte: Analyte, measurement: Measurement, label: str | None = None) -> Fact:
+    """A fact for a laboratory value, in its canonical unit."""
+    info = ANALYTES[analyte]
+    return Fact(
+        label=label or info.display,
+        value=f"{measurement.value:g} {info.canonical_unit}",
+        day=calendar_day(measurement.day),
+    )
+
+
+def event_fact(label: str, value: str, day: float) -> Fact:
+    """A fact for an event on a (fractional) day."""
+    return Fact(label=label, value=value, day=calendar_day(day))
+
+
+def fact(label: str, value: object, day: int | None = None) -> Fact:
+    """A fact without a lab unit (a status, a count, a setting)."""
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return Fact(label=label, value=shown, day=day)
