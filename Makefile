@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench schemas clean
+.PHONY: install demo test lint typecheck unit bench schemas docs clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ bench: install
 
 schemas: install
 	$(BIN)/icaht schema --out schemas
+
+docs: install
+	$(BIN)/icaht rules --format md > docs/rules.md.partial && mv docs/rules.md.partial docs/rules.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

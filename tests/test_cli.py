@@ -142,3 +142,61 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "OK: 1 patient(s)" in done.stdout
+
+
+def test_rules_markdown_and_json(tmp_path: Path) -> None:
+    md = runner.invoke(app, ["rules"])
+    assert md.exit_code == 0, md.output
+    assert md.output.startswith("# icaht rule catalogue")
+    js = runner.invoke(app, ["rules", "--format", "json", "--profile", "icaht-2023"])
+    assert js.exit_code == 0, js.output
+    assert json.loads(js.output)["profile"]["name"] == "icaht-2023"
+    bad = runner.invoke(app, ["rules", "--format", "pdf"])
+    assert bad.exit_code == 2
+
+
+def test_replay_prints_days_and_respects_the_range(tmp_path: Path) -> None:
+    record = {
+        "patient": {"patient_id": "r1"},
+        "observations": [
+            {"day": d, "analyte": "anc", "value": 0.3, "unit": "10^9/L"} for d in range(0, 15)
+        ],
+        "events": [{"kind": "medication", "start": 5, "end": 6, "drug": "sargramostim"}],
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    result = runner.invoke(app, ["replay", str(path), "--from", "0", "--to", "10"])
+    assert result.exit_code == 0, result.output
+    assert "Day 5" in result.output and "+ [alert] Avoid GM-CSF" in result.output
+    assert "Day 7" in result.output and "- Avoid GM-CSF" in result.output
+    js = runner.invoke(app, ["replay", str(path), "--to", "4", "--format", "json"])
+    assert json.loads(js.output)["last_day"] == 4
+    backwards = runner.invoke(app, ["replay", str(path), "--from", "9", "--to", "3"])
+    assert backwards.exit_code == 2
+    assert "before --from" in backwards.output
+
+
+def test_an_invalid_profile_file_is_refused_naming_the_setting(tmp_path: Path) -> None:
+    profile = tmp_path / "centre.toml"
+    profile.write_text(
+        'name = "centre"\nversion = "1"\n[tpo_ra]\nearliest_day = 2\n[gcsf]\nstart = 7\n',
+        encoding="utf-8",
+    )
+    path = _write_record(tmp_path / "r.json")
+    for command in (
+        ["assess", str(path)],
+        ["replay", str(path)],
+        ["rules"],
+        ["profile", "show"],
+        ["grade", str(path), "--out", str(tmp_path / "o.csv")],
+    ):
+        result = runner.invoke(app, [*command, "--profile", str(profile)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "tpo_ra.earliest_day" in result.output, command
+        assert "gcsf.start: unknown setting" in result.output, command
+
+
+def test_profile_show_lists_settings_with_sources() -> None:
+    result = runner.invoke(app, ["profile", "show", "--profile", "icaht-2023"])
+    assert result.exit_code == 0, result.output
+    assert "`gcsf.prophylactic_for_high_hematotox` = True" in result.output

@@ -1,4 +1,4 @@
-"""The ``icaht`` command line: assess, grade, score, validate, schema.
+"""The ``icaht`` command line: assess, replay, grade, rules, profile, score, validate, schema.
 
 Errors from icaht (bad input, bad profile) are reported here, in one place, without a traceback.
 """
@@ -18,12 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from icaht.core.assessment import assess
 from icaht.core.hematotox import car_hematotox
 from icaht.core.record import Moment
+from icaht.core.replay import replay
+from icaht.core.timeline import calendar_day
 from icaht.core.units import unit_factor
 from icaht.errors import IcahtError, InputError
 from icaht.io.inputs import load_courses
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
+from icaht.report.catalogue import catalogue_json, catalogue_markdown, profile_markdown
 from icaht.report.console import DISCLAIMER, render_assessment
+from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
 
@@ -34,6 +38,8 @@ app = typer.Typer(
 )
 score_app = typer.Typer(no_args_is_help=True, help="Quick risk-score calculations.")
 app.add_typer(score_app, name="score")
+profile_app = typer.Typer(no_args_is_help=True, help="Institution profiles.")
+app.add_typer(profile_app, name="profile")
 
 out = Console()
 err = Console(stderr=True)
@@ -101,6 +107,56 @@ def assess_command(
             typer.echo(assessment.model_dump_json(indent=2))
         else:
             render_assessment(out, course, assessment)
+
+
+@app.command("replay")
+def replay_command(
+    path: Annotated[Path, typer.Argument(help="A record .json (or an input of several patients).")],
+    first: Annotated[int | None, typer.Option("--from", help="First day (default: day 0).")] = None,
+    last: Annotated[
+        int | None, typer.Option("--to", help="Last day (default: the latest data).")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    profile: ProfileOption = DEFAULT_PROFILE,
+) -> None:
+    """Day by day, the recommendations that appeared, changed and disappeared."""
+    if output_format not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    chosen = _profile(profile)
+    try:
+        courses = load_courses(path)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    for course in courses:
+        latest = course.last_data_day()
+        start = 0 if first is None else first
+        end = (calendar_day(latest) if latest is not None else 0) if last is None else last
+        if end < start:
+            raise typer.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+        result = replay(course, start, end, chosen)
+        if output_format == "json":
+            typer.echo(result.model_dump_json(indent=2))
+        else:
+            render_replay(out, result)
+
+
+@app.command("rules")
+def rules_command(
+    output_format: Annotated[str, typer.Option("--format", help="md or json")] = "md",
+    profile: ProfileOption = DEFAULT_PROFILE,
+) -> None:
+    """The rule catalogue: what each rule does, what it reads, its settings and sources."""
+    if output_format not in ("md", "json"):
+        raise typer.BadParameter("use md or json", param_hint="--format")
+    chosen = _profile(profile)
+    text = catalogue_json(chosen) if output_format == "json" else catalogue_markdown(chosen)
+    typer.echo(text, nl=False)
+
+
+@profile_app.command("show")
+def profile_show_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
+    """Every setting of a profile with its value and documented source."""
+    typer.echo(profile_markdown(_profile(profile)))
 
 
 @app.command("grade")

@@ -91,20 +91,20 @@ class TicahtSettings(BaseModel):
         "footnote). Source: clinical-decisions.md (Grading).",
     )
     late_window_end_day: Literal[100, 180, 365] = Field(
-        100, description="Late T-ICAHT window end (T-ICAHT Table 1: day 31-100)."
+        100, description="Late T-ICAHT window end. Source: T-ICAHT Table 1 (day 31-100)."
     )
     recovery_consecutive_days: int = Field(
         3,
         ge=1,
         le=7,
-        description="Platelet recovery = first of this many consecutive days >= 20 x10^9/L "
-        "(T-ICAHT).",
+        description="Platelet recovery = first of this many consecutive days >= 20 x10^9/L. "
+        "Source: T-ICAHT.",
     )
     recovery_transfusion_free_days: int = Field(
         7,
         ge=0,
         le=28,
-        description="... with no platelet transfusion in this many days (T-ICAHT).",
+        description="... with no platelet transfusion in this many days. Source: T-ICAHT.",
     )
 
 
@@ -190,15 +190,15 @@ class TransfusionTriggerSettings(BaseModel):
         7.0,
         ge=5.0,
         le=10.0,
-        description="Consider RBC transfusion below this Hb (g/dL). Institutional; JAIN case 1 "
-        "used Hb > 7 g/dL as the goal.",
+        description="Consider RBC transfusion below this Hb (g/dL). Source: institutional; JAIN "
+        "case 1 used Hb > 7 g/dL as the goal.",
     )
     platelet_trigger_10e9_l: float = Field(
         10.0,
         ge=5.0,
         le=50.0,
-        description="Consider platelet transfusion below this count (x10^9/L). Institutional; "
-        "JAIN case 1 used platelets > 10 x10^3/uL as the goal.",
+        description="Consider platelet transfusion below this count (x10^9/L). Source: "
+        "institutional; JAIN case 1 used platelets > 10 x10^3/uL as the goal.",
     )
     irradiated_until_day: int = Field(
         90,
@@ -221,7 +221,8 @@ class ProphylaxisSettings(BaseModel):
     antibacterial_high_risk_only: bool = Field(
         False,
         description="Antibacterial prophylaxis only for CAR-HEMATOTOX-high patients once ANC < "
-        "0.5 (ICAHT Table 3, profile icaht-2023); seed-2023 follows JAIN (all patients).",
+        "0.5. Source: ICAHT Table 3 (profile icaht-2023); seed-2023 follows JAIN (all "
+        "patients).",
     )
     recovery_consecutive_values: int = Field(
         3,

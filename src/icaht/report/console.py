@@ -15,7 +15,9 @@ from icaht.core.lineage import LineageStatus, Measurement
 from icaht.core.score import ScoreResult
 from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
+from icaht.core.treatment import DoseStep, TpoRaResponse
 from icaht.knowledge.bibliography import cite
+from icaht.report.recommendations import render_recommendations
 
 DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."
 
@@ -151,6 +153,62 @@ def _scores(a: Assessment) -> Table:
     return table
 
 
+def _step(step: DoseStep) -> str:
+    dose = "dose not recorded"
+    if step.dose is not None:
+        dose = f"{step.dose:g} {step.dose_unit or ''}".strip()
+        if step.normalised_dose is not None and step.normalised_unit != step.dose_unit:
+            dose += f" (= {step.normalised_dose:.3g} {step.normalised_unit})"
+    end = "ongoing" if step.end_day is None else f"d{step.end_day}"
+    return f"d{step.start_day}-{end}: {dose} {step.frequency or ''}".rstrip()
+
+
+def _treatments(a: Assessment) -> Table | None:
+    if not a.treatments.courses:
+        return None
+    table = Table(title="Treatments tracked", title_justify="left")
+    for header in ("Drug", "Class", "From", "To", "Days on", "Dose history"):
+        table.add_column(header, overflow="fold")
+    for course in a.treatments.courses:
+        table.add_row(
+            course.drug,
+            course.drug_class,
+            f"d{course.first_day}",
+            "ongoing" if course.active else f"d{course.last_day}",
+            str(course.days_on),
+            "\n".join(_step(step) for step in course.steps),
+        )
+    return table
+
+
+def _tpo_ra_response(response: TpoRaResponse) -> Text:
+    text = Text("TPO-RA response (Beyar-Katz 2022): ", style="bold")
+    state = "response" if response.response else "no response yet"
+    text.append(f"{state}; first dose day {response.first_dose_day}, {response.days_on} days on")
+    for lineage in response.lineages:
+        met = (
+            f"met day {lineage.met_day} ({lineage.days_from_first_dose} d from first dose)"
+            if lineage.met_day is not None
+            else "not met"
+        )
+        text.append(f"\n  {lineage.lineage} ({lineage.criterion}): {met}")
+    ti = (
+        f"day {response.transfusion_independent_day}"
+        if response.transfusion_independent_day is not None
+        else "not reached"
+    )
+    text.append(f"\n  transfusion independence: {ti}")
+    complete = (
+        f"day {response.complete_resolution_day}"
+        if response.complete_resolution_day is not None
+        else "not reached"
+    )
+    text.append(f"\n  complete resolution: {complete}")
+    for caveat in response.caveats:
+        text.append(f"\n  Caveat: {caveat}", style="yellow")
+    return text
+
+
 def render_assessment(console: Console, course: Course, a: Assessment) -> None:
     """Print one assessment."""
     facts = course.facts
@@ -186,6 +244,12 @@ def render_assessment(console: Console, course: Course, a: Assessment) -> None:
     support = [_support(a.platelet_transfusion), _support(a.rbc_transfusion), _support(a.gcsf)]
     console.print(Group(phenotype, Text(recovery), *(Text(s) for s in support)))
     console.print(_scores(a))
+    treatments = _treatments(a)
+    if treatments is not None:
+        console.print(treatments)
+    if a.treatments.tpo_ra_response is not None:
+        console.print(_tpo_ra_response(a.treatments.tpo_ra_response))
+    render_recommendations(console, a.recommendations, a.not_evaluated)
     if a.data_quality:
         console.print(Text("Data quality", style="bold"))
         for finding in a.data_quality:

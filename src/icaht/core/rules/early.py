@@ -19,14 +19,14 @@ from icaht.knowledge.drugs import GM_CSF
     title="Avoid GM-CSF after CAR-T",
     category="alert",
     strength="alert",
-    summary="A GM-CSF (sargramostim, molgramostim) is recorded from infusion on: the source "
+    summary="A GM-CSF (sargramostim, molgramostim) is running after infusion: the source "
     "advises avoiding GM-CSF after CAR-T (raised in CRS/ICANS; blocking it reduces toxicity in "
     "animal models); G-CSF is the growth factor to use.",
     citations=[Citation("JAIN", "L39, L53; Fig. 1")],
     inputs=["medication"],
 )
 def avoid_gm_csf(ctx: RuleContext) -> Outcome:
-    given = [m for m in ctx.medications(GM_CSF) if day_of(m.start) >= 0]
+    given = [m for m in ctx.active_medications(GM_CSF) if ctx.as_of_day >= 0]
     if not given:
         return None
     return Fired(
