@@ -167,10 +167,14 @@ def test_replay_prints_days_and_respects_the_range(tmp_path: Path) -> None:
     path.write_text(json.dumps(record), encoding="utf-8")
     result = runner.invoke(app, ["replay", str(path), "--from", "0", "--to", "10"])
     assert result.exit_code == 0, result.output
-    assert "Day 5" in result.output and "+ [alert] Avoid GM-CSF" in result.output
-    assert "Day 7" in result.output and "- Avoid GM-CSF" in result.output
-    js = runner.invoke(app, ["replay", str(path), "--to", "4", "--format", "json"])
-    assert json.loads(js.output)["last_day"] == 4
+    assert "+ [alert] Avoid GM-CSF after CAR-T (growth-factor.avoid-gm-csf)" in result.output
+    assert "- Avoid GM-CSF after CAR-T (growth-factor.avoid-gm-csf)" in result.output
+    js = json.loads(runner.invoke(app, ["replay", str(path), "--format", "json"]).output)
+    days = {d["day"]: d for d in js["days"]}
+    assert "growth-factor.avoid-gm-csf" in [r["rule_id"] for r in days[5]["appeared"]]
+    assert "growth-factor.avoid-gm-csf" in [r["rule_id"] for r in days[7]["disappeared"]]
+    short = runner.invoke(app, ["replay", str(path), "--to", "4", "--format", "json"])
+    assert json.loads(short.output)["last_day"] == 4
     backwards = runner.invoke(app, ["replay", str(path), "--from", "9", "--to", "3"])
     assert backwards.exit_code == 2
     assert "before --from" in backwards.output
@@ -188,6 +192,7 @@ def test_an_invalid_profile_file_is_refused_naming_the_setting(tmp_path: Path) -
         ["replay", str(path)],
         ["rules"],
         ["profile", "show"],
+        ["validate", str(path)],
         ["grade", str(path), "--out", str(tmp_path / "o.csv")],
     ):
         result = runner.invoke(app, [*command, "--profile", str(profile)])

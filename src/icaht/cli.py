@@ -255,8 +255,10 @@ def validate_command(
     path: Annotated[
         Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")
     ],
+    profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
-    """Check an input and print every problem (exit status 2 if there are any)."""
+    """Check an input (and the profile) and print every problem (exit status 2 if any)."""
+    _profile(profile)
     try:
         courses = load_courses(path)
     except InputError as exc:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from icaht.core.course import course_from_record
-from icaht.core.replay import replay
 from tests.rule_helpers import SEED, daily, record
 
-GM_CSF = "growth-factor.avoid-gm-csf"
+from icaht.core.course import course_from_record
+from icaht.core.replay import replay
 
+GM_CSF = "growth-factor.avoid-gm-csf"
 
 
 def test_a_recommendation_appears_and_disappears_on_its_days() -> None:

@@ -32,9 +32,7 @@ def test_json_shows_the_profile_values_of_the_settings_used() -> None:
     seed = json.loads(catalogue_json(load_profile("seed-2023")))
     icaht = json.loads(catalogue_json(load_profile("icaht-2023")))
     assert [r["id"] for r in seed["rules"]] == [r.id for r in CATALOGUE]
-    values = {
-        (r["id"], s["name"]): s["value"] for r in icaht["rules"] for s in r["settings"]
-    }
+    values = {(r["id"], s["name"]): s["value"] for r in icaht["rules"] for s in r["settings"]}
     used = [k for k in values if k[1] == "gcsf.prophylactic_for_high_hematotox"]
     assert all(values[k] == "True" for k in used)
     assert all(r["citations"] and r["citations"][0]["where"] for r in seed["rules"])

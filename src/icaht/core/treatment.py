@@ -1,21 +1,54 @@
 """Treatment tracking: courses of G-CSF, TPO-RAs and erythropoietin with their dose history, and
 the response to a TPO-RA per Beyar-Katz (Ann Hematol 2022).
 
-Placeholder API fixed for the rule engine; the implementation follows in this module.
+Courses (one per drug, from the medication segments known by the as-of day; one step per segment):
+a step's ``end_day`` is None while the segment is open; a course is active when a segment is open
+or ends on or after the as-of day; ``days_on`` counts the calendar days covered by its segments up
+to the as-of day. Doses are normalised where the record allows it (clinical-reference.md 7):
+romiplostim in ug/kg per dose (a dose in ug is divided by ``patient.weight_kg``, with a note;
+without a weight it stays None, with a note), eltrombopag in mg/day (the mg of the product as
+recorded: an eltrombopag *choline* product keeps its mg and is flagged, 36 mg choline ~ 50 mg
+olamine), G-CSF in ug/kg/day when dose, unit, frequency and weight allow it.
+
+TPO-RA response (BK abstract, seed 002; clinical-decisions.md "TPO-RA response"): see
+:func:`tpo_ra_response`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from icaht.core.course import Course
-from icaht.knowledge.profile import Profile
+from icaht.core.course import Course, Series, day_of
+from icaht.core.record import Medication, Transfusion
+from icaht.core.timeline import calendar_day
+from icaht.knowledge.analytes import Analyte
+from icaht.knowledge.bibliography import Citation
+from icaht.knowledge.drugs import ESA, GCSF, TPO_RA
+from icaht.knowledge.profile import Profile, TransfusionSettings
+from icaht.knowledge.tpo_ra_criteria import (
+    COMPLETE_HB_G_DL,
+    ELTROMBOPAG_CHOLINE_MG,
+    ELTROMBOPAG_OLAMINE_MG,
+    RESPONSE_ANC_10E9_PER_L,
+    RESPONSE_CONSECUTIVE_VALUES,
+    RESPONSE_PLATELETS_10E9_PER_L,
+)
 
 _FROZEN = ConfigDict(frozen=True)
 
 DrugClass = Literal["G-CSF", "TPO-RA", "ESA"]
+LineageName = Literal["neutrophils", "platelets", "hemoglobin"]
+
+ROMIPLOSTIM = "romiplostim"
+ELTROMBOPAG = "eltrombopag"
+UG_KG = "ug/kg"
+MG_DAY = "mg/day"
+UG_KG_DAY = "ug/kg/day"
+#: Doses per day for the frequencies a daily dose can be derived from.
+_PER_DAY: dict[str, int] = {"daily": 1, "once daily": 1, "twice daily": 2}
 
 
 class DoseStep(BaseModel):
@@ -52,10 +85,15 @@ class LineageResponse(BaseModel):
     """Whether one lineage met its Beyar-Katz criterion, and when."""
 
     model_config = _FROZEN
-    lineage: Literal["neutrophils", "platelets", "hemoglobin"]
+    lineage: LineageName
     criterion: str
     met_day: int | None
     days_from_first_dose: int | None
+    met_before_first_dose: bool = Field(
+        False,
+        description="The last values up to the first dose day already met the criterion: there "
+        "was no cytopenia of this lineage to resolve",
+    )
 
 
 class TpoRaResponse(BaseModel):
@@ -84,8 +122,348 @@ class Treatments(BaseModel):
     courses: list[DrugCourse] = Field(default_factory=list)
     tpo_ra_response: TpoRaResponse | None = None
 
+    def active_course(self, drug: str) -> DrugCourse | None:
+        """The course of ``drug`` if it is active on the as-of day."""
+        return next((c for c in self.courses if c.drug == drug and c.active), None)
+
+    def active_tpo_ra(self) -> list[DrugCourse]:
+        """The TPO-RA courses active on the as-of day."""
+        return [c for c in self.courses if c.drug_class == "TPO-RA" and c.active]
+
 
 def track_treatments(course: Course, as_of_day: int, profile: Profile) -> Treatments:
     """Courses and TPO-RA response from the medication events known by ``as_of_day``."""
-    del course, as_of_day, profile
-    return Treatments()
+    known = course.until(float(as_of_day + 1))
+    weight = known.facts.weight_kg
+    by_drug: dict[str, list[Medication]] = {}
+    for med in known.of_kind(Medication):
+        if drug_class(med.drug) is not None:
+            by_drug.setdefault(med.drug, []).append(med)
+    courses = [_drug_course(drug, meds, as_of_day, weight) for drug, meds in by_drug.items()]
+    tpo = [c for c in courses if c.drug_class == "TPO-RA"]
+    return Treatments(
+        courses=courses,
+        tpo_ra_response=tpo_ra_response(known, tpo, as_of_day, profile.transfusion)
+        if tpo
+        else None,
+    )
+
+
+def drug_class(drug: str) -> DrugClass | None:
+    """The tracked class of an ingredient (knowledge.drugs), or None when it is not tracked."""
+    if drug in GCSF:
+        return "G-CSF"
+    if drug in TPO_RA:
+        return "TPO-RA"
+    return "ESA" if drug in ESA else None
+
+
+def is_eltrombopag_choline(step: DoseStep) -> bool:
+    """An eltrombopag *choline* product (36 mg ~ 50 mg olamine; clinical-reference.md 7)."""
+    return step.product is not None and "choline" in step.product.lower()
+
+
+def current_step(course: DrugCourse, as_of_day: int) -> DoseStep | None:
+    """The latest-started step running on the as-of day (open or ending on/after it)."""
+    running = [s for s in course.steps if s.end_day is None or s.end_day >= as_of_day]
+    return running[-1] if running else None
+
+
+# -- courses --------------------------------------------------------------------------------------
+def _drug_course(
+    drug: str, meds: list[Medication], as_of_day: int, weight_kg: float | None
+) -> DrugCourse:
+    klass = drug_class(drug)
+    assert klass is not None
+    steps = [_step(med, klass, weight_kg) for med in meds]
+    ends = [s.end_day for s in steps]
+    return DrugCourse(
+        drug=drug,
+        drug_class=klass,
+        first_day=steps[0].start_day,
+        last_day=None if None in ends else max(e for e in ends if e is not None),
+        active=any(e is None or e >= as_of_day for e in ends),
+        days_on=len(_exposure_days(steps, as_of_day)),
+        steps=steps,
+    )
+
+
+def _exposure_days(steps: Iterable[DoseStep], as_of_day: int) -> set[int]:
+    """Calendar days covered by the steps up to the as-of day (open steps run to it)."""
+    days: set[int] = set()
+    for step in steps:
+        end = as_of_day if step.end_day is None else min(step.end_day, as_of_day)
+        days.update(range(step.start_day, end + 1))
+    return days
+
+
+def _step(med: Medication, klass: DrugClass, weight_kg: float | None) -> DoseStep:
+    dose, unit, note = _normalise(med, klass, weight_kg)
+    return DoseStep(
+        start_day=calendar_day(day_of(med.start)),
+        end_day=None if med.end is None else calendar_day(day_of(med.end)),
+        dose=med.dose,
+        dose_unit=med.dose_unit,
+        frequency=med.frequency,
+        product=med.product,
+        normalised_dose=dose,
+        normalised_unit=unit,
+        note=note,
+    )
+
+
+# -- dose normalisation ---------------------------------------------------------------------------
+Normalised = tuple[float | None, str | None, str | None]
+
+
+def dose_unit_spelling(unit: str | None) -> str | None:
+    """A dose unit in one spelling: lower case, micro as "u" (ug, mcg, µg, μg -> ug)."""
+    if unit is None:
+        return None
+    return unit.strip().lower().replace("µ", "u").replace("μ", "u").replace("mcg", "ug")
+
+
+def _normalise(med: Medication, klass: DrugClass, weight_kg: float | None) -> Normalised:
+    if klass == "ESA":
+        return None, None, None
+    if klass == "G-CSF":
+        return _gcsf_ug_kg_day(med, weight_kg)
+    if med.drug == ROMIPLOSTIM:
+        return _romiplostim_ug_kg(med, weight_kg)
+    return _oral_mg_day(med)
+
+
+def _romiplostim_ug_kg(med: Medication, weight_kg: float | None) -> Normalised:
+    """Romiplostim per dose in ug/kg (label: actual body weight; clinical-reference.md 7)."""
+    unit = dose_unit_spelling(med.dose_unit)
+    if med.dose is None:
+        return None, UG_KG, "dose not recorded"
+    if unit == UG_KG:
+        return med.dose, UG_KG, None
+    if unit != "ug":
+        return None, UG_KG, f"dose unit {med.dose_unit!r} cannot be expressed in ug/kg"
+    if weight_kg is None:
+        return None, UG_KG, "dose in ug and no patient weight: cannot express it in ug/kg"
+    return (
+        med.dose / weight_kg,
+        UG_KG,
+        f"converted from {med.dose:g} ug with the patient weight {weight_kg:g} kg",
+    )
+
+
+def _oral_mg_day(med: Medication) -> Normalised:
+    """An oral TPO-RA in mg/day; the mg of the product as recorded (a choline salt is flagged)."""
+    notes = []
+    if med.drug == ELTROMBOPAG and med.product and "choline" in med.product.lower():
+        notes.append(
+            f"eltrombopag choline: {ELTROMBOPAG_CHOLINE_MG:g} mg choline ~ "
+            f"{ELTROMBOPAG_OLAMINE_MG:g} mg olamine; the dose is kept as recorded (choline mg)"
+        )
+    per_day = 1 if med.frequency is None else _PER_DAY.get(med.frequency.strip().lower())
+    if med.frequency is None:
+        notes.append("frequency not recorded: taken as once daily (label dosing)")
+    note = "; ".join(notes) or None
+    if med.dose is None or dose_unit_spelling(med.dose_unit) != "mg" or per_day is None:
+        missing = "dose" if med.dose is None else f"dose {med.dose:g} {med.dose_unit or ''}"
+        reason = f"{missing.strip()} {med.frequency or ''}: cannot express it in mg/day".strip()
+        return None, MG_DAY, "; ".join([*notes, reason])
+    return med.dose * per_day, MG_DAY, note
+
+
+def _gcsf_ug_kg_day(med: Medication, weight_kg: float | None) -> Normalised:
+    """G-CSF in ug/kg/day when the dose is daily and in ug/kg, or in ug with a weight."""
+    unit = dose_unit_spelling(med.dose_unit)
+    per_day = None if med.frequency is None else _PER_DAY.get(med.frequency.strip().lower())
+    if med.dose is None or per_day is None or unit not in (UG_KG, "ug"):
+        return None, None, None
+    if unit == UG_KG:
+        return med.dose * per_day, UG_KG_DAY, None
+    if weight_kg is None:
+        return None, UG_KG_DAY, "dose in ug and no patient weight: cannot express it in ug/kg"
+    return (
+        med.dose * per_day / weight_kg,
+        UG_KG_DAY,
+        f"converted from {med.dose:g} ug with the patient weight {weight_kg:g} kg",
+    )
+
+
+# -- TPO-RA response ------------------------------------------------------------------------------
+_CONSECUTIVE = f"on {RESPONSE_CONSECUTIVE_VALUES} consecutive values on different days"
+_LINEAGES: tuple[tuple[LineageName, Analyte, float, str], ...] = (
+    ("neutrophils", Analyte.ANC, RESPONSE_ANC_10E9_PER_L, "ANC > 0.5 x10^9/L"),
+    ("platelets", Analyte.PLATELETS, RESPONSE_PLATELETS_10E9_PER_L, "platelets > 20 x10^9/L"),
+    ("hemoglobin", Analyte.HB, COMPLETE_HB_G_DL, "Hb > 8 g/dL"),
+)
+#: The lineages of the response itself ("ANC and/or platelets"); Hb only for complete resolution.
+RESPONSE_LINEAGES: tuple[LineageName, ...] = ("neutrophils", "platelets")
+_CITATIONS = (
+    Citation("BK", "abstract (response, complete resolution)").label(),
+    "clinical-decisions.md (TPO-RA response)",
+)
+
+
+def tpo_ra_response(
+    known: Course,
+    tpo_courses: list[DrugCourse],
+    as_of_day: int,
+    transfusion: TransfusionSettings,
+) -> TpoRaResponse:
+    """Response to a TPO-RA per Beyar-Katz 2022 from the data known by ``as_of_day``.
+
+    - First dose day: the first day of any TPO-RA course.
+    - Lineage criteria (BK): ANC > 0.5 x10^9/L, platelets > 20 x10^9/L, Hb > 8 g/dL (strict),
+      each on 3 consecutive values on different calendar days, counting only values on days after
+      the first dose day (a same-day value is taken as pre-dose). A value at or below the threshold
+      restarts the run. The met day is the day of the third value; days are counted from the first
+      dose. A lineage met once stays met.
+    - Transfusion independence (profile ``transfusion``): reached on the first day D after the first
+      dose day from which, on every day up to the as-of day, the trailing windows hold no platelet
+      transfusion (``platelet_dependence_window_days``) and no RBC transfusion
+      (``rbc_dependence_window_days``); windows as in :mod:`icaht.core.support` (a transfusion on
+      day t counts on days t .. t+W-1). So D = max(first dose + 1, last platelet transfusion + Wp,
+      last RBC transfusion + Wr); a transfusion after D moves D later, and TI is not reached while
+      D is after the as-of day.
+    - Response: transfusion independence and ANC and/or platelets met; ``lineages_met`` names the
+      response lineages that met it; response day = the later of the TI day and the first lineage
+      met day.
+    - Complete resolution: response and all three lineages met; its day is the latest of these.
+    """
+    first_dose = min(c.first_day for c in tpo_courses)
+    ti_day = _transfusion_independence_day(known, first_dose, as_of_day, transfusion)
+    lineages = [
+        _lineage_response(known, lineage, analyte, threshold, f"{text} {_CONSECUTIVE}", first_dose)
+        for lineage, analyte, threshold, text in _LINEAGES
+    ]
+    met = [r for r in lineages if r.lineage in RESPONSE_LINEAGES and r.met_day is not None]
+    response_day = (
+        max(ti_day, min(r.met_day for r in met if r.met_day is not None))
+        if ti_day is not None and met
+        else None
+    )
+    complete_day = (
+        max(response_day, *(r.met_day or 0 for r in lineages))
+        if response_day is not None and all(r.met_day is not None for r in lineages)
+        else None
+    )
+    exposure: set[int] = set()
+    for c in tpo_courses:
+        exposure |= _exposure_days(c.steps, as_of_day)
+    return TpoRaResponse(
+        drugs=[c.drug for c in tpo_courses],
+        first_dose_day=first_dose,
+        days_on=len(exposure),
+        transfusion_independent=ti_day is not None,
+        transfusion_independent_day=ti_day,
+        response=response_day is not None,
+        response_day=response_day,
+        lineages_met=[r.lineage for r in met],
+        lineages=lineages,
+        complete_resolution=complete_day is not None,
+        complete_resolution_day=complete_day,
+        caveats=_response_caveats(lineages, known, first_dose, transfusion),
+        citations=list(_CITATIONS),
+    )
+
+
+def _windows(settings: TransfusionSettings) -> tuple[tuple[str, int], ...]:
+    """(transfusion product, dependence window in days) for platelets and RBC."""
+    return (
+        ("platelets", settings.platelet_dependence_window_days),
+        ("rbc", settings.rbc_dependence_window_days),
+    )
+
+
+def _transfusion_days(known: Course, product: str) -> list[int]:
+    return [
+        calendar_day(day_of(t.start)) for t in known.of_kind(Transfusion) if t.product == product
+    ]
+
+
+def _transfusion_independence_day(
+    known: Course, first_dose: int, as_of_day: int, settings: TransfusionSettings
+) -> int | None:
+    """The first day after the first dose from which the trailing windows stay transfusion-free
+    up to the as-of day (see :func:`tpo_ra_response`); None when not reached by the as-of day."""
+    candidates = [first_dose + 1]
+    for product, window in _windows(settings):
+        days = _transfusion_days(known, product)
+        if days:
+            candidates.append(max(days) + window)
+    day = max(candidates)
+    return day if day <= as_of_day else None
+
+
+def _run_end_day(series: Series, threshold: float) -> int | None:
+    """Day of the first value completing a run of consecutive values (different calendar days)
+    above ``threshold``; a value at or below it restarts the run."""
+    run = 0
+    last: int | None = None
+    for raw_day, value in zip(series.day.tolist(), series.value.tolist(), strict=True):
+        day = calendar_day(raw_day)
+        if value <= threshold:
+            run = 0
+        elif day != last:
+            run += 1
+        last = day
+        if run >= RESPONSE_CONSECUTIVE_VALUES:
+            return day
+    return None
+
+
+def _met_before(series: Series, threshold: float) -> bool:
+    """The last values on distinct days up to the first dose day all met the criterion."""
+    by_day: dict[int, float] = {}
+    for raw_day, value in zip(series.day.tolist(), series.value.tolist(), strict=True):
+        by_day[calendar_day(raw_day)] = min(value, by_day.get(calendar_day(raw_day), value))
+    last = list(by_day.values())[-RESPONSE_CONSECUTIVE_VALUES:]
+    return len(last) == RESPONSE_CONSECUTIVE_VALUES and all(v > threshold for v in last)
+
+
+def _lineage_response(
+    known: Course,
+    lineage: LineageName,
+    analyte: Analyte,
+    threshold: float,
+    criterion: str,
+    first_dose: int,
+) -> LineageResponse:
+    """The lineage criterion after the first dose day, and whether it was already met before."""
+    series = known.series(analyte)
+    met_day = _run_end_day(series.between(float(first_dose + 1), known.cut), threshold)
+    return LineageResponse(
+        lineage=lineage,
+        criterion=criterion,
+        met_day=met_day,
+        days_from_first_dose=None if met_day is None else met_day - first_dose,
+        met_before_first_dose=_met_before(
+            series.between(float("-inf"), float(first_dose + 1)), threshold
+        ),
+    )
+
+
+def _response_caveats(
+    lineages: list[LineageResponse],
+    known: Course,
+    first_dose: int,
+    transfusion: TransfusionSettings,
+) -> list[str]:
+    """What makes the response harder to attribute to the TPO-RA: a lineage that already met its
+    criterion before the first dose, or no transfusion dependence at the first dose."""
+    caveats = [
+        f"{r.lineage} already met {r.criterion} up to the first dose day: there was no "
+        "cytopenia of this lineage to resolve"
+        for r in lineages
+        if r.met_before_first_dose
+    ]
+    dependent = [
+        d
+        for product, window in _windows(transfusion)
+        for d in _transfusion_days(known, product)
+        if first_dose - window < d <= first_dose
+    ]
+    if not dependent:
+        caveats.append(
+            "no platelet or RBC transfusion in the dependence windows at the first dose: "
+            "transfusion independence does not reflect a change"
+        )
+    return caveats

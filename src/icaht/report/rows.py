@@ -9,7 +9,9 @@ _PHASES = ("early", "prolonged", "late")
 
 def assessment_row(a: Assessment) -> dict[str, object]:
     """The columns of ``icaht grade``: grades, phenotype, worst CTCAE per lineage and phase,
-    CAR-HEMATOTOX. ``*_provisional`` columns say whether a grade can still change."""
+    CAR-HEMATOTOX, the recommendations fired and the rules that could not be evaluated on the
+    as-of day (rule ids, ``;``-separated). ``*_provisional`` columns say whether a grade can still
+    change."""
     row: dict[str, object] = {
         "patient_id": a.patient_id,
         "as_of_day": a.as_of_day,
@@ -36,4 +38,6 @@ def assessment_row(a: Assessment) -> dict[str, object]:
     row["car_hematotox"] = ht.total
     row["car_hematotox_risk"] = ht.category
     row["car_hematotox_missing"] = ";".join(ht.missing)
+    row["recommendations"] = ";".join(r.rule_id for r in a.recommendations)
+    row["not_evaluated"] = ";".join(r.rule_id for r in a.not_evaluated)
     return row

@@ -1,1 +1,448 @@
-"""Rules: placeholder until written."""
+"""Baseline: pre-infusion risk (CAR-HEMATOTOX, risk factors), prophylactic G-CSF for high-risk
+patients, and the review of myelosuppressive drugs (before lymphodepletion and after).
+
+References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al., Blood 2021
+(CAR-HEMATOTOX); Rejeski et al. (ICAHT), Blood 2023, Table 3; drug labels and Gerson 2002
+(clinical-reference.md section 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from icaht.core.course import day_of
+from icaht.core.lineage import Measurement
+from icaht.core.record import Costimulation, CrsEpisode, Hct, IcansEpisode, Medication
+from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.score import ScoreResult
+from icaht.core.timeline import baseline_value, calendar_day, icaht_window
+from icaht.knowledge.analytes import ANALYTES, Analyte
+from icaht.knowledge.bibliography import Citation
+from icaht.knowledge.drug_limits import (
+    GANCICLOVIR_ANC_MIN_10E9_PER_L,
+    GANCICLOVIR_HB_MIN_G_PER_DL,
+    GANCICLOVIR_PLATELETS_MIN_10E9_PER_L,
+    MYCOPHENOLATE_ANC_MIN_10E9_PER_L,
+)
+from icaht.knowledge.drugs import (
+    GANCICLOVIR,
+    GCSF,
+    LENALIDOMIDE,
+    LINEZOLID,
+    MYCOPHENOLATE,
+    MYELOSUPPRESSIVE,
+    TMP_SMX,
+)
+from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.knowledge.management_criteria import SEVERE_CRS_ICANS_MIN_GRADE
+from icaht.knowledge.score_criteria import (
+    HT_ANC_10E9_PER_L,
+    HT_HB_G_PER_DL,
+    HT_HIGH_RISK_MIN_POINTS,
+    HT_PLATELETS_LOWER_10E9_PER_L,
+)
+
+#: CAR-HEMATOTOX item names (core.hematotox) and the analyte of each.
+_HT_ANALYTES: dict[str, Analyte] = {
+    "platelets": Analyte.PLATELETS,
+    "anc": Analyte.ANC,
+    "hb": Analyte.HB,
+    "crp_mg_dl": Analyte.CRP,
+    "ferritin": Analyte.FERRITIN,
+}
+
+
+# -- shared helpers (also used by the early-phase rules) -----------------------------------------
+def hematotox_category(score: ScoreResult) -> str | None:
+    """ "high" or "low" when known: from the total, or from the known inputs when they already fix
+    the category whatever the missing values (score ``minimum``/``maximum``); else None."""
+    if score.category is not None:
+        return score.category
+    if score.minimum is not None and score.minimum >= HT_HIGH_RISK_MIN_POINTS:
+        return "high"
+    if score.maximum is not None and score.maximum < HT_HIGH_RISK_MIN_POINTS:
+        return "low"
+    return None
+
+
+def hematotox_missing(score: ScoreResult) -> tuple[str, ...]:
+    """The missing CAR-HEMATOTOX inputs, named as pre-lymphodepletion values."""
+    return tuple(
+        f"pre-lymphodepletion {ANALYTES[_HT_ANALYTES[name]].display} (CAR-HEMATOTOX)"
+        for name in score.missing
+    )
+
+
+def last_neutropenia_day(ctx: RuleContext) -> int | None:
+    """The last calendar day from infusion with ANC <= 0.5 x10^9/L (ICAHT severe), if any."""
+    anc = ctx.window(Analyte.ANC, 0, ctx.as_of_day)
+    days, values = anc.day.tolist(), anc.value.tolist()
+    low = [d for d, v in zip(days, values, strict=True) if v <= ANC_SEVERE_10E9_PER_L]
+    return calendar_day(low[-1]) if low else None
+
+
+def recovered_since_neutropenia(ctx: RuleContext) -> int | None:
+    """Day of ANC recovery (``ctx.recovery_day``) after the last ANC <= 0.5, or None when there
+    was no neutropenia or no recovery since."""
+    last_low = last_neutropenia_day(ctx)
+    return None if last_low is None else ctx.recovery_day(after_day=last_low)
+
+
+def _shown_total(score: ScoreResult) -> str:
+    """The total, or the lower bound the known inputs give when some are missing."""
+    if score.total is not None:
+        return f"{score.total:g}"
+    known = score.minimum or 0.0
+    missing = ", ".join(ANALYTES[_HT_ANALYTES[name]].display for name in score.missing)
+    return f"at least {known:g} (missing: {missing})"
+
+
+def _baseline_fact(ctx: RuleContext, analyte: Analyte, suffix: str = "") -> Fact | None:
+    found = baseline_value(ctx.course, analyte, ctx.profile.baseline)
+    if found is None:
+        return None
+    label = f"Pre-lymphodepletion {ANALYTES[analyte].display}{suffix}"
+    return lab_fact(analyte, Measurement(day=found[0], value=found[1]), label)
+
+
+def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
+    facts: list[Fact] = []
+    for item in score.items:
+        if item.points is None:
+            continue
+        suffix = f" ({item.points} point{'s' if item.points != 1 else ''})"
+        found = _baseline_fact(ctx, _HT_ANALYTES[item.name], suffix)
+        if found is not None:
+            facts.append(found)
+    return facts
+
+
+# -- CAR-HEMATOTOX -------------------------------------------------------------------------------
+@rule(
+    id="risk.car-hematotox",
+    title="CAR-HEMATOTOX risk",
+    category="risk",
+    summary="Shows the CAR-HEMATOTOX score from the pre-lymphodepletion platelets, ANC, Hb, CRP "
+    "and ferritin, from before infusion through the early phase. High (>= 2): closer count "
+    "monitoring, readiness for early G-CSF and infection vigilance (ICAHT high-risk patients). "
+    "Low (0-1): low risk of prolonged severe neutropenia (high negative predictive value).",
+    citations=[
+        Citation("HT", "Abstract; Table 2"),
+        Citation("ICAHT", "Table 3"),
+        Citation("JAIN", "L45"),
+    ],
+    inputs=["platelets", "anc", "hb", "crp", "ferritin", "car_hematotox"],
+    settings=["baseline.lookback_days"],
+)
+def car_hematotox_risk(ctx: RuleContext) -> Outcome:
+    """CAR-HEMATOTOX (HT; clinical-reference.md 5.1): low 0-1, high >= 2; high sensitivity and NPV.
+    ICAHT Table 3 ties prophylactic G-CSF and antibacterial prophylaxis to high risk."""
+    if ctx.phase not in ("pre-infusion", "early"):
+        return None
+    score = ctx.scores.car_hematotox
+    category = hematotox_category(score)
+    facts = _hematotox_facts(ctx, score)
+    if category is None:
+        return CannotEvaluate(missing=hematotox_missing(score), facts=tuple(facts))
+    facts.insert(0, fact("CAR-HEMATOTOX", f"{_shown_total(score)} ({category} risk)"))
+    caveats = () if score.computable else tuple(score.notes[1:])
+    if category == "high":
+        action = (
+            "Consider closer blood-count monitoring: CAR-HEMATOTOX is high (>= 2), which predicts "
+            "prolonged severe neutropenia; consider readiness for early G-CSF and heightened "
+            "infection vigilance (ICAHT: high-risk patients)."
+        )
+    else:
+        action = (
+            "Consider standard blood-count monitoring: CAR-HEMATOTOX is low (0-1), i.e. low risk "
+            "of prolonged severe neutropenia (the score has a high negative predictive value)."
+        )
+    return Fired(action=action, facts=tuple(facts), caveats=caveats)
+
+
+# -- prophylactic G-CSF --------------------------------------------------------------------------
+@rule(
+    id="growth-factor.prophylactic-gcsf",
+    title="Prophylactic G-CSF for CAR-HEMATOTOX-high patients",
+    category="growth factor",
+    summary="Profiles that give prophylactic G-CSF (icaht-2023): from the start day in the early "
+    "ICAHT window, a CAR-HEMATOTOX-high patient without G-CSF and without ANC recovery after the "
+    "nadir: consider filgrastim 5 ug/kg once daily.",
+    citations=[Citation("ICAHT", "Table 3"), Citation("JAIN", "L39")],
+    inputs=["car_hematotox", "anc", "medication", "crs"],
+    settings=[
+        "gcsf.prophylactic_for_high_hematotox",
+        "gcsf.prophylactic_start_day",
+        "prophylaxis.recovery_consecutive_values",
+    ],
+)
+def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
+    """ICAHT Table 3: prophylactic G-CSF from day +2 for patients at high risk of ICAHT (e.g.
+    CAR-HEMATOTOX high), 5 ug/kg once daily; not part of the seed approach (JAIN L39)."""
+    settings = ctx.profile.gcsf
+    if not settings.prophylactic_for_high_hematotox:
+        return None
+    if ctx.as_of_day < settings.prophylactic_start_day or icaht_window(ctx.as_of_day) != "early":
+        return None
+    if ctx.active_medications(GCSF) or recovered_since_neutropenia(ctx) is not None:
+        return None
+    score = ctx.scores.car_hematotox
+    category = hematotox_category(score)
+    if category is None:
+        return CannotEvaluate(missing=hematotox_missing(score))
+    if category != "high":
+        return None
+    caveats = []
+    crs = ctx.crs_active()
+    if crs is not None:
+        caveats.append(
+            f"CRS is active (grade {crs.grade}): the seed approach avoids G-CSF during ongoing CRS "
+            "unless there is severe infection (JAIN L39); ICAHT reports no CRS/ICANS signal with "
+            "prophylactic G-CSF."
+        )
+    return Fired(
+        action="Consider prophylactic filgrastim 5 ug/kg once daily from day "
+        f"+{settings.prophylactic_start_day} (CAR-HEMATOTOX high; ICAHT Table 3).",
+        facts=(
+            fact("CAR-HEMATOTOX", f"{_shown_total(score)} (high)"),
+            fact("G-CSF", "none active"),
+        ),
+        caveats=tuple(caveats),
+    )
+
+
+# -- myelosuppressive drugs ----------------------------------------------------------------------
+_DRUG_ADVICE: tuple[tuple[frozenset[str], str], ...] = (
+    (TMP_SMX, "TMP-SMX: consider pentamidine or atovaquone if cytopenias persist (JAIN)."),
+    (
+        GANCICLOVIR,
+        "Ganciclovir/valganciclovir: the label advises against use with ANC < "
+        f"{GANCICLOVIR_ANC_MIN_10E9_PER_L:g} x10^9/L, platelets < "
+        f"{GANCICLOVIR_PLATELETS_MIN_10E9_PER_L:g} x10^9/L or Hb < "
+        f"{GANCICLOVIR_HB_MIN_G_PER_DL:g} g/dL; check blood counts often.",
+    ),
+    (
+        LINEZOLID,
+        "Linezolid: weekly blood counts; consider stopping it if myelosuppression develops or "
+        "worsens (Gerson 2002).",
+    ),
+    (
+        MYCOPHENOLATE,
+        "Mycophenolate: the label advises interrupting or reducing the dose if ANC < "
+        f"{MYCOPHENOLATE_ANC_MIN_10E9_PER_L:g} x10^9/L.",
+    ),
+    (
+        LENALIDOMIDE,
+        "Lenalidomide: review the need (bridging lenalidomide lowered platelets before CAR-T, "
+        "BAUR).",
+    ),
+)
+
+
+@rule(
+    id="medication.myelosuppressive-review",
+    title="Review myelosuppressive medication",
+    category="alert",
+    summary="A myelosuppressive drug (TMP-SMX, ganciclovir/valganciclovir, linezolid, "
+    "mycophenolate, lenalidomide) is active on the day, before or after infusion: review it and "
+    "consider an alternative where possible, with the drug-specific advice.",
+    citations=[
+        Citation("JAIN", "L35, L37, L61, L75"),
+        Citation("LABEL-GANCICLOVIR", "Hematologic limits"),
+        Citation("LABEL-MYCOPHENOLATE", "Neutropenia"),
+        Citation("GERSON-LINEZOLID", "Abstract"),
+        Citation("BAUR", "Case presentation (bridging R2)"),
+    ],
+    inputs=["medication"],
+)
+def myelosuppressive_review(ctx: RuleContext) -> Outcome:
+    """JAIN L35: review all medications before LD and replace myelosuppressive agents where
+    possible; L61: avoid marrow-suppressive medication in late cytopenia; L37 (TMP-SMX), L75
+    (ganciclovir); labels and Gerson 2002 (clinical-reference.md 7)."""
+    active = ctx.active_medications(MYELOSUPPRESSIVE)
+    if not active:
+        return None
+    drugs = {m.drug for m in active}
+    advice = [text for members, text in _DRUG_ADVICE if drugs & members]
+    return Fired(
+        action="Review the myelosuppressive drugs and consider alternatives where possible. "
+        + " ".join(advice),
+        facts=tuple(
+            event_fact("Active myelosuppressive drug", m.drug, day_of(m.start)) for m in active
+        ),
+    )
+
+
+def _below(ctx: RuleContext, analyte: Analyte, limit: float) -> tuple[Measurement | None, bool]:
+    """The current value of an analyte and whether it is under ``limit``."""
+    current = ctx.current(analyte)
+    return current, current is not None and current.value < limit
+
+
+def _label_checks(ctx: RuleContext) -> list[tuple[Medication, Analyte, float]]:
+    """(drug segment, analyte, limit) for every active drug with a label count limit."""
+    checks: list[tuple[Medication, Analyte, float]] = []
+    for med in ctx.active_medications(GANCICLOVIR):
+        checks += [
+            (med, Analyte.ANC, GANCICLOVIR_ANC_MIN_10E9_PER_L),
+            (med, Analyte.PLATELETS, GANCICLOVIR_PLATELETS_MIN_10E9_PER_L),
+            (med, Analyte.HB, GANCICLOVIR_HB_MIN_G_PER_DL),
+        ]
+    checks += [
+        (med, Analyte.ANC, MYCOPHENOLATE_ANC_MIN_10E9_PER_L)
+        for med in ctx.active_medications(MYCOPHENOLATE)
+    ]
+    return checks
+
+
+@rule(
+    id="medication.label-count-limit",
+    title="Drug label blood-count limit crossed",
+    category="alert",
+    strength="alert",
+    summary="Ganciclovir/valganciclovir is active with a current ANC < 0.5 x10^9/L, platelets < "
+    "25 x10^9/L or Hb < 8 g/dL (label: do not give), or mycophenolate with ANC < 1.3 x10^9/L "
+    "(label: interrupt or reduce the dose).",
+    citations=[
+        Citation("LABEL-GANCICLOVIR", "Hematologic limits"),
+        Citation("LABEL-MYCOPHENOLATE", "Neutropenia"),
+        Citation("JAIN", "L35, L75"),
+    ],
+    inputs=["medication", "anc", "platelets", "hb"],
+    settings=[
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_prolonged",
+        "data_quality.stale_days_late",
+    ],
+)
+def label_count_limit(ctx: RuleContext) -> Outcome:
+    """Label limits (clinical-reference.md 7): ganciclovir/valganciclovir not to be given with
+    ANC < 0.5, platelets < 25 x10^9/L or Hb < 8 g/dL; mycophenolate: ANC < 1.3 -> interrupt or
+    reduce. Counts must be current (``data_quality`` staleness by phase)."""
+    checks = _label_checks(ctx)
+    if not checks:
+        return None
+    crossed: list[Fact] = []
+    missing: list[str] = []
+    for med, analyte, limit in checks:
+        current, under = _below(ctx, analyte, limit)
+        name = ANALYTES[analyte].display
+        if current is None:
+            missing.append(f"current {name} (on {med.drug})")
+        elif under:
+            unit = ANALYTES[analyte].canonical_unit
+            crossed.append(event_fact("On", med.drug, day_of(med.start)))
+            crossed.append(lab_fact(analyte, current, f"{name} (label limit < {limit:g} {unit})"))
+    if crossed:
+        return Fired(
+            action="Review the drug now: a current blood count is under its label limit "
+            "(ganciclovir/valganciclovir: do not give; mycophenolate: interrupt or reduce the "
+            "dose); consider an alternative.",
+            facts=tuple(dict.fromkeys(crossed)),
+        )
+    if missing:
+        return CannotEvaluate(missing=tuple(dict.fromkeys(missing)))
+    return None
+
+
+# -- risk factors --------------------------------------------------------------------------------
+def _pre_ld_cytopenia(ctx: RuleContext) -> list[Fact]:
+    """Baseline counts in the CAR-HEMATOTOX point bands (ANC < 1.2, platelets < 75, Hb < 9.0)."""
+    out: list[Fact] = []
+    for analyte, limit in (
+        (Analyte.ANC, HT_ANC_10E9_PER_L),
+        (Analyte.PLATELETS, HT_PLATELETS_LOWER_10E9_PER_L),
+        (Analyte.HB, HT_HB_G_PER_DL),
+    ):
+        found = baseline_value(ctx.course, analyte, ctx.profile.baseline)
+        if found is not None and found[1] < limit:
+            label = f"Pre-lymphodepletion cytopenia: {ANALYTES[analyte].display} < {limit:g}"
+            out.append(lab_fact(analyte, Measurement(day=found[0], value=found[1]), label))
+    return out
+
+
+def _prior_allo(ctx: RuleContext) -> list[Fact]:
+    hcts = [
+        h for h in ctx.course.of_kind(Hct) if h.hct_type == "allogeneic" and day_of(h.start) < 0
+    ]
+    if hcts:
+        return [event_fact("Prior allogeneic HCT", "yes", day_of(hcts[-1].start))]
+    return [fact("Prior allogeneic HCT", "yes")] if ctx.course.facts.prior_allo_hct else []
+
+
+def _marrow_burden(ctx: RuleContext) -> list[Fact]:
+    pct = ctx.course.facts.marrow_disease_pct
+    limit = ctx.profile.patient_groups.high_marrow_burden_pct
+    if pct is None or pct < limit:
+        return []
+    return [fact(f"High marrow disease burden (>= {limit:g}%)", f"{pct:g}%")]
+
+
+def _costimulation(ctx: RuleContext) -> list[Fact]:
+    domain = ctx.course.facts.costimulatory_domain
+    if domain is not Costimulation.CD28:
+        return []
+    return [fact("Costimulatory domain", "CD28")]
+
+
+def _severe_crs_icans(ctx: RuleContext) -> list[Fact]:
+    episodes: list[CrsEpisode | IcansEpisode] = [
+        *ctx.course.of_kind(CrsEpisode),
+        *ctx.course.of_kind(IcansEpisode),
+    ]
+    return [
+        event_fact(
+            f"Grade >= {SEVERE_CRS_ICANS_MIN_GRADE} {e.kind.upper()}",
+            f"grade {e.grade}",
+            day_of(e.start),
+        )
+        for e in episodes
+        if e.grade >= SEVERE_CRS_ICANS_MIN_GRADE and day_of(e.start) >= 0
+    ]
+
+
+_RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
+    _pre_ld_cytopenia,
+    _prior_allo,
+    _marrow_burden,
+    _costimulation,
+    _severe_crs_icans,
+)
+
+
+@rule(
+    id="risk.cytopenia-risk-factors",
+    title="Risk factors for prolonged cytopenia",
+    category="risk",
+    summary="Up to day 90, lists the risk factors for prolonged cytopenia that are present: "
+    "pre-lymphodepletion cytopenia (CAR-HEMATOTOX bands: ANC < 1.2, platelets < 75, Hb < 9.0), "
+    "prior allogeneic HCT, high marrow disease burden, CD28 costimulation, grade >= 3 CRS or "
+    "ICANS.",
+    citations=[Citation("JAIN", "L43-45, L75, L81"), Citation("HT", "Table 2")],
+    inputs=[
+        "anc",
+        "platelets",
+        "hb",
+        "patient.prior_allo_hct",
+        "patient.marrow_disease_pct",
+        "patient.costimulatory_domain",
+        "hct",
+        "crs",
+        "icans",
+    ],
+    settings=["baseline.lookback_days", "patient_groups.high_marrow_burden_pct"],
+)
+def cytopenia_risk_factors(ctx: RuleContext) -> Outcome:
+    """JAIN L43 (grade 3-4 CRS/ICANS), L45 (preceding cytopenia, prior allo-BMT, marrow disease,
+    costimulatory domain), L75 (prior BMT after CRS severity), L81 (summary)."""
+    if ctx.phase == "late":
+        return None
+    facts = [f for source in _RISK_FACTORS for f in source(ctx)]
+    if not facts:
+        return None
+    return Fired(
+        action="Consider these risk factors for prolonged cytopenia when planning count "
+        "monitoring and supportive care.",
+        facts=tuple(facts),
+    )

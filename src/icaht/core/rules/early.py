@@ -8,10 +8,44 @@ Blood 2023, Table 3; Beyar-Katz et al., Ann Hematol 2022.
 from __future__ import annotations
 
 from icaht.core.course import day_of
-from icaht.core.rule import Fired, Outcome, rule
-from icaht.core.rule_context import RuleContext, event_fact
+from icaht.core.lineage import Measurement
+from icaht.core.record import Fever, Transfusion
+from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.rules.baseline import (
+    hematotox_category,
+    hematotox_missing,
+    last_neutropenia_day,
+    recovered_since_neutropenia,
+)
+from icaht.core.timeline import calendar_day
+from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
-from icaht.knowledge.drugs import GM_CSF
+from icaht.knowledge.drugs import (
+    ANTIBACTERIAL_PROPHYLAXIS,
+    ANTIFUNGAL_PROPHYLAXIS,
+    ANTIVIRAL_PROPHYLAXIS,
+    GCSF,
+    GM_CSF,
+)
+from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.knowledge.management_criteria import (
+    CYTOPENIA_SCREEN_FIRST_DAY,
+    CYTOPENIA_SCREEN_LAST_DAY,
+    DAYS_PER_MONTH,
+)
+
+#: The staleness settings ``RuleContext.current`` reads.
+_STALE_SETTINGS = (
+    "data_quality.stale_days_early",
+    "data_quality.stale_days_prolonged",
+    "data_quality.stale_days_late",
+)
+_ANC = f"{ANC_SEVERE_10E9_PER_L:g} x10^9/L"
+
+
+def _missing_current(ctx: RuleContext, analyte: Analyte) -> str:
+    return f"current {ANALYTES[analyte].display} (within {ctx.stale_days()} days)"
 
 
 @rule(
@@ -34,4 +68,573 @@ def avoid_gm_csf(ctx: RuleContext) -> Outcome:
         "factor is needed: GM-CSF is raised in CRS/ICANS and the source advises avoiding it "
         "after CAR-T.",
         facts=tuple(event_fact("GM-CSF given", m.drug, day_of(m.start)) for m in given),
+    )
+
+
+# -- therapeutic G-CSF ---------------------------------------------------------------------------
+def _gcsf_candidate(ctx: RuleContext) -> Measurement | CannotEvaluate | None:
+    """The current ANC <= 0.5 that makes G-CSF a consideration (day >= start day, Jain early
+    phase, no G-CSF active); CannotEvaluate without a current ANC; else None."""
+    if ctx.as_of_day < ctx.profile.gcsf.therapeutic_start_day or ctx.phase != "early":
+        return None
+    if ctx.active_medications(GCSF):
+        return None
+    anc = ctx.current(Analyte.ANC)
+    if anc is None:
+        latest = ctx.latest(Analyte.ANC)
+        facts = () if latest is None else (lab_fact(Analyte.ANC, latest, "Latest ANC"),)
+        return CannotEvaluate(missing=(_missing_current(ctx, Analyte.ANC),), facts=facts)
+    return anc if anc.value <= ANC_SEVERE_10E9_PER_L else None
+
+
+def _deferred_for_crs(ctx: RuleContext) -> bool:
+    """CRS active, the profile defers G-CSF during CRS, and no severe infection (JAIN L39)."""
+    return (
+        ctx.profile.gcsf.defer_during_active_crs
+        and ctx.crs_active() is not None
+        and ctx.severe_infection_active() is None
+    )
+
+
+def _gcsf_caveats(ctx: RuleContext) -> tuple[str, ...]:
+    caveats = []
+    crs = ctx.crs_active()
+    if crs is not None and ctx.severe_infection_active() is not None:
+        caveats.append(
+            "CRS is active, but with a severe infection and neutropenia the source uses G-CSF "
+            "(JAIN L39)."
+        )
+    elif crs is not None:
+        caveats.append(
+            "CRS is active and this profile does not defer G-CSF; the seed approach avoids G-CSF "
+            "during ongoing CRS unless there is severe infection (JAIN L39)."
+        )
+    if ctx.is_child():
+        caveats.append(
+            "Child: prolonged growth-factor use is often deferred in pediatric patients, who are "
+            "usually BMT candidates (JAIN L73)."
+        )
+    return tuple(caveats)
+
+
+@rule(
+    id="growth-factor.consider-gcsf",
+    title="Consider G-CSF for severe neutropenia",
+    category="growth factor",
+    summary="From the G-CSF start day (default day 7) in the Jain early phase, a current ANC <= "
+    "0.5 x10^9/L with no G-CSF active: consider filgrastim 5 ug/kg/day (deferred while CRS is "
+    "active unless there is a severe infection, see growth-factor.defer-gcsf-during-crs).",
+    citations=[
+        Citation("JAIN", "L39, L53; Fig. 1"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["anc", "medication", "crs", "infection", "patient.age_years"],
+    settings=[
+        "gcsf.therapeutic_start_day",
+        "gcsf.defer_during_active_crs",
+        "patient_groups.child_max_age_years",
+        *_STALE_SETTINGS,
+    ],
+)
+def consider_gcsf(ctx: RuleContext) -> Outcome:
+    """JAIN L39 / Fig. 1: if ANC has not recovered to > 500/mm3 by day 7-10, consider G-CSF;
+    avoid it during ongoing CRS unless there is severe infection with neutropenia. ICAHT Table 3:
+    therapeutic G-CSF for ANC < 500/uL, 5 ug/kg once daily (read as the ICAHT severe band <= 0.5,
+    clinical-decisions.md). JAIN L73: prolonged growth factors often deferred in children."""
+    anc = _gcsf_candidate(ctx)
+    if not isinstance(anc, Measurement):
+        return anc
+    if _deferred_for_crs(ctx):
+        return None
+    return Fired(
+        action="Consider filgrastim (G-CSF) 5 ug/kg once daily: ANC has not recovered above "
+        f"{_ANC} by day {ctx.profile.gcsf.therapeutic_start_day} or later. Avoid GM-CSF.",
+        facts=(
+            lab_fact(Analyte.ANC, anc),
+            fact("G-CSF", "none active"),
+        ),
+        caveats=_gcsf_caveats(ctx),
+    )
+
+
+@rule(
+    id="growth-factor.defer-gcsf-during-crs",
+    title="Defer G-CSF while CRS is active",
+    category="growth factor",
+    summary="G-CSF would be considered (current ANC <= 0.5 x10^9/L from the start day) but CRS is "
+    "active and no severe infection is recorded: consider deferring G-CSF until CRS resolves.",
+    citations=[Citation("JAIN", "L39")],
+    inputs=["anc", "medication", "crs", "infection"],
+    settings=[
+        "gcsf.therapeutic_start_day",
+        "gcsf.defer_during_active_crs",
+        *_STALE_SETTINGS,
+    ],
+)
+def defer_gcsf_during_crs(ctx: RuleContext) -> Outcome:
+    """JAIN L39: 'We commonly avoid the use of G-CSF in patients with ongoing CRS, unless there is
+    concomitant severe infection in a setting of neutropenia' (gcsf.defer_during_active_crs).
+    The companion of growth-factor.consider-gcsf, so a replay shows why G-CSF was not proposed."""
+    anc = _gcsf_candidate(ctx)
+    crs = ctx.crs_active()
+    if not isinstance(anc, Measurement) or crs is None or not _deferred_for_crs(ctx):
+        return None
+    return Fired(
+        action="Consider deferring G-CSF while CRS is active; reconsider once CRS resolves or if a "
+        "severe infection develops.",
+        facts=(
+            lab_fact(Analyte.ANC, anc),
+            event_fact("CRS active", f"grade {crs.grade}", day_of(crs.start)),
+            fact("Severe infection", "none recorded as active"),
+        ),
+    )
+
+
+# -- antibacterial / antifungal prophylaxis ------------------------------------------------------
+_ABX_AFX = ANTIBACTERIAL_PROPHYLAXIS | ANTIFUNGAL_PROPHYLAXIS
+
+
+def _prophylaxis_indication(ctx: RuleContext) -> list[Fact] | CannotEvaluate | None:
+    """Why antibacterial/antifungal prophylaxis is indicated today (facts), or None.
+
+    Jain early phase only (prolonged and late severe neutropenia: prophylaxis.extended-
+    antimicrobial). Window: from day 0 (``antibacterial_start = "day0"``) or from an ANC <= 0.5,
+    until ANC recovery after the last such value. With ``antibacterial_high_risk_only``, only
+    CAR-HEMATOTOX-high patients once ANC <= 0.5. A window that starts at neutropenia cannot be
+    evaluated without any ANC."""
+    settings = ctx.profile.prophylaxis
+    if ctx.phase != "early" or recovered_since_neutropenia(ctx) is not None:
+        return None
+    last_low = last_neutropenia_day(ctx)
+    from_neutropenia = settings.antibacterial_high_risk_only or (
+        settings.antibacterial_start == "neutropenia"
+    )
+    if last_low is None:
+        if not from_neutropenia:
+            return [fact("Prophylaxis window", "from day 0 until ANC recovery")]
+        no_anc = not len(ctx.window(Analyte.ANC, 0, ctx.as_of_day))
+        return CannotEvaluate(missing=("ANC from day 0",)) if no_anc else None
+    facts = [fact(f"Last ANC <= {_ANC}", "no recovery since", last_low)]
+    if settings.antibacterial_high_risk_only:
+        score = ctx.scores.car_hematotox
+        category = hematotox_category(score)
+        if category is None:
+            return CannotEvaluate(missing=hematotox_missing(score), facts=tuple(facts))
+        if category != "high":
+            return None
+        facts.append(fact("CAR-HEMATOTOX", "high"))
+    return facts
+
+
+@rule(
+    id="prophylaxis.antibacterial-antifungal-start",
+    title="Antibacterial and antifungal prophylaxis",
+    category="prophylaxis",
+    summary="In the Jain early phase, from day 0 or the first ANC <= 0.5 x10^9/L (setting) until "
+    "ANC recovery, when no antibacterial or no antifungal prophylaxis is active: consider "
+    "starting it. Profiles that restrict it to high-risk patients (icaht-2023) require "
+    "CAR-HEMATOTOX high.",
+    citations=[
+        Citation("JAIN", "L37, L61"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["anc", "medication", "car_hematotox"],
+    settings=[
+        "prophylaxis.antibacterial_start",
+        "prophylaxis.antibacterial_high_risk_only",
+        "prophylaxis.recovery_consecutive_values",
+    ],
+)
+def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
+    """JAIN L37: bacterial and fungal prophylaxis from day 0 or at first neutropenia until ANC
+    recovery; L61: fluconazole or micafungin, extended for severe neutropenia. ICAHT Table 3:
+    antibacterial prophylaxis only at high risk, once ANC < 500/uL (e.g. levofloxacin or
+    ciprofloxacin; read as the ICAHT severe band <= 0.5). Recovery: ``ctx.recovery_day``."""
+    lacking = []
+    if not ctx.active_medications(ANTIBACTERIAL_PROPHYLAXIS):
+        lacking.append("antibacterial (e.g. levofloxacin or ciprofloxacin)")
+    if not ctx.active_medications(ANTIFUNGAL_PROPHYLAXIS):
+        lacking.append("antifungal (e.g. fluconazole or micafungin)")
+    if not lacking:
+        return None
+    indication = _prophylaxis_indication(ctx)
+    if not isinstance(indication, list):
+        return indication
+    caveats = []
+    if not ctx.medications(_ABX_AFX):
+        caveats.append(
+            "No antibacterial or antifungal agent is recorded: prophylaxis may be given but not "
+            "recorded in this record."
+        )
+    if ctx.profile.prophylaxis.antibacterial_high_risk_only:
+        caveats.append("Caution with MDR colonisation; follow local epidemiology (ICAHT).")
+    return Fired(
+        action=f"Consider starting {' and '.join(lacking)} prophylaxis until ANC recovery.",
+        facts=(*indication, fact("Not active", "; ".join(lacking))),
+        caveats=tuple(caveats),
+    )
+
+
+@rule(
+    id="prophylaxis.antibacterial-antifungal-stop",
+    title="Stop antibacterial and antifungal prophylaxis after ANC recovery",
+    category="prophylaxis",
+    summary="An antibacterial or antifungal prophylaxis agent is active and ANC has recovered "
+    "(> 0.5 x10^9/L on the set number of consecutive values) after the last ANC <= 0.5: "
+    "consider stopping it.",
+    citations=[Citation("JAIN", "L37, L61")],
+    inputs=["anc", "medication"],
+    settings=["prophylaxis.recovery_consecutive_values"],
+)
+def antibacterial_antifungal_stop(ctx: RuleContext) -> Outcome:
+    """JAIN L37: continue bacterial and fungal prophylaxis until ANC recovery; L61: extend it only
+    while severe neutropenia persists. Recovery = ``ctx.recovery_day`` after the last ANC <= 0.5
+    (CIBMTR engraftment, clinical-decisions.md), so no severe neutropenia is ongoing."""
+    active = ctx.active_medications(_ABX_AFX)
+    recovered = recovered_since_neutropenia(ctx)
+    if not active or recovered is None:
+        return None
+    return Fired(
+        action="Consider stopping antibacterial/antifungal prophylaxis: ANC has recovered.",
+        facts=(
+            fact(
+                f"ANC recovery (> {_ANC} on "
+                f"{ctx.profile.prophylaxis.recovery_consecutive_values} consecutive values)",
+                "reached",
+                recovered,
+            ),
+            *(event_fact("Active prophylaxis", m.drug, day_of(m.start)) for m in active),
+        ),
+    )
+
+
+# -- antiviral prophylaxis -----------------------------------------------------------------------
+def _antiviral_months_passed(ctx: RuleContext) -> bool:
+    return ctx.as_of_day >= ctx.profile.prophylaxis.antiviral_months * DAYS_PER_MONTH
+
+
+def _cd4_above_stop(ctx: RuleContext) -> Measurement | None:
+    """The latest CD4 count if it is above the stop threshold."""
+    cd4 = ctx.latest(Analyte.CD4)
+    return cd4 if cd4 is not None and cd4.value > ctx.profile.prophylaxis.cd4_stop_10e9_l else None
+
+
+_ANTIVIRAL_SETTINGS = ("prophylaxis.antiviral_months", "prophylaxis.cd4_stop_10e9_l")
+
+
+@rule(
+    id="prophylaxis.antiviral-start",
+    title="Antiviral prophylaxis",
+    category="prophylaxis",
+    summary="From infusion for the set number of months and until CD4 > 0.2 x10^9/L, when no "
+    "antiviral prophylaxis is active: consider aciclovir 800 mg twice daily or valaciclovir 500 mg "
+    "twice daily.",
+    citations=[
+        Citation("JAIN", "L37; Fig. 1"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["medication", "cd4"],
+    settings=list(_ANTIVIRAL_SETTINGS),
+)
+def antiviral_start(ctx: RuleContext) -> Outcome:
+    """JAIN L37 / Fig. 1: antiviral prophylaxis early after infusion for 6-12 months; ICAHT Table 3:
+    all patients until 1 year and/or CD4 > 0.2 x10^9/L, valaciclovir 500 mg twice daily or
+    aciclovir 800 mg (clinical-reference.md 3.2-3.3). Continued until both are met
+    (clinical-decisions.md)."""
+    if ctx.as_of_day < 0 or ctx.active_medications(ANTIVIRAL_PROPHYLAXIS):
+        return None
+    months_passed = _antiviral_months_passed(ctx)
+    if months_passed and _cd4_above_stop(ctx) is not None:
+        return None
+    months = ctx.profile.prophylaxis.antiviral_months
+    caveats = []
+    if months_passed and ctx.latest(Analyte.CD4) is None:
+        caveats.append(
+            f"{months} months have passed but no CD4 count is on file: prophylaxis continues until "
+            "CD4 exceeds the threshold."
+        )
+    if not ctx.medications(ANTIVIRAL_PROPHYLAXIS):
+        caveats.append(
+            "No antiviral agent is recorded: prophylaxis may be given but not recorded in this "
+            "record."
+        )
+    return Fired(
+        action="Consider antiviral prophylaxis: aciclovir 800 mg twice daily or valaciclovir 500 "
+        f"mg twice daily, for {months} months after infusion and until CD4 > "
+        f"{ctx.profile.prophylaxis.cd4_stop_10e9_l:g} x10^9/L.",
+        facts=(
+            fact("Day after infusion", ctx.as_of_day),
+            fact("Antiviral prophylaxis", "none active"),
+        ),
+        caveats=tuple(caveats),
+    )
+
+
+@rule(
+    id="prophylaxis.antiviral-stop",
+    title="Stop antiviral prophylaxis",
+    category="prophylaxis",
+    summary="Antiviral prophylaxis is active, the set number of months since infusion have passed "
+    "and the latest CD4 is above 0.2 x10^9/L: consider stopping it. Without a CD4 count the rule "
+    "cannot be evaluated.",
+    citations=[
+        Citation("JAIN", "L37; Fig. 1"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["medication", "cd4"],
+    settings=list(_ANTIVIRAL_SETTINGS),
+)
+def antiviral_stop(ctx: RuleContext) -> Outcome:
+    """JAIN L37 / Fig. 1 (6-12 months; CD4 > 200/mm3); ICAHT Table 3 (1 year and/or CD4 > 0.2
+    x10^9/L, read as both, clinical-decisions.md)."""
+    active = ctx.active_medications(ANTIVIRAL_PROPHYLAXIS)
+    if not active or not _antiviral_months_passed(ctx):
+        return None
+    if ctx.latest(Analyte.CD4) is None:
+        return CannotEvaluate(missing=("CD4 count",))
+    cd4 = _cd4_above_stop(ctx)
+    if cd4 is None:
+        return None
+    return Fired(
+        action="Consider stopping antiviral prophylaxis: "
+        f"{ctx.profile.prophylaxis.antiviral_months} months have passed and CD4 is above the "
+        "threshold.",
+        facts=(
+            lab_fact(Analyte.CD4, cd4),
+            *(event_fact("Active antiviral", m.drug, day_of(m.start)) for m in active),
+        ),
+    )
+
+
+# -- transfusion ---------------------------------------------------------------------------------
+def _under_trigger(
+    ctx: RuleContext, analyte: Analyte, trigger: float
+) -> tuple[Fact, ...] | CannotEvaluate | None:
+    """The facts when the current value is under ``trigger``; CannotEvaluate in the Jain early
+    phase without a current value; else None."""
+    current = ctx.current(analyte)
+    if current is None:
+        if ctx.phase == "early":
+            return CannotEvaluate(missing=(_missing_current(ctx, analyte),))
+        return None
+    if current.value >= trigger:
+        return None
+    unit = ANALYTES[analyte].canonical_unit
+    return (lab_fact(analyte, current), fact("Trigger", f"< {trigger:g} {unit}"))
+
+
+@rule(
+    id="transfusion.rbc-trigger",
+    title="RBC transfusion trigger",
+    category="transfusion",
+    summary="Current Hb under the profile trigger (default 7 g/dL): consider an RBC transfusion "
+    "per institutional thresholds, one unit at a time.",
+    citations=[
+        Citation("JAIN", "L7 (case 1), L35"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["hb"],
+    settings=["transfusion_triggers.hb_trigger_g_dl", *_STALE_SETTINGS],
+)
+def rbc_trigger(ctx: RuleContext) -> Outcome:
+    """JAIN L35: PRBC per institutional thresholds; case 1 (L7) kept Hb > 7 g/dL. ICAHT Table 3:
+    consider one unit at a time (limits iron overload); irradiated products."""
+    facts = _under_trigger(ctx, Analyte.HB, ctx.profile.transfusion_triggers.hb_trigger_g_dl)
+    if not isinstance(facts, tuple):
+        return facts
+    return Fired(
+        action="Consider an RBC transfusion per institutional thresholds, one unit at a time "
+        "(irradiated).",
+        facts=facts,
+    )
+
+
+@rule(
+    id="transfusion.platelet-trigger",
+    title="Platelet transfusion trigger",
+    category="transfusion",
+    summary="Current platelets under the profile trigger (default 10 x10^9/L): consider a "
+    "platelet transfusion per institutional thresholds.",
+    citations=[
+        Citation("JAIN", "L7 (case 1), L35"),
+        Citation("ICAHT", "Table 3"),
+    ],
+    inputs=["platelets"],
+    settings=["transfusion_triggers.platelet_trigger_10e9_l", *_STALE_SETTINGS],
+)
+def platelet_trigger(ctx: RuleContext) -> Outcome:
+    """JAIN L35: platelets per institutional thresholds; case 1 (L7) kept platelets > 10 x10^3/uL.
+    ICAHT Table 3: institutional standards; irradiated products."""
+    trigger = ctx.profile.transfusion_triggers.platelet_trigger_10e9_l
+    facts = _under_trigger(ctx, Analyte.PLATELETS, trigger)
+    if not isinstance(facts, tuple):
+        return facts
+    return Fired(
+        action="Consider a platelet transfusion per institutional thresholds (irradiated).",
+        facts=facts,
+    )
+
+
+def _trigger_met(ctx: RuleContext) -> list[Fact]:
+    triggers = ctx.profile.transfusion_triggers
+    out = []
+    for analyte, trigger in (
+        (Analyte.HB, triggers.hb_trigger_g_dl),
+        (Analyte.PLATELETS, triggers.platelet_trigger_10e9_l),
+    ):
+        current = ctx.current(analyte)
+        if current is not None and current.value < trigger:
+            out.append(lab_fact(analyte, current, f"{ANALYTES[analyte].display} under trigger"))
+    return out
+
+
+@rule(
+    id="transfusion.irradiated-products",
+    title="Irradiated blood products",
+    category="transfusion",
+    summary="From infusion until the set day (default day 90), when RBC or platelet transfusions "
+    "are recorded or a transfusion trigger is met: consider irradiated products. An alert when a "
+    "transfusion in that window is recorded as not irradiated.",
+    citations=[Citation("ICAHT", "Table 3")],
+    inputs=["transfusion", "hb", "platelets"],
+    settings=[
+        "transfusion_triggers.irradiated_until_day",
+        "transfusion_triggers.hb_trigger_g_dl",
+        "transfusion_triggers.platelet_trigger_10e9_l",
+        *_STALE_SETTINGS,
+    ],
+)
+def irradiated_products(ctx: RuleContext) -> Outcome:
+    """ICAHT Table 3 (pRBC/platelet transfusions): irradiated products from 7 days before
+    leukapheresis until >= 90 days after infusion (fludarabine). The window here starts at
+    infusion (the leukapheresis date is not in the record)."""
+    until = ctx.profile.transfusion_triggers.irradiated_until_day
+    if not 0 <= ctx.as_of_day <= until:
+        return None
+    given = [t for t in ctx.course.of_kind(Transfusion) if t.product in ("rbc", "platelets")]
+    triggered = _trigger_met(ctx)
+    if not given and not triggered:
+        return None
+    not_irradiated = [
+        t for t in given if t.irradiated is False and 0 <= calendar_day(day_of(t.start)) <= until
+    ]
+    facts = [*triggered]
+    if given:
+        last = given[-1]
+        facts.append(event_fact("Last transfusion", f"{last.product}", day_of(last.start)))
+    facts += [
+        event_fact("Transfusion NOT irradiated", t.product, day_of(t.start)) for t in not_irradiated
+    ]
+    return Fired(
+        action=f"Consider irradiated blood products until at least day {until} after infusion "
+        "(fludarabine lymphodepletion).",
+        facts=tuple(facts),
+        strength="alert" if not_irradiated else None,
+    )
+
+
+# -- day 21-28 screen ----------------------------------------------------------------------------
+_SCREEN_ANALYTES = (Analyte.ANC, Analyte.PLATELETS, Analyte.HB)
+
+
+@rule(
+    id="workup.day21-28-cytopenia-screen",
+    title="Day 21-28 cytopenia screen",
+    category="workup",
+    summary="On days 21-28 shows the latest ANC, platelets and Hb since day 21 and transfusion "
+    "dependence: consider screening for severe persistent cytopenia (as BK screened all "
+    "patients).",
+    citations=[Citation("BK", "Abstract (methods)"), Citation("JAIN", "L23")],
+    inputs=["anc", "platelets", "hb", "platelet_transfusion", "rbc_transfusion"],
+    settings=[
+        "transfusion.platelet_dependence_window_days",
+        "transfusion.rbc_dependence_window_days",
+    ],
+)
+def day21_28_screen(ctx: RuleContext) -> Outcome:
+    """BK (abstract, methods): all patients were screened for cytopenia on days 21-28 after
+    infusion; JAIN L23: a second ANC drop often comes in week 3 or at the 1-month visit."""
+    if not CYTOPENIA_SCREEN_FIRST_DAY <= ctx.as_of_day <= CYTOPENIA_SCREEN_LAST_DAY:
+        return None
+    facts: list[Fact] = []
+    absent: list[str] = []
+    for analyte in _SCREEN_ANALYTES:
+        values = ctx.window(analyte, CYTOPENIA_SCREEN_FIRST_DAY, ctx.as_of_day)
+        name = ANALYTES[analyte].display
+        if len(values):
+            latest = Measurement(day=float(values.day[-1]), value=float(values.value[-1]))
+            facts.append(lab_fact(analyte, latest, f"Latest {name}"))
+        else:
+            absent.append(f"{name} since day {CYTOPENIA_SCREEN_FIRST_DAY}")
+    if not facts:
+        return CannotEvaluate(missing=tuple(absent))
+    for status in (ctx.platelet_transfusion, ctx.rbc_transfusion):
+        shown = "dependent" if status.dependent else "independent"
+        facts.append(fact(f"{status.support} ({status.window_days} days)", shown, status.last_day))
+    return Fired(
+        action="Consider screening for severe persistent cytopenia now (BK screened all patients "
+        "on days 21-28).",
+        facts=tuple(facts),
+        caveats=tuple(f"No {a}." for a in absent),
+    )
+
+
+# -- neutropenic fever ---------------------------------------------------------------------------
+def _anc_on(ctx: RuleContext, day: int) -> Measurement | None:
+    """The lowest ANC on a calendar day."""
+    values = ctx.window(Analyte.ANC, day, day)
+    if not len(values):
+        return None
+    i = int(values.value.argmin())
+    return Measurement(day=float(values.day[i]), value=float(values.value[i]))
+
+
+def _neutropenic_anc(ctx: RuleContext, fever_day: int) -> Measurement | None:
+    """ANC <= 0.5 on the fever day, else a current ANC <= 0.5, else None."""
+    for anc in (_anc_on(ctx, fever_day), ctx.current(Analyte.ANC)):
+        if anc is not None and anc.value <= ANC_SEVERE_10E9_PER_L:
+            return anc
+    return None
+
+
+@rule(
+    id="workup.neutropenic-fever",
+    title="Neutropenic fever: infection work-up",
+    category="workup",
+    strength="alert",
+    summary="A fever within the look-back days with ANC <= 0.5 x10^9/L on the fever day or "
+    "currently: consider an infection work-up per the institutional febrile-neutropenia pathway.",
+    citations=[
+        Citation("JAIN", "L37, L39, L61"),
+        Citation("ICAHT", "Table 3"),
+        Citation("LEE", "CRS grading (fever not attributable to another cause)"),
+    ],
+    inputs=["fever", "anc", "crs"],
+    settings=["workup.fever_lookback_days", *_STALE_SETTINGS],
+)
+def neutropenic_fever(ctx: RuleContext) -> Outcome:
+    """JAIN L37: infections are common in the first 30 days and need thorough evaluation; L39:
+    severe infection with neutropenia; L61: work-up for occult infection. ICAHT Table 3: G-CSF
+    for severe neutropenia with or without infection. LEE: CRS fever is fever not attributable to
+    another cause, so infection is to be excluded even during CRS."""
+    lookback = ctx.profile.workup.fever_lookback_days
+    fevers = [f for f in ctx.course.of_kind(Fever) if day_of(f.start) > ctx.as_of_day - lookback]
+    if not fevers:
+        return None
+    fever = fevers[-1]
+    fever_day = calendar_day(day_of(fever.start))
+    anc = _neutropenic_anc(ctx, fever_day)
+    if anc is None:
+        if _anc_on(ctx, fever_day) is None and ctx.current(Analyte.ANC) is None:
+            return CannotEvaluate(missing=(f"ANC on the fever day (day {fever_day}) or current",))
+        return None
+    shown = "fever" if fever.temperature_c is None else f"{fever.temperature_c:g} °C"
+    caveats: tuple[str, ...] = ()
+    if ctx.crs_active() is not None:
+        caveats = ("CRS is active: the fever may be CRS, but infection is to be excluded.",)
+    return Fired(
+        action="Consider an infection work-up now (blood cultures and imaging as indicated) per "
+        "the institutional febrile-neutropenia pathway.",
+        facts=(event_fact("Fever", shown, day_of(fever.start)), lab_fact(Analyte.ANC, anc)),
+        caveats=caveats,
     )

@@ -1,1 +1,692 @@
-"""Rules: placeholder until written."""
+"""Prolonged phase (Jain: day 30-90) and beyond: biphasic neutropenia, G-CSF failure and the other
+marrow triggers, PJP and extended anti-infective prophylaxis, TA-TMA screening after allo-HCT and
+IPF interpretation.
+
+Also the shared reading of "clinically significant cytopenia" (profile section ``cytopenia`` plus
+transfusion dependence) used by the late-phase rules.
+
+References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Baur et al., J Immunother
+Cancer 2021 (seed 004; lines as ``L<n>``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from icaht.core.course import day_of
+from icaht.core.lineage import Measurement
+from icaht.core.record import Finding, Infection, MarrowBiopsy
+from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.support import SupportStatus, gcsf_days
+from icaht.core.timeline import calendar_day
+from icaht.knowledge.analytes import Analyte
+from icaht.knowledge.bibliography import Citation
+from icaht.knowledge.drugs import (
+    ANTIBACTERIAL_PROPHYLAXIS,
+    ANTIFUNGAL_PROPHYLAXIS,
+    GCSF,
+    MOLD_ACTIVE_AZOLES,
+    PJP_PROPHYLAXIS,
+    TMP_SMX,
+)
+from icaht.knowledge.late_criteria import (
+    BIPHASIC_DROP_BELOW_ANC_10E9_PER_L,
+    BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L,
+    GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L,
+    SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L,
+)
+
+#: Settings read by ``RuleContext.current`` (how old a count may be in each Jain phase).
+STALE_SETTINGS: tuple[str, ...] = (
+    "data_quality.stale_days_early",
+    "data_quality.stale_days_prolonged",
+    "data_quality.stale_days_late",
+)
+#: Settings read by :func:`cytopenia_picture`.
+CYTOPENIA_SETTINGS: tuple[str, ...] = (
+    "cytopenia.anc_10e9_l",
+    "cytopenia.platelets_10e9_l",
+    "cytopenia.hb_g_dl",
+    "transfusion.platelet_dependence_window_days",
+    "transfusion.rbc_dependence_window_days",
+    *STALE_SETTINGS,
+)
+#: Inputs read by :func:`cytopenia_picture`.
+CYTOPENIA_INPUTS: tuple[str, ...] = (
+    "anc",
+    "platelets",
+    "hb",
+    "platelet_transfusion",
+    "rbc_transfusion",
+)
+_PROLONGED_OR_LATE = frozenset({"prolonged", "late"})
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CytopeniaPicture:
+    """Which lineages show clinically significant cytopenia today, and which counts are missing.
+
+    ``missing`` names current counts that are absent or stale for a lineage not already shown to be
+    significant by transfusion dependence.
+    """
+
+    lineages: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    missing: tuple[str, ...]
+
+    def unknown(self) -> CannotEvaluate | None:
+        """A "cannot evaluate" naming the missing counts, or None when nothing is missing."""
+        return CannotEvaluate(missing=self.missing) if self.missing else None
+
+
+def support_fact(status: SupportStatus) -> Fact:
+    """A fact for transfusion or G-CSF dependence: how often in the trailing window."""
+    unit = "day(s) given" if status.support == "G-CSF" else "transfusion(s)"
+    return fact(
+        f"{status.support[0].upper()}{status.support[1:]} dependent",
+        f"{status.count_in_window} {unit} in the last {status.window_days} days",
+        status.last_day,
+    )
+
+
+def cytopenia_picture(ctx: RuleContext) -> CytopeniaPicture:
+    """Significant cytopenia per lineage (profile ``cytopenia``): current ANC <= anc_10e9_l,
+    platelets < platelets_10e9_l or platelet-transfusion dependence, Hb < hb_g_dl or RBC-transfusion
+    dependence (project defaults, clinical-decisions.md)."""
+    settings = ctx.profile.cytopenia
+    lineages: list[str] = []
+    facts: list[Fact] = []
+    missing: list[str] = []
+    anc = ctx.current(Analyte.ANC)
+    if anc is None:
+        missing.append("current ANC")
+    elif anc.value <= settings.anc_10e9_l:
+        lineages.append("neutrophils")
+        facts.append(lab_fact(Analyte.ANC, anc))
+    for name, analyte, limit, support in (
+        ("platelets", Analyte.PLATELETS, settings.platelets_10e9_l, ctx.platelet_transfusion),
+        ("red cells", Analyte.HB, settings.hb_g_dl, ctx.rbc_transfusion),
+    ):
+        value = ctx.current(analyte)
+        low = value is not None and value.value < limit
+        if low and value is not None:
+            facts.append(lab_fact(analyte, value))
+        if support.dependent:
+            facts.append(support_fact(support))
+        if low or support.dependent:
+            lineages.append(name)
+        elif value is None:
+            missing.append(f"current {analyte.value} value")
+    return CytopeniaPicture(tuple(lineages), tuple(facts), tuple(missing))
+
+
+def prolonged_or_late(ctx: RuleContext) -> bool:
+    """Jain phase prolonged (day 30-90) or late (> day 90) (JAIN L1, L3)."""
+    return ctx.phase in _PROLONGED_OR_LATE
+
+
+def stale_severe_anc(ctx: RuleContext) -> CannotEvaluate | None:
+    """When the current ANC is missing but the latest (stale) one was <= 0.5: cannot evaluate."""
+    latest = ctx.latest(Analyte.ANC)
+    if latest is None or latest.value > SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L:
+        return None
+    return CannotEvaluate(
+        missing=("current ANC (the latest value is stale)",),
+        facts=(lab_fact(Analyte.ANC, latest, "Latest ANC (stale)"),),
+    )
+
+
+def present_findings(ctx: RuleContext, name: str) -> list[Finding]:
+    """Findings of one kind recorded as present, in time order."""
+    return [f for f in ctx.course.of_kind(Finding) if f.finding == name and f.present]
+
+
+def marrow_fact(marrow: MarrowBiopsy) -> Fact:
+    """A post-infusion marrow with the fields the rules read."""
+    parts = [
+        f"{label} {value}"
+        for label, value in (
+            ("cellularity", marrow.cellularity),
+            ("malignant infiltration", marrow.malignant_infiltration),
+            ("MDS", marrow.mds),
+            ("megakaryopoiesis", marrow.megakaryopoiesis),
+        )
+        if value is not None
+    ]
+    return event_fact("Marrow biopsy", "; ".join(parts) or "recorded", day_of(marrow.start))
+
+
+def medication_facts(ctx: RuleContext, drugs: frozenset[str], label: str) -> tuple[Fact, ...]:
+    """Facts for the active segments of a drug class."""
+    return tuple(event_fact(label, m.drug, day_of(m.start)) for m in ctx.active_medications(drugs))
+
+
+def anc_after(ctx: RuleContext, first_day: int) -> list[tuple[int, float]]:
+    """(calendar day, ANC) from ``first_day`` to the as-of day, in time order."""
+    series = ctx.window(Analyte.ANC, first_day, ctx.as_of_day)
+    days, values = series.day.tolist(), series.value.tolist()
+    return [(calendar_day(d), v) for d, v in zip(days, values, strict=True)]
+
+
+def _crs_caveats(ctx: RuleContext) -> tuple[str, ...]:
+    crs = ctx.crs_active()
+    if crs is None or not ctx.profile.gcsf.defer_during_active_crs:
+        return ()
+    if ctx.severe_infection_active() is not None:
+        return ("CRS is active, but a severe infection is recorded: the source uses G-CSF then.",)
+    return (
+        f"CRS (grade {crs.grade}) is active since day {calendar_day(day_of(crs.start))}: the "
+        "source usually avoids G-CSF during ongoing CRS unless there is a severe infection.",
+    )
+
+
+# -- 1. biphasic drop ----------------------------------------------------------------------------
+def _open_biphasic_drop(ctx: RuleContext, recovery: int) -> tuple[int, float] | None:
+    """The fall (day, ANC < 0.75 after a value >= 0.75) from the recovery day on that no ANC > 1.5
+    has followed yet."""
+    drop: tuple[int, float] | None = None
+    was_higher = False
+    for day, value in anc_after(ctx, recovery):
+        if value < BIPHASIC_DROP_BELOW_ANC_10E9_PER_L:
+            if drop is None and was_higher:
+                drop = (day, value)
+            continue
+        was_higher = True
+        if value > BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L:
+            drop = None
+    return drop
+
+
+@rule(
+    id="growth-factor.biphasic-drop",
+    title="Biphasic neutrophil drop: daily G-CSF",
+    category="growth factor",
+    summary="After an initial ANC recovery (> 0.5 x10^9/L on consecutive values), a later fall "
+    "to ANC < 0.75 x10^9/L (from a value >= 0.75): the source gives daily G-CSF until ANC > 1.5 "
+    "x10^9/L; the rule keeps firing until a value > 1.5 follows the drop.",
+    citations=[Citation("JAIN", "L53; L23; Fig. 1")],
+    inputs=["anc", "medication", "crs", "infection"],
+    settings=[
+        "prophylaxis.recovery_consecutive_values",
+        "gcsf.defer_during_active_crs",
+        *STALE_SETTINGS,
+    ],
+)
+def biphasic_drop(ctx: RuleContext) -> Outcome:
+    """JAIN L53: "in patients with initial count recovery, and then later biphasic drop in
+    neutrophils to <750/mm3, we often use daily G-CSF until ANC is >1500/mm3" (L23: biphasic,
+    "intermittent" recovery)."""
+    recovery = ctx.recovery_day()
+    if recovery is None:
+        return None
+    drop = _open_biphasic_drop(ctx, recovery)
+    if drop is None:
+        return None
+    facts = (
+        fact("ANC recovery (> 0.5 on consecutive values)", "reached", recovery),
+        fact("Biphasic drop: ANC", f"{drop[1]:g} 10^9/L", drop[0]),
+    )
+    current = ctx.current(Analyte.ANC)
+    if current is None:
+        return CannotEvaluate(missing=("current ANC (the latest value is stale)",), facts=facts)
+    on_gcsf = medication_facts(ctx, GCSF, "G-CSF running")
+    return Fired(
+        action="Consider daily G-CSF (filgrastim) until ANC > 1.5 x10^9/L: the ANC dropped below "
+        "0.75 x10^9/L after an initial recovery (biphasic course); transient responses are common "
+        "and G-CSF dependence usually fades over weeks.",
+        facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC"), *on_gcsf),
+        caveats=_crs_caveats(ctx),
+    )
+
+
+# -- 2. no response to G-CSF ---------------------------------------------------------------------
+def _unanswered_gcsf_days(ctx: RuleContext) -> list[int]:
+    """G-CSF exposure days from day 0 on that follow the last ANC > 0.5 (none since they began)."""
+    above = [d for d, v in anc_after(ctx, 0) if v > GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L]
+    last_above = above[-1] if above else -1
+    return [d for d in gcsf_days(ctx.course, ctx.as_of_day) if d >= 0 and d > last_above]
+
+
+@rule(
+    id="workup.gcsf-no-response",
+    title="No response to G-CSF: marrow biopsy",
+    category="workup",
+    summary="Prolonged or late phase, G-CSF given on at least gcsf.no_response_days days with no "
+    "ANC > 0.5 x10^9/L since it (re)started, and no marrow biopsy since: the source lets a "
+    "complete lack of response to G-CSF prompt a marrow aspirate and biopsy.",
+    citations=[Citation("JAIN", "L53, L61")],
+    inputs=["anc", "medication", "marrow_biopsy", "jain_phase"],
+    settings=["gcsf.no_response_days", *STALE_SETTINGS],
+)
+def gcsf_no_response(ctx: RuleContext) -> Outcome:
+    """JAIN L53: "A complete lack of responsiveness to G-CSF may prompt bone marrow biopsy"
+    (prolonged or late cytopenia, L51-53; L61). Response = any ANC > 0.5 x10^9/L (L39); exposure
+    days are counted from the G-CSF days after the last such value."""
+    if not prolonged_or_late(ctx):
+        return None
+    exposed = _unanswered_gcsf_days(ctx)
+    if len(exposed) < ctx.profile.gcsf.no_response_days:
+        return None
+    start = exposed[0]
+    if ctx.marrows_after(start):
+        return None
+    facts = (
+        fact("G-CSF started (no ANC > 0.5 since)", "G-CSF", start),
+        fact("G-CSF exposure days without response", len(exposed), exposed[-1]),
+    )
+    current = ctx.current(Analyte.ANC)
+    if current is None or calendar_day(current.day) < start:
+        return CannotEvaluate(missing=(f"current ANC on G-CSF (since day {start})",), facts=facts)
+    return Fired(
+        action="Consider a marrow aspirate and biopsy: there has been no response to G-CSF "
+        f"(no ANC > 0.5 x10^9/L over {len(exposed)} days on G-CSF). Most marrows are hypocellular "
+        "without dysplasia; the biopsy looks for relapse and secondary myeloid neoplasm.",
+        facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC")),
+    )
+
+
+# -- 3. other marrow triggers in prolonged cytopenia ---------------------------------------------
+_PEDIATRIC_MARROW = (
+    " In a child, look closely at marrow morphology (dysplasia, fibrosis) and send broad "
+    "cytogenetics, immunophenotype and molecular testing, including NGS of B-cell receptor "
+    "rearrangements for MRD in ALL."
+)
+
+
+def _pending_marrow_triggers(ctx: RuleContext) -> list[Fact]:
+    """Marrow triggers (relapse, prior dysplasia/fibrosis, IEC-HS) with no marrow since."""
+    triggers: list[tuple[Fact, int]] = []
+    relapse = ctx.relapse()
+    if relapse is not None:
+        day = day_of(relapse.start)
+        label = "Relapse or progression"
+        triggers.append((event_fact(label, relapse.status, day), calendar_day(day)))
+    if ctx.course.facts.prior_marrow_dysplasia_or_fibrosis:
+        triggers.append((fact("Marrow dysplasia or fibrosis before CAR-T", "yes"), 0))
+    iec_hs = [f for f in present_findings(ctx, "iec_hs") if day_of(f.start) >= 0]
+    if iec_hs:
+        day = day_of(iec_hs[0].start)
+        triggers.append((event_fact("IEC-HS", "present", day), calendar_day(day)))
+    return [trigger for trigger, day in triggers if not ctx.marrows_after(day)]
+
+
+@rule(
+    id="workup.marrow-prolonged-triggers",
+    title="Marrow evaluation: relapse, prior dysplasia/fibrosis or IEC-HS",
+    category="workup",
+    summary="Prolonged or late phase with significant cytopenia (profile section cytopenia or "
+    "transfusion dependence) and a likely relapse, marrow dysplasia or fibrosis before CAR-T, or "
+    "IEC-HS, with no marrow since: the source also takes a marrow aspirate then (children: the "
+    "pediatric marrow work-up).",
+    citations=[Citation("JAIN", "L53, L73; abstract")],
+    inputs=[
+        *CYTOPENIA_INPUTS,
+        "jain_phase",
+        "disease_status",
+        "finding",
+        "marrow_biopsy",
+        "patient.prior_marrow_dysplasia_or_fibrosis",
+        "patient.age_years",
+    ],
+    settings=[*CYTOPENIA_SETTINGS, "patient_groups.child_max_age_years"],
+)
+def marrow_prolonged_triggers(ctx: RuleContext) -> Outcome:
+    """JAIN L53: "for prolonged cytopenia we also consider a bone marrow aspirate when there is a
+    high likelihood of primary disease progression/relapse, evidence of marrow fibrosis or lineage
+    dysplasia before CAR-T, or evidence of IEC-HS"; L73 (pediatric marrow work-up)."""
+    if not prolonged_or_late(ctx):
+        return None
+    triggers = _pending_marrow_triggers(ctx)
+    if not triggers:
+        return None
+    cytopenia = cytopenia_picture(ctx)
+    if not cytopenia.lineages:
+        return cytopenia.unknown()
+    action = (
+        "Consider a marrow aspirate and biopsy to look for relapse, secondary myeloid neoplasm, "
+        "fibrosis, dysplasia or hemophagocytosis as the cause of the prolonged cytopenia."
+    )
+    return Fired(
+        action=action + (_PEDIATRIC_MARROW if ctx.is_child() else ""),
+        facts=(*triggers, *cytopenia.facts),
+    )
+
+
+# -- 4. PJP prophylaxis --------------------------------------------------------------------------
+def _tmp_smx_cytopenia(ctx: RuleContext) -> tuple[Fact, ...]:
+    """Current neutrophil or platelet counts with a CTCAE grade at or above the profile limit."""
+    limit = ctx.profile.prophylaxis.pjp_avoid_tmp_smx_ctcae_grade
+    out = []
+    for analyte in (Analyte.ANC, Analyte.PLATELETS):
+        status = ctx.lineages.get(analyte)
+        if status is None or status.latest is None or status.stale:
+            continue
+        grade = status.latest_ctcae
+        if grade is not None and grade >= limit:
+            out.append(
+                lab_fact(analyte, status.latest, f"{status.lineage.capitalize()} (CTCAE {grade})")
+            )
+    return tuple(out)
+
+
+def _cd4_fact(cd4: Measurement | None) -> tuple[Fact, ...]:
+    return () if cd4 is None else (lab_fact(Analyte.CD4, cd4, "Latest CD4"),)
+
+
+_PJP_CITATIONS = [Citation("JAIN", "L37, L61; Fig. 1")]
+_PJP_SETTINGS = [
+    "prophylaxis.pjp_start_day",
+    "prophylaxis.cd4_stop_10e9_l",
+    "prophylaxis.pjp_avoid_tmp_smx_ctcae_grade",
+    *STALE_SETTINGS,
+]
+_ALLERGY_CAVEAT = (
+    "Sulfonamide (TMP-SMX) allergy is not part of the record: check it; with an allergy use "
+    "pentamidine or atovaquone."
+)
+
+
+@rule(
+    id="prophylaxis.pjp-start",
+    title="Start PJP prophylaxis",
+    category="prophylaxis",
+    summary="From prophylaxis.pjp_start_day, no PJP prophylaxis running and CD4 not above "
+    "prophylaxis.cd4_stop_10e9_l: TMP-SMX, or pentamidine or atovaquone with persistent cytopenia "
+    "(neutrophil or platelet CTCAE grade >= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade) or allergy.",
+    citations=_PJP_CITATIONS,
+    inputs=["medication", "cd4", "anc", "platelets"],
+    settings=_PJP_SETTINGS,
+)
+def pjp_start(ctx: RuleContext) -> Outcome:
+    """JAIN L37: anti-PJP prophylaxis from day 30 (Fig. 1: day ~28) until CD4+ > 200/mm3;
+    trimethoprim-sulfamethoxazole, with pentamidine or atovaquone for persistent cytopenias or drug
+    allergy."""
+    settings = ctx.profile.prophylaxis
+    if ctx.as_of_day < settings.pjp_start_day or ctx.active_medications(PJP_PROPHYLAXIS):
+        return None
+    cd4 = ctx.latest(Analyte.CD4)
+    if cd4 is not None and cd4.value > settings.cd4_stop_10e9_l:
+        return None
+    cytopenia = _tmp_smx_cytopenia(ctx)
+    agent = (
+        "pentamidine or atovaquone (persistent cytopenia argues against TMP-SMX)"
+        if cytopenia
+        else "TMP-SMX (pentamidine or atovaquone with persistent cytopenia or allergy)"
+    )
+    return Fired(
+        action=f"Consider starting PJP prophylaxis with {agent}, continued until CD4 > "
+        f"{settings.cd4_stop_10e9_l:g} x10^9/L (this can take 1-2 years or longer).",
+        facts=(
+            fact("Day after infusion", ctx.as_of_day, ctx.as_of_day),
+            fact("PJP prophylaxis running", "none"),
+            *_cd4_fact(cd4),
+            *cytopenia,
+        ),
+        caveats=() if cytopenia else (_ALLERGY_CAVEAT,),
+    )
+
+
+@rule(
+    id="prophylaxis.pjp-switch-from-tmp-smx",
+    title="PJP prophylaxis: replace TMP-SMX in persistent cytopenia",
+    category="prophylaxis",
+    summary="TMP-SMX running with persistent cytopenia (current neutrophil or platelet CTCAE grade "
+    ">= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade): pentamidine or atovaquone are the source's "
+    "alternatives.",
+    citations=[*_PJP_CITATIONS, Citation("BAUR", "L159-165")],
+    inputs=["medication", "anc", "platelets"],
+    settings=["prophylaxis.pjp_avoid_tmp_smx_ctcae_grade", *STALE_SETTINGS],
+)
+def pjp_switch_from_tmp_smx(ctx: RuleContext) -> Outcome:
+    """JAIN L37: pentamidine or atovaquone are acceptable alternatives if there are concerns for
+    persistent cytopenias; BAUR L159-165 kept low-dose co-trimoxazole (allo-HSCT data)."""
+    running = ctx.active_medications(TMP_SMX)
+    cytopenia = _tmp_smx_cytopenia(ctx)
+    if ctx.as_of_day < 0 or not running or not cytopenia:
+        return None
+    return Fired(
+        action="Consider replacing TMP-SMX with pentamidine or atovaquone for PJP prophylaxis: "
+        "cytopenia persists and TMP-SMX is potentially myelosuppressive.",
+        facts=(
+            *(event_fact("TMP-SMX running", m.drug, day_of(m.start)) for m in running),
+            *cytopenia,
+        ),
+        caveats=(
+            "Baur et al. kept low-dose co-trimoxazole in persistent thrombocytopenia, citing "
+            "allo-HSCT data that suggest a reappraisal of its myelotoxicity.",
+        ),
+    )
+
+
+@rule(
+    id="prophylaxis.pjp-stop",
+    title="Stop PJP prophylaxis: CD4 recovered",
+    category="prophylaxis",
+    summary="PJP prophylaxis running and the latest CD4 above prophylaxis.cd4_stop_10e9_l: the "
+    "source stops it on this CD4-driven criterion. Without any CD4 value the stop cannot be "
+    "evaluated.",
+    citations=_PJP_CITATIONS,
+    inputs=["medication", "cd4"],
+    settings=["prophylaxis.cd4_stop_10e9_l"],
+)
+def pjp_stop(ctx: RuleContext) -> Outcome:
+    """JAIN L37 and Fig. 1: a CD4+ count-driven discontinuation of anti-PJP prophylaxis when CD4+
+    T cells are > 200/mm3."""
+    running = ctx.active_medications(PJP_PROPHYLAXIS)
+    if ctx.as_of_day < 0 or not running:
+        return None
+    facts = tuple(event_fact("PJP prophylaxis running", m.drug, day_of(m.start)) for m in running)
+    cd4 = ctx.latest(Analyte.CD4)
+    if cd4 is None:
+        return CannotEvaluate(missing=("CD4 count (no value on record)",), facts=facts)
+    limit = ctx.profile.prophylaxis.cd4_stop_10e9_l
+    if cd4.value <= limit:
+        return None
+    return Fired(
+        action=f"Consider stopping PJP prophylaxis: CD4 is above {limit:g} x10^9/L.",
+        facts=(*facts, *_cd4_fact(cd4)),
+    )
+
+
+# -- 5. TA-TMA screening after allo-HCT ----------------------------------------------------------
+_TMA_LABS = (Analyte.IPF, Analyte.RETICULOCYTES, Analyte.RETICULOCYTES_PCT, Analyte.LDH)
+_TMA_FINDINGS = ("hypertension", "proteinuria", "hemolysis")
+
+
+def _tma_facts(ctx: RuleContext) -> list[Fact]:
+    """Whichever TA-TMA markers are on file: latest IPF, reticulocytes, LDH and findings."""
+    facts = []
+    for analyte in _TMA_LABS:
+        value = ctx.latest(analyte)
+        if value is not None:
+            facts.append(lab_fact(analyte, value))
+    for name in _TMA_FINDINGS:
+        records = [f for f in ctx.course.of_kind(Finding) if f.finding == name]
+        if records:
+            last = records[-1]
+            shown = "present" if last.present else "absent"
+            facts.append(event_fact(name.capitalize(), shown, day_of(last.start)))
+    return facts
+
+
+def _neutrophils_recovered(ctx: RuleContext) -> Fact | CannotEvaluate | None:
+    """ANC recovered and the current ANC > 0.5: its fact; stale: cannot evaluate; else None."""
+    recovery = ctx.recovery_day()
+    if recovery is None:
+        return None
+    current = ctx.current(Analyte.ANC)
+    if current is None:
+        return CannotEvaluate(missing=("current ANC (the latest value is stale)",))
+    if current.value <= GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L:
+        return None
+    return lab_fact(Analyte.ANC, current, f"ANC (recovered since day {recovery})")
+
+
+@rule(
+    id="workup.ta-tma",
+    title="Screen for TA-TMA after allogeneic HCT",
+    category="workup",
+    summary="Prior allogeneic HCT, prolonged or late phase, neutrophils recovered (current ANC > "
+    "0.5 x10^9/L) but RBC- and platelet-transfusion dependent: the source asks for a formal "
+    "TA-TMA assessment.",
+    citations=[Citation("JAIN", "L75")],
+    inputs=[
+        "patient.prior_allo_hct",
+        "jain_phase",
+        "anc",
+        "rbc_transfusion",
+        "platelet_transfusion",
+        "ipf",
+        "reticulocytes",
+        "reticulocytes_pct",
+        "ldh",
+        "finding",
+    ],
+    settings=[
+        "prophylaxis.recovery_consecutive_values",
+        "transfusion.platelet_dependence_window_days",
+        "transfusion.rbc_dependence_window_days",
+        *STALE_SETTINGS,
+    ],
+)
+def ta_tma(ctx: RuleContext) -> Outcome:
+    """JAIN L75: TA-TMA may be a consideration with prolonged transfusion-dependent anemia and
+    thrombocytopenia but neutrophil recovery (elevated IPF, reticulocytes, hemolytic markers);
+    formal assessment of hypertension, proteinuria and terminal complement activation."""
+    dependent = ctx.rbc_transfusion.dependent and ctx.platelet_transfusion.dependent
+    if not prolonged_or_late(ctx) or not dependent or ctx.course.facts.prior_allo_hct is False:
+        return None
+    recovered = _neutrophils_recovered(ctx)
+    if not isinstance(recovered, Fact):
+        return recovered
+    if ctx.course.facts.prior_allo_hct is None:
+        return CannotEvaluate(missing=("prior allogeneic HCT (patient.prior_allo_hct)",))
+    return Fired(
+        action="Consider a formal TA-TMA work-up: IPF, reticulocytes, LDH, haptoglobin and other "
+        "hemolysis markers, urine protein, blood pressure and any need for antihypertensives, and "
+        "terminal complement activation (transfusion-dependent anemia and thrombocytopenia with "
+        "recovered neutrophils after allogeneic HCT).",
+        facts=(
+            fact("Prior allogeneic HCT", "yes"),
+            recovered,
+            support_fact(ctx.rbc_transfusion),
+            support_fact(ctx.platelet_transfusion),
+            *_tma_facts(ctx),
+        ),
+        caveats=("Haptoglobin and terminal complement activation are not recorded by icaht.",),
+    )
+
+
+# -- 6. IPF interpretation -----------------------------------------------------------------------
+def _raised_ipf(ctx: RuleContext) -> tuple[Measurement, float] | None:
+    """The latest IPF and its upper limit (the laboratory's, else the profile's) when above it."""
+    series = ctx.series(Analyte.IPF)
+    if not len(series):
+        return None
+    lab_uln = float(series.uln[-1])
+    uln = ctx.profile.workup.ipf_uln_percent if math.isnan(lab_uln) else lab_uln
+    value = float(series.value[-1])
+    if value <= uln:
+        return None
+    return Measurement(day=float(series.day[-1]), value=value), uln
+
+
+@rule(
+    id="workup.ipf-interpretation",
+    title="Raised IPF in thrombocytopenia",
+    category="workup",
+    summary="The latest IPF above its upper limit (laboratory ULN, else workup.ipf_uln_percent) "
+    "with current platelets below cytopenia.platelets_10e9_l: a raised IPF suggests an at least "
+    "partly consumptive component but does not separate ITP from aplasia.",
+    citations=[Citation("BAUR", "L19-20, L180-189, L240-246")],
+    inputs=["ipf", "platelets", "marrow_biopsy"],
+    settings=["workup.ipf_uln_percent", "cytopenia.platelets_10e9_l", *STALE_SETTINGS],
+)
+def ipf_interpretation(ctx: RuleContext) -> Outcome:
+    """BAUR L180-189: IPF 7.6% (1.2-3.7) despite reduced megakaryopoiesis indicated an at least
+    partially consumptive (ITP-like) component; L240-246: IPF can be raised in both ITP and AA, so
+    it cannot separate them; reduced megakaryopoiesis suggests a hypoproductive cause."""
+    raised = _raised_ipf(ctx)
+    if raised is None:
+        return None
+    ipf, uln = raised
+    facts = (lab_fact(Analyte.IPF, ipf), fact("IPF upper limit", f"{uln:g} %"))
+    platelets = ctx.current(Analyte.PLATELETS)
+    if platelets is None:
+        return CannotEvaluate(missing=("current platelet count",), facts=facts)
+    if platelets.value >= ctx.profile.cytopenia.platelets_10e9_l:
+        return None
+    marrows = [m for m in ctx.marrows_after(0) if m.megakaryopoiesis is not None]
+    return Fired(
+        action="Consider the raised IPF as a sign of an at least partly consumptive (ITP-like) "
+        "component of the thrombocytopenia; IPF does not reliably separate ITP from aplasia, so "
+        "interpret it together with the marrow megakaryopoiesis.",
+        facts=(
+            *facts,
+            lab_fact(Analyte.PLATELETS, platelets),
+            *(marrow_fact(m) for m in marrows[-1:]),
+        ),
+        caveats=()
+        if marrows
+        else ("No post-infusion marrow records megakaryopoiesis: interpret IPF with a marrow.",),
+    )
+
+
+# -- 7. extended and mold-active prophylaxis -----------------------------------------------------
+def _not_running(ctx: RuleContext) -> tuple[Fact, ...]:
+    classes = (
+        ("antibacterial", ANTIBACTERIAL_PROPHYLAXIS),
+        ("antifungal", ANTIFUNGAL_PROPHYLAXIS),
+        ("mold-active azole", MOLD_ACTIVE_AZOLES),
+    )
+    gaps = [name for name, drugs in classes if not ctx.active_medications(drugs)]
+    return (fact("Prophylaxis not running", ", ".join(gaps)),) if gaps else ()
+
+
+@rule(
+    id="prophylaxis.extended-antimicrobial",
+    title="Extend antibacterial and antifungal prophylaxis; mold-active azole",
+    category="prophylaxis",
+    summary="Prolonged or late phase with current ANC <= 0.5 x10^9/L: the source extends "
+    "antibacterial and antifungal prophylaxis and considers a mold-active azole.",
+    citations=[Citation("JAIN", "L61")],
+    inputs=["anc", "medication", "infection", "jain_phase"],
+    settings=[*STALE_SETTINGS],
+)
+def extended_antimicrobial(ctx: RuleContext) -> Outcome:
+    """JAIN L61: "We also extend bacterial and fungal infection prophylaxis for patients with
+    severe neutropenia ... We also consider an azole with mold-coverage for select patients who
+    have prolonged or late severe neutropenia"."""
+    if not prolonged_or_late(ctx):
+        return None
+    anc = ctx.current(Analyte.ANC)
+    if anc is None:
+        return stale_severe_anc(ctx)
+    if anc.value > SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L:
+        return None
+    mold = medication_facts(ctx, MOLD_ACTIVE_AZOLES, "Mold-active azole running")
+    azole = (
+        ""
+        if mold
+        else ", and a mold-active azole (posaconazole, voriconazole or isavuconazole) for this "
+        "prolonged or late severe neutropenia"
+    )
+    running = (
+        *medication_facts(ctx, ANTIBACTERIAL_PROPHYLAXIS, "Antibacterial prophylaxis running"),
+        *medication_facts(ctx, ANTIFUNGAL_PROPHYLAXIS, "Antifungal prophylaxis running"),
+    )
+    infections = [i for i in ctx.course.of_kind(Infection) if i.end is None]
+    return Fired(
+        action="Consider extending antibacterial and antifungal prophylaxis while severe "
+        f"neutropenia persists{azole}.",
+        facts=(
+            lab_fact(Analyte.ANC, anc),
+            fact("Jain phase", ctx.phase),
+            *running,
+            *_not_running(ctx),
+            *(event_fact("Active infection", i.severity, day_of(i.start)) for i in infections),
+        ),
+    )
