@@ -22,8 +22,8 @@ class Reference:
 
     def short(self) -> str:
         """Author-year label for tables and cards."""
-        first = self.authors.split(",")[0].strip()
-        return f"{first} et al., {self.journal} {self.year}"
+        first, _, more = self.authors.partition(",")
+        return f"{first.strip()}{' et al.' if more else ''}, {self.journal} {self.year}"
 
 
 BIBLIOGRAPHY: dict[str, Reference] = {
@@ -178,7 +178,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Novartis",
             "Eltrombopag (Promacta/Revolade) prescribing information; eltrombopag choline "
             "(Alvaiz) prescribing information",
-            "Prescribing information",
+            "Eltrombopag prescribing information",
             2023,
             None,
             "Read through label-derived monographs (clinical-reference.md section 7)",
@@ -188,7 +188,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Amgen",
             "Romiplostim (Nplate) US prescribing information and EU summary of product "
             "characteristics",
-            "Prescribing information",
+            "Romiplostim prescribing information",
             2022,
             None,
             "Read through label copies (clinical-reference.md section 7)",
@@ -197,7 +197,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "LABEL-GANCICLOVIR",
             "Roche",
             "Ganciclovir (Cytovene) and valganciclovir (Valcyte) prescribing information",
-            "Prescribing information",
+            "Ganciclovir/valganciclovir prescribing information",
             2021,
             None,
             "Hematologic limits as summarised by Medscape (clinical-reference.md section 7)",
@@ -206,7 +206,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "LABEL-MYCOPHENOLATE",
             "Roche",
             "Mycophenolate mofetil (CellCept) prescribing information",
-            "Prescribing information",
+            "Mycophenolate prescribing information",
             2022,
             None,
             "Neutropenia section (clinical-reference.md section 7)",

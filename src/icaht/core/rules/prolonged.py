@@ -282,7 +282,8 @@ def gcsf_no_response(ctx: RuleContext) -> Outcome:
         return CannotEvaluate(missing=(f"current ANC on G-CSF (since day {start})",), facts=facts)
     return Fired(
         action="Consider a marrow aspirate and biopsy: there has been no response to G-CSF "
-        f"(no ANC > 0.5 x10^9/L over {len(exposed)} days on G-CSF). Most marrows are hypocellular "
+        f"(no ANC > 0.5 x10^9/L over at least {ctx.profile.gcsf.no_response_days} days on G-CSF). "
+        "Most marrows are hypocellular "
         "without dysplasia; the biopsy looks for relapse and secondary myeloid neoplasm.",
         facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC")),
     )

@@ -441,8 +441,9 @@ def _eltrombopag_action(ctx: RuleContext, dose: float, platelets: float, since: 
         )
     higher = min(dose + settings.eltrombopag_step_mg, settings.eltrombopag_max_mg_day)
     return (
-        f"Consider increasing eltrombopag from {dose:g} to {higher:g} mg/day ({at_dose} days at "
-        f"the current dose, platelets < {settings.platelet_target_10e9_l:g} x10^9/L; cap "
+        f"Consider increasing eltrombopag from {dose:g} to {higher:g} mg/day (at least "
+        f"{settings.eltrombopag_step_after_days} days at the current dose, platelets < "
+        f"{settings.platelet_target_10e9_l:g} x10^9/L; cap "
         f"{settings.eltrombopag_max_mg_day:g} mg/day)."
     )
 
