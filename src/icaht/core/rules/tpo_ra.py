@@ -185,6 +185,32 @@ def _current_platelets(ctx: RuleContext) -> Measurement | CannotEvaluate:
     return CannotEvaluate(missing=("platelets",)) if platelets is None else platelets
 
 
+@dataclass(frozen=True, slots=True)
+class _Titration:
+    """What a titration rule reads: the running course, its step (normalised dose) and the
+    current platelet count."""
+
+    course: DrugCourse
+    step: DoseStep
+    dose: float
+    platelets: Measurement
+
+
+def _titration(ctx: RuleContext, drug: str) -> _Titration | CannotEvaluate | None:
+    """The titration inputs for ``drug``; None when it is not running; CannotEvaluate when the
+    dose cannot be normalised or there is no current platelet count."""
+    running = _running(ctx, drug)
+    if running is None:
+        return None
+    course, step = running
+    if step.normalised_dose is None:
+        return _no_normalised_dose(step, ctx.course.facts.weight_kg)
+    platelets = _current_platelets(ctx)
+    if isinstance(platelets, CannotEvaluate):
+        return platelets
+    return _Titration(course, step, step.normalised_dose, platelets)
+
+
 def _step_caveats(step: DoseStep) -> tuple[str, ...]:
     return (f"Dose note: {step.note}",) if step.note else ()
 
@@ -377,25 +403,19 @@ def _romiplostim_action(ctx: RuleContext, dose: float, platelets: float) -> str 
     ],
 )
 def romiplostim_titration(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ROMIPLOSTIM)
-    if running is None:
-        return None
-    _, step = running
-    if step.normalised_dose is None:
-        return _no_normalised_dose(step, ctx.course.facts.weight_kg)
-    platelets = _current_platelets(ctx)
-    if isinstance(platelets, CannotEvaluate):
-        return platelets
-    action = _romiplostim_action(ctx, step.normalised_dose, platelets.value)
+    inputs = _titration(ctx, ROMIPLOSTIM)
+    if not isinstance(inputs, _Titration):
+        return inputs
+    action = _romiplostim_action(ctx, inputs.dose, inputs.platelets.value)
     if action is None:
         return None
     return Fired(
         action=action,
         facts=(
-            _dose_fact("Current romiplostim dose (since)", step),
-            lab_fact(Analyte.PLATELETS, platelets),
+            _dose_fact("Current romiplostim dose (since)", inputs.step),
+            lab_fact(Analyte.PLATELETS, inputs.platelets),
         ),
-        caveats=_step_caveats(step),
+        caveats=_step_caveats(inputs.step),
     )
 
 
@@ -469,17 +489,12 @@ def _eltrombopag_action(ctx: RuleContext, dose: float, platelets: float, since: 
     ],
 )
 def eltrombopag_titration(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ELTROMBOPAG)
-    if running is None:
-        return None
-    course, step = running
-    if step.normalised_dose is None:
-        return _no_normalised_dose(step, ctx.course.facts.weight_kg)
-    platelets = _current_platelets(ctx)
-    if isinstance(platelets, CannotEvaluate):
-        return platelets
+    inputs = _titration(ctx, ELTROMBOPAG)
+    if not isinstance(inputs, _Titration):
+        return inputs
+    course, step, platelets = inputs.course, inputs.step, inputs.platelets
     since = _same_dose_since(course, step)
-    action = _eltrombopag_action(ctx, step.normalised_dose, platelets.value, since)
+    action = _eltrombopag_action(ctx, inputs.dose, platelets.value, since)
     if action is None:
         return None
     caveats = _step_caveats(step)
