@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,14 +85,20 @@ class Course:
     events: tuple[Event, ...]
     ld_start_day: float | None = None
     cut: float = field(default=float("inf"))
+    _by_kind: dict[type, list[object]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def series(self, analyte: Analyte) -> Series:
         """The analyte's series (empty if never measured)."""
         return self.labs.get(analyte) or Series.empty()
 
     def of_kind(self, kind: type[E]) -> list[E]:
-        """Events of one model class, in time order."""
-        return [e for e in self.events if isinstance(e, kind)]
+        """Events of one model class, in time order (indexed by class on first use)."""
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = [e for e in self.events if isinstance(e, kind)]
+        return list(cast("list[E]", found))
 
     def last_data_day(self) -> float | None:
         """Day of the latest observation or event start, or None for an empty course."""

@@ -229,12 +229,10 @@ def grade_array(
         below = len(ascending) - np.searchsorted(ascending, v, side="right")
         lln_required = np.zeros(v.shape, dtype=bool)
 
-    lln_known = ~np.isnan(n)
-    codes = np.select(
-        [missing_value | lln_required, below > 0, ~lln_known, v < n],
-        [UNGRADED, below + 1, NOT_ASSESSABLE_0_1, 1],
-        default=0,
-    )
+    # below a floor: grade below + 1; else 1 when under the LLN, 0 when not, 0-1 without an LLN
+    within = np.where(np.isnan(n), NOT_ASSESSABLE_0_1, (v < n).astype(np.int64))
+    codes = np.where(below > 0, below + 1, within)
+    codes[missing_value | lln_required] = UNGRADED
     return codes.astype(np.int8)
 
 

@@ -7,6 +7,8 @@ The system supports, it never decides (shared/DESIGN.md): actions are worded "co
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import BaseModel, ConfigDict
 
 from icaht.core.rule import (
@@ -73,17 +75,20 @@ class NotEvaluated(BaseModel):
     facts: list[Fact]
 
 
-def sources(rule: Rule) -> list[CitedSource]:
-    """The citations of a rule, resolved against the bibliography."""
+@cache
+def sources(rule: Rule) -> tuple[CitedSource, ...]:
+    """The citations of a rule, resolved against the bibliography (computed once per rule)."""
     out = []
     for citation in rule.citations:
         ref = cite(citation.key)
         out.append(CitedSource(key=ref.key, label=ref.short(), where=citation.where, doi=ref.doi))
-    return out
+    return tuple(out)
 
 
-def settings_used(rule: Rule, profile: Profile) -> list[SettingUsed]:
-    """The settings a rule reads, with this profile's values."""
+@cache
+def settings_used(rule: Rule, profile: Profile) -> tuple[SettingUsed, ...]:
+    """The settings a rule reads, with this profile's values (computed once per rule and
+    profile)."""
     out = []
     for name in rule.settings:
         value = setting_value(profile, name)
@@ -95,7 +100,7 @@ def settings_used(rule: Rule, profile: Profile) -> list[SettingUsed]:
                 project_default="project default" in setting_description(name).lower(),
             )
         )
-    return out
+    return tuple(out)
 
 
 def evaluate_rules(
@@ -116,8 +121,8 @@ def evaluate_rules(
                     action=outcome.action,
                     facts=list(outcome.facts),
                     caveats=list(outcome.caveats),
-                    citations=sources(rule),
-                    settings=settings_used(rule, context.profile),
+                    citations=list(sources(rule)),
+                    settings=list(settings_used(rule, context.profile)),
                 )
             )
         elif isinstance(outcome, CannotEvaluate):

@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+from numpy.typing import NDArray
+
 from icaht.core.course import Series, day_of
 from icaht.core.lineage import Measurement
 from icaht.core.record import CrsEpisode, Fever, Finding
@@ -94,10 +97,10 @@ def _new_fever(ctx: RuleContext, first_day: int) -> Fact | None:
     return event_fact("New fever", shown, day_of(last.start))
 
 
-def _in_band(analyte: Analyte, value: float, profound: bool) -> bool:
+def _in_band(analyte: Analyte, values: NDArray[np.float64], profound: bool) -> NDArray[np.bool_]:
     if analyte is Analyte.PLATELETS:
-        return value < SEVERE_PLATELETS_BELOW_10E9_PER_L
-    return value <= (PROFOUND_ANC_MAX_10E9_PER_L if profound else SEVERE_ANC_MAX_10E9_PER_L)
+        return values < SEVERE_PLATELETS_BELOW_10E9_PER_L
+    return values <= (PROFOUND_ANC_MAX_10E9_PER_L if profound else SEVERE_ANC_MAX_10E9_PER_L)
 
 
 def _entered_band(
@@ -105,15 +108,15 @@ def _entered_band(
 ) -> Fact | None:
     """The latest value from ``first_day`` that entered the band from a previous value outside."""
     series = ctx.series(analyte)
-    hit: Fact | None = None
-    for i in range(1, len(series)):
-        if calendar_day(float(series.day[i])) < first_day:
-            continue
-        now, before = float(series.value[i]), float(series.value[i - 1])
-        if _in_band(analyte, now, profound) and not _in_band(analyte, before, profound):
-            label = f"New severe cytopenia: {ANALYTES[analyte].display} (previous {before:g})"
-            hit = lab_fact(analyte, _at(series, i), label)
-    return hit
+    band = _in_band(analyte, series.value, profound)
+    entered = np.flatnonzero(band[1:] & ~band[:-1]) + 1
+    entered = entered[series.day[entered] >= first_day]
+    if not entered.shape[0]:
+        return None
+    i = int(entered[-1])
+    before = float(series.value[i - 1])
+    label = f"New severe cytopenia: {ANALYTES[analyte].display} (previous {before:g})"
+    return lab_fact(analyte, _at(series, i), label)
 
 
 def _new_cytopenia(ctx: RuleContext, first_day: int) -> list[Fact]:

@@ -80,13 +80,16 @@ _CHOLINE_EQUIVALENCE = (
 
 
 # -- shared queries -------------------------------------------------------------------------------
-def _platelets_by_day(ctx: RuleContext) -> list[Measurement]:
-    """The last platelet value of each calendar day, in time order."""
+def _last_daily_platelets(ctx: RuleContext, count: int) -> list[Measurement]:
+    """The last platelet value of each of the latest ``count`` calendar days, in time order."""
     series = ctx.series(Analyte.PLATELETS)
-    by_day: dict[int, Measurement] = {}
-    for day, value in zip(series.day.tolist(), series.value.tolist(), strict=True):
-        by_day[calendar_day(day)] = Measurement(day=day, value=value)
-    return list(by_day.values())
+    if not len(series):
+        return []
+    calendar = np.floor(series.day)
+    last_of_day = np.flatnonzero(np.append(calendar[1:] != calendar[:-1], True))[-count:]
+    return [
+        Measurement(day=float(series.day[i]), value=float(series.value[i])) for i in last_of_day
+    ]
 
 
 def _indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
@@ -112,7 +115,7 @@ def _indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
             ),
         )
     need = settings.low_platelet_consecutive_values
-    last = _platelets_by_day(ctx)[-need:]
+    last = _last_daily_platelets(ctx, need)
     if len(last) < need or any(m.value >= LOW_PLATELETS_10E9_PER_L for m in last):
         return None
     return (day_fact, *(lab_fact(Analyte.PLATELETS, m) for m in last))
