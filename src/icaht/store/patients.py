@@ -1,0 +1,230 @@
+"""Patients in the database: transactional, idempotent import of records and reading them back.
+
+An import validates every record first (structure, units, times) and writes nothing if any
+problem is found. Rows carry a content hash, so importing the same data twice adds nothing; a
+changed fact updates the patient. Reading back gives the same PatientRecord, so an assessment
+from the database equals one from the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from icaht.core.course import course_from_record, to_day
+from icaht.core.record import Event, Moment, Observation, PatientRecord
+from icaht.errors import InputError, Problem
+from icaht.store.tables import EventRow, ObservationRow, Patient
+
+_EVENT = TypeAdapter(Event)
+_MOMENT = TypeAdapter(Moment)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import changed."""
+
+    patients_created: int = 0
+    patients_updated: int = 0
+    observations_added: int = 0
+    observations_present: int = 0
+    events_added: int = 0
+    events_present: int = 0
+
+
+def _hash(data: dict[str, Any]) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _time_text(moment: Moment) -> str:
+    return moment.isoformat() if isinstance(moment, date) else repr(float(moment))
+
+
+def _insert(session: Session, table: type[ObservationRow] | type[EventRow]) -> Insert:
+    """An INSERT that skips rows already present (a concurrent import of the same data)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise InputError([Problem("database", f"unsupported database dialect {dialect!r}")])
+
+
+def validate_records(records: Sequence[PatientRecord], source: str) -> None:
+    """Every problem of every record (units, times, duplicate patients); raises InputError."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        where = source if len(records) == 1 else f"{source} (patient {i + 1})"
+        try:
+            course_from_record(record, source=where)
+        except InputError as exc:
+            problems += exc.problems
+        key = record.patient.patient_id
+        if key in seen:
+            problems.append(Problem(where, "duplicate patient_id in the import", value=key))
+        seen.add(key)
+    if problems:
+        raise InputError(problems)
+
+
+def _upsert_patient(session: Session, record: PatientRecord, now: datetime) -> tuple[Patient, str]:
+    facts = record.patient.model_dump(mode="json", exclude_none=True)
+    key = record.patient.patient_id
+    patient = session.scalars(select(Patient).where(Patient.patient_key == key)).one_or_none()
+    if patient is None:
+        patient = Patient(patient_key=key, facts=facts, created_at=now, updated_at=now)
+        session.add(patient)
+        session.flush()
+        return patient, "created"
+    if patient.facts != facts or patient.deleted_at is not None:
+        patient.facts, patient.updated_at, patient.deleted_at = facts, now, None
+        return patient, "updated"
+    return patient, "unchanged"
+
+
+def _observation_rows(
+    patient: Patient, record: PatientRecord, now: datetime
+) -> list[dict[str, Any]]:
+    infusion = record.patient.infusion_date
+    rows = []
+    for obs in record.observations:
+        data = obs.model_dump(mode="json", exclude_none=True)
+        rows.append(
+            {
+                "patient_id": patient.id,
+                "day": to_day(obs.time, infusion),
+                "time_text": _time_text(obs.time),
+                "analyte": obs.analyte,
+                "loinc": obs.loinc,
+                "value": obs.value,
+                "unit": obs.unit,
+                "lln": obs.lln,
+                "uln": obs.uln,
+                "content_hash": _hash(data),
+                "recorded_at": now,
+            }
+        )
+    return rows
+
+
+def _event_rows(patient: Patient, record: PatientRecord, now: datetime) -> list[dict[str, Any]]:
+    infusion = record.patient.infusion_date
+    rows = []
+    for ev in record.events:
+        payload = ev.model_dump(mode="json", exclude_none=True)
+        rows.append(
+            {
+                "patient_id": patient.id,
+                "kind": ev.kind,
+                "start_day": to_day(ev.start, infusion),
+                "payload": payload,
+                "content_hash": _hash(payload),
+                "recorded_at": now,
+            }
+        )
+    return rows
+
+
+def _add_new(
+    session: Session,
+    table: type[ObservationRow] | type[EventRow],
+    patient: Patient,
+    rows: list[dict[str, Any]],
+) -> tuple[int, int]:
+    """Insert the rows not already stored; (added, already present)."""
+    existing = set(
+        session.scalars(select(table.content_hash).where(table.patient_id == patient.id))
+    )
+    fresh: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["content_hash"] not in existing:
+            fresh.setdefault(row["content_hash"], row)
+    if fresh:
+        session.execute(_insert(session, table), list(fresh.values()))
+    return len(fresh), len(rows) - len(fresh)
+
+
+def import_records(session: Session, records: Sequence[PatientRecord], source: str) -> ImportReport:
+    """Validate, then add the records in the session's transaction (the caller commits).
+
+    Raises :class:`InputError` with every problem before anything is written.
+    """
+    validate_records(records, source)
+    now = datetime.now(UTC)
+    counts = dict.fromkeys(
+        (
+            "patients_created",
+            "patients_updated",
+            "observations_added",
+            "observations_present",
+            "events_added",
+            "events_present",
+        ),
+        0,
+    )
+    for record in records:
+        patient, change = _upsert_patient(session, record, now)
+        if change != "unchanged":
+            counts[f"patients_{change}"] += 1
+        added, present = _add_new(
+            session, ObservationRow, patient, _observation_rows(patient, record, now)
+        )
+        counts["observations_added"] += added
+        counts["observations_present"] += present
+        added, present = _add_new(session, EventRow, patient, _event_rows(patient, record, now))
+        counts["events_added"] += added
+        counts["events_present"] += present
+    return ImportReport(**counts)
+
+
+def _moment(text: str) -> Moment:
+    try:
+        return float(text)
+    except ValueError:
+        return _MOMENT.validate_python(text)
+
+
+def load_record(session: Session, patient_key: str) -> PatientRecord | None:
+    """The stored record of a patient (current rows only), or None when absent or deleted."""
+    patient = session.scalars(
+        select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
+    ).one_or_none()
+    if patient is None:
+        return None
+    obs_rows = session.scalars(
+        select(ObservationRow)
+        .where(ObservationRow.patient_id == patient.id, ObservationRow.superseded_by.is_(None))
+        .order_by(ObservationRow.day, ObservationRow.id)
+    )
+    observations = [
+        Observation(
+            time=_moment(row.time_text),
+            analyte=row.analyte,
+            loinc=row.loinc,
+            value=row.value,
+            unit=row.unit,
+            lln=row.lln,
+            uln=row.uln,
+        )
+        for row in obs_rows
+    ]
+    event_rows = session.scalars(
+        select(EventRow)
+        .where(EventRow.patient_id == patient.id, EventRow.superseded_by.is_(None))
+        .order_by(EventRow.start_day, EventRow.id)
+    )
+    events = [_EVENT.validate_python(row.payload) for row in event_rows]
+    return PatientRecord.model_validate(
+        {"patient": patient.facts, "observations": observations, "events": events}
+    )
