@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench schemas docs clean
+.PHONY: install system-deps demo test lint typecheck unit bench schemas docs clean
 
 install: $(STAMP)
 
@@ -27,7 +27,10 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+system-deps:
+	@scripts/system-deps
+
+test: system-deps lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/grading.py
