@@ -205,3 +205,29 @@ def test_profile_show_lists_settings_with_sources() -> None:
     result = runner.invoke(app, ["profile", "show", "--profile", "icaht-2023"])
     assert result.exit_code == 0, result.output
     assert "`gcsf.prophylactic_for_high_hematotox` = True" in result.output
+
+
+def test_db_upgrade_then_import_is_idempotent(tmp_path: Path) -> None:
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    examples = str(Path(__file__).resolve().parents[1] / "examples")
+    refused = runner.invoke(app, ["db", "import", examples], env=env)
+    assert refused.exit_code == 2
+    assert "run `icaht db upgrade`" in refused.output
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    first = runner.invoke(app, ["db", "import", examples], env=env)
+    assert first.exit_code == 0, first.output
+    assert "5 created" in first.output
+    again = runner.invoke(app, ["db", "import", examples], env=env)
+    assert "0 created, 0 updated; observations 0 added" in again.output
+
+
+def test_db_import_of_a_bad_file_names_it_and_writes_nothing(tmp_path: Path) -> None:
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    bad = _write_record(tmp_path / "bad.json", anc_unit="furlongs")
+    result = runner.invoke(app, ["db", "import", str(bad)], env=env)
+    assert result.exit_code == 2
+    assert "bad.json" in result.output
+    assert "furlongs" in result.output
+    ok = runner.invoke(app, ["db", "import", str(_write_record(tmp_path / "ok.json"))], env=env)
+    assert "1 created" in ok.output

@@ -1,4 +1,4 @@
-"""The ``icaht`` command line: assess, replay, grade, rules, profile, score, validate, schema.
+"""The ``icaht`` command line: assess, replay, grade, rules, profile, db, score, validate, schema.
 
 Errors from icaht (bad input, bad profile) are reported here, in one place, without a traceback.
 """
@@ -14,15 +14,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
 from icaht.core.hematotox import car_hematotox
-from icaht.core.record import Moment
+from icaht.core.record import Moment, PatientRecord
 from icaht.core.replay import replay
 from icaht.core.timeline import calendar_day
 from icaht.core.units import unit_factor
-from icaht.errors import IcahtError, InputError
+from icaht.errors import IcahtError, InputError, Problem
 from icaht.io.inputs import load_courses
+from icaht.io.records import read_record
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 from icaht.report.catalogue import catalogue_json, catalogue_markdown, profile_markdown
@@ -30,6 +32,9 @@ from icaht.report.console import DISCLAIMER, render_assessment
 from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
+from icaht.store.database import current_revision, make_engine, require_current, upgrade
+from icaht.store.patients import import_records
+from icaht.store.settings import StoreSettings
 
 app = typer.Typer(
     add_completion=False,
@@ -40,6 +45,11 @@ score_app = typer.Typer(no_args_is_help=True, help="Quick risk-score calculation
 app.add_typer(score_app, name="score")
 profile_app = typer.Typer(no_args_is_help=True, help="Institution profiles.")
 app.add_typer(profile_app, name="profile")
+db_app = typer.Typer(
+    no_args_is_help=True,
+    help="The database: ICAHT_DATABASE_URL, else SQLite in ICAHT_DATA_DIR (./icaht-data).",
+)
+app.add_typer(db_app, name="db")
 
 out = Console()
 err = Console(stderr=True)
@@ -157,6 +167,53 @@ def rules_command(
 def profile_show_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
     """Every setting of a profile with its value and documented source."""
     typer.echo(profile_markdown(_profile(profile)))
+
+
+@db_app.command("upgrade")
+def db_upgrade_command() -> None:
+    """Create the database or apply pending migrations."""
+    engine = make_engine(StoreSettings().url())
+    before = current_revision(engine)
+    reached = upgrade(engine)
+    shown = "empty" if before is None else before
+    out.print(f"database {engine.url.render_as_string(hide_password=True)}: {shown} -> {reached}")
+
+
+@db_app.command("import")
+def db_import_command(
+    path: Annotated[Path, typer.Argument(help="A record .json or a folder of records.")],
+) -> None:
+    """Import records in one transaction: all or nothing; the same data twice adds nothing."""
+    records = _read_records(path)
+    engine = make_engine(StoreSettings().url())
+    try:
+        require_current(engine)
+        with Session(engine) as session, session.begin():
+            report = import_records(session, records, str(path))
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    out.print(
+        f"{len(records)} patient(s): {report.patients_created} created, "
+        f"{report.patients_updated} updated; observations {report.observations_added} added, "
+        f"{report.observations_present} already present; events {report.events_added} added, "
+        f"{report.events_present} already present"
+    )
+
+
+def _read_records(path: Path) -> list[PatientRecord]:
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    records: list[PatientRecord] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            records.append(read_record(file))
+        except InputError as exc:
+            problems += exc.problems
+    if not files:
+        problems.append(Problem(str(path), "no *.json records in this folder"))
+    if problems:
+        raise _fail(InputError(problems))
+    return records
 
 
 @app.command("grade")

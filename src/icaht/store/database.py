@@ -80,7 +80,7 @@ def require_current(engine: Engine) -> None:
     """Raise :class:`SchemaError` unless the database is at the code's migration head."""
     current, head = current_revision(engine), head_revision()
     if current != head:
-        found = "an empty database" if current is None else f"schema {current}"
+        found = "is empty" if current is None else f"has schema {current}"
         raise SchemaError(
-            f"the database has {found} but this icaht needs {head}: run `icaht db upgrade`"
+            f"the database {found} but this icaht needs schema {head}: run `icaht db upgrade`"
         )
