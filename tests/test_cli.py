@@ -231,3 +231,28 @@ def test_db_import_of_a_bad_file_names_it_and_writes_nothing(tmp_path: Path) -> 
     assert "furlongs" in result.output
     ok = runner.invoke(app, ["db", "import", str(_write_record(tmp_path / "ok.json"))], env=env)
     assert "1 created" in ok.output
+
+
+def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    made = runner.invoke(
+        app,
+        ["user", "create", "ana", "--role", "clinician"],
+        input="a long enough pw\na long enough pw\n",
+        env=env,
+    )
+    assert made.exit_code == 0, made.output
+    weak = runner.invoke(
+        app, ["user", "create", "bo", "--role", "admin", "--password", "short"], env=env
+    )
+    assert weak.exit_code == 2
+    assert "at least 12" in weak.output
+    issued = runner.invoke(app, ["token", "create", "ana", "--name", "etl"], env=env)
+    assert issued.exit_code == 0, issued.output
+    secret = issued.stdout.strip().splitlines()[-1]
+    assert secret.startswith("icaht_")
+    assert runner.invoke(app, ["token", "revoke", "1"], env=env).exit_code == 0
+    missing = runner.invoke(app, ["token", "revoke", "99"], env=env)
+    assert missing.exit_code == 2
+    assert "no token 99" in missing.output

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
@@ -35,6 +36,7 @@ from icaht.schemas import SCHEMAS, schema_text
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
 from icaht.store.patients import import_records
 from icaht.store.settings import StoreSettings
+from icaht.store.users import create_token, create_user, revoke_token
 
 app = typer.Typer(
     add_completion=False,
@@ -50,6 +52,10 @@ db_app = typer.Typer(
     help="The database: ICAHT_DATABASE_URL, else SQLite in ICAHT_DATA_DIR (./icaht-data).",
 )
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(no_args_is_help=True, help="Users of the service.")
+app.add_typer(user_app, name="user")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens for programs.")
+app.add_typer(token_app, name="token")
 
 out = Console()
 err = Console(stderr=True)
@@ -185,9 +191,8 @@ def db_import_command(
 ) -> None:
     """Import records in one transaction: all or nothing; the same data twice adds nothing."""
     records = _read_records(path)
-    engine = make_engine(StoreSettings().url())
+    engine = _database()
     try:
-        require_current(engine)
         with Session(engine) as session, session.begin():
             report = import_records(session, records, str(path))
     except IcahtError as exc:
@@ -198,6 +203,67 @@ def db_import_command(
         f"{report.observations_present} already present; events {report.events_added} added, "
         f"{report.events_present} already present"
     )
+
+
+def _database() -> Engine:
+    engine = make_engine(StoreSettings().url())
+    try:
+        require_current(engine)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    return engine
+
+
+@user_app.command("create")
+def user_create_command(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="clinician, researcher or admin.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="ICAHT_NEW_PASSWORD",
+            help="Prompted for when not given (or ICAHT_NEW_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Add a user."""
+    try:
+        with Session(_database()) as session, session.begin():
+            create_user(session, username, password, role)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    out.print(f"user {username} created with role {role}")
+
+
+@token_app.command("create")
+def token_create_command(
+    username: Annotated[str, typer.Argument(help="The user the program acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    days: Annotated[int, typer.Option(help="Days until it expires.")] = 90,
+) -> None:
+    """Issue an API token; it is printed once and stored only as a hash."""
+    try:
+        with Session(_database()) as session, session.begin():
+            issued = create_token(session, username, name, days)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    err.print(f"token {issued.id} for {username}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC")
+    err.print("Store it now: it cannot be shown again.")
+    typer.echo(issued.secret)
+
+
+@token_app.command("revoke")
+def token_revoke_command(token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
+    """Revoke an API token."""
+    try:
+        with Session(_database()) as session, session.begin():
+            revoke_token(session, token_id)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    out.print(f"token {token_id} revoked")
 
 
 def _read_records(path: Path) -> list[PatientRecord]:
