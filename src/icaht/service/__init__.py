@@ -1,0 +1,1 @@
+"""The clinical service: FastAPI application, REST API under ``/api/v1``."""

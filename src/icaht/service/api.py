@@ -1,0 +1,232 @@
+"""REST API under ``/api/v1``: patients, their assessment and replay, the rule catalogue and
+profiles. Every read or change of a patient is audited; every assessment shown is recorded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icaht import __version__
+from icaht.core.assessment import Assessment, assess
+from icaht.core.course import course_from_record
+from icaht.core.record import PatientRecord
+from icaht.core.replay import Replay, replay
+from icaht.core.timeline import calendar_day
+from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
+from icaht.report.catalogue import catalogue_json
+from icaht.service.auth import Caller, allow, caller, database
+from icaht.store.audit import assessment_shown, audit
+from icaht.store.database import current_revision
+from icaht.store.patients import import_records, load_record
+from icaht.store.tables import Patient
+
+router = APIRouter(prefix="/api/v1")
+Clinical = Annotated[Caller, Depends(allow("clinician"))]
+Anyone = Annotated[Caller, Depends(caller)]
+Db = Annotated[Session, Depends(database)]
+
+
+class ImportResult(BaseModel):
+    patients_created: int
+    patients_updated: int
+    observations_added: int
+    observations_present: int
+    events_added: int
+    events_present: int
+
+
+class PatientSummary(BaseModel):
+    patient_id: str
+    product: str | None
+    day: int | None
+    jain_phase: str | None
+    current_ctcae: dict[str, int | None]
+    early_icaht: int | None
+    early_ticaht: int | None
+    open_recommendations: int
+    last_lab_day: float | None
+
+
+def _profile(name: str | None) -> Profile:
+    return load_profile(name) if name else load_profile()
+
+
+def _record(session: Session, key: str) -> PatientRecord:
+    found = load_record(session, key)
+    if found is None:
+        raise HTTPException(404, f"no patient {key!r}")
+    return found
+
+
+@router.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    """Liveness and the database schema revision (no sign-in needed)."""
+    revision = current_revision(request.app.state.engine)
+    return {"status": "ok", "icaht": __version__, "schema": revision}
+
+
+@router.get("/patients")
+def list_patients(who: Clinical, db: Db) -> list[PatientSummary]:
+    """Every patient with today's picture (as of the latest data)."""
+    keys = db.scalars(
+        select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
+    ).all()
+    out = []
+    profile = load_profile()
+    for key in keys:
+        record = _record(db, key)
+        course = course_from_record(record)
+        a = assess(course, None, profile)
+        last = course.last_data_day()
+        out.append(
+            PatientSummary(
+                patient_id=key,
+                product=record.patient.product,
+                day=None if last is None else calendar_day(last),
+                jain_phase=a.jain_phase,
+                current_ctcae={s.lineage: s.latest_ctcae for s in a.lineages[:3]},
+                early_icaht=a.early_icaht.grade,
+                early_ticaht=a.early_ticaht.grade,
+                open_recommendations=len(a.recommendations),
+                last_lab_day=max(
+                    (float(s.day[-1]) for s in course.labs.values() if len(s)), default=None
+                ),
+            )
+        )
+    audit(
+        db,
+        actor=who.username,
+        action="list-patients",
+        remote=who.remote,
+        detail={"count": len(out)},
+    )
+    db.commit()
+    return out
+
+
+@router.post("/patients", status_code=201)
+def add_patient(record: PatientRecord, who: Clinical, db: Db) -> ImportResult:
+    """Add or update one patient (idempotent: the same record twice adds nothing)."""
+    report = import_records(db, [record], "request body")
+    audit(
+        db,
+        actor=who.username,
+        action="import",
+        patient_key=record.patient.patient_id,
+        remote=who.remote,
+        detail={
+            "observations_added": report.observations_added,
+            "events_added": report.events_added,
+        },
+    )
+    db.commit()
+    return ImportResult(**asdict(report))
+
+
+@router.get("/patients/{patient_id}")
+def read_patient(patient_id: str, who: Clinical, db: Db) -> PatientRecord:
+    """The stored record."""
+    record = _record(db, patient_id)
+    audit(db, actor=who.username, action="read", patient_key=patient_id, remote=who.remote)
+    db.commit()
+    return record
+
+
+@router.delete("/patients/{patient_id}", status_code=204)
+def delete_patient(
+    patient_id: str, who: Annotated[Caller, Depends(allow("admin"))], db: Db
+) -> Response:
+    """Soft delete (admin only, audited)."""
+    patient = db.scalars(
+        select(Patient).where(Patient.patient_key == patient_id, Patient.deleted_at.is_(None))
+    ).one_or_none()
+    if patient is None:
+        raise HTTPException(404, f"no patient {patient_id!r}")
+    patient.deleted_at = datetime.now(UTC)
+    audit(db, actor=who.username, action="delete", patient_key=patient_id, remote=who.remote)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/patients/{patient_id}/assessment")
+def patient_assessment(
+    patient_id: str,
+    who: Clinical,
+    db: Db,
+    as_of: Annotated[int | None, Query(description="Day after infusion; default latest")] = None,
+    profile: Annotated[str | None, Query(description="Shipped profile name")] = None,
+) -> Assessment:
+    """The assessment as of a day (no look-ahead)."""
+    chosen = _profile(profile)
+    record = _record(db, patient_id)
+    a = assess(course_from_record(record), None if as_of is None else float(as_of), chosen)
+    assessment_shown(
+        db,
+        actor=who.username,
+        patient_key=patient_id,
+        as_of_day=a.as_of_day,
+        profile=(a.profile_name, a.profile_version),
+        icaht_version=a.icaht_version,
+        rule_ids=[r.rule_id for r in a.recommendations],
+    )
+    audit(
+        db,
+        actor=who.username,
+        action="assessment",
+        patient_key=patient_id,
+        remote=who.remote,
+        detail={"as_of_day": a.as_of_day},
+    )
+    db.commit()
+    return a
+
+
+@router.get("/patients/{patient_id}/replay")
+def patient_replay(
+    patient_id: str,
+    who: Clinical,
+    db: Db,
+    first: Annotated[int, Query(alias="from")] = 0,
+    last: Annotated[int | None, Query(alias="to")] = None,
+    profile: Annotated[str | None, Query()] = None,
+) -> Replay:
+    """Day by day, the recommendations that appeared, changed and disappeared."""
+    chosen = _profile(profile)
+    course = course_from_record(_record(db, patient_id))
+    end = last
+    if end is None:
+        latest = course.last_data_day()
+        end = 0 if latest is None else calendar_day(latest)
+    if end < first or end - first > 3660:
+        raise HTTPException(422, "'to' must be on or after 'from', at most 10 years later")
+    audit(db, actor=who.username, action="replay", patient_key=patient_id, remote=who.remote)
+    db.commit()
+    return replay(course, first, end, chosen)
+
+
+@router.get("/rules")
+def rules(_: Anyone, profile: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    """The rule catalogue with the profile's values of the settings each rule uses."""
+    loaded: dict[str, Any] = json.loads(catalogue_json(_profile(profile)))
+    return loaded
+
+
+@router.get("/profiles")
+def profiles(_: Anyone) -> list[str]:
+    """The shipped profile names."""
+    return shipped_profiles()
+
+
+@router.get("/profiles/{name}")
+def profile_detail(name: str, _: Anyone) -> Profile:
+    """A shipped profile's settings."""
+    if name not in shipped_profiles():
+        raise HTTPException(404, f"no profile {name!r}")
+    return load_profile(name)

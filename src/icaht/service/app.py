@@ -1,0 +1,45 @@
+"""The FastAPI application: settings checked and the database schema required at startup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
+
+from icaht import __version__
+from icaht.service import problems
+from icaht.service.api import router
+from icaht.service.settings import ServiceSettings
+from icaht.store.database import make_engine, require_current
+from icaht.store.settings import StoreSettings
+
+
+def create_app(
+    settings: ServiceSettings | None = None, store: StoreSettings | None = None
+) -> FastAPI:
+    """The application for the configured database (refuses unsafe settings or an old schema)."""
+    service = settings or ServiceSettings()
+    service.check()
+    engine = make_engine((store or StoreSettings()).url())
+    require_current(engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="icaht",
+        version=__version__,
+        description="Cytopenias after CAR T-cell therapy. Decision support only, not a medical "
+        "device.",
+        lifespan=lifespan,
+    )
+    app.state.settings = service
+    app.state.engine = engine
+    app.state.sessions = sessionmaker(engine)
+    problems.install(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,56 @@
+"""Who is calling: a bearer API token (programs), or in demo mode a demo clinician. Roles decide
+what each endpoint allows (clinician: patients; researcher: cohort data only; admin: all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from icaht.store.users import user_for_token
+
+DEMO_USER = "demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    username: str
+    role: str
+    remote: str | None
+
+
+def database(request: Request) -> Iterator[Session]:
+    """A session per request; the endpoint commits what it writes."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+def caller(request: Request, session: Session = Depends(database)) -> Caller:  # noqa: B008
+    """The authenticated caller; 401 without valid credentials."""
+    remote = request.client.host if request.client else None
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() == "bearer" and secret:
+        user = user_for_token(session, secret.strip())
+        if user is None:
+            raise HTTPException(
+                401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return Caller(user.username, user.role, remote)
+    if request.app.state.settings.demo:
+        return Caller(DEMO_USER, "clinician", remote)
+    raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def allow(*roles: str) -> Callable[[Caller], Caller]:
+    """A dependency admitting only the given roles (admin is always admitted)."""
+
+    def check(who: Caller = Depends(caller)) -> Caller:  # noqa: B008
+        if who.role != "admin" and who.role not in roles:
+            raise HTTPException(403, f"the {who.role} role cannot use this endpoint")
+        return who
+
+    return check

@@ -1,0 +1,178 @@
+"""The REST API in-process: patients, assessment, replay, catalogue, errors and roles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.service.conftest import EXAMPLES, Service
+
+from icaht.errors import IcahtError
+from icaht.service.app import create_app
+from icaht.service.settings import ServiceSettings
+from icaht.store.database import make_engine
+from icaht.store.settings import StoreSettings
+from icaht.store.tables import AssessmentShown, AuditEntry
+
+PROBLEM = "application/problem+json"
+
+
+def _post_example(service: Service, case: str) -> dict[str, object]:
+    body = json.loads((EXAMPLES / f"{case}.json").read_text(encoding="utf-8"))
+    response = service.client.post("/api/v1/patients", json=body, headers=service.auth("clinician"))
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
+
+
+def test_add_twice_then_assess_as_of_a_day(service: Service) -> None:
+    first = _post_example(service, "jain-case1")
+    assert first["patients_created"] == 1
+    again = _post_example(service, "jain-case1")
+    assert (again["patients_created"], again["observations_added"]) == (0, 0)
+    response = service.client.get(
+        "/api/v1/patients/jain-2023-case1/assessment",
+        params={"as_of": 10},
+        headers=service.auth("clinician"),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["as_of_day"] == 10
+    assert "growth-factor.consider-gcsf" in [r["rule_id"] for r in body["recommendations"]]
+    engine = make_engine(service.store.url())
+    with Session(engine) as session:
+        shown = session.scalars(select(AssessmentShown)).one()
+        assert shown.actor == "clinician-user"
+        assert "growth-factor.consider-gcsf" in shown.rule_ids
+        actions = session.scalars(select(AuditEntry.action)).all()
+        assert actions.count("import") == 2
+        assert "assessment" in actions
+    engine.dispose()
+
+
+def test_list_read_replay_and_delete(service: Service) -> None:
+    _post_example(service, "baur")
+    listed = service.client.get("/api/v1/patients", headers=service.auth("clinician")).json()
+    assert [p["patient_id"] for p in listed] == ["baur-2021"]
+    assert listed[0]["open_recommendations"] >= 1
+    record = service.client.get("/api/v1/patients/baur-2021", headers=service.auth("clinician"))
+    assert record.json()["patient"]["product"] == "axi-cel"
+    replayed = service.client.get(
+        "/api/v1/patients/baur-2021/replay",
+        params={"from": 85, "to": 100},
+        headers=service.auth("clinician"),
+    ).json()
+    appeared = {r["rule_id"] for d in replayed["days"] for r in d["appeared"]}
+    assert "tpo-ra.candidate" in appeared
+    assert (
+        service.client.delete(
+            "/api/v1/patients/baur-2021", headers=service.auth("clinician")
+        ).status_code
+        == 403
+    )
+    assert (
+        service.client.delete(
+            "/api/v1/patients/baur-2021", headers=service.auth("admin")
+        ).status_code
+        == 204
+    )
+    gone = service.client.get("/api/v1/patients/baur-2021", headers=service.auth("clinician"))
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == PROBLEM
+
+
+def test_a_bad_record_is_a_problem_listing_every_field(service: Service) -> None:
+    body = json.loads((EXAMPLES / "baur.json").read_text(encoding="utf-8"))
+    body["observations"][0]["unit"] = "furlongs"
+    body["observations"][1]["value"] = -3
+    response = service.client.post("/api/v1/patients", json=body, headers=service.auth("clinician"))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    fields = {e["field"] for e in problem["errors"]}
+    assert "observations[0].unit" in fields
+    assert "observations[1].value" in fields
+    listed = service.client.get("/api/v1/patients", headers=service.auth("clinician")).json()
+    assert listed == []
+
+
+def test_a_malformed_body_is_a_field_level_problem(service: Service) -> None:
+    response = service.client.post(
+        "/api/v1/patients", json={"patient": {}}, headers=service.auth("clinician")
+    )
+    assert response.status_code == 422
+    assert "patient.patient_id" in [
+        e["field"].removeprefix("body.") for e in response.json()["errors"]
+    ]
+
+
+# role x endpoint: which status each role gets (401 = no token)
+MATRIX = [
+    ("GET", "/api/v1/patients", {"clinician": 200, "researcher": 403, "admin": 200, None: 401}),
+    ("GET", "/api/v1/patients/x", {"clinician": 404, "researcher": 403, "admin": 404, None: 401}),
+    (
+        "GET",
+        "/api/v1/patients/x/assessment",
+        {"clinician": 404, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "GET",
+        "/api/v1/patients/x/replay",
+        {"clinician": 404, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "DELETE",
+        "/api/v1/patients/x",
+        {"clinician": 403, "researcher": 403, "admin": 404, None: 401},
+    ),
+    ("GET", "/api/v1/rules", {"clinician": 200, "researcher": 200, "admin": 200, None: 401}),
+    ("GET", "/api/v1/profiles", {"clinician": 200, "researcher": 200, "admin": 200, None: 401}),
+    (
+        "GET",
+        "/api/v1/profiles/icaht-2023",
+        {"clinician": 200, "researcher": 200, "admin": 200, None: 401},
+    ),
+    ("GET", "/api/v1/health", {"clinician": 200, "researcher": 200, "admin": 200, None: 200}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), MATRIX)
+def test_authorization_matrix(
+    service: Service, method: str, path: str, expected: dict[str | None, int]
+) -> None:
+    for role, status in expected.items():
+        headers = service.auth(role) if role else {}
+        response = service.client.request(method, path, headers=headers)
+        assert response.status_code == status, (role, method, path, response.text)
+
+
+def test_a_revoked_or_unknown_token_is_refused(service: Service) -> None:
+    response = service.client.get(
+        "/api/v1/rules", headers={"Authorization": "Bearer icaht_nothing"}
+    )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_server_refuses_default_secrets_and_old_schemas(tmp_path: object) -> None:
+    with pytest.raises(IcahtError, match="ICAHT_SECRET_KEY"):
+        create_app(ServiceSettings(), StoreSettings(data_dir=tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(IcahtError, match="icaht db upgrade"):
+        create_app(
+            ServiceSettings(secret_key="x-not-default"),
+            StoreSettings(data_dir=tmp_path),  # type: ignore[arg-type]
+        )
+
+
+def test_demo_mode_acts_as_a_demo_clinician(store: StoreSettings) -> None:
+    app = create_app(ServiceSettings(demo=True), store)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/patients").status_code == 200
+    engine = make_engine(store.url())
+    with Session(engine) as session:
+        actors = session.scalars(select(AuditEntry.actor)).all()
+        assert actors == ["demo"]
+    engine.dispose()
