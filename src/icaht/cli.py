@@ -1,4 +1,5 @@
-"""The ``icaht`` command line: assess, replay, grade, rules, profile, db, score, validate, schema.
+"""The ``icaht`` command line: assess, replay, grade, rules, profile, serve, db, user, token,
+score, validate, schema.
 
 Errors from icaht (bad input, bad profile) are reported here, in one place, without a traceback.
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
@@ -33,6 +35,7 @@ from icaht.report.console import DISCLAIMER, render_assessment
 from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
+from icaht.service.app import create_app
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
 from icaht.store.patients import import_records
 from icaht.store.settings import StoreSettings
@@ -173,6 +176,20 @@ def rules_command(
 def profile_show_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
     """Every setting of a profile with its value and documented source."""
     typer.echo(profile_markdown(_profile(profile)))
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the service (REST API under /api/v1; OpenAPI at /docs)."""
+    try:
+        application = create_app()
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    err.print(f"icaht serving on http://{host}:{port}/  ({DISCLAIMER})")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @db_app.command("upgrade")
@@ -412,3 +429,7 @@ def schema_command(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The service over real HTTP: ``icaht serve`` as a process, called on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.service.conftest import EXAMPLES
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "ICAHT_DATA_DIR": str(tmp_path / "data"),
+        "ICAHT_DEMO": "1",
+    }
+    icaht = [sys.executable, "-m", "icaht.cli"]
+    subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    process = subprocess.Popen(
+        [*icaht, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"server did not start: {process.stderr.read() if process.stderr else ''}")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_add_and_assess_over_http(server: str) -> None:
+    body = json.loads((EXAMPLES / "jain-case2.json").read_text(encoding="utf-8"))
+    with httpx.Client(base_url=server, timeout=30) as client:
+        assert client.post("/api/v1/patients", json=body).status_code == 201
+        response = client.get("/api/v1/patients/jain-2023-case2/assessment", params={"as_of": 100})
+        assert response.status_code == 200
+        ids = [r["rule_id"] for r in response.json()["recommendations"]]
+        assert "hct.complete-aplasia" in ids
+        spec = client.get("/openapi.json").json()
+        assert "/api/v1/patients/{patient_id}/assessment" in spec["paths"]
+        missing = client.get("/api/v1/patients/nobody")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
