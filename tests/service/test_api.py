@@ -176,3 +176,58 @@ def test_demo_mode_acts_as_a_demo_clinician(store: StoreSettings) -> None:
         actors = session.scalars(select(AuditEntry.actor)).all()
         assert actors == ["demo"]
     engine.dispose()
+
+
+def test_add_data_list_by_range_and_correct_with_history(service: Service) -> None:
+    """A lab added later changes the recommendations; a correction keeps the old value."""
+    _post_example(service, "jain-case1")
+    clinician = service.auth("clinician")
+    base = "/api/v1/patients/jain-2023-case1"
+    before = service.client.get(f"{base}/assessment", params={"as_of": 3}, headers=clinician)
+    assert "workup.neutropenic-fever" not in [
+        r["rule_id"] for r in before.json()["recommendations"]
+    ]
+    added = service.client.post(
+        f"{base}/data",
+        json={"events": [{"kind": "fever", "start": 3, "temperature_c": 38.9}]},
+        headers=clinician,
+    )
+    assert added.status_code == 201
+    assert added.json()["events_added"] == 1
+    after = service.client.get(f"{base}/assessment", params={"as_of": 3}, headers=clinician)
+    assert "workup.neutropenic-fever" in [r["rule_id"] for r in after.json()["recommendations"]]
+
+    window = service.client.get(
+        f"{base}/observations", params={"from": 10, "to": 10.99}, headers=clinician
+    ).json()
+    anc = next(r for r in window if r["observation"]["analyte"] == "anc")
+    corrected = {**anc["observation"], "value": anc["observation"]["value"] * 2}
+    response = service.client.put(
+        f"{base}/observations/{anc['id']}", json=corrected, headers=clinician
+    )
+    assert response.status_code == 200, response.text
+    new_id = response.json()["id"]
+    current = service.client.get(
+        f"{base}/observations", params={"from": 10, "to": 10.99}, headers=clinician
+    ).json()
+    assert [r["id"] for r in current if r["observation"]["analyte"] == "anc"] == [new_id]
+    history = service.client.get(
+        f"{base}/observations",
+        params={"from": 10, "to": 10.99, "history": "true"},
+        headers=clinician,
+    ).json()
+    old = next(r for r in history if r["id"] == anc["id"])
+    assert old["superseded_by"] == new_id
+    twice = service.client.put(
+        f"{base}/observations/{anc['id']}", json=corrected, headers=clinician
+    )
+    assert twice.status_code == 422
+    bad = service.client.post(
+        f"{base}/data",
+        json={"observations": [{"day": 40, "analyte": "anc", "value": 1, "unit": "furlongs"}]},
+        headers=clinician,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "observations[0].unit"
+    nobody = service.client.post("/api/v1/patients/nobody/data", json={}, headers=clinician)
+    assert nobody.status_code == 404

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.record import Event, Observation, PatientRecord
 from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
@@ -24,7 +24,13 @@ from icaht.report.catalogue import catalogue_json
 from icaht.service.auth import Caller, allow, caller, database
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.database import current_revision
-from icaht.store.patients import import_records, load_record
+from icaht.store.patients import (
+    add_to_patient,
+    correct_observation,
+    import_records,
+    list_observations,
+    load_record,
+)
 from icaht.store.tables import Patient
 
 router = APIRouter(prefix="/api/v1")
@@ -209,6 +215,82 @@ def patient_replay(
     audit(db, actor=who.username, action="replay", patient_key=patient_id, remote=who.remote)
     db.commit()
     return replay(course, first, end, chosen)
+
+
+class ObservationOut(BaseModel):
+    id: int
+    day: float
+    observation: Observation
+    superseded_by: int | None
+
+
+class Additions(BaseModel):
+    """Observations and/or events to add to a patient."""
+
+    observations: list[Observation] = []
+    events: list[Event] = []
+
+
+@router.post("/patients/{patient_id}/data", status_code=201)
+def add_data(patient_id: str, body: Additions, who: Clinical, db: Db) -> ImportResult:
+    """Add observations and events (one or many; the same data twice adds nothing)."""
+    report = add_to_patient(db, patient_id, body.observations, body.events)
+    audit(
+        db,
+        actor=who.username,
+        action="add-data",
+        patient_key=patient_id,
+        remote=who.remote,
+        detail={
+            "observations_added": report.observations_added,
+            "events_added": report.events_added,
+        },
+    )
+    db.commit()
+    return ImportResult(**asdict(report))
+
+
+@router.get("/patients/{patient_id}/observations")
+def observations(
+    patient_id: str,
+    who: Clinical,
+    db: Db,
+    first: Annotated[float, Query(alias="from")] = -3660.0,
+    last: Annotated[float, Query(alias="to")] = 3660.0,
+    history: bool = False,
+) -> list[ObservationOut]:
+    """Observations in a day range; ``history=true`` includes corrected (superseded) rows."""
+    rows = list_observations(db, patient_id, first, last, history)
+    audit(
+        db,
+        actor=who.username,
+        action="list-observations",
+        patient_key=patient_id,
+        remote=who.remote,
+    )
+    db.commit()
+    return [
+        ObservationOut(id=r.id, day=r.day, observation=r.observation, superseded_by=r.superseded_by)
+        for r in rows
+    ]
+
+
+@router.put("/patients/{patient_id}/observations/{observation_id}")
+def correct(
+    patient_id: str, observation_id: int, corrected: Observation, who: Clinical, db: Db
+) -> dict[str, int]:
+    """Correct an observation: the old value is kept as history, superseded by the new one."""
+    new_id = correct_observation(db, patient_id, observation_id, corrected)
+    audit(
+        db,
+        actor=who.username,
+        action="correct-observation",
+        patient_key=patient_id,
+        remote=who.remote,
+        detail={"old": observation_id, "new": new_id},
+    )
+    db.commit()
+    return {"id": new_id, "supersedes": observation_id}
 
 
 @router.get("/rules")

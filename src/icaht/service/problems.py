@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from icaht.errors import IcahtError, InputError, ProfileError
 from icaht.store.database import SchemaError
+from icaht.store.patients import NotFoundError
 
 PROBLEM = "application/problem+json"
 
@@ -22,6 +23,10 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Map icaht's errors, HTTP errors and request validation to problem+json."""
+
+    @app.exception_handler(NotFoundError)
+    async def _missing(_: Request, exc: NotFoundError) -> JSONResponse:
+        return problem(404, "Not found", "; ".join(str(p) for p in exc.problems))
 
     @app.exception_handler(InputError)
     async def _input(_: Request, exc: InputError) -> JSONResponse:

@@ -228,3 +228,114 @@ def load_record(session: Session, patient_key: str) -> PatientRecord | None:
     return PatientRecord.model_validate(
         {"patient": patient.facts, "observations": observations, "events": events}
     )
+
+
+class NotFoundError(InputError):
+    """A patient or row that does not exist."""
+
+
+def _patient(session: Session, patient_key: str) -> Patient:
+    patient = session.scalars(
+        select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
+    ).one_or_none()
+    if patient is None:
+        raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
+    return patient
+
+
+def add_to_patient(
+    session: Session,
+    patient_key: str,
+    observations: Sequence[Observation] = (),
+    events: Sequence[Event] = (),
+) -> ImportReport:
+    """Add observations and events to a stored patient (validated with the patient's facts)."""
+    stored = load_record(session, patient_key)
+    if stored is None:
+        raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
+    addition = PatientRecord(
+        patient=stored.patient, observations=list(observations), events=list(events)
+    )
+    return import_records(session, [addition], "request body")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObservation:
+    """An observation row with its id and correction state."""
+
+    id: int
+    day: float
+    observation: Observation
+    superseded_by: int | None
+
+
+def list_observations(
+    session: Session, patient_key: str, first_day: float, last_day: float, history: bool
+) -> list[StoredObservation]:
+    """Observations with first_day <= day <= last_day (current rows, or all with history)."""
+    patient = _patient(session, patient_key)
+    query = select(ObservationRow).where(
+        ObservationRow.patient_id == patient.id,
+        ObservationRow.day >= first_day,
+        ObservationRow.day <= last_day,
+    )
+    if not history:
+        query = query.where(ObservationRow.superseded_by.is_(None))
+    rows = session.scalars(query.order_by(ObservationRow.day, ObservationRow.id))
+    return [
+        StoredObservation(
+            id=row.id,
+            day=row.day,
+            observation=Observation(
+                time=_moment(row.time_text),
+                analyte=row.analyte,
+                loinc=row.loinc,
+                value=row.value,
+                unit=row.unit,
+                lln=row.lln,
+                uln=row.uln,
+            ),
+            superseded_by=row.superseded_by,
+        )
+        for row in rows
+    ]
+
+
+def correct_observation(
+    session: Session, patient_key: str, row_id: int, corrected: Observation
+) -> int:
+    """Replace an observation by a corrected one; the old row stays, marked superseded.
+    Returns the id of the corrected row."""
+    patient = _patient(session, patient_key)
+    old = session.get(ObservationRow, row_id)
+    if old is None or old.patient_id != patient.id:
+        raise NotFoundError([Problem("database", "no such observation", value=row_id)])
+    if old.superseded_by is not None:
+        raise InputError(
+            [Problem("database", f"already corrected by {old.superseded_by}", value=row_id)]
+        )
+    stored = load_record(session, patient_key)
+    assert stored is not None
+    validate_records(
+        [PatientRecord(patient=stored.patient, observations=[corrected])], "request body"
+    )
+    (row,) = _observation_rows(
+        patient,
+        PatientRecord(patient=stored.patient, observations=[corrected]),
+        datetime.now(UTC),
+    )
+    existing = session.scalars(
+        select(ObservationRow).where(
+            ObservationRow.patient_id == patient.id,
+            ObservationRow.content_hash == row["content_hash"],
+        )
+    ).one_or_none()
+    if existing is not None:
+        raise InputError(
+            [Problem("database", "the corrected value is already stored", value=existing.id)]
+        )
+    new = ObservationRow(**row)
+    session.add(new)
+    session.flush()
+    old.superseded_by = new.id
+    return new.id
