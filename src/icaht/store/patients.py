@@ -50,7 +50,9 @@ def _time_text(moment: Moment) -> str:
     return moment.isoformat() if isinstance(moment, date) else repr(float(moment))
 
 
-def _insert(session: Session, table: type[ObservationRow] | type[EventRow]) -> Insert:
+def _insert(
+    session: Session, table: type[Patient] | type[ObservationRow] | type[EventRow]
+) -> Insert:
     """An INSERT that skips rows already present (a concurrent import of the same data)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -79,13 +81,17 @@ def validate_records(records: Sequence[PatientRecord], source: str) -> None:
 
 
 def _upsert_patient(session: Session, record: PatientRecord, now: datetime) -> tuple[Patient, str]:
+    """The patient row, created if new (safe against a concurrent import creating it too) or
+    updated when its facts changed."""
     facts = record.patient.model_dump(mode="json", exclude_none=True)
     key = record.patient.patient_id
-    patient = session.scalars(select(Patient).where(Patient.patient_key == key)).one_or_none()
-    if patient is None:
-        patient = Patient(patient_key=key, facts=facts, created_at=now, updated_at=now)
-        session.add(patient)
-        session.flush()
+    created = session.execute(
+        _insert(session, Patient)
+        .values(patient_key=key, facts=facts, created_at=now, updated_at=now)
+        .returning(Patient.id)
+    ).scalar_one_or_none()
+    patient = session.scalars(select(Patient).where(Patient.patient_key == key)).one()
+    if created is not None:
         return patient, "created"
     if patient.facts != facts or patient.deleted_at is not None:
         patient.facts, patient.updated_at, patient.deleted_at = facts, now, None
