@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
 
@@ -94,8 +94,17 @@ class Observation(BaseModel):
     uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
 
 
+def _kind_required(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, ``kind`` is required: it tells the event kinds apart."""
+    required = schema.setdefault("required", [])
+    if "kind" not in required:
+        required.append("kind")
+
+
 class _Event(BaseModel):
-    model_config = _STRICT
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, json_schema_extra=_kind_required
+    )
     start: Moment = Field(
         validation_alias=AliasChoices("start", "time", "day"),
         description="When it happened or began.",

@@ -22,6 +22,7 @@ from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
 from icaht.report.catalogue import catalogue_json
 from icaht.service.auth import Caller, allow, caller, database
+from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.database import current_revision
 from icaht.store.patients import (
@@ -33,7 +34,7 @@ from icaht.store.patients import (
 )
 from icaht.store.tables import Patient
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 Clinical = Annotated[Caller, Depends(allow("clinician"))]
 Anyone = Annotated[Caller, Depends(caller)]
 Db = Annotated[Session, Depends(database)]

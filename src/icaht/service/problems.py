@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from icaht.errors import IcahtError, InputError, ProfileError
@@ -14,6 +15,33 @@ from icaht.store.database import SchemaError
 from icaht.store.patients import NotFoundError
 
 PROBLEM = "application/problem+json"
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details; ``errors`` lists field-level problems where there are any."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[Any] | None = None
+
+
+#: Documented error responses of every API operation.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": title,
+        "content": {PROBLEM: {"schema": ProblemDetail.model_json_schema()}},
+    }
+    for status, title in (
+        (400, "Request cannot be done"),
+        (401, "Not signed in"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (422, "Invalid request or input"),
+        (503, "Database schema out of date"),
+    )
+}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
