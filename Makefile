@@ -32,8 +32,9 @@ system-deps:
 
 test: system-deps lint typecheck unit
 
-bench: install
+bench: install system-deps
 	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/service.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

@@ -1,0 +1,233 @@
+"""``make bench`` (service part): API latency and bulk import throughput.
+
+For SQLite (the embedded default) and PostgreSQL (a throwaway cluster, as in the tests), this
+starts ``icaht serve`` on loopback, stores one synthetic patient with a year of follow-up (about
+1,000 observations), and measures ``GET /api/v1/patients/{id}/assessment`` latency (p50, p95, p99)
+with 1, 10 and 50 concurrent clients. It also times ``icaht db import`` of a folder of records
+(observations/second, including validation). Targets (issue 4): p95 <= 50 ms at 10 clients;
+import >= 20,000 observations/second on SQLite. Writes ``benchmarks/results/service.json`` and
+appends a line to ``benchmarks/results/service.md``. A measurement, not a test: the machine is
+shared and noisy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.postgres_harness import postgres_cluster  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CLIENTS = (1, 10, 50)
+REQUESTS_PER_CLIENT = 20
+IMPORT_PATIENTS = 300
+TARGET_P95_MS_AT_10 = 50.0
+TARGET_IMPORT_OBS_PER_S = 20_000.0
+console = Console(stderr=True)
+
+
+def one_year_patient(patient_id: str) -> dict[str, Any]:
+    """A patient with daily ANC, platelets and Hb from day -5 to day 330 (~1,000 values)."""
+    observations = []
+    for day in range(-5, 331):
+        recovering = min(1.0, max(0.0, (day - 14) / 120))
+        observations += [
+            {
+                "day": day,
+                "analyte": "anc",
+                "value": round(0.1 + 2.4 * recovering, 2),
+                "unit": "10^9/L",
+            },
+            {
+                "day": day,
+                "analyte": "platelets",
+                "value": round(12 + 140 * recovering, 1),
+                "unit": "10^9/L",
+            },
+            {"day": day, "analyte": "hb", "value": round(7.5 + 5 * recovering, 1), "unit": "g/dL"},
+        ]
+    events = [{"kind": "transfusion", "start": d, "product": "platelets"} for d in range(7, 90, 7)]
+    return {
+        "patient": {"patient_id": patient_id, "product": "axi-cel", "weight_kg": 70},
+        "observations": observations,
+        "events": [{"kind": "crs", "start": 2, "end": 4, "grade": 2}, *events],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _icaht(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "icaht.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "icaht.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _latencies(url: str, clients: int) -> list[float]:
+    path = "/api/v1/patients/bench-1y/assessment"
+    timings: list[float] = []
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            for _ in range(REQUESTS_PER_CLIENT):
+                started = time.perf_counter()
+                response = await client.get(path)
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return timings
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def measure_backend(name: str, env: dict[str, str]) -> dict[str, Any]:
+    _icaht("db", "upgrade", env=env)
+    with serving(env) as url:
+        httpx.post(f"{url}/api/v1/patients", json=one_year_patient("bench-1y"), timeout=60)
+        asyncio.run(_latencies(url, 1))  # warm-up
+        rows = {}
+        for clients in CLIENTS:
+            timings = asyncio.run(_latencies(url, clients))
+            rows[str(clients)] = {
+                "requests": len(timings),
+                "p50_ms": round(_percentile(timings, 50), 1),
+                "p95_ms": round(_percentile(timings, 95), 1),
+                "p99_ms": round(_percentile(timings, 99), 1),
+            }
+            console.print(f"{name}: {clients:>2} clients {rows[str(clients)]}")
+    return rows
+
+
+def measure_import(env: dict[str, str], folder: Path) -> dict[str, float]:
+    folder.mkdir()
+    total = 0
+    for i in range(IMPORT_PATIENTS):
+        record = one_year_patient(f"imp-{i:04d}")
+        total += len(record["observations"])
+        (folder / f"{i:04d}.json").write_text(json.dumps(record), encoding="utf-8")
+    _icaht("db", "upgrade", env=env)
+    started = time.perf_counter()
+    _icaht("db", "import", str(folder), env=env)
+    seconds = time.perf_counter() - started
+    return {
+        "observations": total,
+        "seconds": round(seconds, 2),
+        "observations_per_s": round(total / seconds),
+    }
+
+
+def main() -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
+    work = Path(tempfile.mkdtemp(prefix="icaht-bench-"))
+    try:
+        sqlite_env = {**base, "ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / "sqlite")}
+        results: dict[str, Any] = {"sqlite": measure_backend("sqlite", sqlite_env)}
+        with postgres_cluster() as url:
+            pg_env = {**base, "ICAHT_DEMO": "1", "ICAHT_DATABASE_URL": url}
+            results["postgresql"] = measure_backend("postgresql", pg_env)
+        import_env = {**base, "ICAHT_DATA_DIR": str(work / "import")}
+        results["import_sqlite"] = measure_import(import_env, work / "records")
+        console.print(f"import (SQLite): {results['import_sqlite']}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    ).stdout.strip()
+    results["meta"] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+        "commit": commit,
+        "cpus": os.cpu_count(),
+        "requests_per_client": REQUESTS_PER_CLIENT,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "service.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    p95 = {b: results[b]["10"]["p95_ms"] for b in ("sqlite", "postgresql")}
+    met = all(v <= TARGET_P95_MS_AT_10 for v in p95.values()) and (
+        results["import_sqlite"]["observations_per_s"] >= TARGET_IMPORT_OBS_PER_S
+    )
+    line = (
+        f"| {results['meta']['date']} | {commit} | {p95['sqlite']} | {p95['postgresql']} | "
+        f"{results['sqlite']['50']['p95_ms']} | {results['postgresql']['50']['p95_ms']} | "
+        f"{results['import_sqlite']['observations_per_s']:,} | {'yes' if met else 'no'} |\n"
+    )
+    table = RESULTS / "service.md"
+    if not table.exists():
+        table.write_text(
+            "# Service benchmark (`benchmarks/service.py`)\n\n"
+            "Assessment endpoint latency for a one-year patient (~1,000 observations) over "
+            "loopback HTTP, p95 in ms at 10 and 50 concurrent clients; SQLite import of "
+            f"{IMPORT_PATIENTS} records. Targets: p95 <= 50 ms at 10 clients; import >= 20,000 "
+            "observations/s.\n\n"
+            "| date (UTC) | commit | p95 10 clients SQLite | p95 10 clients PostgreSQL | "
+            "p95 50 SQLite | p95 50 PostgreSQL | import obs/s | targets met |\n"
+            "|---|---|---|---|---|---|---|---|\n",
+            encoding="utf-8",
+        )
+    with table.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+    console.print(f"results: {RESULTS / 'service.json'}; targets met: {met}")
+
+
+if __name__ == "__main__":
+    main()
