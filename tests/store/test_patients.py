@@ -14,7 +14,7 @@ from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile
-from icaht.store.patients import import_records, load_record
+from icaht.store.patients import import_records, load_course, load_record
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -99,3 +99,19 @@ def test_changed_facts_update_the_patient(engine: Engine) -> None:
 def test_an_unknown_patient_reads_as_none(engine: Engine) -> None:
     with Session(engine) as session:
         assert load_record(session, "nobody") is None
+
+
+@pytest.mark.parametrize("case", ["jain-case2", "baur"])
+def test_the_columnar_load_assesses_like_the_record(engine: Engine, case: str) -> None:
+    """``load_course`` (the service's fast path) gives the same assessments as the file."""
+    record = read_record(EXAMPLES / f"{case}.json")
+    with Session(engine) as session, session.begin():
+        import_records(session, [record], case)
+    with Session(engine) as session:
+        course = load_course(session, record.patient.patient_id)
+        assert load_course(session, "nobody") is None
+    assert course is not None
+    for day in (10, 60, 150):
+        assert assess(course, float(day), SEED) == assess(
+            course_from_record(record), float(day), SEED
+        )

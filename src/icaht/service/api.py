@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
-from icaht.core.course import course_from_record
+from icaht.core.course import Course
 from icaht.core.record import Event, Observation, PatientRecord
 from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
@@ -30,6 +30,7 @@ from icaht.store.patients import (
     correct_observation,
     import_records,
     list_observations,
+    load_course,
     load_record,
 )
 from icaht.store.tables import Patient
@@ -65,6 +66,13 @@ def _profile(name: str | None) -> Profile:
     return load_profile(name) if name else load_profile()
 
 
+def _course(session: Session, key: str) -> Course:
+    found = load_course(session, key)
+    if found is None:
+        raise HTTPException(404, f"no patient {key!r}")
+    return found
+
+
 def _record(session: Session, key: str) -> PatientRecord:
     found = load_record(session, key)
     if found is None:
@@ -88,14 +96,13 @@ def list_patients(who: Clinical, db: Db) -> list[PatientSummary]:
     out = []
     profile = load_profile()
     for key in keys:
-        record = _record(db, key)
-        course = course_from_record(record)
+        course = _course(db, key)
         a = assess(course, None, profile)
         last = course.last_data_day()
         out.append(
             PatientSummary(
                 patient_id=key,
-                product=record.patient.product,
+                product=course.facts.product,
                 day=None if last is None else calendar_day(last),
                 jain_phase=a.jain_phase,
                 current_ctcae={s.lineage: s.latest_ctcae for s in a.lineages[:3]},
@@ -172,8 +179,7 @@ def patient_assessment(
 ) -> Assessment:
     """The assessment as of a day (no look-ahead)."""
     chosen = _profile(profile)
-    record = _record(db, patient_id)
-    a = assess(course_from_record(record), None if as_of is None else float(as_of), chosen)
+    a = assess(_course(db, patient_id), None if as_of is None else float(as_of), chosen)
     assessment_shown(
         db,
         actor=who.username,
@@ -206,7 +212,7 @@ def patient_replay(
 ) -> Replay:
     """Day by day, the recommendations that appeared, changed and disappeared."""
     chosen = _profile(profile)
-    course = course_from_record(_record(db, patient_id))
+    course = _course(db, patient_id)
     end = last
     if end is None:
         latest = course.last_data_day()

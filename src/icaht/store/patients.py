@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
 from pydantic import TypeAdapter
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from icaht.core.course import course_from_record, to_day
-from icaht.core.record import Event, Moment, Observation, PatientRecord
+from icaht.core.course import Course, build_labs, canonical_events, course_from_record, to_day
+from icaht.core.record import Event, Moment, Observation, PatientFacts, PatientRecord
+from icaht.core.units import normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
@@ -345,3 +347,68 @@ def correct_observation(
     session.flush()
     old.superseded_by = new.id
     return new.id
+
+
+def load_course(session: Session, patient_key: str) -> Course | None:
+    """The stored patient as a canonical course, built column-wise from the rows (no
+    per-observation objects): the fast path for assessing a stored patient. None when absent."""
+    patient = session.scalars(
+        select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
+    ).one_or_none()
+    if patient is None:
+        return None
+    facts = PatientFacts.model_validate(patient.facts)
+    rows = session.execute(
+        select(
+            ObservationRow.day,
+            ObservationRow.analyte,
+            ObservationRow.loinc,
+            ObservationRow.value,
+            ObservationRow.unit,
+            ObservationRow.lln,
+            ObservationRow.uln,
+        ).where(ObservationRow.patient_id == patient.id, ObservationRow.superseded_by.is_(None))
+    ).all()
+    pairs: dict[tuple[str | None, str | None], int] = {}
+    units: dict[str, int] = {}
+    n = len(rows)
+    a_idx = np.fromiter((pairs.setdefault((r[1], r[2]), len(pairs)) for r in rows), np.int64, n)
+    u_idx = np.fromiter((units.setdefault(r[4], len(units)) for r in rows), np.int64, n)
+    nan = float("nan")
+    columns = [
+        np.fromiter((nan if r[i] is None else r[i] for r in rows), np.float64, n)
+        for i in (0, 3, 5, 6)
+    ]
+    day, value, lln, uln = columns
+    normalised = normalise_observations(
+        [name for name, _ in pairs],
+        [code for _, code in pairs],
+        a_idx,
+        list(units),
+        u_idx,
+        value,
+        lln,
+        uln,
+    )
+    if normalised.problems:  # stored rows were validated on import; a unit table change
+        raise InputError(
+            [
+                Problem("database", p.message, field=p.field, value=p.value)
+                for p in normalised.problems
+            ]
+        )
+    payloads = session.scalars(
+        select(EventRow.payload)
+        .where(EventRow.patient_id == patient.id, EventRow.superseded_by.is_(None))
+        .order_by(EventRow.start_day, EventRow.id)
+    ).all()
+    events, problems = canonical_events(
+        [_EVENT.validate_python(p) for p in payloads], facts.infusion_date, "database"
+    )
+    if problems:
+        raise InputError(problems)
+    ld_start = None if facts.ld_start is None else to_day(facts.ld_start, facts.infusion_date)
+    labs = build_labs(
+        normalised.analyte_code, day, normalised.value, normalised.lln, normalised.uln
+    )
+    return Course(facts, labs, events, ld_start)
