@@ -182,14 +182,22 @@ def profile_show_command(profile: ProfileOption = DEFAULT_PROFILE) -> None:
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the service (REST API under /api/v1; OpenAPI at /docs)."""
     try:
-        application = create_app()
+        create_app()  # check settings and schema before starting workers
     except IcahtError as exc:
         raise _fail(exc) from None
     err.print(f"icaht serving on http://{host}:{port}/  ({DISCLAIMER})")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "icaht.service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @db_app.command("upgrade")
