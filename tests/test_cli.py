@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from icaht.cli import app
+from icaht.store.audit import audit
+from icaht.store.database import make_engine
+from icaht.store.settings import StoreSettings
 
 runner = CliRunner()
 
@@ -256,3 +260,26 @@ def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["token", "revoke", "99"], env=env)
     assert missing.exit_code == 2
     assert "no token 99" in missing.output
+
+
+def test_audit_export_lists_every_access(tmp_path: Path) -> None:
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    engine = make_engine(StoreSettings(data_dir=tmp_path / "data").url())
+    with Session(engine) as session, session.begin():
+        audit(session, actor="ana", action="read", patient_key="p1", remote="127.0.0.1")
+        audit(session, actor="bo", action="assessment", patient_key="p2", detail={"as_of_day": 5})
+    engine.dispose()
+    out = tmp_path / "audit.jsonl"
+    result = runner.invoke(app, ["audit", "export", "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["actor"], r["action"], r["patient_key"]) for r in rows] == [
+        ("ana", "read", "p1"),
+        ("bo", "assessment", "p2"),
+    ]
+    table = tmp_path / "audit.csv"
+    assert runner.invoke(app, ["audit", "export", "--out", str(table)], env=env).exit_code == 0
+    parsed = list(csv.DictReader(table.open(encoding="utf-8")))
+    assert json.loads(parsed[1]["detail"]) == {"as_of_day": 5}
+    assert runner.invoke(app, ["audit", "export", "--out", "x.txt"], env=env).exit_code == 2

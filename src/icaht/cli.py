@@ -7,6 +7,7 @@ Errors from icaht (bad input, bad profile) are reported here, in one place, with
 from __future__ import annotations
 
 import csv
+import json
 import math
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
 from icaht.service.app import create_app
+from icaht.store.audit import audit_rows
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
 from icaht.store.patients import import_records
 from icaht.store.settings import StoreSettings
@@ -59,6 +61,8 @@ user_app = typer.Typer(no_args_is_help=True, help="Users of the service.")
 app.add_typer(user_app, name="user")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens for programs.")
 app.add_typer(token_app, name="token")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -289,6 +293,30 @@ def token_revoke_command(token_id: Annotated[int, typer.Argument(help="Token id.
     except IcahtError as exc:
         raise _fail(exc) from None
     out.print(f"token {token_id} revoked")
+
+
+@audit_app.command("export")
+def audit_export_command(
+    out_path: Annotated[Path, typer.Option("--out", help="Output file (.jsonl or .csv).")],
+) -> None:
+    """Export the whole audit log (written atomically)."""
+    if out_path.suffix not in (".jsonl", ".csv"):
+        raise typer.BadParameter("use a .jsonl or .csv file name", param_hint="--out")
+    tmp = out_path.with_name(out_path.name + ".partial")
+    count = 0
+    with Session(_database()) as session, tmp.open("w", encoding="utf-8", newline="") as handle:
+        writer = None
+        for row in audit_rows(session):
+            if out_path.suffix == ".jsonl":
+                handle.write(json.dumps(row) + "\n")
+            else:
+                writer = writer or csv.DictWriter(handle, fieldnames=list(row))
+                if count == 0:
+                    writer.writeheader()
+                writer.writerow({**row, "detail": json.dumps(row["detail"])})
+            count += 1
+    tmp.replace(out_path)
+    err.print(f"{count} audit entries -> {out_path}")
 
 
 def _read_records(path: Path) -> list[PatientRecord]:

@@ -3,9 +3,11 @@ patient key and the remote address; no clinical values are written to applicatio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.store.tables import AssessmentShown, AuditEntry
@@ -56,3 +58,17 @@ def assessment_shown(
             rule_ids=rule_ids,
         )
     )
+
+
+def audit_rows(session: Session) -> Iterator[dict[str, Any]]:
+    """Every audit entry in order, as plain rows for export."""
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
+        yield {
+            "id": entry.id,
+            "at": entry.at.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "patient_key": entry.patient_key,
+            "remote": entry.remote,
+            "detail": entry.detail,
+        }
