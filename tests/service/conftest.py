@@ -30,8 +30,9 @@ class Service:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StoreSettings:
-    settings = StoreSettings(data_dir=tmp_path / "data")
+def store(database_url: str) -> StoreSettings:
+    """A migrated database (SQLite and PostgreSQL) with one user per role."""
+    settings = StoreSettings(database_url=database_url)
     engine = make_engine(settings.url())
     upgrade(engine)
     with Session(engine) as session, session.begin():

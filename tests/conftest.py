@@ -1,4 +1,5 @@
-"""Every storage test runs against the embedded SQLite and a real PostgreSQL cluster."""
+"""Database fixtures shared by the storage and service tests: every test that asks for a
+database runs against the embedded SQLite and a real PostgreSQL cluster."""
 
 from __future__ import annotations
 
