@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
-
 from icaht.core.course import Course, Series, day_of
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus, Measurement
@@ -113,14 +111,6 @@ class RuleContext:
                 run = 0
             last_day = cal
         return None
-
-    def first_day_at_or_below(
-        self, analyte: Analyte, threshold: float, from_day: int = 0
-    ) -> int | None:
-        """First calendar day from ``from_day`` on with a value <= threshold."""
-        series = self.window(analyte, from_day, self.as_of_day)
-        hits = np.flatnonzero(series.value <= threshold)
-        return calendar_day(float(series.day[hits[0]])) if hits.shape[0] else None
 
     # -- events -------------------------------------------------------------------------------
     def medications(self, drugs: frozenset[str]) -> list[Medication]:

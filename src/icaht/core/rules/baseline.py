@@ -36,6 +36,7 @@ from icaht.knowledge.drugs import (
 )
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.management_criteria import SEVERE_CRS_ICANS_MIN_GRADE
+from icaht.knowledge.regimens import FILGRASTIM
 from icaht.knowledge.score_criteria import (
     HT_ANC_10E9_PER_L,
     HT_HB_G_PER_DL,
@@ -168,7 +169,7 @@ def car_hematotox_risk(ctx: RuleContext) -> Outcome:
     category="growth factor",
     summary="Profiles that give prophylactic G-CSF (icaht-2023): from the start day in the early "
     "ICAHT window, a CAR-HEMATOTOX-high patient without G-CSF and without ANC recovery after the "
-    "nadir: consider filgrastim 5 ug/kg once daily.",
+    f"nadir: consider {FILGRASTIM}.",
     citations=[Citation("ICAHT", "Table 3"), Citation("JAIN", "L39")],
     inputs=["car_hematotox", "anc", "medication", "crs"],
     settings=[
@@ -202,7 +203,7 @@ def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
             "prophylactic G-CSF."
         )
     return Fired(
-        action="Consider prophylactic filgrastim 5 ug/kg once daily from day "
+        action=f"Consider prophylactic {FILGRASTIM} from day "
         f"+{settings.prophylactic_start_day} (CAR-HEMATOTOX high; ICAHT Table 3).",
         facts=(
             fact("CAR-HEMATOTOX", f"{_shown_total(score)} (high)"),

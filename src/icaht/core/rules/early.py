@@ -34,6 +34,7 @@ from icaht.knowledge.management_criteria import (
     CYTOPENIA_SCREEN_LAST_DAY,
     DAYS_PER_MONTH,
 )
+from icaht.knowledge.regimens import ANTIVIRAL, FILGRASTIM
 
 #: The staleness settings ``RuleContext.current`` reads.
 _STALE_SETTINGS = (
@@ -122,7 +123,7 @@ def _gcsf_caveats(ctx: RuleContext) -> tuple[str, ...]:
     title="Consider G-CSF for severe neutropenia",
     category="growth factor",
     summary="From the G-CSF start day (default day 7) in the Jain early phase, a current ANC <= "
-    "0.5 x10^9/L with no G-CSF active: consider filgrastim 5 ug/kg/day (deferred while CRS is "
+    f"0.5 x10^9/L with no G-CSF active: consider {FILGRASTIM} (deferred while CRS is "
     "active unless there is a severe infection, see growth-factor.defer-gcsf-during-crs).",
     citations=[
         Citation("JAIN", "L39, L53; Fig. 1"),
@@ -147,7 +148,7 @@ def consider_gcsf(ctx: RuleContext) -> Outcome:
     if _deferred_for_crs(ctx):
         return None
     return Fired(
-        action="Consider filgrastim (G-CSF) 5 ug/kg once daily: ANC has not recovered above "
+        action=f"Consider {FILGRASTIM}: ANC has not recovered above "
         f"{_ANC} by day {ctx.profile.gcsf.therapeutic_start_day} or later. Avoid GM-CSF.",
         facts=(
             lab_fact(Analyte.ANC, anc),
@@ -327,8 +328,7 @@ _ANTIVIRAL_SETTINGS = ("prophylaxis.antiviral_months", "prophylaxis.cd4_stop_10e
     title="Antiviral prophylaxis",
     category="prophylaxis",
     summary="From infusion for the set number of months and until CD4 > 0.2 x10^9/L, when no "
-    "antiviral prophylaxis is active: consider aciclovir 800 mg twice daily or valaciclovir 500 mg "
-    "twice daily.",
+    f"antiviral prophylaxis is active: consider {ANTIVIRAL}.",
     citations=[
         Citation("JAIN", "L37; Fig. 1"),
         Citation("ICAHT", "Table 3"),
@@ -359,9 +359,8 @@ def antiviral_start(ctx: RuleContext) -> Outcome:
             "record."
         )
     return Fired(
-        action="Consider antiviral prophylaxis: aciclovir 800 mg twice daily or valaciclovir 500 "
-        f"mg twice daily, for {months} months after infusion and until CD4 > "
-        f"{ctx.profile.prophylaxis.cd4_stop_10e9_l:g} x10^9/L.",
+        action=f"Consider antiviral prophylaxis: {ANTIVIRAL}, for {months} months after "
+        f"infusion and until CD4 > {ctx.profile.prophylaxis.cd4_stop_10e9_l:g} x10^9/L.",
         facts=(
             fact("Day after infusion", ctx.as_of_day),
             fact("Antiviral prophylaxis", "none active"),
