@@ -231,3 +231,14 @@ def test_add_data_list_by_range_and_correct_with_history(service: Service) -> No
     assert bad.json()["errors"][0]["field"] == "observations[0].unit"
     nobody = service.client.post("/api/v1/patients/nobody/data", json={}, headers=clinician)
     assert nobody.status_code == 404
+
+
+def test_text_with_a_nul_character_is_refused_on_every_database(service: Service) -> None:
+    """PostgreSQL refuses NUL in text; the API refuses it first, as a field-level problem."""
+    body = json.loads((EXAMPLES / "baur.json").read_text(encoding="utf-8"))
+    body["patient"]["diagnosis"] = "DLBCL\x00"
+    response = service.client.post("/api/v1/patients", json=body, headers=service.auth("admin"))
+    assert response.status_code == 422
+    assert "NUL" in response.text
+    path = service.client.get("/api/v1/patients/a%00b", headers=service.auth("admin"))
+    assert path.status_code == 422

@@ -42,7 +42,21 @@ class StoredCells(StrEnum):
     NONE = "none"
 
 
-class PatientFacts(BaseModel):
+class _Contract(BaseModel):
+    """Shared by the record's models: text never contains a NUL character (databases and most
+    downstream tools refuse it, so it is refused here, at the boundary)."""
+
+    model_config = _STRICT
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain a NUL character")
+        return value
+
+
+class PatientFacts(_Contract):
     """Facts about the patient and the CAR-T treatment."""
 
     model_config = _STRICT
@@ -81,7 +95,7 @@ class PatientFacts(BaseModel):
     )
 
 
-class Observation(BaseModel):
+class Observation(_Contract):
     """One laboratory value. ``analyte`` (name) or ``loinc`` identifies it; ``unit`` is required."""
 
     model_config = _STRICT
@@ -101,7 +115,7 @@ def _kind_required(schema: dict[str, Any]) -> None:
         required.append("kind")
 
 
-class _Event(BaseModel):
+class _Event(_Contract):
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, json_schema_extra=_kind_required
     )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,8 @@ from icaht.store.patients import (
 )
 from icaht.store.tables import Patient
 
+#: A patient id in a path: the record's patient_id rules (1-128 characters, no NUL).
+PatientKey = Annotated[str, PathParam(min_length=1, max_length=128, pattern="^[^\\x00]+$")]
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 Clinical = Annotated[Caller, Depends(allow("clinician"))]
 Anyone = Annotated[Caller, Depends(caller)]
@@ -145,7 +148,7 @@ def add_patient(record: PatientRecord, who: Clinical, db: Db) -> ImportResult:
 
 
 @router.get("/patients/{patient_id}")
-def read_patient(patient_id: str, who: Clinical, db: Db) -> PatientRecord:
+def read_patient(patient_id: PatientKey, who: Clinical, db: Db) -> PatientRecord:
     """The stored record."""
     record = _record(db, patient_id)
     audit(db, actor=who.username, action="read", patient_key=patient_id, remote=who.remote)
@@ -155,7 +158,7 @@ def read_patient(patient_id: str, who: Clinical, db: Db) -> PatientRecord:
 
 @router.delete("/patients/{patient_id}", status_code=204)
 def delete_patient(
-    patient_id: str, who: Annotated[Caller, Depends(allow("admin"))], db: Db
+    patient_id: PatientKey, who: Annotated[Caller, Depends(allow("admin"))], db: Db
 ) -> Response:
     """Soft delete (admin only, audited)."""
     patient = db.scalars(
@@ -171,7 +174,7 @@ def delete_patient(
 
 @router.get("/patients/{patient_id}/assessment")
 def patient_assessment(
-    patient_id: str,
+    patient_id: PatientKey,
     who: Clinical,
     db: Db,
     as_of: Annotated[int | None, Query(description="Day after infusion; default latest")] = None,
@@ -203,7 +206,7 @@ def patient_assessment(
 
 @router.get("/patients/{patient_id}/replay")
 def patient_replay(
-    patient_id: str,
+    patient_id: PatientKey,
     who: Clinical,
     db: Db,
     first: Annotated[int, Query(alias="from")] = 0,
@@ -239,7 +242,7 @@ class Additions(BaseModel):
 
 
 @router.post("/patients/{patient_id}/data", status_code=201)
-def add_data(patient_id: str, body: Additions, who: Clinical, db: Db) -> ImportResult:
+def add_data(patient_id: PatientKey, body: Additions, who: Clinical, db: Db) -> ImportResult:
     """Add observations and events (one or many; the same data twice adds nothing)."""
     report = add_to_patient(db, patient_id, body.observations, body.events)
     audit(
@@ -259,7 +262,7 @@ def add_data(patient_id: str, body: Additions, who: Clinical, db: Db) -> ImportR
 
 @router.get("/patients/{patient_id}/observations")
 def observations(
-    patient_id: str,
+    patient_id: PatientKey,
     who: Clinical,
     db: Db,
     first: Annotated[float, Query(alias="from")] = -3660.0,
@@ -284,7 +287,7 @@ def observations(
 
 @router.put("/patients/{patient_id}/observations/{observation_id}")
 def correct(
-    patient_id: str, observation_id: int, corrected: Observation, who: Clinical, db: Db
+    patient_id: PatientKey, observation_id: int, corrected: Observation, who: Clinical, db: Db
 ) -> dict[str, int]:
     """Correct an observation: the old value is kept as history, superseded by the new one."""
     new_id = correct_observation(db, patient_id, observation_id, corrected)
