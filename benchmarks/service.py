@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.postgres_harness import postgres_cluster  # noqa: E402
+from tests.postgres_harness import free_port, postgres_cluster  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLIENTS = (1, 10, 50)
@@ -73,13 +72,6 @@ def one_year_patient(patient_id: str) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _icaht(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "icaht.cli", *args],
@@ -92,7 +84,7 @@ def _icaht(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def serving(env: dict[str, str]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -27,7 +27,8 @@ def _binary(name: str) -> str:
     return str(candidates[0])
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -51,7 +52,7 @@ def postgres_cluster() -> Iterator[str]:
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     _run([_binary("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     pg_ctl = _binary("pg_ctl")

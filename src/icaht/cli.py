@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
 from icaht.core.hematotox import car_hematotox
-from icaht.core.record import Moment, PatientRecord
+from icaht.core.record import Moment
 from icaht.core.replay import replay
 from icaht.core.timeline import calendar_day
 from icaht.core.units import unit_factor
-from icaht.errors import IcahtError, InputError, Problem
+from icaht.errors import IcahtError, InputError
 from icaht.io.inputs import load_courses
-from icaht.io.records import read_record
+from icaht.io.records import read_records
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 from icaht.report.catalogue import catalogue_json, catalogue_markdown, profile_markdown
@@ -219,7 +219,10 @@ def db_import_command(
     path: Annotated[Path, typer.Argument(help="A record .json or a folder of records.")],
 ) -> None:
     """Import records in one transaction: all or nothing; the same data twice adds nothing."""
-    records = _read_records(path)
+    try:
+        records = read_records(path)
+    except IcahtError as exc:
+        raise _fail(exc) from None
     engine = _database()
     try:
         with Session(engine) as session, session.begin():
@@ -317,22 +320,6 @@ def audit_export_command(
             count += 1
     tmp.replace(out_path)
     err.print(f"{count} audit entries -> {out_path}")
-
-
-def _read_records(path: Path) -> list[PatientRecord]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    records: list[PatientRecord] = []
-    problems: list[Problem] = []
-    for file in files:
-        try:
-            records.append(read_record(file))
-        except InputError as exc:
-            problems += exc.problems
-    if not files:
-        problems.append(Problem(str(path), "no *.json records in this folder"))
-    if problems:
-        raise _fail(InputError(problems))
-    return records
 
 
 @app.command("grade")

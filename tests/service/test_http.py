@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.postgres_harness import free_port
 from tests.service.conftest import EXAMPLES
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -32,7 +25,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     }
     icaht = [sys.executable, "-m", "icaht.cli"]
     subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*icaht, "serve", "--port", str(port)],
         env=env,

@@ -41,15 +41,35 @@ def load_course(path: Path) -> Course:
     return course_from_record(read_record(path), source=str(path))
 
 
+def _record_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.glob("*.json") if p.is_file())
+    if not files:
+        raise InputError([Problem(str(folder), "no *.json records in this folder")])
+    return files
+
+
+def read_records(path: Path) -> list[PatientRecord]:
+    """One record file, or every ``*.json`` of a folder (structure only); all problems of all
+    files are reported together."""
+    files = _record_files(path) if path.is_dir() else [path]
+    records: list[PatientRecord] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            records.append(read_record(file))
+        except InputError as exc:
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    return records
+
+
 def load_record_folder(folder: Path) -> list[Course]:
     """Every ``*.json`` record of a folder; all problems of all files are reported together."""
     courses: list[Course] = []
     problems: list[Problem] = []
-    files = sorted(p for p in folder.glob("*.json") if p.is_file())
-    if not files:
-        raise InputError([Problem(str(folder), "no *.json records in this folder")])
     seen: dict[str, Path] = {}
-    for path in files:
+    for path in _record_files(folder):
         try:
             course = load_course(path)
         except InputError as exc:

@@ -203,11 +203,29 @@ def _moment(text: str) -> Moment:
         return _MOMENT.validate_python(text)
 
 
-def load_record(session: Session, patient_key: str) -> PatientRecord | None:
-    """The stored record of a patient (current rows only), or None when absent or deleted."""
-    patient = session.scalars(
+def _current_patient(session: Session, patient_key: str) -> Patient | None:
+    """The patient row unless absent or soft-deleted."""
+    return session.scalars(
         select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
     ).one_or_none()
+
+
+def _observation(row: ObservationRow) -> Observation:
+    """An observation row as the recorded Observation."""
+    return Observation(
+        time=_moment(row.time_text),
+        analyte=row.analyte,
+        loinc=row.loinc,
+        value=row.value,
+        unit=row.unit,
+        lln=row.lln,
+        uln=row.uln,
+    )
+
+
+def load_record(session: Session, patient_key: str) -> PatientRecord | None:
+    """The stored record of a patient (current rows only), or None when absent or deleted."""
+    patient = _current_patient(session, patient_key)
     if patient is None:
         return None
     obs_rows = session.scalars(
@@ -215,18 +233,7 @@ def load_record(session: Session, patient_key: str) -> PatientRecord | None:
         .where(ObservationRow.patient_id == patient.id, ObservationRow.superseded_by.is_(None))
         .order_by(ObservationRow.day, ObservationRow.id)
     )
-    observations = [
-        Observation(
-            time=_moment(row.time_text),
-            analyte=row.analyte,
-            loinc=row.loinc,
-            value=row.value,
-            unit=row.unit,
-            lln=row.lln,
-            uln=row.uln,
-        )
-        for row in obs_rows
-    ]
+    observations = [_observation(row) for row in obs_rows]
     event_rows = session.scalars(
         select(EventRow)
         .where(EventRow.patient_id == patient.id, EventRow.superseded_by.is_(None))
@@ -243,9 +250,7 @@ class NotFoundError(InputError):
 
 
 def _patient(session: Session, patient_key: str) -> Patient:
-    patient = session.scalars(
-        select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
-    ).one_or_none()
+    patient = _current_patient(session, patient_key)
     if patient is None:
         raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
     return patient
@@ -258,12 +263,8 @@ def add_to_patient(
     events: Sequence[Event] = (),
 ) -> ImportReport:
     """Add observations and events to a stored patient (validated with the patient's facts)."""
-    stored = load_record(session, patient_key)
-    if stored is None:
-        raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
-    addition = PatientRecord(
-        patient=stored.patient, observations=list(observations), events=list(events)
-    )
+    facts = PatientFacts.model_validate(_patient(session, patient_key).facts)
+    addition = PatientRecord(patient=facts, observations=list(observations), events=list(events))
     return import_records(session, [addition], "request body")
 
 
@@ -294,15 +295,7 @@ def list_observations(
         StoredObservation(
             id=row.id,
             day=row.day,
-            observation=Observation(
-                time=_moment(row.time_text),
-                analyte=row.analyte,
-                loinc=row.loinc,
-                value=row.value,
-                unit=row.unit,
-                lln=row.lln,
-                uln=row.uln,
-            ),
+            observation=_observation(row),
             superseded_by=row.superseded_by,
         )
         for row in rows
@@ -322,16 +315,11 @@ def correct_observation(
         raise InputError(
             [Problem("database", f"already corrected by {old.superseded_by}", value=row_id)]
         )
-    stored = load_record(session, patient_key)
-    assert stored is not None
-    validate_records(
-        [PatientRecord(patient=stored.patient, observations=[corrected])], "request body"
+    record = PatientRecord(
+        patient=PatientFacts.model_validate(patient.facts), observations=[corrected]
     )
-    (row,) = _observation_rows(
-        patient,
-        PatientRecord(patient=stored.patient, observations=[corrected]),
-        datetime.now(UTC),
-    )
+    validate_records([record], "request body")
+    (row,) = _observation_rows(patient, record, datetime.now(UTC))
     existing = session.scalars(
         select(ObservationRow).where(
             ObservationRow.patient_id == patient.id,
@@ -352,9 +340,7 @@ def correct_observation(
 def load_course(session: Session, patient_key: str) -> Course | None:
     """The stored patient as a canonical course, built column-wise from the rows (no
     per-observation objects): the fast path for assessing a stored patient. None when absent."""
-    patient = session.scalars(
-        select(Patient).where(Patient.patient_key == patient_key, Patient.deleted_at.is_(None))
-    ).one_or_none()
+    patient = _current_patient(session, patient_key)
     if patient is None:
         return None
     facts = PatientFacts.model_validate(patient.facts)
