@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
@@ -37,6 +36,7 @@ from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
 from icaht.service.app import create_app
+from icaht.service.server import serve
 from icaht.store.audit import audit_rows
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
 from icaht.store.patients import import_records
@@ -194,14 +194,7 @@ def serve_command(
     except IcahtError as exc:
         raise _fail(exc) from None
     err.print(f"icaht serving on http://{host}:{port}/  ({DISCLAIMER})")
-    uvicorn.run(
-        "icaht.service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    serve(host, port, workers)
 
 
 @db_app.command("upgrade")

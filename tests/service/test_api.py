@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,7 +137,52 @@ MATRIX = [
         {"clinician": 200, "researcher": 200, "admin": 200, None: 401},
     ),
     ("GET", "/api/v1/health", {"clinician": 200, "researcher": 200, "admin": 200, None: 200}),
+    ("POST", "/api/v1/patients", {"clinician": 422, "researcher": 403, "admin": 422, None: 401}),
+    ("PUT", "/api/v1/patients/x", {"clinician": 422, "researcher": 403, "admin": 422, None: 401}),
+    (
+        "POST",
+        "/api/v1/patients/x/data",
+        {"clinician": 422, "researcher": 403, "admin": 422, None: 401},
+    ),
+    (
+        "GET",
+        "/api/v1/patients/x/observations",
+        {"clinician": 404, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "PUT",
+        "/api/v1/patients/x/observations/1",
+        {"clinician": 422, "researcher": 403, "admin": 422, None: 401},
+    ),
+    (
+        "GET",
+        "/api/v1/patients/x/events",
+        {"clinician": 404, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "PUT",
+        "/api/v1/patients/x/events/1",
+        {"clinician": 422, "researcher": 403, "admin": 422, None: 401},
+    ),
 ]
+
+
+def test_the_matrix_covers_every_api_operation(service: Service) -> None:
+    """Every operation of the published OpenAPI schema has a row in the matrix."""
+    schema = service.client.get("/openapi.json").json()
+    published = {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/v1")
+        for method in operations
+    }
+    covered = set()
+    for method, path, _ in MATRIX:
+        for template in schema["paths"]:
+            pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
+            if re.fullmatch(pattern, path) and method.lower() in schema["paths"][template]:
+                covered.add((method, template))
+    assert published - covered == set()
 
 
 @pytest.mark.parametrize(("method", "path", "expected"), MATRIX)
@@ -231,6 +277,58 @@ def test_add_data_list_by_range_and_correct_with_history(service: Service) -> No
     assert bad.json()["errors"][0]["field"] == "observations[0].unit"
     nobody = service.client.post("/api/v1/patients/nobody/data", json={}, headers=clinician)
     assert nobody.status_code == 404
+
+
+def test_events_list_by_range_and_correct_with_history(service: Service) -> None:
+    """A revised CRS grade supersedes the recorded one; the history keeps both."""
+    _post_example(service, "jain-case1")
+    clinician = service.auth("clinician")
+    base = "/api/v1/patients/jain-2023-case1"
+    listed = service.client.get(f"{base}/events", params={"to": 10}, headers=clinician).json()
+    crs = next(r for r in listed if r["event"]["kind"] == "crs")
+    assert all(r["day"] <= 10 for r in listed)
+    revised = {**crs["event"], "grade": 3}
+    response = service.client.put(f"{base}/events/{crs['id']}", json=revised, headers=clinician)
+    assert response.status_code == 200, response.text
+    new_id = response.json()["id"]
+    current = service.client.get(f"{base}/events", params={"to": 10}, headers=clinician).json()
+    assert [r["event"]["grade"] for r in current if r["event"]["kind"] == "crs"] == [3]
+    history = service.client.get(
+        f"{base}/events", params={"to": 10, "history": "true"}, headers=clinician
+    ).json()
+    assert next(r for r in history if r["id"] == crs["id"])["superseded_by"] == new_id
+    record = service.client.get(base, headers=clinician).json()
+    assert [e["grade"] for e in record["events"] if e["kind"] == "crs"] == [3]
+    again = service.client.put(f"{base}/events/{crs['id']}", json=revised, headers=clinician)
+    assert again.status_code == 422
+    missing = service.client.put(f"{base}/events/999999", json=revised, headers=clinician)
+    assert missing.status_code == 404
+
+
+def test_updating_facts_revalidates_the_stored_rows(service: Service) -> None:
+    """Facts can change; a new infusion date moves ISO-dated rows; removing the infusion date
+    leaves ISO-dated rows without a day, so it is refused and changes nothing."""
+    clinician = service.auth("clinician")
+    facts = {"patient_id": "dated", "infusion_date": "2024-03-01", "weight_kg": 70}
+    record = {
+        "patient": facts,
+        "observations": [{"time": "2024-03-11", "analyte": "anc", "value": 0.3, "unit": "10^9/L"}],
+    }
+    assert service.client.post("/api/v1/patients", json=record, headers=clinician).is_success
+    url = "/api/v1/patients/dated"
+    moved = {**facts, "infusion_date": "2024-03-04", "weight_kg": 81.5}
+    assert service.client.put(url, json=moved, headers=clinician).json() == {"changed": True}
+    assert service.client.put(url, json=moved, headers=clinician).json() == {"changed": False}
+    days = [r["day"] for r in service.client.get(f"{url}/observations", headers=clinician).json()]
+    assert days == [7.0]
+    undated = {key: value for key, value in moved.items() if key != "infusion_date"}
+    refused = service.client.put(url, json=undated, headers=clinician)
+    assert refused.status_code == 422, refused.text
+    renamed = service.client.put(url, json={**moved, "patient_id": "other"}, headers=clinician)
+    assert renamed.status_code == 422
+    assert renamed.json()["errors"][0]["field"] == "patient_id"
+    stored = service.client.get(url, headers=clinician).json()["patient"]
+    assert (stored["infusion_date"], stored["weight_kg"]) == ("2024-03-04", 81.5)
 
 
 def test_text_with_a_nul_character_is_refused_on_every_database(service: Service) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import Course
-from icaht.core.record import Event, Observation, PatientRecord
+from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
 from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
@@ -28,11 +28,14 @@ from icaht.store.audit import assessment_shown, audit
 from icaht.store.database import current_revision
 from icaht.store.patients import (
     add_to_patient,
+    correct_event,
     correct_observation,
     import_records,
+    list_events,
     list_observations,
     load_course,
     load_record,
+    update_facts,
 )
 from icaht.store.tables import Patient
 
@@ -156,6 +159,25 @@ def read_patient(patient_id: PatientKey, who: Clinical, db: Db) -> PatientRecord
     return record
 
 
+@router.put("/patients/{patient_id}")
+def update_patient(
+    patient_id: PatientKey, facts: PatientFacts, who: Clinical, db: Db
+) -> dict[str, bool]:
+    """Replace the patient's facts (same patient_id); stored labs and events are checked against
+    them (an ISO-dated value needs the infusion date) and nothing changes on any problem."""
+    changed = update_facts(db, patient_id, facts)
+    audit(
+        db,
+        actor=who.username,
+        action="update-patient",
+        patient_key=patient_id,
+        remote=who.remote,
+        detail={"changed": changed},
+    )
+    db.commit()
+    return {"changed": changed}
+
+
 @router.delete("/patients/{patient_id}", status_code=204)
 def delete_patient(
     patient_id: PatientKey, who: Annotated[Caller, Depends(allow("admin"))], db: Db
@@ -172,14 +194,20 @@ def delete_patient(
     return Response(status_code=204)
 
 
-@router.get("/patients/{patient_id}/assessment")
+def _json(model: BaseModel) -> Response:
+    """A model serialised once by pydantic (the route declares it as ``response_model``;
+    FastAPI would otherwise validate and encode the large result a second time)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("/patients/{patient_id}/assessment", response_model=Assessment)
 def patient_assessment(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
     as_of: Annotated[int | None, Query(description="Day after infusion; default latest")] = None,
     profile: Annotated[str | None, Query(description="Shipped profile name")] = None,
-) -> Assessment:
+) -> Response:
     """The assessment as of a day (no look-ahead)."""
     chosen = _profile(profile)
     a = assess(_course(db, patient_id), None if as_of is None else float(as_of), chosen)
@@ -201,10 +229,10 @@ def patient_assessment(
         detail={"as_of_day": a.as_of_day},
     )
     db.commit()
-    return a
+    return _json(a)
 
 
-@router.get("/patients/{patient_id}/replay")
+@router.get("/patients/{patient_id}/replay", response_model=Replay)
 def patient_replay(
     patient_id: PatientKey,
     who: Clinical,
@@ -212,7 +240,7 @@ def patient_replay(
     first: Annotated[int, Query(alias="from")] = 0,
     last: Annotated[int | None, Query(alias="to")] = None,
     profile: Annotated[str | None, Query()] = None,
-) -> Replay:
+) -> Response:
     """Day by day, the recommendations that appeared, changed and disappeared."""
     chosen = _profile(profile)
     course = _course(db, patient_id)
@@ -224,7 +252,7 @@ def patient_replay(
         raise HTTPException(422, "'to' must be on or after 'from', at most 10 years later")
     audit(db, actor=who.username, action="replay", patient_key=patient_id, remote=who.remote)
     db.commit()
-    return replay(course, first, end, chosen)
+    return _json(replay(course, first, end, chosen))
 
 
 class ObservationOut(BaseModel):
@@ -301,6 +329,49 @@ def correct(
     )
     db.commit()
     return {"id": new_id, "supersedes": observation_id}
+
+
+class EventOut(BaseModel):
+    id: int
+    day: float
+    event: Event
+    superseded_by: int | None
+
+
+@router.get("/patients/{patient_id}/events")
+def events(
+    patient_id: PatientKey,
+    who: Clinical,
+    db: Db,
+    first: Annotated[float, Query(alias="from")] = -3660.0,
+    last: Annotated[float, Query(alias="to")] = 3660.0,
+    history: bool = False,
+) -> list[EventOut]:
+    """Events starting in a day range; ``history=true`` includes corrected (superseded) rows."""
+    rows = list_events(db, patient_id, first, last, history)
+    audit(db, actor=who.username, action="list-events", patient_key=patient_id, remote=who.remote)
+    db.commit()
+    return [
+        EventOut(id=r.id, day=r.day, event=r.event, superseded_by=r.superseded_by) for r in rows
+    ]
+
+
+@router.put("/patients/{patient_id}/events/{event_id}")
+def correct_an_event(
+    patient_id: PatientKey, event_id: int, corrected: Event, who: Clinical, db: Db
+) -> dict[str, int]:
+    """Correct an event: the old one is kept as history, superseded by the new one."""
+    new_id = correct_event(db, patient_id, event_id, corrected)
+    audit(
+        db,
+        actor=who.username,
+        action="correct-event",
+        patient_key=patient_id,
+        remote=who.remote,
+        detail={"old": event_id, "new": new_id},
+    )
+    db.commit()
+    return {"id": new_id, "supersedes": event_id}
 
 
 @router.get("/rules")

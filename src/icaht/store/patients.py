@@ -302,39 +302,139 @@ def list_observations(
     ]
 
 
+def _stored_event(row: EventRow) -> StoredEvent:
+    return StoredEvent(
+        id=row.id,
+        day=row.start_day,
+        event=_EVENT.validate_python(row.payload),
+        superseded_by=row.superseded_by,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event row with its id and correction state."""
+
+    id: int
+    day: float
+    event: Event
+    superseded_by: int | None
+
+
+def list_events(
+    session: Session, patient_key: str, first_day: float, last_day: float, history: bool
+) -> list[StoredEvent]:
+    """Events starting on first_day <= day <= last_day (current rows, or all with history)."""
+    patient = _patient(session, patient_key)
+    query = select(EventRow).where(
+        EventRow.patient_id == patient.id,
+        EventRow.start_day >= first_day,
+        EventRow.start_day <= last_day,
+    )
+    if not history:
+        query = query.where(EventRow.superseded_by.is_(None))
+    rows = session.scalars(query.order_by(EventRow.start_day, EventRow.id))
+    return [_stored_event(row) for row in rows]
+
+
+def _supersede(
+    session: Session,
+    patient: Patient,
+    table: type[ObservationRow] | type[EventRow],
+    row_id: int,
+    row: dict[str, Any],
+) -> int:
+    """Store ``row`` as the correction of row ``row_id``; the old row stays, superseded."""
+    old: ObservationRow | EventRow | None
+    if table is ObservationRow:
+        old, what = session.get(ObservationRow, row_id), "observation"
+    else:
+        old, what = session.get(EventRow, row_id), "event"
+    if old is None or old.patient_id != patient.id:
+        raise NotFoundError([Problem("database", f"no such {what}", value=row_id)])
+    if old.superseded_by is not None:
+        raise InputError(
+            [Problem("database", f"already corrected by {old.superseded_by}", value=row_id)]
+        )
+    existing = session.scalars(
+        select(table.id).where(
+            table.patient_id == patient.id, table.content_hash == row["content_hash"]
+        )
+    ).one_or_none()
+    if existing is not None:
+        raise InputError(
+            [Problem("database", f"the corrected {what} is already stored", value=existing)]
+        )
+    new: ObservationRow | EventRow = table(**row)
+    session.add(new)
+    session.flush()
+    old.superseded_by = new.id
+    return new.id
+
+
+def _single(
+    patient: Patient, observations: list[Observation], events: list[Event]
+) -> PatientRecord:
+    """A validated record of the patient's facts with the given rows only."""
+    record = PatientRecord(
+        patient=PatientFacts.model_validate(patient.facts),
+        observations=observations,
+        events=events,
+    )
+    validate_records([record], "request body")
+    return record
+
+
 def correct_observation(
     session: Session, patient_key: str, row_id: int, corrected: Observation
 ) -> int:
     """Replace an observation by a corrected one; the old row stays, marked superseded.
     Returns the id of the corrected row."""
     patient = _patient(session, patient_key)
-    old = session.get(ObservationRow, row_id)
-    if old is None or old.patient_id != patient.id:
-        raise NotFoundError([Problem("database", "no such observation", value=row_id)])
-    if old.superseded_by is not None:
-        raise InputError(
-            [Problem("database", f"already corrected by {old.superseded_by}", value=row_id)]
-        )
-    record = PatientRecord(
-        patient=PatientFacts.model_validate(patient.facts), observations=[corrected]
-    )
-    validate_records([record], "request body")
+    record = _single(patient, [corrected], [])
     (row,) = _observation_rows(patient, record, datetime.now(UTC))
-    existing = session.scalars(
-        select(ObservationRow).where(
-            ObservationRow.patient_id == patient.id,
-            ObservationRow.content_hash == row["content_hash"],
-        )
-    ).one_or_none()
-    if existing is not None:
+    return _supersede(session, patient, ObservationRow, row_id, row)
+
+
+def correct_event(session: Session, patient_key: str, row_id: int, corrected: Event) -> int:
+    """Replace an event by a corrected one (e.g. a CRS grade revised); the old row stays, marked
+    superseded. Returns the id of the corrected row."""
+    patient = _patient(session, patient_key)
+    record = _single(patient, [], [corrected])
+    (row,) = _event_rows(patient, record, datetime.now(UTC))
+    return _supersede(session, patient, EventRow, row_id, row)
+
+
+def update_facts(session: Session, patient_key: str, facts: PatientFacts) -> bool:
+    """Replace a patient's facts (the id cannot change); the stored rows are validated against
+    the new facts (e.g. ISO times need the infusion date). True if anything changed."""
+    if facts.patient_id != patient_key:
         raise InputError(
-            [Problem("database", "the corrected value is already stored", value=existing.id)]
+            [
+                Problem(
+                    "request body",
+                    "patient_id differs from the patient being updated",
+                    field="patient_id",
+                    value=facts.patient_id,
+                )
+            ]
         )
-    new = ObservationRow(**row)
-    session.add(new)
-    session.flush()
-    old.superseded_by = new.id
-    return new.id
+    record = load_record(session, patient_key)
+    if record is None:
+        raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
+    updated = record.model_copy(update={"patient": facts})
+    validate_records([updated], "request body")
+    patient, change = _upsert_patient(session, updated, datetime.now(UTC))
+    if change == "unchanged":
+        return False
+    infusion = facts.infusion_date
+    for obs_row in session.scalars(
+        select(ObservationRow).where(ObservationRow.patient_id == patient.id)
+    ):
+        obs_row.day = to_day(_moment(obs_row.time_text), infusion)
+    for ev_row in session.scalars(select(EventRow).where(EventRow.patient_id == patient.id)):
+        ev_row.start_day = to_day(_EVENT.validate_python(ev_row.payload).start, infusion)
+    return True
 
 
 def load_course(session: Session, patient_key: str) -> Course | None:
