@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
+from tests.io.test_tabular import GOOD_EVENTS, GOOD_OBSERVATIONS, GOOD_PATIENTS, write_set
 from typer.testing import CliRunner
 
 from icaht.cli import app
@@ -283,3 +284,14 @@ def test_audit_export_lists_every_access(tmp_path: Path) -> None:
     parsed = list(csv.DictReader(table.open(encoding="utf-8")))
     assert json.loads(parsed[1]["detail"]) == {"as_of_day": 5}
     assert runner.invoke(app, ["audit", "export", "--out", "x.txt"], env=env).exit_code == 2
+
+
+def test_db_import_of_a_tabular_set(tmp_path: Path) -> None:
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    folder = write_set(tmp_path / "set", "parquet", GOOD_PATIENTS, GOOD_OBSERVATIONS, GOOD_EVENTS)
+    result = runner.invoke(app, ["db", "import", str(folder)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"3 patient(s): 3 created, 0 updated; observations {len(GOOD_OBSERVATIONS)}" in (
+        result.output
+    )

@@ -28,6 +28,8 @@ from icaht.core.units import unit_factor
 from icaht.errors import IcahtError, InputError
 from icaht.io.inputs import load_courses
 from icaht.io.records import read_records
+from icaht.io.tabular import is_tabular_folder
+from icaht.io.tabular_records import read_tabular_records
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 from icaht.report.catalogue import catalogue_json, catalogue_markdown, profile_markdown
@@ -209,11 +211,13 @@ def db_upgrade_command() -> None:
 
 @db_app.command("import")
 def db_import_command(
-    path: Annotated[Path, typer.Argument(help="A record .json or a folder of records.")],
+    path: Annotated[
+        Path, typer.Argument(help="A record .json, a folder of records, or a tabular set.")
+    ],
 ) -> None:
     """Import records in one transaction: all or nothing; the same data twice adds nothing."""
     try:
-        records = read_records(path)
+        records = read_tabular_records(path) if is_tabular_folder(path) else read_records(path)
     except IcahtError as exc:
         raise _fail(exc) from None
     engine = _database()
