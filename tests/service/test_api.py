@@ -164,6 +164,11 @@ MATRIX = [
         "/api/v1/patients/x/events/1",
         {"clinician": 422, "researcher": 403, "admin": 422, None: 401},
     ),
+    (
+        "GET",
+        "/api/v1/cohort/results",
+        {"clinician": 403, "researcher": 200, "admin": 200, None: 401},
+    ),
 ]
 
 
@@ -329,6 +334,34 @@ def test_updating_facts_revalidates_the_stored_rows(service: Service) -> None:
     assert renamed.json()["errors"][0]["field"] == "patient_id"
     stored = service.client.get(url, headers=clinician).json()["patient"]
     assert (stored["infusion_date"], stored["weight_kg"]) == ("2024-03-04", 81.5)
+
+
+def test_researchers_get_de_identified_rows_only(service: Service) -> None:
+    """Issue 4: researchers see cohort results, never a patient id or a record."""
+    for case in ("jain-case1", "baur"):
+        _post_example(service, case)
+    researcher = service.auth("researcher")
+    rows = service.client.get(
+        "/api/v1/cohort/results", params={"as_of_day": 60}, headers=researcher
+    ).json()
+    ids = {"jain-2023-case1", "baur-2021"}
+    assert len(rows) == 2
+    assert all(row["patient_id"].startswith("pt-") for row in rows)
+    assert not ids & {str(value) for row in rows for value in row.values()}
+    assert {row["as_of_day"] for row in rows} == {60}
+    again = service.client.get(
+        "/api/v1/cohort/results", params={"as_of_day": 60}, headers=researcher
+    ).json()
+    assert [r["patient_id"] for r in again] == [r["patient_id"] for r in rows]
+    text = service.client.get(
+        "/api/v1/cohort/results", params={"format": "csv"}, headers=researcher
+    )
+    assert text.headers["content-type"].startswith("text/csv")
+    header, *lines = text.text.strip().splitlines()
+    assert header.startswith("patient_id,as_of_day")
+    assert len(lines) == 2
+    record = service.client.get("/api/v1/patients/baur-2021", headers=researcher)
+    assert record.status_code == 403
 
 
 def test_text_with_a_nul_character_is_refused_on_every_database(service: Service) -> None:

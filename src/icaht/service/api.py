@@ -24,6 +24,7 @@ from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
 from icaht.report.catalogue import catalogue_json
 from icaht.service.auth import Caller, allow, caller, database
 from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.service.research import router as research_router
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.database import current_revision
 from icaht.store.patients import (
@@ -393,3 +394,6 @@ def profile_detail(name: str, _: Anyone) -> Profile:
     if name not in shipped_profiles():
         raise HTTPException(404, f"no profile {name!r}")
     return load_profile(name)
+
+
+router.include_router(research_router)

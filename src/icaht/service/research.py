@@ -1,0 +1,86 @@
+"""De-identified cohort results for researchers (``/api/v1/cohort``).
+
+One row per stored patient (the columns of ``icaht grade``: grades, phenotype, worst CTCAE per
+lineage and phase, CAR-HEMATOTOX, rule ids), with the patient id replaced by a keyed pseudonym
+(HMAC-SHA256 of the id under the server's secret key, so the same patient keeps the same
+pseudonym between exports of one server and cannot be reversed without the key). Rows hold days
+after infusion only: no names, dates, ages or free text. Every export is audited.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icaht.core.assessment import assess
+from icaht.knowledge.profile import load_profile
+from icaht.report.rows import assessment_row
+from icaht.service.auth import Caller, allow, database
+from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.store.audit import audit
+from icaht.store.patients import load_course
+from icaht.store.tables import Patient
+
+router = APIRouter(prefix="/cohort", responses=PROBLEM_RESPONSES)
+Researcher = Annotated[Caller, Depends(allow("researcher"))]
+Db = Annotated[Session, Depends(database)]
+PSEUDONYM_HEX_DIGITS = 16
+
+
+def pseudonym(secret: str, patient_key: str) -> str:
+    """A stable, keyed pseudonym for a patient id."""
+    digest = hmac.new(secret.encode("utf-8"), patient_key.encode("utf-8"), hashlib.sha256)
+    return "pt-" + digest.hexdigest()[:PSEUDONYM_HEX_DIGITS]
+
+
+@router.get(
+    "/results",
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+def cohort_results(
+    request: Request,
+    who: Researcher,
+    db: Db,
+    as_of_day: Annotated[
+        int | None, Query(ge=-30, le=3650, description="Day after infusion; default latest")
+    ] = None,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Response:
+    """One de-identified row per patient, assessed as of a day (no look-ahead)."""
+    secret: str = request.app.state.settings.secret_key
+    profile = load_profile()
+    keys = db.scalars(
+        select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
+    ).all()
+    rows = []
+    for key in keys:
+        course = load_course(db, key)
+        if course is None:
+            continue
+        when = None if as_of_day is None else float(as_of_day)
+        row = assessment_row(assess(course, when, profile))
+        row["patient_id"] = pseudonym(secret, key)
+        rows.append(row)
+    audit(
+        db,
+        actor=who.username,
+        action="cohort-export",
+        remote=who.remote,
+        detail={"patients": len(rows), "as_of_day": as_of_day, "format": fmt},
+    )
+    db.commit()
+    if fmt == "json":
+        return Response(json.dumps(rows), media_type="application/json")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["patient_id"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv")
