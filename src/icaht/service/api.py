@@ -4,7 +4,7 @@ profiles. Every read or change of a patient is audited; every assessment shown i
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -25,6 +25,7 @@ from icaht.report.catalogue import catalogue_json
 from icaht.service.auth import Caller, allow, caller, database
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.research import router as research_router
+from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.database import current_revision
 from icaht.store.patients import (
@@ -39,6 +40,7 @@ from icaht.store.patients import (
     update_facts,
 )
 from icaht.store.tables import Patient
+from icaht.store.versions import data_versions
 
 #: A patient id in a path: the record's patient_id rules (1-128 characters, no NUL).
 PatientKey = Annotated[str, PathParam(min_length=1, max_length=128, pattern="^[^\\x00]+$")]
@@ -69,8 +71,44 @@ class PatientSummary(BaseModel):
     last_lab_day: float | None
 
 
-def _profile(name: str | None) -> Profile:
-    return load_profile(name) if name else load_profile()
+def _profile(request: Request, name: str | None) -> Profile:
+    """The named shipped profile, or the one the server runs with (``ICAHT_PROFILE``)."""
+    return load_profile(name or request.app.state.settings.profile)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A cached assessment: its JSON and what the audit records of it."""
+
+    as_of_day: int
+    profile: tuple[str, str]
+    icaht_version: str
+    rule_ids: tuple[str, ...]
+    body: str
+
+
+def _assessment(
+    request: Request, db: Session, key: str, as_of: int | None, profile: Profile
+) -> _Shown:
+    """The assessment of a stored patient, from the per-process cache while its data version is
+    unchanged (``store.versions``), else computed and cached."""
+    version = data_versions(db, [key]).get(key)
+    if version is None:
+        raise HTTPException(404, f"no patient {key!r}")
+    cache: VersionedCache[_Shown] = request.app.state.assessments
+    entry = (key, version, as_of, profile.name, profile.version)
+    shown = cache.get(entry)
+    if shown is None:
+        a = assess(_course(db, key), None if as_of is None else float(as_of), profile)
+        shown = _Shown(
+            a.as_of_day,
+            (a.profile_name, a.profile_version),
+            a.icaht_version,
+            tuple(r.rule_id for r in a.recommendations),
+            a.model_dump_json(),
+        )
+        cache.put(entry, shown)
+    return shown
 
 
 def _course(session: Session, key: str) -> Course:
@@ -94,33 +132,35 @@ def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "icaht": __version__, "schema": revision}
 
 
+def _summary(course: Course, profile: Profile) -> PatientSummary:
+    a = assess(course, None, profile)
+    last = course.last_data_day()
+    return PatientSummary(
+        patient_id=course.facts.patient_id,
+        product=course.facts.product,
+        day=None if last is None else calendar_day(last),
+        jain_phase=a.jain_phase,
+        current_ctcae={s.lineage: s.latest_ctcae for s in a.lineages[:3]},
+        early_icaht=a.early_icaht.grade,
+        early_ticaht=a.early_ticaht.grade,
+        open_recommendations=len(a.recommendations),
+        last_lab_day=max((float(s.day[-1]) for s in course.labs.values() if len(s)), default=None),
+    )
+
+
 @router.get("/patients")
-def list_patients(who: Clinical, db: Db) -> list[PatientSummary]:
-    """Every patient with today's picture (as of the latest data)."""
-    keys = db.scalars(
-        select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
-    ).all()
+def list_patients(request: Request, who: Clinical, db: Db) -> list[PatientSummary]:
+    """Every patient with today's picture (as of the latest data; cached per data version)."""
+    profile = _profile(request, None)
+    cache: VersionedCache[PatientSummary] = request.app.state.summaries
     out = []
-    profile = load_profile()
-    for key in keys:
-        course = _course(db, key)
-        a = assess(course, None, profile)
-        last = course.last_data_day()
-        out.append(
-            PatientSummary(
-                patient_id=key,
-                product=course.facts.product,
-                day=None if last is None else calendar_day(last),
-                jain_phase=a.jain_phase,
-                current_ctcae={s.lineage: s.latest_ctcae for s in a.lineages[:3]},
-                early_icaht=a.early_icaht.grade,
-                early_ticaht=a.early_ticaht.grade,
-                open_recommendations=len(a.recommendations),
-                last_lab_day=max(
-                    (float(s.day[-1]) for s in course.labs.values() if len(s)), default=None
-                ),
-            )
-        )
+    for key, version in data_versions(db).items():
+        entry = (key, version, profile.name, profile.version)
+        summary = cache.get(entry)
+        if summary is None:
+            summary = _summary(_course(db, key), profile)
+            cache.put(entry, summary)
+        out.append(summary)
     audit(
         db,
         actor=who.username,
@@ -195,14 +235,9 @@ def delete_patient(
     return Response(status_code=204)
 
 
-def _json(model: BaseModel) -> Response:
-    """A model serialised once by pydantic (the route declares it as ``response_model``;
-    FastAPI would otherwise validate and encode the large result a second time)."""
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 @router.get("/patients/{patient_id}/assessment", response_model=Assessment)
 def patient_assessment(
+    request: Request,
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
@@ -210,16 +245,15 @@ def patient_assessment(
     profile: Annotated[str | None, Query(description="Shipped profile name")] = None,
 ) -> Response:
     """The assessment as of a day (no look-ahead)."""
-    chosen = _profile(profile)
-    a = assess(_course(db, patient_id), None if as_of is None else float(as_of), chosen)
+    shown = _assessment(request, db, patient_id, as_of, _profile(request, profile))
     assessment_shown(
         db,
         actor=who.username,
         patient_key=patient_id,
-        as_of_day=a.as_of_day,
-        profile=(a.profile_name, a.profile_version),
-        icaht_version=a.icaht_version,
-        rule_ids=[r.rule_id for r in a.recommendations],
+        as_of_day=shown.as_of_day,
+        profile=shown.profile,
+        icaht_version=shown.icaht_version,
+        rule_ids=list(shown.rule_ids),
     )
     audit(
         db,
@@ -227,14 +261,15 @@ def patient_assessment(
         action="assessment",
         patient_key=patient_id,
         remote=who.remote,
-        detail={"as_of_day": a.as_of_day},
+        detail={"as_of_day": shown.as_of_day},
     )
     db.commit()
-    return _json(a)
+    return Response(shown.body, media_type="application/json")
 
 
 @router.get("/patients/{patient_id}/replay", response_model=Replay)
 def patient_replay(
+    request: Request,
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
@@ -243,7 +278,7 @@ def patient_replay(
     profile: Annotated[str | None, Query()] = None,
 ) -> Response:
     """Day by day, the recommendations that appeared, changed and disappeared."""
-    chosen = _profile(profile)
+    chosen = _profile(request, profile)
     course = _course(db, patient_id)
     end = last
     if end is None:
@@ -253,7 +288,8 @@ def patient_replay(
         raise HTTPException(422, "'to' must be on or after 'from', at most 10 years later")
     audit(db, actor=who.username, action="replay", patient_key=patient_id, remote=who.remote)
     db.commit()
-    return _json(replay(course, first, end, chosen))
+    body = replay(course, first, end, chosen).model_dump_json()
+    return Response(body, media_type="application/json")  # declared as response_model
 
 
 class ObservationOut(BaseModel):
@@ -376,9 +412,11 @@ def correct_an_event(
 
 
 @router.get("/rules")
-def rules(_: Anyone, profile: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+def rules(
+    request: Request, _: Anyone, profile: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
     """The rule catalogue with the profile's values of the settings each rule uses."""
-    loaded: dict[str, Any] = json.loads(catalogue_json(_profile(profile)))
+    loaded: dict[str, Any] = json.loads(catalogue_json(_profile(request, profile)))
     return loaded
 
 

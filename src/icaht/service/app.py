@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
@@ -12,6 +13,7 @@ from icaht import __version__
 from icaht.service import problems
 from icaht.service.api import router
 from icaht.service.settings import ServiceSettings
+from icaht.service.versioned_cache import VersionedCache
 from icaht.store.database import make_engine, require_current
 from icaht.store.settings import StoreSettings
 
@@ -40,6 +42,8 @@ def create_app(
     app.state.settings = service
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine)
+    app.state.assessments = VersionedCache[Any](service.assessment_cache_entries)
+    app.state.summaries = VersionedCache[Any](service.assessment_cache_entries)
     problems.install(app)
     app.include_router(router)
     return app

@@ -56,7 +56,7 @@ def cohort_results(
 ) -> Response:
     """One de-identified row per patient, assessed as of a day (no look-ahead)."""
     secret: str = request.app.state.settings.secret_key
-    profile = load_profile()
+    profile = load_profile(request.app.state.settings.profile)
     keys = db.scalars(
         select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
     ).all()

@@ -15,6 +15,8 @@ class ServiceSettings(BaseSettings):
     demo: bool = False
     secret_key: str = DEFAULT_SECRET
     profile: str = "seed-2023"
+    #: Project default: assessments kept per server process (keyed by patient data version).
+    assessment_cache_entries: int = 4096
 
     def check(self) -> None:
         """Refuse unsafe settings outside demo mode."""
