@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,8 +17,20 @@ from tests.postgres_harness import free_port
 from tests.service.conftest import EXAMPLES
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+
+    def logs(self) -> str:
+        """Stop the server and return everything it wrote."""
+        self.process.terminate()
+        out, err = self.process.communicate(timeout=20)
+        return out + err
+
+
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     env = {
         **os.environ,
         "ICAHT_DATA_DIR": str(tmp_path / "data"),
@@ -27,10 +40,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen(
-        [*icaht, "serve", "--port", str(port)],
+        [*icaht, "serve", "--port", str(port), "--workers", str(request.param)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -43,14 +57,17 @@ def server(tmp_path: Path) -> Iterator[str]:
     else:
         process.kill()
         pytest.fail(f"server did not start: {process.stderr.read() if process.stderr else ''}")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield Server(url, process)
+    if process.poll() is None:
+        process.terminate()
+        process.communicate(timeout=20)
 
 
-def test_add_and_assess_over_http(server: str) -> None:
+def test_add_and_assess_over_http(server: Server) -> None:
+    """Over real HTTP with one and two worker processes; the server's own output names no
+    patient (issue 4: no patient data in application logs)."""
     body = json.loads((EXAMPLES / "jain-case2.json").read_text(encoding="utf-8"))
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
         assert client.post("/api/v1/patients", json=body).status_code == 201
         response = client.get("/api/v1/patients/jain-2023-case2/assessment", params={"as_of": 100})
         assert response.status_code == 200
@@ -61,3 +78,8 @@ def test_add_and_assess_over_http(server: str) -> None:
         missing = client.get("/api/v1/patients/nobody")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
+        assert client.post("/api/v1/patients", json={"patient": {}}).status_code == 422
+    logs = server.logs()
+    assert "icaht serving on" in logs
+    for secret in ("jain-2023-case2", "nobody", "/api/v1/patients"):
+        assert secret not in logs
