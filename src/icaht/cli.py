@@ -26,6 +26,7 @@ from icaht.core.replay import replay
 from icaht.core.timeline import calendar_day
 from icaht.core.units import unit_factor
 from icaht.errors import IcahtError, InputError
+from icaht.io.fhir.cli import fhir_app
 from icaht.io.inputs import load_courses
 from icaht.io.records import read_records
 from icaht.io.tabular import is_tabular_folder
@@ -65,6 +66,7 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens for programs.")
 app.add_typer(token_app, name="token")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(fhir_app, name="fhir")
 
 out = Console()
 err = Console(stderr=True)

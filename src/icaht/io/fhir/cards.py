@@ -1,0 +1,244 @@
+"""Recommendations as CDS Hooks 2.0 cards (plain dicts, ready for a ``{"cards": [...]}`` response).
+
+* ``summary``: the rule title, at most 140 characters (CDS Hooks limit).
+* ``indicator``: ``critical`` for an alert-strength recommendation; ``warning`` for a source
+  recommendation or a rule of the ``alert`` category; ``info`` for "consider".
+* ``detail``: GitHub-flavoured markdown with the action, the facts that triggered it (values and
+  days), caveats, citations (DOI links) and the profile settings used.
+* ``source``: the first citation (label, DOI URL) with the rule id as ``topic``.
+* ``suggestions``: a draft order where a concrete one fits (PJP and antiviral prophylaxis,
+  filgrastim, platelet or RBC transfusion, marrow biopsy); the clinician accepts or not.
+* ``uuid``: stable for (patient, as-of day, profile, rule), so feedback can refer to it.
+
+Decision support only, not a medical device: wording stays "consider".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from icaht.core.assessment import Assessment
+from icaht.core.guidance import Recommendation
+from icaht.io.fhir import codes
+from icaht.io.fhir.writer import fhir_id, validated
+from icaht.knowledge.regimens import (
+    ACICLOVIR_MG_TWICE_DAILY,
+    FILGRASTIM_UG_PER_KG_DAY,
+)
+
+SUMMARY_MAX = 140  # CDS Hooks 2.0: "<140 characters"
+_NAMESPACE = uuid.UUID("4a1f3c52-7d3e-5a8b-b2c1-9e7f0a6d2c14")  # icaht card namespace
+DISCLAIMER = "Decision support only, not a medical device."
+#: Override reasons offered with every card (icaht local codes; recorded by the feedback
+#: endpoint).
+OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
+    ("already-addressed", "Already addressed"),
+    ("not-applicable", "Not applicable to this patient"),
+    ("data-incorrect", "The triggering data are incorrect"),
+    ("clinical-judgement", "Clinical judgement"),
+)
+
+
+def _summary(rec: Recommendation) -> str:
+    prefix = {"alert": "Alert", "source recommends": "Source recommends", "consider": "Consider"}
+    text = f"{prefix[rec.strength]}: {rec.title}"
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
+
+
+def indicator(rec: Recommendation) -> str:
+    """info, warning or critical (see the module docstring)."""
+    if rec.strength == "alert":
+        return "critical"
+    if rec.strength == "source recommends" or rec.category == "alert":
+        return "warning"
+    return "info"
+
+
+def _doi_url(doi: str | None) -> str | None:
+    return f"https://doi.org/{doi}" if doi else None
+
+
+def _md(text: str) -> str:
+    """Escape the markdown characters that would change the meaning of plain text."""
+    return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+
+
+def detail(rec: Recommendation, assessment: Assessment) -> str:
+    """The card's markdown detail."""
+    lines = [f"**{_md(rec.action)}**", "", "**Triggering facts**", ""]
+    for fact in rec.facts:
+        day = f" (day {fact.day})" if fact.day is not None else ""
+        lines.append(f"- {_md(fact.label)}: {_md(fact.value)}{day}")
+    if rec.caveats:
+        lines += ["", "**Caveats**", ""]
+        lines += [f"- {_md(c)}" for c in rec.caveats]
+    lines += ["", "**Evidence**", ""]
+    for cite in rec.citations:
+        url = _doi_url(cite.doi)
+        label = f"[{_md(cite.label)}]({url})" if url else _md(cite.label)
+        lines.append(f"- {label}, {_md(cite.where)}")
+    if rec.settings:
+        lines += ["", f"**Settings** (profile {_md(assessment.profile_name)})", ""]
+        for setting in rec.settings:
+            flag = " (project default)" if setting.project_default else ""
+            lines.append(f"- {_md(setting.name)} = {_md(setting.value)}{flag}")
+    lines += ["", f"_Day {assessment.as_of_day} after infusion. {DISCLAIMER}_"]
+    return "\n".join(lines)
+
+
+def _medication_request(
+    subject: dict[str, str],
+    rec: Recommendation,
+    drug: str,
+    dose: dict[str, Any] | None,
+    frequency: str | None,
+) -> dict[str, Any]:
+    dosage: dict[str, Any] = {"text": rec.action}
+    if frequency:
+        dosage["timing"] = {"code": {"text": frequency}}
+    if dose is not None:
+        dosage["doseAndRate"] = [{"doseQuantity": dose}]
+    rows = codes.codes_for("medications", drug)
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "medicationCodeableConcept": {
+            "coding": [{"system": r.system, "code": r.code, "display": r.display} for r in rows],
+            "text": drug,
+        },
+        "subject": subject,
+        "dosageInstruction": [dosage],
+        "note": [{"text": DISCLAIMER}],
+    }
+
+
+def _service_request(
+    subject: dict[str, str], rec: Recommendation, target: str, text: str
+) -> dict[str, Any]:
+    rows = codes.codes_for("procedures", target)
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "code": {
+            "coding": [{"system": r.system, "code": r.code, "display": r.display} for r in rows],
+            "text": text,
+        },
+        "subject": subject,
+        "note": [{"text": f"{rec.action} {DISCLAIMER}"}],
+    }
+
+
+_Order = Callable[[dict[str, str], Recommendation], tuple[str, dict[str, Any]]]
+
+
+def _pjp(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    # JAIN prefers TMP-SMX for PJP prophylaxis (clinical-reference.md 7); dose per local protocol
+    return "Draft: TMP-SMX for PJP prophylaxis", _medication_request(
+        subject, rec, "sulfamethoxazole-trimethoprim", None, None
+    )
+
+
+def _antiviral(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    dose = {"value": ACICLOVIR_MG_TWICE_DAILY, "unit": "mg", "system": codes.UCUM, "code": "mg"}
+    return (
+        f"Draft: aciclovir {ACICLOVIR_MG_TWICE_DAILY:g} mg twice daily",
+        _medication_request(subject, rec, "aciclovir", dose, "twice daily"),
+    )
+
+
+def _filgrastim(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    dose = {
+        "value": FILGRASTIM_UG_PER_KG_DAY,
+        "unit": "ug/kg",
+        "system": codes.UCUM,
+        "code": "ug/kg",
+    }
+    return (
+        f"Draft: filgrastim {FILGRASTIM_UG_PER_KG_DAY:g} ug/kg once daily",
+        _medication_request(subject, rec, "filgrastim", dose, "daily"),
+    )
+
+
+def _marrow(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    return "Draft: bone marrow biopsy", _service_request(
+        subject, rec, "marrow_biopsy", "Bone marrow aspirate and biopsy"
+    )
+
+
+def _platelets(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    return "Draft: platelet transfusion", _service_request(
+        subject, rec, "transfusion:platelets", "Platelet transfusion"
+    )
+
+
+def _rbc(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+    return "Draft: red blood cell transfusion", _service_request(
+        subject, rec, "transfusion:rbc", "Red blood cell transfusion"
+    )
+
+
+#: Rules whose recommendation fits one concrete draft order.
+ORDERS: dict[str, _Order] = {
+    "prophylaxis.pjp-start": _pjp,
+    "prophylaxis.antiviral-start": _antiviral,
+    "growth-factor.prophylactic-gcsf": _filgrastim,
+    "growth-factor.consider-gcsf": _filgrastim,
+    "growth-factor.biphasic-drop": _filgrastim,
+    "workup.gcsf-no-response": _marrow,
+    "workup.marrow-prolonged-triggers": _marrow,
+    "tpo-ra.marrow-first": _marrow,
+    "transfusion.platelet-trigger": _platelets,
+    "transfusion.rbc-trigger": _rbc,
+}
+
+
+def card(
+    rec: Recommendation, assessment: Assessment, patient_reference: str | None = None
+) -> dict[str, Any]:
+    """One CDS Hooks card for one recommendation."""
+    key = f"{assessment.patient_id}|{assessment.as_of_day}|{assessment.profile_name}|{rec.rule_id}"
+    first = rec.citations[0] if rec.citations else None
+    source: dict[str, Any] = {
+        "label": first.label if first is not None else "icaht",
+        "topic": {"system": codes.ICAHT_RULES, "code": rec.rule_id, "display": rec.title},
+    }
+    url = _doi_url(first.doi) if first is not None else None
+    if url:
+        source["url"] = url
+    result: dict[str, Any] = {
+        "uuid": str(uuid.uuid5(_NAMESPACE, key)),
+        "summary": _summary(rec),
+        "indicator": indicator(rec),
+        "detail": detail(rec, assessment),
+        "source": source,
+        "overrideReasons": [
+            {"system": codes.ICAHT_CODES, "code": code, "display": display}
+            for code, display in OVERRIDE_REASONS
+        ],
+    }
+    order = ORDERS.get(rec.rule_id)
+    if order is not None:
+        subject = {"reference": patient_reference or f"Patient/{fhir_id(assessment.patient_id)}"}
+        label, resource = order(subject, rec)
+        result["suggestions"] = [
+            {
+                "label": label,
+                "uuid": str(uuid.uuid5(_NAMESPACE, key + "|suggestion")),
+                "actions": [
+                    {"type": "create", "description": label, "resource": validated(resource)}
+                ],
+            }
+        ]
+        result["selectionBehavior"] = "at-most-one"
+    return result
+
+
+def recommendation_cards(
+    assessment: Assessment, patient_reference: str | None = None
+) -> list[dict[str, Any]]:
+    """CDS Hooks 2.0 cards for the assessment's recommendations, in their order."""
+    return [card(rec, assessment, patient_reference) for rec in assessment.recommendations]

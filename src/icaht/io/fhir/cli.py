@@ -1,0 +1,134 @@
+"""``icaht fhir``: export records and assessments as FHIR R4, import FHIR into records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from icaht.core.assessment import assess
+from icaht.errors import IcahtError
+from icaht.io.detect import is_ndjson_folder
+from icaht.io.fhir.assessment import assessment_resources
+from icaht.io.fhir.cards import recommendation_cards
+from icaht.io.fhir.reader import read_bundle, read_ndjson
+from icaht.io.fhir.report import ImportReport
+from icaht.io.fhir.writer import Resource, fhir_id, validated, write_bundle, write_ndjson
+from icaht.io.inputs import load_courses
+from icaht.io.records import read_records
+from icaht.knowledge.profile import DEFAULT_PROFILE, load_profile
+
+fhir_app = typer.Typer(no_args_is_help=True, help="FHIR R4: export records and assessments.")
+err = Console(stderr=True)
+
+
+def _fail(exc: IcahtError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+@fhir_app.command("export")
+def export_command(
+    record: Annotated[Path, typer.Argument(help="A record .json or a folder of records.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="bundle.json (a Bundle), or a folder (bulk NDJSON).")
+    ],
+) -> None:
+    """Write records as FHIR R4 resources (validated with fhir.resources)."""
+    try:
+        records = read_records(record)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    if out.suffix.lower() == ".json":
+        count = write_bundle(records, out)
+        err.print(f"{len(records)} patient(s), {count} resource(s) -> {out}")
+    else:
+        counts = write_ndjson(records, out)
+        shown = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+        err.print(f"{len(records)} patient(s) -> {out}: {shown}")
+
+
+@fhir_app.command("assessment")
+def assessment_command(
+    record: Annotated[
+        Path, typer.Argument(help="A record .json, a FHIR Bundle, or any input of `icaht assess`.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output Bundle (.json).")],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Day relative to infusion or an ISO date; default latest."),
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", help="Profile name or TOML.")] = (
+        DEFAULT_PROFILE
+    ),
+    cards: Annotated[
+        Path | None, typer.Option("--cards", help="Also write the CDS Hooks cards (.json).")
+    ] = None,
+) -> None:
+    """Write the assessment as FHIR R4 (grade Observations, CAR-HEMATOTOX RiskAssessment)."""
+    from icaht.cli import _parse_as_of  # noqa: PLC0415 (the main CLI imports this module)
+
+    try:
+        chosen = load_profile(profile)
+        courses = load_courses(record)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    moment = _parse_as_of(as_of)
+    entries: list[Resource] = []
+    all_cards: list[dict[str, object]] = []
+    with Progress(
+        TextColumn("assessing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("assessing", total=len(courses))
+        for course in courses:
+            assessment = assess(course, moment, chosen)
+            subject = f"Patient/{fhir_id(assessment.patient_id)}"
+            for resource in assessment_resources(assessment, subject, course.facts.infusion_date):
+                entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+            all_cards += recommendation_cards(assessment, subject)
+            progress.advance(task)
+    bundle = validated({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    _write_json(out, bundle)
+    err.print(f"{len(courses)} patient(s), {len(entries)} resource(s) -> {out}")
+    if cards is not None:
+        _write_json(cards, {"cards": all_cards})
+        err.print(f"{len(all_cards)} card(s) -> {cards}")
+
+
+@fhir_app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(help="A FHIR Bundle .json or a bulk NDJSON folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the PatientRecord files.")],
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the import report (.json).")
+    ] = None,
+) -> None:
+    """Read FHIR into PatientRecord files (one per patient) and print the import report."""
+    try:
+        if source.is_dir() and is_ndjson_folder(source):
+            records, report = read_ndjson(source)
+        else:
+            records, report = read_bundle(source)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    out.mkdir(parents=True, exist_ok=True)
+    for record in records:
+        name = fhir_id(record.patient.patient_id)
+        _write_json(out / f"{name}.json", record.model_dump(mode="json", exclude_none=True))
+    _print_report(report)
+    if report_path is not None:
+        _write_json(report_path, report.as_dict())
+
+
+def _print_report(report: ImportReport) -> None:
+    err.print(report.summary(), highlight=False, soft_wrap=True)

@@ -1,0 +1,129 @@
+"""Code systems, extension URLs and the reviewed mapping tables (``knowledge/fhir_maps/*.csv``).
+
+Each table row maps one (system, code) to an icaht target and says why (justification) and on
+what authority (reference). ``system`` ``text`` rows match free text (``CodeableConcept.text`` or
+a coding's display, case-insensitive). The exporter writes, for a target, the codes of the first
+row of each system in table order (see docs/fhir.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+TEXT = "text"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+
+#: Canonical base of icaht's own FHIR artefacts. Project default: a placeholder under the
+#: reserved ``example.org`` domain until the project has a canonical home (docs/fhir.md).
+ICAHT_FHIR_BASE = "https://icaht.example.org/fhir"
+#: The icaht local code system (assessment results, events without a standard code).
+ICAHT_CODES = f"{ICAHT_FHIR_BASE}/CodeSystem/icaht"
+#: Grades 0-5 (ASTCT, CTCAE, ICAHT) as codes ``"0"``..``"5"``.
+ICAHT_GRADES = f"{ICAHT_FHIR_BASE}/CodeSystem/icaht-grade"
+#: Recommendation rule ids (the catalogue of ``icaht rules``).
+ICAHT_RULES = f"{ICAHT_FHIR_BASE}/CodeSystem/icaht-rule"
+#: Identifier system of PatientFacts.patient_id.
+PATIENT_ID_SYSTEM = f"{ICAHT_FHIR_BASE}/patient-id"
+#: Extension URLs (``{base}/StructureDefinition/<name>``).
+EXT = f"{ICAHT_FHIR_BASE}/StructureDefinition"
+EXT_CART = f"{EXT}/car-t-facts"
+EXT_TRANSFUSION_UNITS = f"{EXT}/transfusion-units"
+EXT_IRRADIATED = f"{EXT}/irradiated"
+EXT_ORGANISM = f"{EXT}/infection-organism"
+EXT_PRODUCT = f"{EXT}/medication-product"
+EXT_FREQUENCY = f"{EXT}/medication-frequency"
+EXT_CD34 = f"{EXT}/cd34-per-kg"
+EXT_BOOST_SOURCE = f"{EXT}/stem-cell-source"
+EXT_DEATH_CAUSE = f"{EXT}/cause-of-death"
+EXT_FINDING_ABSENT = f"{EXT}/finding-absent"
+
+#: FHIR R4 ValueSet condition-severity (SNOMED CT) and icaht's code for life-threatening.
+SEVERITY_CODES: dict[str, str] = {
+    "255604002": "mild",
+    "6736007": "moderate",
+    "24484000": "severe",
+}
+SEVERITY_DISPLAY: dict[str, str] = {"mild": "Mild", "moderate": "Moderate", "severe": "Severe"}
+
+Table = Literal["labs", "medications", "procedures", "conditions"]
+TABLES: tuple[Table, ...] = ("labs", "medications", "procedures", "conditions")
+COLUMNS: tuple[str, ...] = ("system", "code", "display", "target", "justification", "reference")
+
+
+@dataclass(frozen=True, slots=True)
+class MapRow:
+    """One reviewed mapping: (system, code) -> target, with provenance."""
+
+    system: str
+    code: str
+    display: str
+    target: str
+    justification: str
+    reference: str
+
+
+def _key(system: str, code: str) -> tuple[str, str]:
+    return (system, code.strip().lower() if system == TEXT else code.strip())
+
+
+@cache
+def table_rows(table: Table) -> tuple[MapRow, ...]:
+    """The rows of one mapping table, in file order."""
+    path = resources.files("icaht.knowledge").joinpath(f"fhir_maps/{table}.csv")
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+    return tuple(MapRow(**{c: (row[c] or "").strip() for c in COLUMNS}) for row in reader)
+
+
+@cache
+def lookup_table(table: Table) -> dict[tuple[str, str], str]:
+    """(system, code) -> target; text codes are lower case."""
+    return {_key(r.system, r.code): r.target for r in table_rows(table)}
+
+
+@cache
+def codes_for(table: Table, target: str) -> tuple[MapRow, ...]:
+    """The codes the exporter writes for a target: the first row of each coded system."""
+    seen: set[str] = set()
+    out = []
+    for row in table_rows(table):
+        if row.target == target and row.system != TEXT and row.system not in seen:
+            seen.add(row.system)
+            out.append(row)
+    return tuple(out)
+
+
+def match(
+    table: Table, codings: Iterable[tuple[str | None, str | None, str | None]], text: str | None
+) -> str | None:
+    """The target of the first (system, code) found in the table, else of the text or a coding's
+    display; None if nothing matches."""
+    found = lookup_table(table)
+    names: list[str] = [text] if text else []
+    for system, code, display in codings:
+        if system and code:
+            hit = found.get(_key(system, code))
+            if hit is not None:
+                return hit
+        if display:
+            names.append(display)
+    for name in names:
+        hit = found.get(_key(TEXT, name))
+        if hit is not None:
+            return hit
+    return None

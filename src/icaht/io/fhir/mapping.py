@@ -1,0 +1,737 @@
+"""Map the FHIR R4 resources of one patient (validated ``fhir.resources.R4B`` models) to a
+:class:`~icaht.core.record.PatientRecord`.
+
+What maps where is documented in docs/fhir.md; the codes come from the reviewed tables of
+``icaht/knowledge/fhir_maps``. A resource that cannot be mapped is counted in the
+:class:`~icaht.io.fhir.report.ImportReport` with its reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.domainresource import DomainResource
+from fhir.resources.R4B.dosage import Dosage
+from fhir.resources.R4B.extension import Extension
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.quantity import Quantity
+from pydantic import ValidationError
+
+from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.units import resolve_analyte, unit_factor
+from icaht.errors import InputError, Problem
+from icaht.io.fhir import codes
+from icaht.io.fhir.report import ImportReport
+from icaht.io.problems import from_validation_error
+
+#: Anchor of exported records whose times are days relative to infusion (no infusion date):
+#: day 0 is written as this date and read back as days. Project default (docs/fhir.md).
+SYNTHETIC_ANCHOR = date(2000, 1, 1)
+#: Body temperature read as a fever event: >= 38.0 °C (ASTCT fever, Lee 2019;
+#: clinical-reference.md 6.1).
+FEVER_MIN_CELSIUS = 38.0
+_LB_TO_KG = 0.45359237  # international avoirdupois pound (definition)
+
+FHIRMoment = date | datetime
+_GRADE = re.compile(r"grade\s*([0-5])", re.IGNORECASE)
+_SKIPPED_STATUS: dict[str, frozenset[str]] = {
+    "Observation": frozenset({"entered-in-error", "cancelled", "registered"}),
+    "Condition": frozenset({"entered-in-error", "refuted-error"}),
+    "Procedure": frozenset({"entered-in-error", "not-done", "preparation"}),
+    "DiagnosticReport": frozenset({"entered-in-error", "cancelled", "registered"}),
+    "MedicationStatement": frozenset({"entered-in-error", "not-taken", "intended"}),
+    "MedicationAdministration": frozenset({"entered-in-error", "not-done"}),
+    "MedicationRequest": frozenset({"entered-in-error", "cancelled", "draft"}),
+}
+_FACT_FIELDS = frozenset(PatientFacts.model_fields) - {
+    "patient_id",
+    "sex",
+    "weight_kg",
+    "infusion_date",
+}
+
+
+class Skip(Exception):  # noqa: N818 (a control-flow signal, not an error)
+    """This resource is not mapped; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class PatientResources:
+    """The resources of one patient, as read (before mapping)."""
+
+    key: str
+    patient: Patient | None = None
+    resources: list[DomainResource] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Collected:
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    weights: list[tuple[FHIRMoment, float]] = field(default_factory=list)
+    infusions: list[FHIRMoment] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    biopsy_days: set[date] = field(default_factory=set)
+    report_days: set[date] = field(default_factory=set)
+
+
+# --------------------------------------------------------------------------------------------
+# small readers of FHIR datatypes
+# --------------------------------------------------------------------------------------------
+
+
+def triples(concept: CodeableConcept | None) -> list[tuple[str | None, str | None, str | None]]:
+    """(system, code, display) of each coding of a concept."""
+    if concept is None or not concept.coding:
+        return []
+    return [(c.system, c.code, c.display) for c in concept.coding]
+
+
+def local_code(concept: CodeableConcept | None) -> str | None:
+    """The icaht local code of a concept, if any."""
+    for system, code, _ in triples(concept):
+        if system == codes.ICAHT_CODES and code:
+            return code
+    return None
+
+
+def _moment(value: object, what: str) -> FHIRMoment:
+    if isinstance(value, datetime | date):
+        return value
+    if value is None:
+        raise Skip(f"no {what}")
+    raise Skip(f"{what} is a partial date ({value})")
+
+
+def _optional_moment(value: object, what: str) -> FHIRMoment | None:
+    return None if value is None else _moment(value, what)
+
+
+def _day(moment: FHIRMoment) -> date:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def _float(value: Decimal | float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _extension(extensions: list[Extension] | None, url: str) -> Extension | None:
+    for ext in extensions or []:
+        if ext.url == url:
+            return ext
+    return None
+
+
+def _ext_value(ext: Extension) -> object:
+    for name in (
+        "valueBoolean",
+        "valueDecimal",
+        "valueInteger",
+        "valueString",
+        "valueCode",
+        "valueDate",
+        "valueDateTime",
+    ):
+        value = getattr(ext, name, None)
+        if value is not None:
+            return float(value) if isinstance(value, Decimal) else value
+    return None
+
+
+def _grade(concept: CodeableConcept | None) -> int | None:
+    """A grade from a concept: an icaht grade code, else "grade N" in its text or displays."""
+    if concept is None:
+        return None
+    for system, code, _ in triples(concept):
+        if system == codes.ICAHT_GRADES and code and code.isdigit():
+            return int(code)
+    for text in [concept.text, *(d for _, _, d in triples(concept))]:
+        found = _GRADE.search(text or "")
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _status(resource: DomainResource, kind: str) -> None:
+    status = getattr(resource, "status", None)
+    if status in _SKIPPED_STATUS.get(kind, frozenset()):
+        raise Skip(f"status {status}")
+
+
+# --------------------------------------------------------------------------------------------
+# one mapper per resource type
+# --------------------------------------------------------------------------------------------
+
+
+def _observation_value_unit(obs: Observation, analyte: str) -> tuple[float, str]:
+    quantity = obs.valueQuantity
+    if quantity is None or quantity.value is None:
+        raise Skip("no numeric value (valueQuantity)")
+    unit = _unit(quantity, analyte)
+    return float(quantity.value), unit
+
+
+def _unit(quantity: Quantity, analyte: str) -> str:
+    """The quantity's unit text, or its UCUM code when only that is accepted for the analyte."""
+    found = resolve_analyte(analyte, None)
+    candidates = [u for u in (quantity.unit, quantity.code) if u]
+    if found is not None:
+        for unit in candidates:
+            if unit_factor(found, unit) is not None:
+                return unit
+    return candidates[0] if candidates else ""
+
+
+def _effective(obs: Observation | DiagnosticReport) -> tuple[FHIRMoment, FHIRMoment | None]:
+    if obs.effectivePeriod is not None:
+        period = obs.effectivePeriod
+        start = _moment(period.start, "effective time")
+        return start, _optional_moment(period.end, "effective end")
+    value: object = obs.effectiveDateTime
+    if value is None and isinstance(obs, Observation):
+        value = obs.effectiveInstant
+    return _moment(value, "effective time"), None
+
+
+def _map_observation(obs: Observation, acc: _Collected, report: ImportReport) -> None:
+    _status(obs, "Observation")
+    local = local_code(obs.code)
+    if local in ("crs-grade", "icans-grade"):
+        start, end = _effective(obs)
+        grade = (
+            obs.valueInteger if obs.valueInteger is not None else _grade(obs.valueCodeableConcept)
+        )
+        if grade is None or not 1 <= grade <= 5:
+            raise Skip(f"{local} without a grade 1-5")
+        acc.events.append(
+            {"kind": local.split("-")[0], "start": start, "end": end, "grade": int(grade)}
+        )
+        return
+    if local == "disease-status":
+        start, _ = _effective(obs)
+        status = local_code(obs.valueCodeableConcept) or (
+            obs.valueCodeableConcept.text if obs.valueCodeableConcept else None
+        )
+        acc.events.append({"kind": "disease_status", "start": start, "status": status})
+        return
+    if local == "next-therapy":
+        start, _ = _effective(obs)
+        acc.events.append({"kind": "next_therapy", "start": start, "name": obs.valueString})
+        return
+    if local == "last-follow-up":
+        start, _ = _effective(obs)
+        acc.events.append({"kind": "last_follow_up", "start": start})
+        return
+    target = codes.match("labs", triples(obs.code), obs.code.text if obs.code else None)
+    if target is None:
+        raise Skip("code not in the lab mapping table")
+    start, _ = _effective(obs)
+    if target == "patient.weight_kg":
+        quantity = obs.valueQuantity
+        if quantity is None or quantity.value is None:
+            raise Skip("body weight without a value")
+        unit = (quantity.code or quantity.unit or "").strip().lower()
+        factor = {"kg": 1.0, "[lb_av]": _LB_TO_KG, "lb": _LB_TO_KG, "lbs": _LB_TO_KG}.get(unit)
+        if factor is None:
+            raise Skip(f"body weight unit {unit!r} not accepted (kg, [lb_av])")
+        acc.weights.append((start, float(quantity.value) * factor))
+        return
+    if target == "fever.temperature_c":
+        quantity = obs.valueQuantity
+        if quantity is None or quantity.value is None:
+            raise Skip("body temperature without a value")
+        unit = (quantity.code or quantity.unit or "").strip()
+        value = float(quantity.value)
+        if unit in ("[degF]", "°F", "degF"):
+            value = (value - 32.0) * 5.0 / 9.0
+        elif unit not in ("Cel", "°C", "C", "degC"):
+            raise Skip(f"body temperature unit {unit!r} not accepted (Cel, [degF])")
+        if value < FEVER_MIN_CELSIUS:
+            report.note(f"body temperature below {FEVER_MIN_CELSIUS:g} Cel: not a fever")
+            return
+        acc.events.append({"kind": "fever", "start": start, "temperature_c": round(value, 2)})
+        return
+    value, unit = _observation_value_unit(obs, target)
+    if obs.valueQuantity is not None and obs.valueQuantity.comparator:
+        report.note("value with a comparator (<, >) taken at its limit")
+    lab: dict[str, Any] = {"time": start, "analyte": target, "value": value, "unit": unit}
+    for ref in obs.referenceRange or []:
+        lab["lln"] = _float(ref.low.value) if ref.low is not None else None
+        lab["uln"] = _float(ref.high.value) if ref.high is not None else None
+        break
+    acc.observations.append(lab)
+
+
+def _onset(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
+    if condition.onsetPeriod is not None:
+        start = _moment(condition.onsetPeriod.start, "onset")
+    else:
+        start = _moment(condition.onsetDateTime, "onset")
+    end: FHIRMoment | None = None
+    if condition.abatementPeriod is not None:
+        end = _optional_moment(condition.abatementPeriod.end, "abatement")
+    elif condition.abatementDateTime is not None:
+        end = _moment(condition.abatementDateTime, "abatement")
+    return start, end
+
+
+def _severity(condition: Condition) -> str | None:
+    for system, code, _ in triples(condition.severity):
+        if system == codes.SNOMED and code in codes.SEVERITY_CODES:
+            return codes.SEVERITY_CODES[code]
+        if system == codes.ICAHT_CODES and code == "life-threatening":
+            return "life-threatening"
+    text = (condition.severity.text or "").strip().lower() if condition.severity else ""
+    return text if text in ("mild", "moderate", "severe", "life-threatening") else None
+
+
+def _verified_absent(condition: Condition) -> bool:
+    return any(
+        system == codes.CONDITION_VERIFICATION and code == "refuted"
+        for system, code, _ in triples(condition.verificationStatus)
+    )
+
+
+def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) -> None:
+    _status(condition, "Condition")
+    target = codes.match(
+        "conditions", triples(condition.code), condition.code.text if condition.code else None
+    )
+    if target is None:
+        raise Skip("code not in the condition mapping table")
+    absent = _verified_absent(condition)
+    start, end = _onset(condition)
+    kind, _, detail = target.partition(":")
+    if kind == "finding":
+        acc.events.append(
+            {"kind": "finding", "start": start, "finding": detail, "present": not absent}
+        )
+        return
+    if absent:
+        raise Skip("verificationStatus refuted")
+    if kind in ("crs", "icans", "bleeding"):
+        grade = int(detail) if detail else None
+        if grade is None:
+            for stage in condition.stage or []:
+                grade = _grade(stage.summary)
+                if grade is not None:
+                    break
+        if grade is None or not 1 <= grade <= 5:
+            raise Skip(f"{kind} without a grade 1-5 (code or stage.summary)")
+        event: dict[str, Any] = {"kind": kind, "start": start, "grade": grade}
+        if kind != "bleeding":
+            event["end"] = end
+        acc.events.append(event)
+    elif kind == "infection":
+        severity = _severity(condition)
+        if severity is None:
+            raise Skip("infection without a severity (mild, moderate, severe, life-threatening)")
+        organism = _extension(condition.extension, codes.EXT_ORGANISM)
+        site = condition.bodySite[0].text if condition.bodySite else None
+        acc.events.append(
+            {
+                "kind": "infection",
+                "start": start,
+                "end": end,
+                "severity": severity,
+                "site": site,
+                "organism": _ext_value(organism) if organism is not None else None,
+            }
+        )
+    elif kind == "fever":
+        acc.events.append({"kind": "fever", "start": start})
+    else:  # pragma: no cover - the table test keeps targets known
+        raise Skip(f"unknown target {target}")
+
+
+def _performed(procedure: Procedure) -> FHIRMoment:
+    if procedure.performedPeriod is not None:
+        return _moment(procedure.performedPeriod.start, "performed time")
+    return _moment(procedure.performedDateTime, "performed time")
+
+
+def _map_procedure(procedure: Procedure, acc: _Collected, report: ImportReport) -> None:
+    _status(procedure, "Procedure")
+    target = codes.match(
+        "procedures", triples(procedure.code), procedure.code.text if procedure.code else None
+    )
+    if target is None:
+        raise Skip("code not in the procedure mapping table")
+    start = _performed(procedure)
+    kind, _, detail = target.partition(":")
+    if kind == "car_t_infusion":
+        acc.infusions.append(start)
+        for used in procedure.usedCode or []:
+            if used.text:
+                acc.products.append(used.text)
+    elif kind == "transfusion":
+        units = _extension(procedure.extension, codes.EXT_TRANSFUSION_UNITS)
+        irradiated = _extension(procedure.extension, codes.EXT_IRRADIATED)
+        acc.events.append(
+            {
+                "kind": "transfusion",
+                "start": start,
+                "product": detail,
+                "units": _ext_value(units) if units is not None else 1,
+                "irradiated": _ext_value(irradiated) if irradiated is not None else None,
+            }
+        )
+    elif kind == "marrow_biopsy":
+        acc.biopsy_days.add(_day(start))
+        acc.events.append({"kind": "marrow_biopsy", "start": start})
+    elif kind == "stem_cell_boost":
+        source = _extension(procedure.extension, codes.EXT_BOOST_SOURCE)
+        cd34 = _extension(procedure.extension, codes.EXT_CD34)
+        if source is None:
+            raise Skip("stem cell boost without its source (autologous or donor)")
+        acc.events.append(
+            {
+                "kind": "stem_cell_boost",
+                "start": start,
+                "source": _ext_value(source),
+                "cd34_per_kg": _ext_value(cd34) if cd34 is not None else None,
+            }
+        )
+    elif kind == "hct":
+        if not detail:
+            raise Skip("HCT without its type (autologous or allogeneic)")
+        acc.events.append({"kind": "hct", "start": start, "hct_type": detail})
+    else:  # pragma: no cover - the table test keeps targets known
+        raise Skip(f"unknown target {target}")
+
+
+_MARROW_BOOLEANS: dict[str, str] = {
+    "marrow-malignant-infiltration": "malignant_infiltration",
+    "marrow-mds": "mds",
+    "marrow-dysplasia": "dysplasia",
+    "marrow-fibrosis": "fibrosis",
+    "marrow-hemophagocytosis": "hemophagocytosis",
+}
+
+
+def _map_report(report_resource: DiagnosticReport, acc: _Collected, report: ImportReport) -> None:
+    _status(report_resource, "DiagnosticReport")
+    target = codes.match(
+        "procedures",
+        triples(report_resource.code),
+        report_resource.code.text if report_resource.code else None,
+    )
+    if target != "marrow_biopsy":
+        raise Skip("not a marrow report (code not mapped to marrow_biopsy)")
+    start, _ = _effective(report_resource)
+    event: dict[str, Any] = {"kind": "marrow_biopsy", "start": start}
+    contained = {
+        f"#{r.id}": r for r in report_resource.contained or [] if isinstance(r, Observation)
+    }
+    for ref in report_resource.result or []:
+        obs = contained.get(ref.reference or "")
+        if obs is None:
+            report.note("marrow report result not contained in the report: not read")
+            continue
+        code = local_code(obs.code)
+        if code in _MARROW_BOOLEANS and obs.valueBoolean is not None:
+            event[_MARROW_BOOLEANS[code]] = obs.valueBoolean
+        elif code == "marrow-cellularity":
+            event["cellularity"] = local_code(obs.valueCodeableConcept) or (
+                obs.valueCodeableConcept.text if obs.valueCodeableConcept else None
+            )
+        elif code == "marrow-cellularity-pct" and obs.valueQuantity is not None:
+            event["cellularity_pct"] = _float(obs.valueQuantity.value)
+        elif code == "marrow-megakaryopoiesis":
+            event["megakaryopoiesis"] = local_code(obs.valueCodeableConcept)
+        else:
+            report.note("marrow report result with an unknown code: not read")
+    if report_resource.conclusion:
+        event["note"] = report_resource.conclusion
+    acc.report_days.add(_day(start))
+    acc.events.append(event)
+
+
+def _medication_concept(
+    resource: MedicationStatement | MedicationAdministration | MedicationRequest,
+    medications: Mapping[str, Medication],
+) -> tuple[CodeableConcept | None, list[Extension]]:
+    if resource.medicationCodeableConcept is not None:
+        return resource.medicationCodeableConcept, []
+    ref = resource.medicationReference.reference if resource.medicationReference else None
+    if not ref:
+        raise Skip("no medication")
+    medication: Medication | None = None
+    if ref.startswith("#"):
+        for contained in resource.contained or []:
+            if isinstance(contained, Medication) and f"#{contained.id}" == ref:
+                medication = contained
+    else:
+        medication = medications.get(ref) or medications.get(ref.rsplit("/", 1)[-1])
+    if medication is None:
+        raise Skip(f"medication reference {ref} not found")
+    return medication.code, list(medication.extension or [])
+
+
+def _dose(dosage: Dosage | None) -> tuple[float | None, str | None, str | None, str | None]:
+    """(dose, dose unit, frequency, route) of a Dosage."""
+    if dosage is None:
+        return None, None, None, None
+    dose: Quantity | None = None
+    for rate in dosage.doseAndRate or []:
+        if rate.doseQuantity is not None:
+            dose = rate.doseQuantity
+            break
+    frequency = None
+    if dosage.timing is not None and dosage.timing.code is not None:
+        frequency = dosage.timing.code.text
+    route = dosage.route.text if dosage.route is not None else None
+    return (
+        _float(dose.value) if dose is not None else None,
+        (dose.unit or dose.code) if dose is not None else None,
+        frequency,
+        route,
+    )
+
+
+def _map_medication(
+    resource: MedicationStatement | MedicationAdministration | MedicationRequest,
+    acc: _Collected,
+    report: ImportReport,
+    medications: Mapping[str, Medication],
+) -> None:
+    kind = type(resource).__name__
+    _status(resource, kind)
+    concept, med_extensions = _medication_concept(resource, medications)
+    drug = codes.match("medications", triples(concept), concept.text if concept else None)
+    if drug is None:
+        raise Skip("medication not in the medication mapping table")
+    end: FHIRMoment | None = None
+    dose: float | None = None
+    unit = frequency = route = None
+    if isinstance(resource, MedicationStatement):
+        if resource.effectivePeriod is not None:
+            start = _moment(resource.effectivePeriod.start, "effective time")
+            end = _optional_moment(resource.effectivePeriod.end, "effective end")
+        else:
+            start = _moment(resource.effectiveDateTime, "effective time")
+        dose, unit, frequency, route = _dose(resource.dosage[0] if resource.dosage else None)
+    elif isinstance(resource, MedicationAdministration):
+        if resource.effectivePeriod is not None:
+            start = _moment(resource.effectivePeriod.start, "effective time")
+            end = _optional_moment(resource.effectivePeriod.end, "effective end")
+        else:
+            start = _moment(resource.effectiveDateTime, "effective time")
+            end = start
+        given = resource.dosage
+        if given is not None:
+            if given.dose is not None:
+                dose, unit = _float(given.dose.value), given.dose.unit or given.dose.code
+            route = given.route.text if given.route is not None else None
+    else:
+        first = resource.dosageInstruction[0] if resource.dosageInstruction else None
+        bounds = None
+        if first is not None and first.timing is not None and first.timing.repeat is not None:
+            bounds = first.timing.repeat.boundsPeriod
+        if bounds is not None and bounds.start is not None:
+            start = _moment(bounds.start, "dosing start")
+            end = _optional_moment(bounds.end, "dosing end")
+        else:
+            start = _moment(resource.authoredOn, "authoredOn")
+        dose, unit, frequency, route = _dose(first)
+    extensions = list(resource.extension or []) + med_extensions
+    freq_ext = _extension(extensions, codes.EXT_FREQUENCY)
+    if freq_ext is not None:
+        frequency = str(_ext_value(freq_ext))
+    product_ext = _extension(extensions, codes.EXT_PRODUCT)
+    product: object = _ext_value(product_ext) if product_ext is not None else None
+    text = (concept.text or "").strip() if concept else ""
+    if product is None and text and text.lower() != drug:
+        product = text
+    acc.events.append(
+        {
+            "kind": "medication",
+            "start": start,
+            "end": end,
+            "drug": drug,
+            "product": product,
+            "dose": dose,
+            "dose_unit": unit,
+            "frequency": frequency,
+            "route": route,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the patient
+# --------------------------------------------------------------------------------------------
+
+
+def _patient_facts(
+    patient: Patient | None, key: str, id_system: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Facts from Patient (identifier, gender, deceased) and the icaht CAR-T extension; and
+    whether the times are days on the synthetic anchor."""
+    facts: dict[str, Any] = {"patient_id": key.rsplit("/", 1)[-1]}
+    synthetic = False
+    if patient is None:
+        return facts, synthetic
+    systems = [s for s in (id_system, codes.PATIENT_ID_SYSTEM) if s]
+    chosen = None
+    for system in systems:
+        for ident in patient.identifier or []:
+            if ident.system == system and ident.value:
+                chosen = ident.value
+                break
+        if chosen:
+            break
+    facts["patient_id"] = chosen or patient.id or facts["patient_id"]
+    if patient.gender:
+        facts["sex"] = patient.gender
+    ext = _extension(patient.extension, codes.EXT_CART)
+    for sub in (ext.extension if ext is not None else None) or []:
+        value = _ext_value(sub)
+        if sub.url == "synthetic-anchor":
+            synthetic = bool(value)
+        elif sub.url in _FACT_FIELDS:
+            facts[sub.url] = value
+    if patient.birthDate is not None and isinstance(patient.birthDate, date):
+        facts["_birth_date"] = patient.birthDate
+    return facts, synthetic
+
+
+_MAPPERS: dict[type, Callable[..., None]] = {
+    Observation: _map_observation,
+    Condition: _map_condition,
+    Procedure: _map_procedure,
+    DiagnosticReport: _map_report,
+}
+
+
+def _to_days(moment: object, anchor: date) -> object:
+    if isinstance(moment, datetime):
+        naive = moment.replace(tzinfo=None)
+        delta: timedelta = naive - datetime(anchor.year, anchor.month, anchor.day)
+        return delta.total_seconds() / 86400.0
+    if isinstance(moment, date):
+        return float((moment - anchor).days)
+    return moment
+
+
+def map_patient(
+    group: PatientResources,
+    medications: Mapping[str, Medication],
+    report: ImportReport,
+    source: str,
+    id_system: str | None = None,
+) -> PatientRecord:
+    """One patient's resources as a validated record (structure only; units are checked when
+    the record becomes a course). Raises :class:`InputError` if the mapped record is invalid."""
+    acc = _Collected()
+    for resource in group.resources:
+        kind = type(resource).__name__
+        try:
+            mapper = _MAPPERS.get(type(resource))
+            if mapper is not None:
+                mapper(resource, acc, report)
+            elif isinstance(
+                resource, MedicationStatement | MedicationAdministration | MedicationRequest
+            ):
+                _map_medication(resource, acc, report, medications)
+            else:
+                raise Skip("resource type not mapped")
+        except Skip as skip:
+            report.add_unmapped(kind, resource.id, skip.reason)
+            continue
+        report.add_mapped(kind)
+    facts, synthetic = _patient_facts(group.patient, group.key, id_system)
+    birth = facts.pop("_birth_date", None)
+    if group.patient is not None:
+        report.add_mapped("Patient")
+        if group.patient.deceasedDateTime is not None:
+            cause = _extension(group.patient.extension, codes.EXT_DEATH_CAUSE)
+            acc.events.append(
+                {
+                    "kind": "death",
+                    "start": _moment(group.patient.deceasedDateTime, "deceased time"),
+                    "cause": _ext_value(cause) if cause is not None else None,
+                }
+            )
+        elif group.patient.deceasedBoolean:
+            report.note("Patient.deceasedBoolean without a date: no death event")
+    infusion: date | None = min((_day(m) for m in acc.infusions), default=None)
+    if len({_day(m) for m in acc.infusions}) > 1:
+        report.note("several CAR-T infusions: the first is day 0")
+    if acc.products and "product" not in facts:
+        facts["product"] = acc.products[0]
+    if acc.weights and "weight_kg" not in facts:
+        before = [w for w in acc.weights if infusion is None or _day(w[0]) <= infusion]
+        chosen = (
+            max(before, key=lambda w: _day(w[0]))
+            if before
+            else min(acc.weights, key=lambda w: _day(w[0]))
+        )
+        facts["weight_kg"] = round(chosen[1], 3)
+    if birth is not None and infusion is not None and "age_years" not in facts:
+        facts["age_years"] = round((infusion - birth).days / 365.25, 2)
+    for event in acc.events:  # HCT before the infusion sets the prior-HCT facts
+        if event["kind"] == "hct" and infusion is not None and _day(event["start"]) < infusion:
+            facts.setdefault(
+                f"prior_{'auto' if event['hct_type'] == 'autologous' else 'allo'}_hct", True
+            )
+    # a biopsy Procedure on a day with a structured report is the same biopsy
+    events = [
+        e
+        for e in acc.events
+        if not (
+            e["kind"] == "marrow_biopsy" and len(e) == 2 and _day(e["start"]) in acc.report_days
+        )
+    ]
+    observations = acc.observations
+    if synthetic and infusion is not None:
+        anchor = infusion
+        for item in observations:
+            item["time"] = _to_days(item["time"], anchor)
+        for event in events:
+            for name in ("start", "end"):
+                if name in event:
+                    event[name] = _to_days(event[name], anchor)
+        if "ld_start" in facts:
+            facts["ld_start"] = _to_days(facts["ld_start"], anchor)
+    elif infusion is not None:
+        facts["infusion_date"] = infusion
+    data = {
+        "patient": facts,
+        "observations": [{k: v for k, v in o.items() if v is not None} for o in observations],
+        "events": [{k: v for k, v in e.items() if v is not None} for e in events],
+    }
+    try:
+        return PatientRecord.model_validate(data)
+    except ValidationError as exc:
+        where = f"{source} (patient {facts['patient_id']})"
+        raise InputError(from_validation_error(exc, where)) from None
+
+
+def no_infusion_problem(source: str, record: PatientRecord) -> Problem:
+    """The problem of a record with dates but no CAR-T infusion to count days from."""
+    return Problem(
+        source,
+        "no CAR-T infusion Procedure (SNOMED CT 1156961008 or the icaht code car-t-infusion): "
+        "days cannot be counted",
+        field="Procedure",
+        value=record.patient.patient_id,
+    )
