@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps demo test lint typecheck unit bench schemas docs clean
+.PHONY: install system-deps browser-deps demo test lint typecheck unit bench schemas docs clean
 
 install: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	@for f in examples/*.json; do $(BIN)/icaht assess "$$f"; done
+	$(BIN)/icaht demo
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -30,11 +30,15 @@ unit: install
 system-deps:
 	@scripts/system-deps
 
-test: system-deps lint typecheck unit
+browser-deps:
+	@scripts/browser-deps
+
+test: system-deps browser-deps lint typecheck unit
 
 bench: install system-deps
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/service.py
+	$(BIN)/python benchmarks/dashboard.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

@@ -39,7 +39,10 @@ from icaht.report.replay_text import render_replay
 from icaht.report.rows import assessment_row
 from icaht.schemas import SCHEMAS, schema_text
 from icaht.service.app import create_app
+from icaht.service.dashboard.demo import DEMO_PASSWORD, demo_app, prepare_demo, serve_demo
 from icaht.service.server import serve
+from icaht.service.sessions import DEMO_USER
+from icaht.simulate import available_formats, write_cohort
 from icaht.store.audit import audit_rows
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
 from icaht.store.patients import import_records
@@ -199,6 +202,46 @@ def serve_command(
         raise _fail(exc) from None
     err.print(f"icaht serving on http://{host}:{port}/  ({DISCLAIMER})")
     serve(host, port, workers)
+
+
+@app.command("demo")
+def demo_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Demo data folder (default: ICAHT_DATA_DIR or ./icaht-data)."
+        ),
+    ] = None,
+) -> None:
+    """The dashboard with demo patients on SQLite: prints the URL and the demo credentials."""
+    folder = data_dir or StoreSettings().data_dir
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("preparing the demo database", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        try:
+            info, store, service = prepare_demo(folder, progress=step)
+            application = demo_app(store, service)
+        except IcahtError as exc:
+            raise _fail(exc) from None
+    err.print(
+        f"demo database {info.database}: {info.seed_cases} seed case(s), {info.synthetic} "
+        f"synthetic patient(s), {info.created} new" + (f" ({info.note})" if info.note else "")
+    )
+    out.print(f"icaht dashboard (demo mode): http://{host}:{port}/")
+    out.print(f"demo sign-in: user {DEMO_USER}  password {DEMO_PASSWORD}")
+    out.print(DISCLAIMER, style="dim")
+    serve_demo(application, host, port)
 
 
 @db_app.command("upgrade")
@@ -410,6 +453,45 @@ def hematotox_command(
             )
         )
     out.print(DISCLAIMER, style="dim")
+
+
+@app.command("simulate")
+def simulate_command(
+    out_dir: Annotated[Path, typer.Option("--out", help="New or empty output folder.")],
+    n: Annotated[int, typer.Option("--n", min=0, help="Number of patients.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 1,
+    output_format: Annotated[
+        str, typer.Option("--format", help="parquet, csv, json or fhir-ndjson")
+    ] = "parquet",
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Patients per chunk.")] = 1000,
+) -> None:
+    """Write a synthetic cohort (deterministic for a seed; see docs/simulate.md)."""
+    if output_format not in available_formats():
+        raise typer.BadParameter(f"use {', '.join(available_formats())}", param_hint="--format")
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("simulating", total=n)
+        try:
+            summary = write_cohort(
+                out_dir,
+                n,
+                seed,
+                output_format,
+                chunk=chunk,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+        except IcahtError as exc:
+            raise _fail(exc) from None
+    err.print(
+        f"{summary.patients} synthetic patient(s), {summary.observations} observation(s), "
+        f"{summary.events} event(s) -> {out_dir} ({output_format})"
+    )
 
 
 @app.command("validate")

@@ -12,6 +12,9 @@ from sqlalchemy.orm import sessionmaker
 from icaht import __version__
 from icaht.service import problems
 from icaht.service.api import router
+from icaht.service.cds_auth import JwksClients
+from icaht.service.cds_hooks import router as cds_router
+from icaht.service.dashboard import install as install_dashboard
 from icaht.service.settings import ServiceSettings
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.database import make_engine, require_current
@@ -44,6 +47,9 @@ def create_app(
     app.state.sessions = sessionmaker(engine)
     app.state.assessments = VersionedCache[Any](service.assessment_cache_entries)
     app.state.summaries = VersionedCache[Any](service.assessment_cache_entries)
+    app.state.jwks = JwksClients()
     problems.install(app)
     app.include_router(router)
+    app.include_router(cds_router)
+    install_dashboard(app)  # pages at /, static files, browser sessions
     return app

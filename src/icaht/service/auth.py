@@ -1,5 +1,7 @@
-"""Who is calling: a bearer API token (programs), or in demo mode a demo clinician. Roles decide
-what each endpoint allows (clinician: patients; researcher: cohort data only; admin: all)."""
+"""Who is calling: a bearer API token (programs), a signed-in browser session (the dashboard; a
+state-changing request must then carry the session's CSRF token in ``X-CSRF-Token``), or in demo
+mode a demo clinician. Roles decide what each endpoint allows (clinician: patients; researcher:
+cohort data only; admin: all)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,17 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from icaht.service.sessions import (
+    CSRF_HEADER,
+    DEMO_ROLE,
+    DEMO_USER,
+    SAFE_METHODS,
+    codec,
+    signed_in_user,
+)
 from icaht.store.users import user_for_token
 
-DEMO_USER = "demo"
+__all__ = ["DEMO_USER", "Caller", "allow", "caller", "database"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +50,15 @@ def caller(request: Request, session: Session = Depends(database)) -> Caller:  #
                 401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"}
             )
         return Caller(user.username, user.role, remote)
+    browser = signed_in_user(request, session)
+    if browser is not None:
+        if request.method not in SAFE_METHODS and not codec(request).csrf_valid(
+            browser.session, request.headers.get(CSRF_HEADER)
+        ):
+            raise HTTPException(403, "a browser session needs its CSRF token for this request")
+        return Caller(browser.username, browser.role, remote)
     if request.app.state.settings.demo:
-        return Caller(DEMO_USER, "clinician", remote)
+        return Caller(DEMO_USER, DEMO_ROLE, remote)
     raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
 
 

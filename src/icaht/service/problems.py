@@ -38,6 +38,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Not signed in"),
         (403, "Not allowed"),
         (404, "Not found"),
+        (412, "Patient data needed from the FHIR server could not be read"),
         (422, "Invalid request or input"),
         (503, "Database schema out of date"),
     )

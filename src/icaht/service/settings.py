@@ -17,6 +17,10 @@ class ServiceSettings(BaseSettings):
     profile: str = "seed-2023"
     #: Project default: assessments kept per server process (keyed by patient data version).
     assessment_cache_entries: int = 4096
+    #: CDS Hooks clients trusted: issuer -> JWKS URL (``ICAHT_CDS_CLIENTS`` as a JSON object).
+    cds_clients: dict[str, str] = {}
+    #: The service's public base URL when behind a proxy (the JWT audience is built from it).
+    public_url: str | None = None
 
     def check(self) -> None:
         """Refuse unsafe settings outside demo mode."""

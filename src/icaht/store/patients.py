@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 from pydantic import TypeAdapter
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.course import Course, build_labs, canonical_events, course_from_record, to_day
 from icaht.core.record import Event, Moment, Observation, PatientFacts, PatientRecord
 from icaht.core.units import normalise_observations
 from icaht.errors import InputError, Problem
+from icaht.store.inserts import insert_or_skip
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
 _EVENT = TypeAdapter(Event)
@@ -52,18 +52,6 @@ def _time_text(moment: Moment) -> str:
     return moment.isoformat() if isinstance(moment, date) else repr(float(moment))
 
 
-def _insert(
-    session: Session, table: type[Patient] | type[ObservationRow] | type[EventRow]
-) -> Insert:
-    """An INSERT that skips rows already present (a concurrent import of the same data)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise InputError([Problem("database", f"unsupported database dialect {dialect!r}")])
-
-
 def validate_records(records: Sequence[PatientRecord], source: str) -> None:
     """Every problem of every record (units, times, duplicate patients); raises InputError."""
     problems: list[Problem] = []
@@ -88,7 +76,7 @@ def _upsert_patient(session: Session, record: PatientRecord, now: datetime) -> t
     facts = record.patient.model_dump(mode="json", exclude_none=True)
     key = record.patient.patient_id
     created = session.execute(
-        _insert(session, Patient)
+        insert_or_skip(session, Patient)
         .values(patient_key=key, facts=facts, created_at=now, updated_at=now)
         .returning(Patient.id)
     ).scalar_one_or_none()
@@ -159,7 +147,7 @@ def _add_new(
         if row["content_hash"] not in existing:
             fresh.setdefault(row["content_hash"], row)
     if fresh:
-        session.execute(_insert(session, table), list(fresh.values()))
+        session.execute(insert_or_skip(session, table), list(fresh.values()))
     return len(fresh), len(rows) - len(fresh)
 
 

@@ -123,3 +123,13 @@ class AssessmentShown(Base):
     profile_version: Mapped[str] = mapped_column(String(16))
     icaht_version: Mapped[str] = mapped_column(String(32))
     rule_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class TokenUse(Base):
+    """A signed client token (CDS Hooks JWT) already accepted: its ``jti`` cannot be replayed
+    before it expires, across every server process."""
+
+    __tablename__ = "token_uses"
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -22,9 +22,7 @@ Version = tuple[Any, ...]
 def _newest_and_count(
     session: Session, table: type[ObservationRow] | type[EventRow], ids: list[int] | None
 ) -> dict[int, tuple[int, int]]:
-    query = select(table.patient_id, func.max(table.id), func.count()).group_by(
-        table.patient_id
-    )
+    query = select(table.patient_id, func.max(table.id), func.count()).group_by(table.patient_id)
     if ids is not None:
         query = query.where(table.patient_id.in_(ids))
     return {row[0]: (row[1], row[2]) for row in session.execute(query)}

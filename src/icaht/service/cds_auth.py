@@ -1,0 +1,122 @@
+"""Trusting CDS clients (CDS Hooks 2.0, section "Trusting CDS Clients").
+
+A client (the EHR) signs every call with a JSON Web Token in ``Authorization: Bearer``: header
+``alg`` (ES384 or RS384), ``kid`` and ``typ``; claims ``iss`` (the client), ``aud`` (the absolute
+URL of the service endpoint called), ``exp`` (at most five minutes after ``iat``), ``iat`` and
+``jti`` (unique). icaht accepts a token when its issuer is configured (``ICAHT_CDS_CLIENTS``: a
+JSON object of issuer -> JWKS URL), its signature verifies against that JWKS (fetched and cached;
+a ``jku`` header is honoured only when it equals the configured URL), the audience is this
+endpoint, it has not expired, and its ``jti`` was not used before (recorded in the database, so
+a replay is refused by every server process). Outside demo mode an unsigned call is refused. The
+token is never logged or stored; only its ``jti`` and issuer are.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from fastapi import HTTPException, Request
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from icaht.store.inserts import insert_or_skip
+from icaht.store.tables import TokenUse
+
+ALGORITHMS = ("ES384", "RS384")
+#: CDS Hooks 2.0: "exp ... no more than 5 minutes in the future" of the token's issue.
+MAX_LIFETIME_S = 300
+#: Project default: clock skew tolerated between client and service.
+LEEWAY_S = 30
+DEMO_CLIENT = "demo (unsigned)"
+
+
+class JwksClients:
+    """One cached JWKS client per configured issuer (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> jwt.PyJWKClient:
+        with self._lock:
+            client = self._clients.get(url)
+            if client is None:
+                client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=10)
+                self._clients[url] = client
+            return client
+
+
+def _refuse(reason: str) -> HTTPException:
+    return HTTPException(401, f"CDS client not trusted: {reason}")
+
+
+def audience(request: Request, public_url: str | None) -> str:
+    """The absolute URL of the endpoint called (behind a proxy: ``ICAHT_PUBLIC_URL`` + path)."""
+    if public_url:
+        return public_url.rstrip("/") + request.url.path
+    return str(request.url.replace(query=""))
+
+
+def verify_client(request: Request, session: Session) -> str:
+    """The issuer of a valid client token (or the demo client in demo mode); 401 otherwise."""
+    settings = request.app.state.settings
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        if settings.demo:
+            return DEMO_CLIENT
+        raise _refuse("a signed JWT is required (Authorization: Bearer)")
+    token = token.strip()
+    try:
+        head = jwt.get_unverified_header(token)
+        unverified: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise _refuse(f"malformed token ({type(exc).__name__})") from None
+    issuer = unverified.get("iss")
+    clients: dict[str, str] = settings.cds_clients
+    if not isinstance(issuer, str) or issuer not in clients:
+        raise _refuse("unknown issuer")
+    if head.get("alg") not in ALGORITHMS:
+        raise _refuse(f"algorithm must be one of {', '.join(ALGORITHMS)}")
+    jwks_url = clients[issuer]
+    if head.get("jku") not in (None, jwks_url):
+        raise _refuse("jku is not the issuer's configured JWKS URL")
+    try:
+        key = request.app.state.jwks.get(jwks_url).get_signing_key_from_jwt(token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[head["alg"]],
+            audience=audience(request, settings.public_url),
+            issuer=issuer,
+            leeway=LEEWAY_S,
+            options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+        )
+    except jwt.PyJWKClientError as exc:
+        raise _refuse(f"no usable signing key ({exc})") from None
+    except jwt.PyJWTError as exc:
+        raise _refuse(str(exc)) from None
+    if int(claims["exp"]) - int(claims["iat"]) > MAX_LIFETIME_S:
+        raise _refuse("exp is more than 5 minutes after iat")
+    _use_once(session, str(claims["jti"]), issuer, int(claims["exp"]))
+    return issuer
+
+
+def _use_once(session: Session, jti: str, issuer: str, exp: int) -> None:
+    """Record the jti, refusing one already used (expired records are dropped first)."""
+    session.execute(delete(TokenUse).where(TokenUse.expires_at < datetime.now(UTC)))
+    inserted = session.execute(
+        insert_or_skip(session, TokenUse)
+        .values(
+            jti=f"{issuer}|{jti}"[:256],
+            issuer=issuer[:512],
+            expires_at=datetime.fromtimestamp(exp + LEEWAY_S, UTC),
+        )
+        .returning(TokenUse.jti)
+    ).scalar_one_or_none()
+    session.commit()
+    if inserted is None:
+        raise _refuse("jti already used (replay)")

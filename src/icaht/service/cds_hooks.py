@@ -1,0 +1,255 @@
+"""The CDS Hooks 2.0 service: discovery, ``patient-view`` and feedback (``/cds-services``).
+
+``patient-view`` reads the patient's recent labs, medications, procedures and conditions from the
+prefetch the client sends (templates in the discovery document) or, for any prefetch key that is
+absent or null, from the client's FHIR server with the access token it supplies (never logged or
+stored), following search paging. The resources are mapped to a PatientRecord by the FHIR
+importer (``icaht.io.fhir``), assessed as of today, and every recommendation is returned as a
+card (``icaht.io.fhir.cards``). Calls must carry a client JWT that verifies
+(``service.cds_auth``) unless the server runs in demo mode. The cards shown and the feedback
+(accepted or overridden, with the reason) go to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from icaht import __version__
+from icaht.core.assessment import assess
+from icaht.core.course import course_from_record
+from icaht.errors import InputError
+from icaht.io.fhir.cards import recommendation_cards
+from icaht.io.fhir.reader import bundle_records
+from icaht.knowledge.profile import load_profile
+from icaht.service.auth import database
+from icaht.service.cds_auth import verify_client
+from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.store.audit import assessment_shown, audit
+
+SERVICE_ID = "icaht-patient-view"
+#: Project default: search pages followed per prefetch query when fetching from the FHIR server.
+MAX_PAGES = 20
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "labs": "Observation?patient={{context.patientId}}&category=laboratory&_count=500",
+    "vitals": "Observation?patient={{context.patientId}}&category=vital-signs&_count=200",
+    "administrations": "MedicationAdministration?patient={{context.patientId}}&_count=200",
+    "requests": "MedicationRequest?patient={{context.patientId}}&_count=200",
+    "statements": "MedicationStatement?patient={{context.patientId}}&_count=200",
+    "procedures": "Procedure?patient={{context.patientId}}&_count=200",
+    "conditions": "Condition?patient={{context.patientId}}&_count=200",
+    "reports": "DiagnosticReport?patient={{context.patientId}}&_count=100",
+}
+
+router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"], responses=PROBLEM_RESPONSES)
+Db = Annotated[Session, Depends(database)]
+
+
+class FhirAuthorization(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    access_token: str
+    token_type: str = "Bearer"
+    scope: str | None = None
+    subject: str | None = None
+    patient: str | None = None
+
+
+class PatientViewContext(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    userId: str  # noqa: N815 (CDS Hooks field name)
+    patientId: str = Field(min_length=1, max_length=128, pattern="^[^\\x00]+$")  # noqa: N815
+    encounterId: str | None = None  # noqa: N815
+
+
+class HookRequest(BaseModel):
+    """A CDS Hooks 2.0 call of the ``patient-view`` hook."""
+
+    model_config = ConfigDict(extra="allow")
+    hook: Literal["patient-view"]
+    hookInstance: str  # noqa: N815
+    fhirServer: str | None = None  # noqa: N815
+    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    context: PatientViewContext
+    prefetch: dict[str, Any] | None = None
+
+
+class OverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    reason: dict[str, Any] | None = None
+    userComment: str | None = None  # noqa: N815
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    card: str
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[dict[str, Any]] = []  # noqa: N815
+    overrideReason: OverrideReason | None = None  # noqa: N815
+    outcomeTimestamp: str  # noqa: N815
+
+
+class FeedbackRequest(BaseModel):
+    feedback: list[Feedback] = Field(min_length=1)
+
+
+@router.get("")
+def discovery() -> dict[str, Any]:
+    """The services this server offers, with their prefetch templates."""
+    return {
+        "services": [
+            {
+                "hook": "patient-view",
+                "id": SERVICE_ID,
+                "title": "icaht: cytopenias after CAR T-cell therapy",
+                "description": (
+                    "Grades of hematotoxicity after CAR T-cell therapy (CTCAE, ICAHT, T-ICAHT) "
+                    "and evidence-cited recommendations with their triggering facts. Decision "
+                    f"support only, not a medical device. icaht {__version__}."
+                ),
+                "prefetch": PREFETCH,
+                "usageRequirements": "The patient's CAR T-cell infusion must be recorded "
+                "(Procedure) for phase and grades.",
+            }
+        ]
+    }
+
+
+def _query(template: str, patient_id: str) -> str:
+    return template.replace("{{context.patientId}}", patient_id)
+
+
+def _fetch(server: str, query: str, auth: FhirAuthorization | None) -> list[dict[str, Any]]:
+    """The resources of one prefetch query, read from the FHIR server (search pages followed)."""
+    headers = {"Accept": "application/fhir+json"}
+    if auth is not None:
+        headers["Authorization"] = f"Bearer {auth.access_token}"
+    url: str | None = f"{server.rstrip('/')}/{query}"
+    found: list[dict[str, Any]] = []
+    with httpx.Client(timeout=20, headers=headers) as client:
+        for _ in range(MAX_PAGES):
+            if url is None:
+                break
+            response = client.get(url)
+            if response.status_code == 404 and not query.count("?"):
+                return found
+            if response.status_code != 200:
+                kind = query.split("?", maxsplit=1)[0]
+                raise HTTPException(
+                    412, f"the FHIR server answered {response.status_code} for {kind}"
+                )
+            body = response.json()
+            if body.get("resourceType") == "Bundle":
+                found += [e["resource"] for e in body.get("entry") or [] if "resource" in e]
+                url = next(
+                    (
+                        link["url"]
+                        for link in body.get("link") or []
+                        if link.get("relation") == "next"
+                    ),
+                    None,
+                )
+            else:
+                found.append(body)
+                url = None
+    return found
+
+
+def _resources(call: HookRequest) -> list[dict[str, Any]]:
+    """Every resource of the prefetch, fetching the keys the client did not prefetch."""
+    prefetch = call.prefetch or {}
+    resources: list[dict[str, Any]] = []
+    for key, template in PREFETCH.items():
+        value = prefetch.get(key)
+        if value is None:
+            if call.fhirServer is None:
+                continue
+            resources += _fetch(
+                call.fhirServer, _query(template, call.context.patientId), call.fhirAuthorization
+            )
+        elif isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            resources += [e["resource"] for e in value.get("entry") or [] if "resource" in e]
+        elif isinstance(value, dict):
+            resources.append(value)
+    return resources
+
+
+@router.post(f"/{SERVICE_ID}")
+def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
+    """Cards for the patient in view: one per recommendation, most important first."""
+    client = verify_client(request, db)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in _resources(call)],
+    }
+    source = f"CDS Hooks prefetch ({call.hookInstance})"
+    try:
+        records, report = bundle_records(bundle, source)
+    except InputError as exc:
+        raise HTTPException(
+            422,
+            "; ".join(p.message + (f" ({p.field})" if p.field else "") for p in exc.problems[:5]),
+        ) from None
+    if len(records) != 1:
+        raise HTTPException(412, f"the prefetch holds {len(records)} patients, expected one")
+    course = course_from_record(records[0], source=source)
+    infusion = course.facts.infusion_date
+    profile = load_profile(request.app.state.settings.profile)
+    assessment = assess(course, date.today() if infusion is not None else None, profile)
+    cards = recommendation_cards(assessment, f"Patient/{call.context.patientId}")
+    actor = f"{client} / {call.context.userId}"
+    assessment_shown(
+        db,
+        actor=actor,
+        patient_key=call.context.patientId,
+        as_of_day=assessment.as_of_day,
+        profile=(assessment.profile_name, assessment.profile_version),
+        icaht_version=assessment.icaht_version,
+        rule_ids=[r.rule_id for r in assessment.recommendations],
+    )
+    audit(
+        db,
+        actor=actor,
+        action="cds-patient-view",
+        patient_key=call.context.patientId,
+        remote=request.client.host if request.client else None,
+        detail={
+            "hookInstance": call.hookInstance,
+            "cards": {c["uuid"]: c["source"]["topic"]["code"] for c in cards},
+            "resources_mapped": sum(report.mapped.values()),
+            "resources_unmapped": sum(report.unmapped.values()),
+        },
+    )
+    db.commit()
+    return {"cards": cards}
+
+
+@router.post(f"/{SERVICE_ID}/feedback")
+def feedback(body: FeedbackRequest, request: Request, db: Db) -> dict[str, Any]:
+    """Record what the clinician did with each card (accepted, or overridden and why)."""
+    client = verify_client(request, db)
+    for item in body.feedback:
+        detail: dict[str, Any] = {
+            "card": item.card,
+            "outcome": item.outcome,
+            "accepted_suggestions": [s.get("id") for s in item.acceptedSuggestions],
+            "at": item.outcomeTimestamp,
+        }
+        if item.overrideReason is not None:
+            detail["override_reason"] = item.overrideReason.reason
+            detail["user_comment"] = item.overrideReason.userComment
+        audit(
+            db,
+            actor=client,
+            action="cds-feedback",
+            remote=request.client.host if request.client else None,
+            detail=detail,
+        )
+    db.commit()
+    return {}

@@ -1,0 +1,136 @@
+"""``icaht demo``: a ready dashboard on the embedded SQLite database.
+
+Creates or upgrades the database in the data directory, loads the demo patients idempotently
+(the published seed cases of ``examples/`` and synthetic patients from :mod:`icaht.simulate`),
+creates the demo clinician, and returns what the command prints before serving. The session
+secret of a demo data directory is random and kept in the directory (so sessions survive a
+restart and no two demo installations share it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icaht.core.record import PatientRecord
+from icaht.io.records import read_records
+from icaht.service.app import create_app
+from icaht.service.dashboard.views import RowCache, list_rows, profile_in_force
+from icaht.service.server import NoDelayH11Protocol
+from icaht.service.sessions import DEMO_ROLE, DEMO_USER
+from icaht.service.settings import ServiceSettings
+from icaht.store.database import make_engine, upgrade
+from icaht.store.patients import import_records
+from icaht.store.settings import StoreSettings
+from icaht.store.tables import User
+from icaht.store.users import create_user
+
+#: The demo clinician's password (printed by ``icaht demo``; demo data only).
+DEMO_PASSWORD = "icaht-demo-clinician"
+#: Synthetic patients added to the seed cases, and the cohort seed (project defaults).
+SYNTHETIC_PATIENTS = 40
+SYNTHETIC_SEED = 2023
+SECRET_FILE = "demo-session-secret"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoInfo:
+    database: str
+    seed_cases: int
+    synthetic: int
+    created: int
+    user_created: bool
+    note: str
+
+
+def examples_folder() -> Path | None:
+    """The seed cases shipped with the source tree (``examples/``), if present."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[4] / "examples", Path.cwd() / "examples"):
+        if candidate.is_dir() and any(candidate.glob("*.json")):
+            return candidate
+    return None
+
+
+def _secret(data_dir: Path) -> str:
+    path = data_dir / SECRET_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    partial.replace(path)
+    return secret
+
+
+def _synthetic(n: int, seed: int) -> tuple[list[PatientRecord], str]:
+    try:
+        module = importlib.import_module("icaht.simulate")
+    except ImportError:  # the simulator is optional for the demo
+        return [], "icaht.simulate is not available: seed cases only"
+    generate: Callable[[int, int], Iterator[PatientRecord]] = module.simulate_records
+    return list(generate(n, seed)), ""
+
+
+def prepare_demo(
+    data_dir: Path,
+    *,
+    synthetic: int = SYNTHETIC_PATIENTS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[DemoInfo, StoreSettings, ServiceSettings]:
+    """Database, demo patients and demo user in ``data_dir`` (idempotent)."""
+    store = StoreSettings(data_dir=data_dir, database_url=None)
+    engine = make_engine(store.url())
+    upgrade(engine)
+    records: list[PatientRecord] = []
+    folder = examples_folder()
+    if folder is not None:
+        records += read_records(folder)
+    seeds = len(records)
+    made, note = _synthetic(synthetic, SYNTHETIC_SEED) if synthetic else ([], "")
+    records += made
+    created = 0
+    user_created = False
+    with Session(engine) as session, session.begin():
+        for i, record in enumerate(records):
+            report = import_records(session, [record], f"demo patient {record.patient.patient_id}")
+            created += report.patients_created
+            if progress is not None:
+                progress("loading demo patients", i + 1, len(records))
+        exists = session.scalars(select(User).where(User.username == DEMO_USER)).first()
+        if exists is None:
+            create_user(session, DEMO_USER, DEMO_PASSWORD, DEMO_ROLE)
+            user_created = True
+    engine.dispose()
+    if folder is None:
+        note = (note + "; " if note else "") + "examples/ not found: no seed cases"
+    info = DemoInfo(store.url(), seeds, len(made), created, user_created, note)
+    service = ServiceSettings(demo=True, secret_key=_secret(data_dir))
+    return info, store, service
+
+
+def demo_app(store: StoreSettings, service: ServiceSettings) -> FastAPI:
+    """The application, with the patient-list rows computed before the first request."""
+    app = create_app(service, store)
+    cache = RowCache()
+    with app.state.sessions() as session:
+        list_rows(session, cache, profile_in_force(service.profile))
+    app.state.dashboard_rows = cache
+    return app
+
+
+def serve_demo(app: FastAPI, host: str, port: int) -> None:
+    """Serve the demo application until interrupted (one process)."""
+    uvicorn.run(app, host=host, port=port, http=NoDelayH11Protocol, log_level="warning")

@@ -1,0 +1,79 @@
+// icaht dashboard: progressive enhancement only (every page works without JavaScript).
+(function () {
+  "use strict";
+
+  function drawChart() {
+    var holder = document.getElementById("chart");
+    var source = document.getElementById("chart-data");
+    if (!holder || !source || !window.Plotly) { return; }
+    var figure = JSON.parse(source.textContent);
+    var print = document.body.classList.contains("print-view");
+    if (print) { figure.layout.height = 600; }
+    window.Plotly.newPlot(holder, figure.data, figure.layout, {
+      responsive: true, displaylogo: false, staticPlot: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"]
+    }).then(function () { holder.setAttribute("data-ready", "true"); });
+  }
+
+  function syncAsOf() {
+    var range = document.getElementById("as_of_range");
+    var number = document.getElementById("as_of");
+    var form = document.getElementById("asof-form");
+    if (!range || !number || !form) { return; }
+    range.addEventListener("input", function () { number.value = range.value; });
+    range.addEventListener("change", function () { number.value = range.value; form.submit(); });
+    number.addEventListener("input", function () { range.value = number.value; });
+  }
+
+  function filterUnits() {
+    var analyte = document.getElementById("lab-analyte");
+    var unit = document.getElementById("lab-unit");
+    if (!analyte || !unit) { return; }
+    function apply() {
+      var groups = unit.querySelectorAll("optgroup");
+      var firstVisible = null;
+      var selectedVisible = false;
+      groups.forEach(function (group) {
+        var show = group.getAttribute("data-analyte") === analyte.value;
+        group.hidden = !show;
+        group.disabled = !show;
+        group.querySelectorAll("option").forEach(function (opt) {
+          if (show && !firstVisible) { firstVisible = opt; }
+          if (show && opt.selected) { selectedVisible = true; }
+        });
+      });
+      if (!selectedVisible && firstVisible) { firstVisible.selected = true; }
+    }
+    analyte.addEventListener("change", apply);
+    apply();
+  }
+
+  function eventFields() {
+    var kind = document.getElementById("ev-kind");
+    if (!kind) { return; }
+    function apply() {
+      document.querySelectorAll(".ev-field").forEach(function (field) {
+        var kinds = (field.getAttribute("data-kinds") || "").split(" ");
+        var show = kinds.indexOf(kind.value) >= 0;
+        field.hidden = !show;
+        field.querySelectorAll("input, select").forEach(function (el) { el.disabled = !show; });
+      });
+    }
+    kind.addEventListener("change", apply);
+    apply();
+  }
+
+  function printButtons() {
+    document.querySelectorAll("[data-action=print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    syncAsOf();
+    filterUnits();
+    eventFields();
+    printButtons();
+    drawChart();
+  });
+})();

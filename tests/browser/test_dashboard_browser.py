@@ -1,0 +1,243 @@
+"""The dashboard in a real browser: Debian chromium driven by Playwright against ``icaht demo``
+running as a process on a free loopback port with a temporary data folder.
+
+Screenshots of the key pages go to ``tests/artifacts/`` for review. The tests never skip: a
+missing browser fails with the command that installs it (``scripts/browser-deps``, run by
+``make test``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from tests.postgres_harness import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+STARTUP_SECONDS = 180
+
+
+class Demo:
+    def __init__(self, url: str, username: str, password: str) -> None:
+        self.url = url
+        self.username = username
+        self.password = password
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    data = tmp_path_factory.mktemp("demo-data")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    log = data / "demo.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "icaht.cli",
+                "demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"icaht demo exited: {log.read_text()}")
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"icaht demo did not start: {log.read_text()}")
+            time.sleep(0.25)
+        printed = log.read_text()
+        assert f"{url}/" in printed, printed
+        found = re.search(r"user (\S+)\s+password (\S+)", printed)
+        assert found, printed
+        yield Demo(url, found.group(1), found.group(2))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/browser-deps (make test does)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser, tmp_path: Path) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) per test."""
+    del tmp_path
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    errors: list[str] = []
+    opened = context.new_page()
+    opened.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    yield opened
+    # a page refusing bad input answers 422 on purpose; anything else is a fault
+    errors = [e for e in errors if "status of 422" not in e]
+    assert errors == [], errors  # no script error, no CSP violation, no missing asset
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, demo: Demo) -> None:
+    page.goto(f"{demo.url}/signin")
+    page.get_by_label("User name").fill(demo.username)
+    page.get_by_label("Password").fill(demo.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+
+
+def open_patient(page: Page, demo: Demo, key: str, as_of: int | None = None) -> None:
+    query = f"?id={key}" + ("" if as_of is None else f"&as_of={as_of}")
+    page.goto(f"{demo.url}/patient{query}")
+    page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+
+
+def rules(page: Page) -> set[str]:
+    found: list[str] = page.eval_on_selector_all(
+        "article.rec", "els => els.map(e => e.dataset.rule)"
+    )
+    return set(found)
+
+
+def test_sign_in_and_patient_list(page: Page, demo_server: Demo) -> None:
+    sign_in(page, demo_server)
+    expect(page.get_by_text("Demo mode").first).to_be_visible()
+    expect(page.get_by_text("Decision support only, not a medical device").first).to_be_visible()
+    rows = page.locator("#patient-table tbody tr")
+    assert rows.count() >= 5
+    expect(page.get_by_role("link", name="jain-2023-case2")).to_be_visible()
+    shot(page, "patient-list")
+    page.get_by_label("On a TPO-RA").check()
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("link", name="scaldaferri-2023")).to_be_visible()
+    expect(page.get_by_role("link", name="jain-2023-case2")).to_have_count(0)
+
+
+def test_seed_case_chart_and_as_of_day_20(page: Page, demo_server: Demo) -> None:
+    sign_in(page, demo_server)
+    page.get_by_role("link", name="jain-2023-case1").click()
+    page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+    names = page.evaluate("document.getElementById('chart').data.map(t => t.name)")
+    assert {"ANC", "Platelets", "Hb", "CRS grade", "ICANS grade", "Platelet transfusion"} <= set(
+        names
+    )
+    assert page.locator("#chart .scatterlayer .trace").count() >= 3  # drawn, not just data
+    latest = rules(page)
+    shot(page, "patient-latest")
+    page.get_by_label("Assessment as of day").fill("20")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+    assert "as_of=20" in page.url
+    early = rules(page)
+    assert "risk.car-hematotox" in early  # an early (baseline risk) recommendation
+    assert "risk.car-hematotox" not in latest
+    expect(page.get_by_role("heading", name="Recommendations as of day 20")).to_be_visible()
+    shot(page, "patient-day20")
+
+
+def test_adding_a_lab_value_changes_a_recommendation(page: Page, demo_server: Demo) -> None:
+    open_patient(page, demo_server, "jain-2023-case1")  # demo mode signs the demo user in
+    before = rules(page)
+    assert "transfusion.rbc-trigger" not in before
+    form = page.locator("#lab-form")
+    day = page.get_by_label("Assessment as of day").input_value()
+    form.get_by_label("Day after infusion").fill(day)
+    form.get_by_label("Analyte").select_option("hb")
+    form.get_by_label("Value").fill("6.5")
+    form.get_by_label("Unit").select_option("g/dL")
+    form.get_by_role("button", name="Add value").click()
+    expect(page.get_by_text("Laboratory value added")).to_be_visible()
+    page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+    after = rules(page)
+    assert "transfusion.rbc-trigger" in after
+    expect(page.locator('article[data-rule="transfusion.rbc-trigger"]')).to_be_visible()
+    shot(page, "patient-lab-added")
+
+
+def test_upload_with_one_bad_row_saves_nothing(
+    page: Page, demo_server: Demo, tmp_path: Path
+) -> None:
+    sign_in(page, demo_server)
+    api = f"{demo_server.url}/api/v1/patients/baur-2021/observations"
+    before = len(page.request.get(api).json())
+    upload = tmp_path / "labs.csv"
+    upload.write_text(
+        "day,analyte,value,unit\n181,anc,1.1,10^9/L\n181,platelets,-4,10^9/L\n182,hb,9,g/dL\n",
+        encoding="utf-8",
+    )
+    page.goto(f"{demo_server.url}/upload?id=baur-2021")
+    page.get_by_label("File").set_input_files(str(upload))
+    page.get_by_role("button", name="Preview").click()
+    problems = page.locator("#upload-problems")
+    expect(problems).to_contain_text("nothing was saved")
+    expect(problems).to_contain_text("row 3")
+    expect(problems).to_contain_text("negative value")
+    expect(page.locator("#preview-table .row-error")).to_have_count(1)
+    expect(page.locator("#confirm-import")).to_have_count(0)
+    shot(page, "upload-error")
+    assert len(page.request.get(api).json()) == before
+
+
+def test_print_view(page: Page, demo_server: Demo) -> None:
+    sign_in(page, demo_server)
+    open_patient(page, demo_server, "scaldaferri-2023", as_of=200)
+    page.get_by_role("link", name="Printable summary").click()
+    page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+    expect(page.get_by_role("heading", name="Cytopenia summary: scaldaferri-2023")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator(".print-bar")).to_be_hidden()
+    expect(page.get_by_text("Decision support only, not a medical device").first).to_be_visible()
+    shot(page, "print-view")
+    pdf = page.request.get(f"{demo_server.url}/patient/summary.pdf?id=scaldaferri-2023&as_of=200")
+    assert pdf.status == 200
+    assert pdf.body().startswith(b"%PDF")

@@ -1,0 +1,38 @@
+"""``icaht demo`` preparation: database, demo patients and demo user, idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from icaht.service.dashboard.demo import DEMO_PASSWORD, demo_app, prepare_demo
+from icaht.service.sessions import DEMO_USER
+from icaht.store.database import make_engine
+from icaht.store.tables import Patient
+from icaht.store.users import authenticate
+
+
+def test_prepare_demo_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
+    info, store, service = prepare_demo(tmp_path, synthetic=3)
+    assert service.demo
+    assert info.seed_cases == 5
+    assert info.created == info.seed_cases + info.synthetic
+    assert info.user_created
+    again, _, service_again = prepare_demo(tmp_path, synthetic=3)
+    assert again.created == 0
+    assert not again.user_created
+    assert service_again.secret_key == service.secret_key  # kept in the data folder
+    assert oct((tmp_path / "demo-session-secret").stat().st_mode & 0o777) == "0o600"
+    engine = make_engine(store.url())
+    with Session(engine) as session:
+        patients = session.scalar(select(func.count()).select_from(Patient))
+        assert patients == info.created
+        assert authenticate(session, DEMO_USER, DEMO_PASSWORD) is not None
+    engine.dispose()
+    with TestClient(demo_app(store, service)) as client:
+        page = client.get("/patients")
+        assert page.status_code == 200
+        assert "baur-2021" in page.text
