@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from icaht.core.record import PatientRecord
 from icaht.io.records import read_records
 from icaht.service.app import create_app
-from icaht.service.dashboard.views import RowCache, list_rows, profile_in_force
+from icaht.service.dashboard.views import list_rows, new_row_cache, profile_in_force
 from icaht.service.server import NoDelayH11Protocol
 from icaht.service.sessions import DEMO_ROLE, DEMO_USER
 from icaht.service.settings import ServiceSettings
@@ -124,7 +124,7 @@ def prepare_demo(
 def demo_app(store: StoreSettings, service: ServiceSettings) -> FastAPI:
     """The application, with the patient-list rows computed before the first request."""
     app = create_app(service, store)
-    cache = RowCache()
+    cache = new_row_cache()
     with app.state.sessions() as session:
         list_rows(session, cache, profile_in_force(service.profile))
     app.state.dashboard_rows = cache

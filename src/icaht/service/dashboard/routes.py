@@ -60,6 +60,7 @@ from icaht.service.dashboard.views import (
     fmt,
     icaht_cell,
     list_rows,
+    new_row_cache,
     profile_in_force,
     real_day,
     sort_rows,
@@ -178,7 +179,7 @@ def _profile(request: Request) -> Profile:
 def _row_cache(request: Request) -> RowCache:
     found: RowCache | None = getattr(request.app.state, "dashboard_rows", None)
     if found is None:
-        found = RowCache()
+        found = new_row_cache()
         request.app.state.dashboard_rows = found
     return found
 

@@ -5,14 +5,12 @@ templates use. Presentation only: every clinical number comes from the assessmen
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icaht.core.assessment import Assessment, assess
@@ -22,8 +20,9 @@ from icaht.core.record import Transfusion
 from icaht.core.timeline import calendar_day, jain_phase
 from icaht.knowledge.profile import Profile, load_profile
 from icaht.service.dashboard.decisions import Decision
+from icaht.service.versioned_cache import VersionedCache
 from icaht.store.patients import load_course
-from icaht.store.tables import EventRow, ObservationRow, Patient
+from icaht.store.versions import data_versions
 
 #: Lineages shown as "current grade" columns: label, lineage name in the assessment.
 LIST_LINEAGES: tuple[tuple[str, str], ...] = (
@@ -171,70 +170,27 @@ def patient_row(course: Course, a: Assessment) -> PatientRow:
     )
 
 
-Version = tuple[Any, ...]
+#: The patient-list rows kept per server process, keyed by patient and data version.
+RowCache = VersionedCache[PatientRow]
 
 
-class RowCache:
-    """List rows per patient, recomputed only when the patient's data version changes (its facts'
-    update time, and the newest id and count of its observation and event rows)."""
-
-    def __init__(self) -> None:
-        self._rows: dict[str, tuple[Version, PatientRow]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str, version: Version) -> PatientRow | None:
-        found = self._rows.get(key)
-        return found[1] if found is not None and found[0] == version else None
-
-    def put(self, key: str, version: Version, row: PatientRow) -> None:
-        with self._lock:
-            if len(self._rows) >= ROW_CACHE_SIZE and key not in self._rows:
-                self._rows.pop(next(iter(self._rows)))
-            self._rows[key] = (version, row)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
-
-
-def data_versions(db: Session) -> dict[str, Version]:
-    """Every current patient's data version, in three grouped queries."""
-    patients = db.execute(
-        select(Patient.id, Patient.patient_key, Patient.updated_at)
-        .where(Patient.deleted_at.is_(None))
-        .order_by(Patient.id)
-    ).all()
-    obs = {
-        row[0]: (row[1], row[2])
-        for row in db.execute(
-            select(ObservationRow.patient_id, func.max(ObservationRow.id), func.count()).group_by(
-                ObservationRow.patient_id
-            )
-        )
-    }
-    events = {
-        row[0]: (row[1], row[2])
-        for row in db.execute(
-            select(EventRow.patient_id, func.max(EventRow.id), func.count()).group_by(
-                EventRow.patient_id
-            )
-        )
-    }
-    return {key: (str(updated), obs.get(pid), events.get(pid)) for pid, key, updated in patients}
+def new_row_cache() -> RowCache:
+    """An empty cache of list rows (at most ``ROW_CACHE_SIZE``)."""
+    return VersionedCache(ROW_CACHE_SIZE)
 
 
 def list_rows(db: Session, cache: RowCache, profile: Profile) -> list[PatientRow]:
     """Rows of every current patient (cached rows where the data did not change)."""
     rows = []
     for key, version in data_versions(db).items():
-        full = (profile.name, profile.version, *version)
-        row = cache.get(key, full)
+        entry = (key, version, profile.name, profile.version)
+        row = cache.get(entry)
         if row is None:
             course = load_course(db, key)
             if course is None:  # deleted meanwhile
                 continue
             row = patient_row(course, assess(course, None, profile))
-            cache.put(key, full, row)
+            cache.put(entry, row)
         rows.append(row)
     return rows
 
