@@ -6,13 +6,17 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.dashboard.conftest import Site, csrf_of
 
+from icaht.io.fhir.writer import bundle
+from icaht.io.records import read_record
 from icaht.store.tables import ObservationRow, Patient
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MARKUP_ID = "<script>alert('x')</script>"
 MARKUP_PRODUCT = '<img src=x onerror="alert(1)">'
 
@@ -80,7 +84,7 @@ def test_clean_csv_previews_then_imports_on_confirmation(clinician: Site) -> Non
     assert _rows(clinician) == (before[0] + 2, before[1])
 
 
-def test_unknown_patient_and_fhir_are_refused(clinician: Site) -> None:
+def test_unknown_patient_and_a_bad_bundle_are_refused(clinician: Site) -> None:
     before = _rows(clinician)
     status, html = _upload(
         clinician, "labs.csv", "patient_id,day,analyte,value,unit\nx,1,anc,1,10^9/L\n"
@@ -89,8 +93,39 @@ def test_unknown_patient_and_fhir_are_refused(clinician: Site) -> None:
     assert "unknown patient" in html
     status, html = _upload(clinician, "b.json", json.dumps({"resourceType": "Bundle"}))
     assert status == 422
-    assert "FHIR" in html
+    assert "Bundle type not supported" in html
     assert _rows(clinician) == before
+
+
+def test_a_fhir_bundle_previews_then_imports(clinician: Site) -> None:
+    """A Bundle written from a record (Jain 2023 case 3) is mapped, previewed and stored."""
+    record = read_record(EXAMPLES / "jain-case3.json")
+    renamed = record.model_copy(
+        update={"patient": record.patient.model_copy(update={"patient_id": "from-fhir"})}
+    )
+    before = _rows(clinician)
+    status, html = _upload(clinician, "bundle.json", json.dumps(bundle([renamed])))
+    assert status == 200, html
+    assert "FHIR Bundle" in html
+    assert "Ready to import" in html
+    assert "new patient(s): from-fhir" in html
+    assert _rows(clinician) == before
+    content = re.search(
+        r'<textarea name="content" hidden aria-hidden="true">(.*?)</textarea>', html, re.S
+    )
+    assert content
+    confirmed = clinician.client.post(
+        "/upload/confirm",
+        data={
+            "csrf_token": csrf_of(html),
+            "target": "",
+            "filename": "bundle.json",
+            "content": htmllib.unescape(content.group(1)),
+        },
+        files={"unused": ("", b"")},
+    )
+    assert "Upload imported" in confirmed.text
+    assert _rows(clinician) == (before[0] + len(record.observations), before[1] + 1)
 
 
 def test_markup_in_uploaded_names_is_escaped_everywhere(clinician: Site) -> None:

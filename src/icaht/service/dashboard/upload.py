@@ -6,7 +6,8 @@ Accepted:
 - a CSV of observations: columns ``day`` or ``time``, ``analyte`` or ``loinc``, ``value``,
   ``unit``, optional ``lln``/``uln`` and ``patient_id`` (default: the patient chosen on the form).
 
-FHIR Bundles are recognised and refused with a message until the FHIR importer exists.
+- a FHIR R4 Bundle (collection, transaction or searchset), mapped by ``icaht.io.fhir``; what
+  could not be mapped is counted in a note.
 Everything is validated before anything is written (structure, units, plausibility, times, that
 the patients exist); the import is one transaction, so a file with any problem changes nothing.
 """
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
 from icaht.errors import InputError, Problem
+from icaht.io.fhir.reader import bundle_records
 from icaht.io.problems import from_validation_error
 from icaht.store.patients import ImportReport, add_to_patient, import_records, validate_records
 from icaht.store.tables import Patient
@@ -63,6 +65,7 @@ class UploadPreview:
     records: list[PatientRecord] = field(default_factory=list)
     additions: dict[str, tuple[list[Observation], list[Event]]] = field(default_factory=dict)
     new_patients: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -147,12 +150,16 @@ def _preview_json(
     preview: UploadPreview, data: Any, target: str | None, db: Session
 ) -> UploadPreview:
     source = preview.filename
-    if isinstance(data, dict) and "resourceType" in data:
-        preview.kind = "FHIR"
-        preview.problems.append(
-            Problem(source, "FHIR resources cannot be imported here yet; use a JSON record or CSV")
-        )
-        return preview
+    fhir = isinstance(data, dict) and "resourceType" in data
+    if fhir:
+        preview.kind = "FHIR Bundle"
+        try:
+            mapped, report = bundle_records(data, source)
+        except InputError as exc:
+            preview.problems += exc.problems
+            return preview
+        preview.notes.append(report.summary())
+        data = [record.model_dump(mode="json", exclude_none=True) for record in mapped]
     if (
         isinstance(data, dict)
         and "patient" not in data
@@ -161,7 +168,8 @@ def _preview_json(
         preview.kind = "JSON additions"
         return _preview_additions(preview, data, target, db)
     items = data if isinstance(data, list) else [data]
-    preview.kind = "JSON record" if len(items) == 1 else "JSON records"
+    if not fhir:
+        preview.kind = "JSON record" if len(items) == 1 else "JSON records"
     records: list[PatientRecord] = []
     row = 1
     for n, item in enumerate(items):
