@@ -39,6 +39,7 @@ bench: install system-deps
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/fhir.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

@@ -16,6 +16,7 @@ from icaht.service.cds_auth import JwksClients
 from icaht.service.cds_hooks import router as cds_router
 from icaht.service.dashboard import install as install_dashboard
 from icaht.service.settings import ServiceSettings
+from icaht.service.smart import router as smart_router
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.database import make_engine, require_current
 from icaht.store.settings import StoreSettings
@@ -51,5 +52,6 @@ def create_app(
     problems.install(app)
     app.include_router(router)
     app.include_router(cds_router)
+    app.include_router(smart_router)
     install_dashboard(app)  # pages at /, static files, browser sessions
     return app

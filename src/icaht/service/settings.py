@@ -21,6 +21,19 @@ class ServiceSettings(BaseSettings):
     cds_clients: dict[str, str] = {}
     #: The service's public base URL when behind a proxy (the JWT audience is built from it).
     public_url: str | None = None
+    #: SMART App Launch (README, EHR integration): client id registered at the EHR; unset = off.
+    smart_client_id: str | None = None
+    #: The callback URL registered at the EHR (``https://<host>/smart/callback``).
+    smart_redirect_url: str | None = None
+    smart_scopes: str = "launch launch/patient openid fhirUser patient/*.read"
+    #: FHIR base URLs trusted as launch issuers (``ICAHT_SMART_ISSUERS``, JSON list), plus the
+    #: default FHIR base of a standalone launch (``ICAHT_SMART_FHIR_BASE``).
+    smart_issuers: list[str] = []
+    smart_fhir_base: str | None = None
+    #: Confidential client: a PEM private key (private_key_jwt, RS384/ES384) or a client secret
+    #: (client_secret_basic); neither = public client (PKCE only).
+    smart_key_file: str | None = None
+    smart_client_secret: str | None = None
 
     def check(self) -> None:
         """Refuse unsafe settings outside demo mode."""

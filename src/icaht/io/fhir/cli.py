@@ -9,18 +9,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
+from icaht.core.record import PatientRecord
 from icaht.errors import IcahtError
 from icaht.io.detect import is_ndjson_folder
 from icaht.io.fhir.assessment import assessment_resources
 from icaht.io.fhir.cards import recommendation_cards
+from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
 from icaht.io.fhir.reader import read_bundle, read_ndjson
 from icaht.io.fhir.report import ImportReport
 from icaht.io.fhir.writer import Resource, fhir_id, validated, write_bundle, write_ndjson
 from icaht.io.inputs import load_courses
 from icaht.io.records import read_records
 from icaht.knowledge.profile import DEFAULT_PROFILE, load_profile
+from icaht.store.patients import import_records
 
 fhir_app = typer.Typer(no_args_is_help=True, help="FHIR R4: export records and assessments.")
 err = Console(stderr=True)
@@ -132,3 +136,99 @@ def import_command(
 
 def _print_report(report: ImportReport) -> None:
     err.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+@fhir_app.command("pull")
+def pull_command(
+    base: Annotated[str, typer.Option("--base", help="FHIR R4 base URL.")],
+    patient: Annotated[str, typer.Option("--patient", help="The Patient resource id.")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="ICAHT_FHIR_TOKEN",
+            show_envvar=True,
+            help="Bearer access token (prefer the environment variable: a command line is visible "
+            "to other users).",
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="SMART Backend Services client id.")
+    ] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help="PEM private key (RSA: RS384, EC P-384: ES384)."),
+    ] = None,
+    kid: Annotated[
+        str | None, typer.Option("--kid", help="Key id (default: the key's JWK thumbprint).")
+    ] = None,
+    scope: Annotated[str, typer.Option("--scope", help="Backend Services scope.")] = (
+        BACKEND_SCOPE
+    ),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the PatientRecord (.json).")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--import", help="Store the record in the database.")
+    ] = False,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the import report (.json).")
+    ] = None,
+) -> None:
+    """Read one patient from a FHIR R4 server (paging through its searches) into a record."""
+    if (client_id is None) != (key_file is None):
+        err.print("[bold red]error:[/] --client-id and --key-file go together")
+        raise typer.Exit(2)
+    if token and client_id:
+        err.print("[bold red]error:[/] give --token or --client-id/--key-file, not both")
+        raise typer.Exit(2)
+    backend = (
+        BackendClient(client_id, key_file, kid, scope)
+        if client_id is not None and key_file is not None
+        else None
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} resource(s)"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("reading", total=None)
+
+        def advance(kind: str, count: int) -> None:
+            progress.update(task, description=f"reading {kind}", completed=count)
+
+        try:
+            record, report = pull_patient(
+                base, patient, token=token or None, backend=backend, progress=advance
+            )
+        except IcahtError as exc:
+            raise _fail(exc) from None
+    _print_report(report)
+    if out is not None:
+        _write_json(out, record.model_dump(mode="json", exclude_none=True))
+        err.print(f"record -> {out}")
+    if report_path is not None:
+        _write_json(report_path, report.as_dict())
+    if store:
+        _import_pulled(record, f"{base.rstrip('/')}/Patient/{patient}")
+    if out is None and not store:
+        typer.echo(json.dumps(record.model_dump(mode="json", exclude_none=True), indent=1))
+
+
+def _import_pulled(record: PatientRecord, source: str) -> None:
+    from icaht.cli import _database  # noqa: PLC0415 (the main CLI imports this module)
+
+    engine = _database()
+    try:
+        with Session(engine) as session, session.begin():
+            summary = import_records(session, [record], source)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    finally:
+        engine.dispose()
+    err.print(
+        f"stored patient {record.patient.patient_id}: {summary.patients_created} created, "
+        f"{summary.patients_updated} updated; observations {summary.observations_added} added; "
+        f"events {summary.events_added} added"
+    )

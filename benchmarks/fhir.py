@@ -1,0 +1,345 @@
+"""``make bench`` (FHIR part): bulk NDJSON import throughput and CDS Hooks patient-view latency.
+
+1. NDJSON import: a synthetic cohort (``icaht.simulate.simulate_records(n, seed)``) written as
+   bulk-data NDJSON with ``icaht.io.fhir.writer.write_ndjson``, then read, validated (fhir.resources
+   R4B) and mapped into PatientRecords with ``icaht.io.fhir.reader.iter_ndjson_records`` (what
+   ``icaht fhir import`` does), in resources/second (median of ``--repeat`` runs).
+2. CDS Hooks: ``icaht serve --workers 2`` on loopback with ICAHT_DEMO=1 (so calls carry no client
+   JWT: the JWT check is not measured), ``POST /cds-services/icaht-patient-view`` with a CDS Hooks
+   2.0 body whose ``prefetch`` holds the Patient and searchset Bundles of one synthetic patient
+   (parsed, mapped, assessed and turned into cards on every call); latency p50/p95/p99 at 10
+   concurrent clients. Target (issue 5): p95 <= 100 ms including prefetch parsing.
+
+Writes ``benchmarks/results/fhir.json`` and adds a row to the FHIR table of
+``benchmarks/results/README.md``. A measurement, not a test: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is named fhir.py: drop its folder from the path, or it would hide the ``fhir``
+# package (fhir.resources) from the imports below.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
+from tests.postgres_harness import free_port  # noqa: E402
+
+from icaht.io.fhir.reader import iter_ndjson_records  # noqa: E402
+from icaht.io.fhir.report import ImportReport  # noqa: E402
+from icaht.io.fhir.writer import record_resources, write_ndjson  # noqa: E402
+from icaht.simulate import simulate_records  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+WORKERS = 2
+CLIENTS = 10
+TARGET_P95_MS = 100.0
+SERVICE = "/cds-services/icaht-patient-view"
+console = Console(stderr=True)
+
+
+def _percentile(values: list[float], q: int) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+# -- NDJSON import ------------------------------------------------------------------------------
+def measure_ndjson(work: Path, patients: int, seed: int, repeat: int) -> dict[str, Any]:
+    folder = work / "ndjson"
+    started = time.perf_counter()
+    counts = write_ndjson(simulate_records(patients, seed), folder)
+    write_s = time.perf_counter() - started
+    resources = sum(counts.values())
+    size = sum(p.stat().st_size for p in folder.glob("*.ndjson"))
+    console.print(
+        f"cohort: {patients} patients, {resources:,} resources ({size / 1e6:.1f} MB) written "
+        f"in {write_s:.1f} s"
+    )
+    seconds: list[float] = []
+    with Progress(
+        TextColumn("NDJSON import"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as progress:
+        task = progress.add_task("import", total=repeat * patients)
+        for _ in range(repeat):
+            report = ImportReport(str(folder))
+            started = time.perf_counter()
+            mapped = 0
+            for _record in iter_ndjson_records(folder, report):
+                mapped += 1
+                progress.advance(task)
+            seconds.append(time.perf_counter() - started)
+            if mapped != patients:
+                raise RuntimeError(f"mapped {mapped} patients, expected {patients}")
+    median = statistics.median(seconds)
+    return {
+        "patients": patients,
+        "seed": seed,
+        "resources": resources,
+        "resources_by_type": counts,
+        "megabytes": round(size / 1e6, 1),
+        "runs_s": [round(s, 2) for s in seconds],
+        "median_s": round(median, 2),
+        "resources_per_s": round(resources / median),
+        "patients_per_s": round(patients / median, 1),
+    }
+
+
+# -- CDS Hooks ----------------------------------------------------------------------------------
+def _searchset(resources: list[dict[str, Any]], base: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+def _is_lab(resource: dict[str, Any]) -> bool:
+    for category in resource.get("category") or []:
+        for coding in category.get("coding") or []:
+            if coding.get("code") == "laboratory":
+                return True
+    return False
+
+
+def hook_body(seed: int) -> tuple[dict[str, Any], str, int]:
+    """A patient-view call for the first synthetic patient of ``seed``, with a full prefetch."""
+    record = next(iter(simulate_records(1, seed)))
+    resources = record_resources(record)
+    base = "http://ehr.invalid/fhir"
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    key_of = {
+        "MedicationAdministration": "administrations",
+        "MedicationRequest": "requests",
+        "MedicationStatement": "statements",
+        "Procedure": "procedures",
+        "Condition": "conditions",
+        "DiagnosticReport": "reports",
+    }
+    patient: dict[str, Any] | None = None
+    for resource in resources:
+        kind = resource["resourceType"]
+        if kind == "Patient":
+            patient = resource
+        elif kind == "Observation":
+            groups["labs" if _is_lab(resource) else "vitals"].append(resource)
+        else:
+            groups[key_of.get(kind, "conditions")].append(resource)
+    assert patient is not None
+    prefetch: dict[str, Any] = {"patient": patient}
+    for key in ("labs", "vitals", *key_of.values()):
+        prefetch[key] = _searchset(groups.get(key, []), base)
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": base,
+        "context": {"userId": "Practitioner/bench", "patientId": patient["id"]},
+        "prefetch": prefetch,
+    }
+    return body, patient["id"], len(resources)
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    command = [sys.executable, "-m", "icaht.cli"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--workers", str(WORKERS)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("icaht serve did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def _latencies(url: str, body: bytes, clients: int, per_client: int) -> list[float]:
+    timings: list[float] = []
+    limits = httpx.Limits(max_connections=clients)
+    headers = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+
+        async def worker() -> None:
+            for _ in range(per_client):
+                started = time.perf_counter()
+                response = await client.post(SERVICE, content=body, headers=headers)
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return timings
+
+
+def measure_cds(work: Path, seed: int, per_client: int) -> dict[str, Any]:
+    body, patient_id, resources = hook_body(seed)
+    payload = json.dumps(body).encode("utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
+    env |= {"ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / "cds")}
+    with serving(env) as url:
+        first = httpx.post(
+            f"{url}{SERVICE}",
+            content=payload,
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
+        if first.status_code != 200:
+            raise RuntimeError(f"patient-view: {first.status_code} {first.text[:500]}")
+        cards = len(first.json()["cards"])
+        asyncio.run(_latencies(url, payload, 2, 5))  # warm-up of both workers
+        single = asyncio.run(_latencies(url, payload, 1, per_client))
+        timings = asyncio.run(_latencies(url, payload, CLIENTS, per_client))
+    row = {
+        "patient": patient_id,
+        "prefetch_resources": resources,
+        "prefetch_kilobytes": round(len(payload) / 1000, 1),
+        "cards": cards,
+        "clients": CLIENTS,
+        "requests": len(timings),
+        "workers": WORKERS,
+        "demo_mode_no_jwt": True,
+        "p50_ms": round(_percentile(timings, 50), 1),
+        "p95_ms": round(_percentile(timings, 95), 1),
+        "p99_ms": round(_percentile(timings, 99), 1),
+        "one_client_p50_ms": round(_percentile(single, 50), 1),
+        "one_client_p95_ms": round(_percentile(single, 95), 1),
+    }
+    console.print(f"CDS Hooks patient-view: {row}")
+    return row
+
+
+# -- results ------------------------------------------------------------------------------------
+SECTION = "## FHIR (`benchmarks/fhir.py`)"
+HEADER = (
+    f"{SECTION}\n\n"
+    "NDJSON import: a synthetic cohort (`icaht.simulate`) written as bulk NDJSON, read, validated "
+    "(fhir.resources R4B) and mapped into records in one process (median of runs). CDS Hooks: "
+    "`POST /cds-services/icaht-patient-view` with a full prefetch (Patient + searchset Bundles of "
+    f"one synthetic patient) against `icaht serve --workers {WORKERS}` on loopback, "
+    f"{CLIENTS} concurrent clients, **ICAHT_DEMO=1 (no client JWT verified)**; target p95 <= "
+    f"{TARGET_P95_MS:.0f} ms including prefetch parsing.\n\n"
+    "| date (UTC) | commit | patients | resources | import resources/s | prefetch resources | "
+    "1 client p50 ms | 10 clients p50 ms | p95 ms | p99 ms | target met |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def _add_row(line: str) -> None:
+    readme = RESULTS / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmark results\n"
+    if SECTION not in text:
+        text = text.rstrip("\n") + "\n\n" + HEADER + line
+    else:
+        lines = text.splitlines(keepends=True)
+        start = next(i for i, row in enumerate(lines) if row.startswith(SECTION))
+        last = start
+        for i in range(start + 1, len(lines)):
+            if lines[i].startswith("## "):
+                break
+            if lines[i].startswith("|"):
+                last = i
+        lines.insert(last + 1, line)
+        text = "".join(lines)
+    tmp = readme.with_name(readme.name + ".partial")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(readme)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=200, help="NDJSON cohort size")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="NDJSON import runs")
+    parser.add_argument("--requests", type=int, default=30, help="CDS calls per client")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="icaht-bench-fhir-"))
+    try:
+        ndjson = measure_ndjson(work, args.patients, args.seed, args.repeat)
+        console.print(
+            f"NDJSON import: {ndjson['resources_per_s']:,} resources/s "
+            f"({ndjson['patients_per_s']} patients/s)"
+        )
+        cds = measure_cds(work, args.seed, args.requests)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    ).stdout.strip()
+    commit += "+dirty" if dirty else ""
+    met = cds["p95_ms"] <= TARGET_P95_MS
+    results = {
+        "meta": {
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+            "commit": commit,
+            "cpus": os.cpu_count(),
+            "target_p95_ms": TARGET_P95_MS,
+            "target_met": met,
+        },
+        "ndjson_import": ndjson,
+        "cds_hooks_patient_view": cds,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "fhir.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    _add_row(
+        f"| {results['meta']['date']} | {commit} | {ndjson['patients']} | "
+        f"{ndjson['resources']:,} | {ndjson['resources_per_s']:,} | "
+        f"{cds['prefetch_resources']} | {cds['one_client_p50_ms']} | {cds['p50_ms']} | "
+        f"{cds['p95_ms']} | {cds['p99_ms']} | "
+        f"{'yes' if met else 'no'} |\n"
+    )
+    console.print(f"results: {RESULTS / 'fhir.json'}; target met: {met}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Pull one patient's data from a FHIR R4 server into a :class:`PatientRecord`.
+
+Reads ``Patient/<id>`` and searches the patient's Observation, MedicationAdministration,
+MedicationRequest, MedicationStatement, Procedure, Condition and DiagnosticReport resources
+(``?patient=<id>&_count=N``), following each searchset's ``next`` links, fetches Medication
+resources the medication resources reference, and maps the lot with
+:func:`icaht.io.fhir.reader.bundle_records` (one collection Bundle in memory).
+
+Authorization: a bearer token as given, or SMART Backend Services (client credentials with a
+signed JWT client assertion, RS384 or ES384, the token endpoint discovered from
+``<base>/.well-known/smart-configuration``). The token is sent only to the FHIR base's origin
+(a ``next`` link to another origin is refused) and never appears in messages or logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from icaht.core.record import PatientRecord
+from icaht.errors import IcahtError, InputError, Problem
+from icaht.io.fhir.reader import bundle_records
+from icaht.io.fhir.report import ImportReport
+
+#: The patient's resources searched, in this order.
+SEARCHED_TYPES: tuple[str, ...] = (
+    "Observation",
+    "MedicationAdministration",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Procedure",
+    "Condition",
+    "DiagnosticReport",
+)
+#: Project default: entries asked per search page (``_count``); servers may return fewer.
+PAGE_SIZE = 200
+#: Project default: safety limit on pages followed per search (a server looping on ``next``).
+MAX_PAGES = 10_000
+#: Project default: seconds for one HTTP request.
+TIMEOUT_SECONDS = 30.0
+#: Default scope asked by SMART Backend Services.
+BACKEND_SCOPE = "system/*.read"
+#: Lifetime of a client assertion (the SMART specification allows at most five minutes).
+ASSERTION_SECONDS = 300
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+FHIR_JSON = "application/fhir+json"
+
+Progress = Callable[[str, int], None]
+
+
+class PullError(IcahtError):
+    """The FHIR server could not be read (network, HTTP status, not FHIR)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendClient:
+    """A SMART Backend Services client: its id and private key (PEM, RSA or EC P-384)."""
+
+    client_id: str
+    key_file: Path
+    kid: str | None = None
+    scope: str = BACKEND_SCOPE
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _shown(url: str) -> str:
+    """A URL for messages: without its query (search parameters may name a patient)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _get_json(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> Any:
+    try:
+        response = client.get(url, params=params)
+    except httpx.HTTPError as exc:
+        raise PullError(f"cannot reach the FHIR server at {_shown(url)}: {exc}") from None
+    if response.status_code == 401:
+        raise PullError(f"the FHIR server refused the credentials (401) at {_shown(url)}")
+    if response.status_code == 403:
+        raise PullError(f"the FHIR server forbade the request (403) at {_shown(url)}")
+    if response.status_code >= 400:
+        raise PullError(f"the FHIR server answered {response.status_code} at {_shown(url)}")
+    try:
+        return response.json()
+    except ValueError:
+        raise PullError(f"the FHIR server did not answer JSON at {_shown(url)}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# SMART discovery and Backend Services
+# --------------------------------------------------------------------------------------------
+
+
+def smart_configuration(client: httpx.Client, base: str) -> dict[str, Any]:
+    """``<base>/.well-known/smart-configuration`` (SMART App Launch 2.0 discovery)."""
+    data = _get_json(client, base.rstrip("/") + "/.well-known/smart-configuration")
+    if not isinstance(data, dict):
+        raise PullError(f"{_shown(base)}: the SMART configuration is not a JSON object")
+    return data
+
+
+def load_private_key(path: Path) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        problem = Problem(str(path), f"cannot read the key file: {exc.strerror}")
+        raise InputError([problem]) from None
+    except (ValueError, TypeError):
+        raise InputError([Problem(str(path), "not an unencrypted PEM private key")]) from None
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        return key
+    raise InputError([Problem(str(path), "the key must be RSA (RS384) or EC P-384 (ES384)")])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def key_thumbprint(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    """The RFC 7638 JWK thumbprint of the key's public part (used as ``kid`` by default)."""
+    public = key.public_key()
+    members: dict[str, str]
+    if isinstance(public, rsa.RSAPublicKey):
+        numbers = public.public_numbers()
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        members = {"e": _b64(e), "kty": "RSA", "n": _b64(n)}
+    else:
+        point = public.public_numbers()
+        size = (public.curve.key_size + 7) // 8
+        members = {
+            "crv": "P-384" if public.curve.key_size == 384 else f"P-{public.curve.key_size}",
+            "kty": "EC",
+            "x": _b64(point.x.to_bytes(size, "big")),
+            "y": _b64(point.y.to_bytes(size, "big")),
+        }
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return _b64(hashlib.sha256(canonical).digest())
+
+
+def client_assertion(
+    client_id: str,
+    token_url: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    kid: str | None = None,
+) -> str:
+    """A signed JWT client assertion (RS384 for RSA keys, ES384 for EC keys)."""
+    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size != 384:
+        raise IcahtError("an EC key for ES384 must be on the P-384 curve")
+    algorithm = "RS384" if isinstance(key, rsa.RSAPrivateKey) else "ES384"
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": token_url,
+        "exp": now + ASSERTION_SECONDS,
+        "iat": now,
+        "jti": secrets.token_urlsafe(24),
+    }
+    headers = {"kid": kid or key_thumbprint(key), "typ": "JWT"}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> str:
+    """An access token by SMART Backend Services (token endpoint from discovery)."""
+    key = load_private_key(backend.key_file)
+    config = smart_configuration(client, base)
+    token_url = config.get("token_endpoint")
+    if not isinstance(token_url, str) or not token_url:
+        raise PullError(f"{_shown(base)}: the SMART configuration names no token_endpoint")
+    form = {
+        "grant_type": "client_credentials",
+        "scope": backend.scope,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": client_assertion(backend.client_id, token_url, key, backend.kid),
+    }
+    try:
+        response = client.post(token_url, data=form, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise PullError(f"cannot reach the token endpoint {_shown(token_url)}: {exc}") from None
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if response.status_code != 200 or not isinstance(data, dict):
+        error = data.get("error") if isinstance(data, dict) else None
+        raise PullError(
+            f"the token endpoint {_shown(token_url)} refused the client "
+            f"({response.status_code}{', ' + str(error) if error else ''})"
+        )
+    token = data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise PullError(f"the token endpoint {_shown(token_url)} returned no access_token")
+    return token
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the patient's resources
+# --------------------------------------------------------------------------------------------
+
+
+def _next_link(page: dict[str, Any]) -> str | None:
+    for link in page.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+def search_all(
+    client: httpx.Client,
+    base: str,
+    kind: str,
+    params: dict[str, str],
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Every ``match`` resource of a search, following ``next`` links on the base's origin."""
+    url: str | None = f"{base.rstrip('/')}/{kind}"
+    query: dict[str, str] | None = params
+    out: list[dict[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        if url is None:
+            return out
+        page = _get_json(client, url, query)
+        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+            raise PullError(f"{_shown(url)}: the search did not return a Bundle")
+        for entry in page.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            mode = (entry.get("search") or {}).get("mode") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and mode in (None, "match", "include"):
+                out.append(resource)
+        if progress is not None:
+            progress(kind, len(out))
+        url, query = _next_link(page), None
+        if url is not None and _origin(url) != _origin(base):
+            raise PullError(
+                f"{kind} search: the next link leads to another server ({_shown(url)}); refused "
+                "so the access token is not sent there"
+            )
+    raise PullError(f"{kind} search: more than {MAX_PAGES} pages; stopped")
+
+
+def _medication_references(resources: list[dict[str, Any]]) -> list[str]:
+    found: list[str] = []
+    for resource in resources:
+        ref = (resource.get("medicationReference") or {}).get("reference")
+        if isinstance(ref, str) and ref.startswith("Medication/") and ref not in found:
+            found.append(ref)
+    return found
+
+
+def pull_bundle(
+    client: httpx.Client,
+    base: str,
+    patient_id: str,
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The patient's resources as one collection Bundle (``fullUrl`` = absolute URL)."""
+    root = base.rstrip("/")
+    patient = _get_json(client, f"{root}/Patient/{patient_id}")
+    if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
+        raise PullError(f"{_shown(root)}/Patient/…: not a Patient resource")
+    resources: list[dict[str, Any]] = [patient]
+    found_id = str(patient.get("id") or patient_id)
+    for kind in SEARCHED_TYPES:
+        params = {"patient": found_id, "_count": str(page_size)}
+        resources += search_all(client, root, kind, params, progress)
+    present = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
+    for ref in _medication_references(resources):
+        if ref not in present:
+            medication = _get_json(client, f"{root}/{ref}")
+            if isinstance(medication, dict) and medication.get("resourceType") == "Medication":
+                resources.append(medication)
+                present.add(ref)
+    entries = [
+        {"fullUrl": f"{root}/{r.get('resourceType')}/{r.get('id')}", "resource": r}
+        for r in resources
+    ]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def fhir_client(token: str | None = None, timeout: float = TIMEOUT_SECONDS) -> httpx.Client:
+    """An HTTP client asking for FHIR JSON, with the bearer token when given."""
+    headers = {"Accept": FHIR_JSON}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(headers=headers, timeout=timeout, follow_redirects=False)
+
+
+def pull_patient(
+    base: str,
+    patient_id: str,
+    *,
+    token: str | None = None,
+    backend: BackendClient | None = None,
+    page_size: int = PAGE_SIZE,
+    progress: Progress | None = None,
+    id_system: str | None = None,
+) -> tuple[PatientRecord, ImportReport]:
+    """Read one patient from a FHIR R4 server and map it into a record with the import report.
+
+    Authorization: ``token`` (bearer), else ``backend`` (SMART Backend Services), else none.
+    Raises :class:`PullError` when the server cannot be read and :class:`InputError` when the
+    resources are invalid or map to an invalid record."""
+    if not patient_id or "/" in patient_id or "?" in patient_id:
+        raise InputError([Problem(base, "not a FHIR id", field="patient", value=patient_id)])
+    with fhir_client(token) as client:
+        if token is None and backend is not None:
+            client.headers["Authorization"] = f"Bearer {backend_token(client, base, backend)}"
+        data = pull_bundle(client, base, patient_id, page_size, progress)
+    source = f"{_shown(base.rstrip('/'))}/Patient/{patient_id}"
+    records, report = bundle_records(data, source, id_system)
+    if len(records) != 1:
+        raise PullError(f"{source}: expected one patient, mapped {len(records)}")
+    return records[0], report
