@@ -211,11 +211,15 @@ async def _latencies(url: str, body: bytes, clients: int, per_client: int) -> li
     return timings
 
 
-def measure_cds(work: Path, seed: int, per_client: int) -> dict[str, Any]:
+def measure_cds(work: Path, seed: int, per_client: int, cache: bool) -> dict[str, Any]:
+    """Latencies with the per-process answer cache on (the same prefetch again) or off (every
+    call maps, assesses and builds cards: the cold figure the target is judged on)."""
     body, patient_id, resources = hook_body(seed)
     payload = json.dumps(body).encode("utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
-    env |= {"ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / "cds")}
+    env |= {"ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / ("cds-cached" if cache else "cds"))}
+    if not cache:
+        env["ICAHT_ASSESSMENT_CACHE_ENTRIES"] = "0"
     with serving(env) as url:
         first = httpx.post(
             f"{url}{SERVICE}",
@@ -238,13 +242,14 @@ def measure_cds(work: Path, seed: int, per_client: int) -> dict[str, Any]:
         "requests": len(timings),
         "workers": WORKERS,
         "demo_mode_no_jwt": True,
+        "cache": cache,
         "p50_ms": round(_percentile(timings, 50), 1),
         "p95_ms": round(_percentile(timings, 95), 1),
         "p99_ms": round(_percentile(timings, 99), 1),
         "one_client_p50_ms": round(_percentile(single, 50), 1),
         "one_client_p95_ms": round(_percentile(single, 95), 1),
     }
-    console.print(f"CDS Hooks patient-view: {row}")
+    console.print(f"CDS Hooks patient-view ({'cached' if cache else 'cold'}): {row}")
     return row
 
 
@@ -257,10 +262,11 @@ HEADER = (
     "`POST /cds-services/icaht-patient-view` with a full prefetch (Patient + searchset Bundles of "
     f"one synthetic patient) against `icaht serve --workers {WORKERS}` on loopback, "
     f"{CLIENTS} concurrent clients, **ICAHT_DEMO=1 (no client JWT verified)**; target p95 <= "
-    f"{TARGET_P95_MS:.0f} ms including prefetch parsing.\n\n"
+    f"{TARGET_P95_MS:.0f} ms including prefetch parsing, judged with the answer cache off "
+    "(cold); the cached p95 repeats the same prefetch with the cache on.\n\n"
     "| date (UTC) | commit | patients | resources | import resources/s | prefetch resources | "
-    "1 client p50 ms | 10 clients p50 ms | p95 ms | p99 ms | target met |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "1 client p50 ms | 10 clients p50 ms | p95 ms | p99 ms | p95 cached ms | target met |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -299,7 +305,8 @@ def main() -> None:
             f"NDJSON import: {ndjson['resources_per_s']:,} resources/s "
             f"({ndjson['patients_per_s']} patients/s)"
         )
-        cds = measure_cds(work, args.seed, args.requests)
+        cds = measure_cds(work, args.seed, args.requests, cache=False)
+        cached = measure_cds(work, args.seed, args.requests, cache=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     commit = subprocess.run(
@@ -328,6 +335,7 @@ def main() -> None:
         },
         "ndjson_import": ndjson,
         "cds_hooks_patient_view": cds,
+        "cds_hooks_patient_view_cached": cached,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "fhir.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -335,7 +343,7 @@ def main() -> None:
         f"| {results['meta']['date']} | {commit} | {ndjson['patients']} | "
         f"{ndjson['resources']:,} | {ndjson['resources_per_s']:,} | "
         f"{cds['prefetch_resources']} | {cds['one_client_p50_ms']} | {cds['p50_ms']} | "
-        f"{cds['p95_ms']} | {cds['p99_ms']} | "
+        f"{cds['p95_ms']} | {cds['p99_ms']} | {cached['p95_ms']} | "
         f"{'yes' if met else 'no'} |\n"
     )
     console.print(f"results: {RESULTS / 'fhir.json'}; target met: {met}")

@@ -208,6 +208,24 @@ def test_patient_view_cards_are_the_assessments_recommendations(
         assert card["detail"]
 
 
+def test_repeated_calls_answer_alike_and_changed_data_change_the_cards(
+    demo: TestClient, store: StoreSettings
+) -> None:
+    """The same prefetch again gives the same cards (served from the per-process cache);
+    different data for the same patient id give that data's cards; every call is audited."""
+    url = f"/cds-services/{SERVICE_ID}"
+    first = demo.post(url, json=call("jain-case1", "p-7")).json()["cards"]
+    again = demo.post(url, json=call("jain-case1", "p-7")).json()["cards"]
+    assert again == first
+    other = demo.post(url, json=call("jain-case3", "p-7")).json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in other] == expected_rule_ids("jain-case3")
+    engine = make_engine(store.url())
+    with Session(engine) as session:
+        views = [r for r in audit_rows(session) if r["action"] == "cds-patient-view"]
+    engine.dispose()
+    assert len(views) == 3
+
+
 def test_missing_prefetch_is_fetched_from_the_fhir_server(demo: TestClient, peer: Peer) -> None:
     """Absent prefetch keys are searched on the FHIR server with the supplied access token,
     following the search pages; the result equals the prefetched one."""

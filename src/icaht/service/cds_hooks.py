@@ -12,6 +12,9 @@ card (``icaht.io.fhir.cards``). Calls must carry a client JWT that verifies
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -26,10 +29,11 @@ from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import recommendation_cards
 from icaht.io.fhir.reader import bundle_records
-from icaht.knowledge.profile import load_profile
+from icaht.knowledge.profile import Profile, load_profile
 from icaht.service.auth import database
 from icaht.service.cds_auth import verify_client
 from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 
 SERVICE_ID = "icaht-patient-view"
@@ -179,10 +183,21 @@ def _resources(call: HookRequest) -> list[dict[str, Any]]:
     return resources
 
 
-@router.post(f"/{SERVICE_ID}")
-def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
-    """Cards for the patient in view: one per recommendation, most important first."""
-    client = verify_client(request, db)
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The cards for one patient's data, and what the audit records of them."""
+
+    cards: list[dict[str, Any]]
+    as_of_day: int
+    profile: tuple[str, str]
+    icaht_version: str
+    rule_ids: list[str]
+    mapped: int
+    unmapped: int
+
+
+def _answer(call: HookRequest, profile: Profile) -> _Answer:
+    """Map the patient's resources, assess them as of today and make the cards."""
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -200,18 +215,52 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
         raise HTTPException(412, f"the prefetch holds {len(records)} patients, expected one")
     course = course_from_record(records[0], source=source)
     infusion = course.facts.infusion_date
+    a = assess(course, date.today() if infusion is not None else None, profile)
+    return _Answer(
+        recommendation_cards(a, f"Patient/{call.context.patientId}"),
+        a.as_of_day,
+        (a.profile_name, a.profile_version),
+        a.icaht_version,
+        [r.rule_id for r in a.recommendations],
+        sum(report.mapped.values()),
+        sum(report.unmapped.values()),
+    )
+
+
+def _prefetch_key(call: HookRequest, profile: Profile) -> tuple[str, ...] | None:
+    """A cache key for a call whose prefetch is complete (nothing to fetch): the digest of the
+    prefetch, the patient, today's date and the profile. None when data must be fetched."""
+    prefetch = call.prefetch or {}
+    if any(prefetch.get(key) is None for key in PREFETCH):
+        return None
+    text = json.dumps(prefetch, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    today = date.today().isoformat()
+    return (digest, call.context.patientId, today, profile.name, profile.version)
+
+
+@router.post(f"/{SERVICE_ID}")
+def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
+    """Cards for the patient in view: one per recommendation, most important first. The same
+    complete prefetch on the same day gives the same cards, so they are cached per process."""
+    client = verify_client(request, db)
     profile = load_profile(request.app.state.settings.profile)
-    assessment = assess(course, date.today() if infusion is not None else None, profile)
-    cards = recommendation_cards(assessment, f"Patient/{call.context.patientId}")
+    key = _prefetch_key(call, profile)
+    cache: VersionedCache[_Answer] = request.app.state.assessments
+    answer = None if key is None else cache.get(("cds", *key))
+    if answer is None:
+        answer = _answer(call, profile)
+        if key is not None:
+            cache.put(("cds", *key), answer)
     actor = f"{client} / {call.context.userId}"
     assessment_shown(
         db,
         actor=actor,
         patient_key=call.context.patientId,
-        as_of_day=assessment.as_of_day,
-        profile=(assessment.profile_name, assessment.profile_version),
-        icaht_version=assessment.icaht_version,
-        rule_ids=[r.rule_id for r in assessment.recommendations],
+        as_of_day=answer.as_of_day,
+        profile=answer.profile,
+        icaht_version=answer.icaht_version,
+        rule_ids=answer.rule_ids,
     )
     audit(
         db,
@@ -221,13 +270,13 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
         remote=request.client.host if request.client else None,
         detail={
             "hookInstance": call.hookInstance,
-            "cards": {c["uuid"]: c["source"]["topic"]["code"] for c in cards},
-            "resources_mapped": sum(report.mapped.values()),
-            "resources_unmapped": sum(report.unmapped.values()),
+            "cards": {c["uuid"]: c["source"]["topic"]["code"] for c in answer.cards},
+            "resources_mapped": answer.mapped,
+            "resources_unmapped": answer.unmapped,
         },
     )
     db.commit()
-    return {"cards": cards}
+    return {"cards": answer.cards}
 
 
 @router.post(f"/{SERVICE_ID}/feedback")
