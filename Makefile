@@ -40,6 +40,7 @@ bench: install system-deps
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/fhir.py
+	$(BIN)/python benchmarks/cohort_scale.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # package (fhir.resources) from the imports below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
-from tests.postgres_harness import free_port  # noqa: E402
+from tests.icaht_process import running  # noqa: E402
 
 from icaht.io.fhir.reader import iter_ndjson_records  # noqa: E402
 from icaht.io.fhir.report import ImportReport  # noqa: E402
@@ -171,27 +171,10 @@ def hook_body(seed: int) -> tuple[dict[str, Any], str, int]:
 def serving(env: dict[str, str]) -> Iterator[str]:
     command = [sys.executable, "-m", "icaht.cli"]
     subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--workers", str(WORKERS)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("icaht serve did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    log = Path(env["ICAHT_DATA_DIR"]) / "serve.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with running(["serve", "--workers", str(WORKERS)], env, log) as server:
+        yield server.url
 
 
 async def _latencies(url: str, body: bytes, clients: int, per_client: int) -> list[float]:

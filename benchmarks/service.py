@@ -34,7 +34,8 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.postgres_harness import free_port, postgres_cluster  # noqa: E402
+from tests.icaht_process import running  # noqa: E402
+from tests.postgres_harness import postgres_cluster  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLIENTS = (1, 10, 50)
@@ -86,34 +87,10 @@ def _icaht(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def serving(env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "icaht.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(WORKERS),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="icaht-serve-") as folder:
+        log = Path(folder) / "serve.log"
+        with running(["serve", "--workers", str(WORKERS)], env, log) as server:
+            yield server.url
 
 
 async def _latencies(url: str, clients: int) -> list[float]:

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from icaht.cohort.cli import cohort_app
 from icaht.core.assessment import assess
 from icaht.core.hematotox import car_hematotox
 from icaht.core.record import Moment
@@ -70,6 +71,7 @@ app.add_typer(token_app, name="token")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(cohort_app, name="cohort")
 
 out = Console()
 err = Console(stderr=True)

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from tests.postgres_harness import free_port
+from tests.icaht_process import running
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -44,52 +40,15 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data = tmp_path_factory.mktemp("demo-data")
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
     env["PYTHONUNBUFFERED"] = "1"
-    log = data / "demo.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "icaht.cli",
-                "demo",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"icaht demo exited: {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"icaht demo did not start: {log.read_text()}")
-            time.sleep(0.25)
-        printed = log.read_text()
-        assert f"{url}/" in printed, printed
+    args = ["demo", "--data-dir", str(data)]
+    with running(args, env, data / "demo.log", startup_seconds=STARTUP_SECONDS) as server:
+        printed = server.output()
+        assert f"{server.url}/" in printed, printed
         found = re.search(r"user (\S+)\s+password (\S+)", printed)
         assert found, printed
-        yield Demo(url, found.group(1), found.group(2))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        yield Demo(server.url, found.group(1), found.group(2))
 
 
 @pytest.fixture(scope="module")

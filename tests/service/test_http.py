@@ -6,31 +6,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.postgres_harness import free_port
+from tests.icaht_process import IcahtProcess, running
 from tests.service.conftest import EXAMPLES
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
-
-    def logs(self) -> str:
-        """Stop the server and return everything it wrote."""
-        self.process.terminate()
-        out, err = self.process.communicate(timeout=20)
-        return out + err
-
-
 @pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
-def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[IcahtProcess]:
     env = {
         **os.environ,
         "ICAHT_DATA_DIR": str(tmp_path / "data"),
@@ -38,32 +24,11 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     }
     icaht = [sys.executable, "-m", "icaht.cli"]
     subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [*icaht, "serve", "--port", str(port), "--workers", str(request.param)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.stderr.read() if process.stderr else ''}")
-    yield Server(url, process)
-    if process.poll() is None:
-        process.terminate()
-        process.communicate(timeout=20)
+    with running(["serve", "--workers", str(request.param)], env, tmp_path / "serve.log") as s:
+        yield s
 
 
-def test_add_and_assess_over_http(server: Server) -> None:
+def test_add_and_assess_over_http(server: IcahtProcess) -> None:
     """Over real HTTP with one and two worker processes; the server's own output names no
     patient (issue 4: no patient data in application logs)."""
     body = json.loads((EXAMPLES / "jain-case2.json").read_text(encoding="utf-8"))
@@ -79,7 +44,7 @@ def test_add_and_assess_over_http(server: Server) -> None:
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
         assert client.post("/api/v1/patients", json={"patient": {}}).status_code == 422
-    logs = server.logs()
+    logs = server.stop()
     assert "icaht serving on" in logs
     for secret in ("jain-2023-case2", "nobody", "/api/v1/patients"):
         assert secret not in logs

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.fhir_server import FHIR_USER, AppClient, FhirServer, fhir_server, public_jwk, s256
+from tests.icaht_process import IcahtProcess, start
 from tests.postgres_harness import free_port
 
 from icaht.store.database import make_engine
@@ -43,13 +43,10 @@ def ehr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FhirServer]:
 class Icaht:
     url: str
     data_dir: Path
-    process: subprocess.Popen[str]
+    server: IcahtProcess
 
     def logs(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-        out, err = self.process.communicate(timeout=20)
-        return out + err
+        return self.server.stop()
 
 
 @contextmanager
@@ -75,23 +72,7 @@ def _serve(
     ehr.auth.clients[client_id] = AppClient([f"{url}/smart/callback"], jwks)
     command = [sys.executable, "-m", "icaht.cli"]
     subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("icaht serve did not start")
+    process = start(["serve"], env, tmp_path / "serve.log", port=port)
     server = Icaht(url, tmp_path / "data", process)
     try:
         yield server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -13,8 +14,9 @@ from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error
 
 
-def read_record(path: Path) -> PatientRecord:
-    """Parse and validate one record file (structure only; units are checked by the course)."""
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; unreadable, non-UTF-8 or malformed files raise InputError naming the
+    file (and the line and column of a syntax error)."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -23,17 +25,22 @@ def read_record(path: Path) -> PatientRecord:
     except UnicodeDecodeError:
         raise InputError([Problem(source, "not UTF-8 text")]) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             [Problem(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     except ValueError as exc:  # e.g. an integer beyond Python's digit limit
         raise InputError([Problem(source, f"not valid JSON: {exc}")]) from None
+
+
+def read_record(path: Path) -> PatientRecord:
+    """Parse and validate one record file (structure only; units are checked by the course)."""
+    data = read_json(path)
     try:
         return PatientRecord.model_validate(data)
     except ValidationError as exc:
-        raise InputError(from_validation_error(exc, source)) from None
+        raise InputError(from_validation_error(exc, str(path))) from None
 
 
 def load_course(path: Path) -> Course:

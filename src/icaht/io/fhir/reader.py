@@ -29,6 +29,7 @@ from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
 from icaht.io.fhir.mapping import PatientResources, map_patient
 from icaht.io.fhir.report import ImportReport
+from icaht.io.records import read_json
 
 #: Resource types icaht maps (validated on read).
 MAPPED_TYPES: frozenset[str] = frozenset(
@@ -120,22 +121,6 @@ def _medication_keys(resource: Medication, full_url: str | None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _load_json(path: Path) -> Any:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError([Problem(source, f"cannot read file: {exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise InputError([Problem(source, "not UTF-8 text")]) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            [Problem(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
-
-
 def read_bundle(
     path: Path, id_system: str | None = None
 ) -> tuple[list[PatientRecord], ImportReport]:
@@ -144,7 +129,7 @@ def read_bundle(
     Raises :class:`InputError` for malformed JSON, a Bundle of another type, invalid resources
     (with entry index, resource id and element path) or a mapped record that is invalid.
     """
-    return bundle_records(_load_json(path), str(path), id_system)
+    return bundle_records(read_json(path), str(path), id_system)
 
 
 def bundle_records(

@@ -1,0 +1,372 @@
+"""One partition of a cohort: validate its patients, reject the bad ones, assess the others.
+
+Every engine hands a partition here (the local process pool a few hundred patients at a time,
+Spark one patient group at a time), so validation, rejection and the results row are the same
+code whichever engine runs. The tabular checks are those of :mod:`icaht.io.tabular` (the same
+column-wise validation and normalisation, its functions reused) applied to the partition's rows;
+the difference is what happens to a problem: a whole-input load refuses everything, a cohort run
+rejects only the patient the problem belongs to, lists it (:class:`Rejection`, written to
+``errors.csv``) and assesses the others.
+
+A problem belongs to the patient whose ``patient_id`` is on the problem's row (patients,
+observations or events table). Rows whose ``patient_id`` is missing or not in the patients table
+belong to no patient: they are listed too and are not assessed. A patient listed twice in the
+patients table is rejected (its rows cannot be told apart). Row numbers are 1-based data rows of
+the original file, whatever the partitioning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+from pydantic import TypeAdapter, ValidationError
+
+from icaht.cohort.results import cohort_row, rows_table
+from icaht.core.course import Course, course_from_record, event_in_days, to_day
+from icaht.core.record import Event, PatientFacts, PatientRecord
+from icaht.core.units import normalise_observations
+from icaht.errors import InputError, Problem
+from icaht.io.problems import from_validation_error
+from icaht.io.records import read_record
+from icaht.io.tabular import (
+    _encoded,
+    _epoch_seconds,
+    _float_column,
+    _patient_rows,
+    _require,
+    _rows,
+    _split_courses,
+    _time_days,
+)
+from icaht.knowledge.profile import Profile
+
+_EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+
+#: Columns of ``errors.csv``.
+ERROR_COLUMNS = ("patient_id", "source", "row", "field", "value", "message")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One reason a patient (or a row that belongs to no patient) was not assessed."""
+
+    patient_id: str | None
+    source: str
+    row: int | None
+    field: str | None
+    value: object
+    message: str
+    #: The row names a patient_id that is not in the patients table (or none): no patient to
+    #: reject, the row itself is left out.
+    orphan: bool = False
+
+    @classmethod
+    def of(cls, patient_id: str | None, problem: Problem) -> Rejection:
+        return cls(
+            patient_id, problem.source, problem.row, problem.field, problem.value, problem.message
+        )
+
+    def as_csv(self) -> dict[str, str]:
+        """The ``errors.csv`` cells (empty = none)."""
+        value = "" if self.value is None else str(self.value)
+        return {
+            "patient_id": self.patient_id or "",
+            "source": self.source,
+            "row": "" if self.row is None else str(self.row),
+            "field": self.field or "",
+            "value": value,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class PartitionResult:
+    """What a partition gives back: its results rows, its rejections and how many patients it
+    held (assessed or rejected)."""
+
+    table: pa.Table
+    rejections: list[Rejection] = field(default_factory=list)
+    patients: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TableRows:
+    """One table of a partition: its rows, the file named in problems, and the 1-based data row
+    of the original file for each row."""
+
+    table: pa.Table
+    source: str
+    rows: NDArray[np.int64]
+
+    @classmethod
+    def whole(cls, table: pa.Table, source: str) -> TableRows:
+        return cls(table, source, np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+    def ids(self) -> list[str | None]:
+        """Each row's ``patient_id`` as the tabular reader matches it (text, stripped)."""
+        if "patient_id" not in self.table.column_names:
+            return [None] * self.table.num_rows
+        return [None if v is None else str(v).strip() for v in self.table["patient_id"].to_pylist()]
+
+    def keep(self, mask: NDArray[np.bool_]) -> TableRows:
+        return TableRows(self.table.filter(pa.array(mask)), self.source, self.rows[mask])
+
+
+# -- tabular partitions ---------------------------------------------------------------------------
+def _facts(part: TableRows, problems: list[Problem]) -> list[PatientFacts]:
+    """Validated patient facts (as :mod:`icaht.io.tabular` reads the patients table)."""
+    facts: list[PatientFacts] = []
+    first_row: dict[str, int] = {}
+    for i, row in enumerate(_rows(part.table)):
+        try:
+            fact = PatientFacts.model_validate(row)
+        except ValidationError as exc:
+            problems += from_validation_error(exc, part.source, row=i + 1)
+            continue
+        if fact.patient_id in first_row:
+            message = f"duplicate patient_id (first at row {first_row[fact.patient_id]})"
+            problems.append(
+                Problem(part.source, message, row=i + 1, field="patient_id", value=fact.patient_id)
+            )
+            continue
+        if fact.ld_start is not None:
+            try:
+                to_day(fact.ld_start, fact.infusion_date)
+            except ValueError as exc:
+                problems.append(Problem(part.source, str(exc), row=i + 1, field="ld_start"))
+                continue
+        first_row[fact.patient_id] = int(part.rows[i])
+        facts.append(fact)
+    return facts
+
+
+def _events(
+    part: TableRows, index: dict[str, int], facts: list[PatientFacts], problems: list[Problem]
+) -> list[list[Event]]:
+    """Validated events per patient (as :mod:`icaht.io.tabular` reads the events table)."""
+    per_patient: list[list[Event]] = [[] for _ in facts]
+    for i, row in enumerate(_rows(part.table)):
+        pid = row.pop("patient_id", None)
+        position = index.get(str(pid).strip(), -1) if pid is not None else -1
+        if position < 0:
+            message = "patient_id not in the patients table"
+            if pid is None:
+                message = "missing patient_id"
+            problems.append(Problem(part.source, message, row=i + 1, field="patient_id", value=pid))
+            continue
+        if sum(key in row for key in ("start", "time", "day")) > 1:
+            problems.append(
+                Problem(part.source, "give one of start, time, day", row=i + 1, field="start")
+            )
+            continue
+        try:
+            event = _EVENT.validate_python(row)
+        except ValidationError as exc:
+            problems += from_validation_error(exc, part.source, row=i + 1)
+            continue
+        try:
+            per_patient[position].append(event_in_days(event, facts[position].infusion_date))
+        except ValueError as exc:
+            name = "end" if "ends before" in str(exc) else "start"
+            problems.append(Problem(part.source, str(exc), row=i + 1, field=name))
+    return per_patient
+
+
+@dataclass(slots=True)
+class _Checked:
+    courses: list[Course]
+    problems: dict[str, list[Problem]]  # table name -> problems (rows relative to the partition)
+    valid_ids: set[str]  # patients whose patients-table row is valid
+
+
+def _check(patients: TableRows, observations: TableRows, events: TableRows | None) -> _Checked:
+    """The checks of ``icaht.io.tabular.load_tabular`` on one partition's tables; courses only
+    when there is no problem."""
+    found: dict[str, list[Problem]] = {"patients": [], "observations": [], "events": []}
+    facts = _facts(patients, found["patients"])
+    index = {f.patient_id: i for i, f in enumerate(facts)}
+    infusion_seconds = np.array(
+        [_epoch_seconds(f.infusion_date) if f.infusion_date else np.nan for f in facts],
+        dtype=np.float64,
+    )
+    table, source, obs_problems = observations.table, observations.source, found["observations"]
+    if not _require(table, source, obs_problems):
+        raise InputError(obs_problems)
+    patient_rows = _patient_rows(table, source, index, obs_problems)
+    value = _float_column(table, "value", source, obs_problems, required=True)
+    lln = _float_column(table, "lln", source, obs_problems, required=False)
+    uln = _float_column(table, "uln", source, obs_problems, required=False)
+    day = _time_days(table, source, patient_rows, infusion_seconds, obs_problems)
+    names, name_idx = _encoded(table, "analyte")
+    loincs, loinc_idx = _encoded(table, "loinc")
+    distinct, pair_inverse = np.unique(name_idx * len(loincs) + loinc_idx, return_inverse=True)
+    units, unit_idx = _encoded(table, "unit")
+    normalised = normalise_observations(
+        [names[int(p) // len(loincs)] for p in distinct],
+        [loincs[int(p) % len(loincs)] for p in distinct],
+        pair_inverse.astype(np.int64),
+        units,
+        unit_idx,
+        np.where(np.isnan(value), 0.0, value),
+        lln,
+        uln,
+    )
+    obs_problems += [
+        Problem(source, p.message, row=p.row + 1, field=p.field, value=p.value)
+        for p in normalised.problems
+        if not (p.field == "value" and np.isnan(value[p.row]))
+    ]
+    per_patient_events = (
+        _events(events, index, facts, found["events"]) if events else [[] for _ in facts]
+    )
+    if any(found.values()):
+        return _Checked([], found, set(index))
+    courses = _split_courses(facts, per_patient_events, patient_rows, normalised, day)
+    return _Checked(courses, found, set(index))
+
+
+def courses_from_tables(
+    patients: TableRows, observations: TableRows, events: TableRows | None
+) -> tuple[list[Course], list[Rejection]]:
+    """The valid patients' courses (patients-table order) and the rejections.
+
+    Raises :class:`InputError` only for problems of the input as a whole (a missing column).
+    """
+    rejections: list[Rejection] = []
+    known = set(patients.ids())
+    for _attempt in range(3):
+        checked = _check(patients, observations, events)
+        if not any(checked.problems.values()):
+            return checked.courses, rejections
+        parts = {"patients": patients, "observations": observations, "events": events}
+        bad: set[str | None] = set()
+        for name, problems in checked.problems.items():
+            part = parts[name]
+            if part is None:
+                continue
+            ids = part.ids()
+            for problem in problems:
+                if problem.row is None:
+                    raise InputError([problem])
+                position = problem.row - 1
+                pid = ids[position]
+                if name != "patients" and pid in known and pid not in checked.valid_ids:
+                    continue  # a row of a patient whose patients row is invalid: that says why
+                original = int(part.rows[position])
+                rejections.append(
+                    Rejection(
+                        pid,
+                        problem.source,
+                        original,
+                        problem.field,
+                        problem.value,
+                        problem.message,
+                        orphan=pid not in known,
+                    )
+                )
+                bad.add(pid)
+        patient_ids = patients.ids()
+        keep_patient = np.array([pid is not None and pid not in bad for pid in patient_ids], bool)
+        good = {pid for pid, kept in zip(patient_ids, keep_patient, strict=True) if kept}
+        patients = patients.keep(keep_patient)
+        observations = observations.keep(np.array([p in good for p in observations.ids()], bool))
+        if events is not None:
+            events = events.keep(np.array([p in good for p in events.ids()], bool))
+    raise AssertionError("problems remain after rejecting the patients they belong to")
+
+
+# -- record partitions ----------------------------------------------------------------------------
+def _raw_patient_id(path: Path) -> str | None:
+    """The ``patient.patient_id`` of a record file that failed validation, when readable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pid = data["patient"]["patient_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if isinstance(pid, str) else None
+
+
+def courses_from_files(files: Sequence[Path]) -> tuple[list[Course], list[Rejection]]:
+    """Courses of record files; a file with problems is rejected with each of them."""
+    courses: list[Course] = []
+    rejections: list[Rejection] = []
+    for path in files:
+        try:
+            courses.append(course_from_record(read_record(path), source=str(path)))
+        except InputError as exc:
+            pid = _raw_patient_id(path)
+            rejections += [Rejection.of(pid, p) for p in exc.problems]
+    return courses, rejections
+
+
+def courses_from_records(
+    records: Iterable[tuple[PatientRecord, str]],
+) -> tuple[list[Course], list[Rejection]]:
+    """Courses of (record, source) pairs; a record with problems is rejected."""
+    courses: list[Course] = []
+    rejections: list[Rejection] = []
+    for record, source in records:
+        try:
+            courses.append(course_from_record(record, source=source))
+        except InputError as exc:
+            rejections += [Rejection.of(record.patient.patient_id, p) for p in exc.problems]
+    return courses, rejections
+
+
+def drop_duplicates(
+    courses: list[Course], seen: set[str], source: str
+) -> tuple[list[Course], list[Rejection]]:
+    """Keep the first course of each patient_id (``seen`` holds ids kept earlier)."""
+    kept: list[Course] = []
+    rejections: list[Rejection] = []
+    for course in courses:
+        pid = course.facts.patient_id
+        if pid in seen:
+            rejections.append(
+                Rejection(
+                    pid, source, None, "patient_id", pid, "duplicate patient_id (kept the first)"
+                )
+            )
+            continue
+        seen.add(pid)
+        kept.append(course)
+    return kept, rejections
+
+
+# -- assessment -----------------------------------------------------------------------------------
+def assess_courses(
+    courses: Sequence[Course], as_of_day: int | None, profile: Profile
+) -> tuple[list[dict[str, Any]], list[Rejection]]:
+    """Results rows of the courses; a patient whose assessment fails is rejected (with the error)
+    instead of stopping the run."""
+    rows: list[dict[str, Any]] = []
+    rejections: list[Rejection] = []
+    for course in courses:
+        try:
+            rows.append(cohort_row(course, as_of_day, profile))
+        except Exception as exc:
+            pid = course.facts.patient_id
+            message = f"assessment failed: {type(exc).__name__}: {exc}"
+            rejections.append(Rejection(pid, "assessment", None, None, None, message))
+    return rows, rejections
+
+
+def rejected_patients(rejections: Iterable[Rejection]) -> set[str | None]:
+    """The distinct patients named by rejections (rows of no patient not counted)."""
+    return {r.patient_id for r in rejections if not r.orphan}
+
+
+def assess_partition(
+    courses: list[Course], rejections: list[Rejection], as_of_day: int | None, profile: Profile
+) -> PartitionResult:
+    """Assess valid courses: their rows and every rejection of the partition."""
+    rows, failed = assess_courses(courses, as_of_day, profile)
+    patients = len(courses) + len(rejected_patients(rejections))
+    return PartitionResult(rows_table(rows), [*rejections, *failed], patients)

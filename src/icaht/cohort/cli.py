@@ -1,0 +1,140 @@
+"""``icaht cohort``: batch assessment of a cohort (``assess``) and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from icaht.cohort.local import RunSummary, run_local
+from icaht.errors import IcahtError
+from icaht.knowledge.profile import DEFAULT_PROFILE
+
+#: Exit status when some patients (or rows) were rejected and listed in errors.csv.
+EXIT_REJECTED = 3
+#: Exit status for an input or profile that cannot be used at all (nothing written).
+EXIT_INPUT = 2
+
+cohort_app = typer.Typer(
+    no_args_is_help=True,
+    help="Cohorts: assess every patient into a results table; report on it.",
+)
+_err = Console(stderr=True)
+
+
+def _fail(exc: IcahtError) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_INPUT)
+
+
+def _report(summary: RunSummary) -> None:
+    _err.print(
+        f"{summary.assessed:,} patient(s) assessed -> {summary.out} "
+        f"({summary.engine}, {summary.seconds:.1f} s; {summary.strategy})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if summary.complete:
+        return
+    parts = []
+    if summary.rejected:
+        parts.append(f"{summary.rejected:,} patient(s) rejected")
+    if summary.orphan_rows:
+        parts.append(f"{summary.orphan_rows:,} row(s) of no patient in the patients table left out")
+    _err.print(
+        f"[bold yellow]{'; '.join(parts)}[/]: {summary.problems:,} problem(s) listed in "
+        f"{summary.errors_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@cohort_app.command("assess")
+def assess_command(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="A tabular set (Parquet or CSV), a folder of JSON records, or a folder of FHIR "
+            "NDJSON files.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Results Parquet file, one row per patient.")],
+    as_of_day: Annotated[
+        int | None,
+        typer.Option(
+            "--as-of-day",
+            help="Assess every patient as of this day after infusion. Default: each patient's "
+            "end of follow-up (latest data), at most day 365.",
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local (process pool) or spark.")] = "local",
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (local) or cores (spark); default: all."),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option("--profile", help="Shipped profile name or a profile TOML file.")
+    ] = DEFAULT_PROFILE,
+) -> None:
+    """Assess every patient of INPUT into one results row per patient (grades, phenotype,
+    recovery days, scores, TPO-RA response, rule ids fired as of day 30, day 90 and the as-of
+    day). Rejected patients and their reasons go to errors.csv next to the results (exit status 3
+    when there are any). Decision support only, not a medical device."""
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("use local or spark", param_hint="--engine")
+    if out.suffix != ".parquet":
+        raise typer.BadParameter("the results file must end in .parquet", param_hint="--out")
+    try:
+        if engine == "spark":
+            from icaht.cohort.spark import run_spark  # noqa: PLC0415 - pyspark is heavy
+
+            summary = run_spark(
+                input_path, out, as_of_day=as_of_day, profile=profile, cores=workers, console=_err
+            )
+        else:
+            summary = run_local(
+                input_path, out, as_of_day=as_of_day, profile=profile, workers=workers, console=_err
+            )
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    _report(summary)
+    if not summary.complete:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@cohort_app.command("report")
+def report_command(
+    results: Annotated[
+        Path, typer.Argument(metavar="RESULTS", help="Results table of `icaht cohort assess`.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The HTML report (one self-contained file).")],
+    tables_dir: Annotated[
+        Path | None,
+        typer.Option("--tables-dir", help="Folder for the CSV tables; default: <out>_tables."),
+    ] = None,
+    title: Annotated[
+        str, typer.Option("--title", help="Report title.")
+    ] = "CAR-T hematotoxicity cohort report",
+) -> None:
+    """Cohort statistics as one offline HTML report, every table also as CSV."""
+    from icaht.cohort.report import write_report  # noqa: PLC0415 - pandas/plotly are heavy
+
+    try:
+        written = write_report(results, out, tables_dir=tables_dir, title=title, progress=True)
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    _err.print(
+        f"{written.n_patients:,} patient(s) -> {written.html}; "
+        f"{len(written.tables)} table(s) in {written.tables_dir}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if written.rejected:
+        _err.print(
+            f"[bold yellow]note:[/] {written.rejected:,} patient(s) rejected by assess "
+            "are not in the report (errors.csv)",
+            highlight=False,
+        )

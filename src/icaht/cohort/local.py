@@ -1,0 +1,266 @@
+"""The local cohort engine: partitions assessed in parallel worker processes on one machine.
+
+The main process plans the partitions (:mod:`icaht.cohort.partitions`), hands them to a pool of
+``workers`` processes (each loads its partition, validates it, assesses every valid patient with
+:func:`icaht.cohort.results.cohort_row` and returns the rows and rejections), and writes results
+in partition order as they come back. At most ``2 x workers`` partitions are in flight, so memory
+is bounded by the partition size, not the cohort size. ``results.parquet`` and ``errors.csv``
+are written as ``.partial`` files and renamed only when the run completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from icaht.cohort.batch import (
+    ERROR_COLUMNS,
+    PartitionResult,
+    Rejection,
+    assess_partition,
+    rejected_patients,
+)
+from icaht.cohort.partitions import TARGET_PARTITION_ROWS, Partition, Plan, plan
+from icaht.cohort.results import ResultsWriter
+from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
+
+ERRORS_FILE = "errors.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a cohort run did."""
+
+    out: Path
+    errors_path: Path
+    engine: str
+    strategy: str
+    patients: int
+    assessed: int
+    rejected: int
+    orphan_rows: int
+    problems: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        """Every patient assessed and no row left out."""
+        return self.problems == 0
+
+
+def errors_path_for(out: Path) -> Path:
+    """``errors.csv`` next to the results file."""
+    return out.with_name(ERRORS_FILE)
+
+
+class ErrorsWriter:
+    """``errors.csv`` (header always, one line per rejection), written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        self.count = 0
+        self._handle: IO[str] | None = None
+        self._writer: csv.DictWriter[str] | None = None
+
+    def __enter__(self) -> ErrorsWriter:
+        handle = self.partial.open("w", newline="", encoding="utf-8")
+        self._handle = handle
+        self._writer = csv.DictWriter(handle, fieldnames=list(ERROR_COLUMNS))
+        self._writer.writeheader()
+        return self
+
+    def write(self, rejections: list[Rejection]) -> None:
+        if self._writer is None:
+            raise RuntimeError("ErrorsWriter used outside its context")
+        self._writer.writerows(r.as_csv() for r in rejections)
+        self.count += len(rejections)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        handle, self._handle, self._writer = self._handle, None, None
+        if handle is not None:
+            handle.close()
+        if kind is None:
+            self.partial.replace(self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+def profile_reference(profile: str) -> str:
+    """A profile name, or a profile file as an absolute path (workers may run elsewhere)."""
+    path = Path(profile)
+    return str(path.resolve()) if path.is_file() else profile
+
+
+# -- workers --------------------------------------------------------------------------------------
+_WORKER_PROFILE: Profile | None = None
+_WORKER_AS_OF: int | None = None
+
+
+def _init_worker(profile: str, as_of_day: int | None) -> None:
+    global _WORKER_PROFILE, _WORKER_AS_OF  # noqa: PLW0603 - per-process worker state
+    _WORKER_PROFILE = load_profile(profile)
+    _WORKER_AS_OF = as_of_day
+
+
+def run_partition(partition: Partition, as_of_day: int | None, profile: Profile) -> PartitionResult:
+    """Load, validate and assess one partition."""
+    courses, rejections, patients = partition.load()
+    result = assess_partition(courses, rejections, as_of_day, profile)
+    result.patients = patients
+    return result
+
+
+def _work(partition: Partition) -> PartitionResult:
+    if _WORKER_PROFILE is None:
+        raise RuntimeError("worker not initialised")
+    return run_partition(partition, _WORKER_AS_OF, _WORKER_PROFILE)
+
+
+def _results(
+    partitions: Iterator[Partition], workers: int, profile: str, as_of_day: int | None
+) -> Iterator[PartitionResult]:
+    """Results in partition order; at most ``2 x workers`` partitions in flight."""
+    if workers <= 1:
+        chosen = load_profile(profile)
+        for partition in partitions:
+            yield run_partition(partition, as_of_day, chosen)
+        return
+    # forkserver: no fork of this (possibly threaded) process; preload icaht, not the caller's
+    # __main__ (a script without a main guard would otherwise run again in the server)
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["icaht.cohort.local"])
+    with context.Pool(workers, initializer=_init_worker, initargs=(profile, as_of_day)) as pool:
+        pending: deque[AsyncResult[PartitionResult]] = deque()
+        for partition in partitions:
+            pending.append(pool.apply_async(_work, (partition,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _deduplicate(
+    result: PartitionResult, seen: set[str], source: str
+) -> tuple[pa.Table, list[Rejection]]:
+    """Record inputs: a patient_id already written in an earlier partition is rejected."""
+    duplicate: list[bool] = []
+    extra: list[Rejection] = []
+    for pid in result.table["patient_id"].to_pylist():
+        duplicate.append(pid in seen)
+        if pid in seen:
+            message = "duplicate patient_id (kept the first)"
+            extra.append(Rejection(pid, source, None, "patient_id", pid, message))
+        seen.add(pid)
+    if not extra:
+        return result.table, []
+    return result.table.filter(pc.invert(pa.array(duplicate))), extra
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+        disable=console is None,
+        refresh_per_second=4,
+    )
+
+
+def run_local(
+    input_path: Path,
+    out: Path,
+    *,
+    as_of_day: int | None = None,
+    profile: str = DEFAULT_PROFILE,
+    workers: int | None = None,
+    target_rows: int = TARGET_PARTITION_ROWS,
+    console: Console | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> RunSummary:
+    """Assess every patient of ``input_path`` into ``out`` (Parquet) and ``errors.csv``.
+
+    ``workers`` defaults to the machine's CPU count; 1 runs in this process. ``console`` shows
+    progress bars (stderr) when given. Raises :class:`icaht.errors.InputError` for problems of
+    the input as a whole (nothing is written then); problems of single patients are rejections.
+    """
+    started = time.perf_counter()
+    workers = workers if workers is not None else os.cpu_count() or 1
+    profile = profile_reference(profile)
+    load_profile(profile)  # a bad profile fails before any work
+    out.parent.mkdir(parents=True, exist_ok=True)
+    errors_path = errors_path_for(out)
+    rejected: set[str | None] = set()
+    orphans = patients = 0
+    with _progress(console) as bar:
+        scatter_task = bar.add_task("partitioning (rows)", total=None, visible=False)
+
+        def scattered(rows: int) -> None:
+            bar.update(scatter_task, advance=rows, visible=True)
+
+        cohort = plan(
+            input_path,
+            target_rows=target_rows,
+            workroot=out.parent,
+            progress=scattered,
+            workers=workers,
+        )
+        bar.update(scatter_task, visible=False)
+        if on_plan is not None:
+            on_plan(cohort)
+        seen: set[str] = set()
+        try:
+            task = bar.add_task("assessing (patients)", total=cohort.patients)
+            with ResultsWriter(out) as results, ErrorsWriter(errors_path) as errors:
+                for result in _results(cohort.partitions, workers, profile, as_of_day):
+                    table, duplicates = result.table, list[Rejection]()
+                    if cohort.kind == "records":
+                        table, duplicates = _deduplicate(result, seen, str(input_path))
+                    results.write(table)
+                    errors.write([*result.rejections, *duplicates])
+                    rejected |= rejected_patients([*result.rejections, *duplicates])
+                    orphans += sum(1 for r in result.rejections if r.orphan)
+                    patients += result.patients
+                    bar.update(task, advance=result.patients)
+                assessed, problems = results.rows, errors.count
+        finally:
+            cohort.close()
+    return RunSummary(
+        out=out,
+        errors_path=errors_path,
+        engine=f"local ({workers} worker{'s' if workers != 1 else ''})",
+        strategy=cohort.strategy,
+        patients=patients,
+        assessed=assessed,
+        rejected=len(rejected),
+        orphan_rows=orphans,
+        problems=problems,
+        seconds=time.perf_counter() - started,
+    )
