@@ -41,9 +41,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cohort import VERSION as COHORT_VERSION
-
 import icaht
+from cohort import VERSION as COHORT_VERSION
 from icaht.core.assessment import assess
 from icaht.core.course import Course
 from icaht.io.tabular import load_tabular
