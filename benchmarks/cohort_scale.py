@@ -47,6 +47,7 @@ import pandas as pd
 import psutil  # type: ignore[import-untyped]
 import pyarrow as pa
 import pyarrow.parquet as pq
+from results_log import add_row, commit_id
 
 import icaht
 from icaht.cohort.partitions import plan
@@ -355,39 +356,6 @@ def breakdown(folder: Path, repeat: int) -> dict[str, Any]:
 
 
 # -- results --------------------------------------------------------------------------------------
-def _commit() -> str:
-    git = ["git", "-C", str(HERE.parent)]
-    try:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "src"], check=False)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty.returncode else "")
-
-
-def _add_row(line: str) -> None:
-    readme = RESULTS / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmark results\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + HEADER + line
-    else:
-        lines = text.splitlines(keepends=True)
-        start = next(i for i, row in enumerate(lines) if row.startswith(SECTION))
-        last = start
-        for i in range(start + 1, len(lines)):
-            if lines[i].startswith("## "):
-                break
-            if lines[i].startswith("|"):
-                last = i
-        lines.insert(last + 1, line)
-        text = "".join(lines)
-    tmp = readme.with_name(readme.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(readme)
-
-
 def write_results(result: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / "cohort.json"
@@ -409,7 +377,7 @@ def write_results(result: dict[str, Any]) -> None:
         f"{result['ours']['peak_rss_mb']:,.0f}",
         ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in met.items()),
     )
-    _add_row("| " + " | ".join(cells) + " |\n")
+    add_row(SECTION, HEADER, "| " + " | ".join(cells) + " |\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -461,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ratio = ours_s / floor_s
     result = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit_id(),
         "machine": {
             "cpu_count": os.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # package (fhir.resources) from the imports below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 
 from icaht.io.fhir.reader import iter_ndjson_records  # noqa: E402
@@ -253,27 +254,6 @@ HEADER = (
 )
 
 
-def _add_row(line: str) -> None:
-    readme = RESULTS / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmark results\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + HEADER + line
-    else:
-        lines = text.splitlines(keepends=True)
-        start = next(i for i, row in enumerate(lines) if row.startswith(SECTION))
-        last = start
-        for i in range(start + 1, len(lines)):
-            if lines[i].startswith("## "):
-                break
-            if lines[i].startswith("|"):
-                last = i
-        lines.insert(last + 1, line)
-        text = "".join(lines)
-    tmp = readme.with_name(readme.name + ".partial")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(readme)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=200, help="NDJSON cohort size")
@@ -292,21 +272,7 @@ def main() -> None:
         cached = measure_cds(work, args.seed, args.requests, cache=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    ).stdout.strip()
-    commit += "+dirty" if dirty else ""
+    commit = commit_id()
     met = cds["p95_ms"] <= TARGET_P95_MS
     results = {
         "meta": {
@@ -322,12 +288,14 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "fhir.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    _add_row(
+    add_row(
+        SECTION,
+        HEADER,
         f"| {results['meta']['date']} | {commit} | {ndjson['patients']} | "
         f"{ndjson['resources']:,} | {ndjson['resources_per_s']:,} | "
         f"{cds['prefetch_resources']} | {cds['one_client_p50_ms']} | {cds['p50_ms']} | "
         f"{cds['p95_ms']} | {cds['p99_ms']} | {cached['p95_ms']} | "
-        f"{'yes' if met else 'no'} |\n"
+        f"{'yes' if met else 'no'} |\n",
     )
     console.print(f"results: {RESULTS / 'fhir.json'}; target met: {met}")
 

@@ -41,6 +41,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_log import commit_id
+
 import icaht
 from cohort import VERSION as COHORT_VERSION
 from icaht.core.assessment import assess
@@ -133,19 +135,6 @@ def _summary(rows: Sequence[dict[str, object]]) -> dict[str, dict[str, int]]:
     return {name: dict(sorted(Counter(str(row[name]) for row in rows).items())) for name in columns}
 
 
-def _commit() -> str:
-    """Short commit of the checkout, ``+dirty`` when ``src/`` differs from it (read-only git)."""
-    git = ["git", "-C", str(HERE.parent)]
-    try:
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "src"], check=False)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty.returncode else "")
-
-
 def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, Any]:
     """Measure read, assess and end to end ``repeat`` times; the result record."""
     folder = cohort_folder(patients, seed)
@@ -180,7 +169,7 @@ def run(patients: int, seed: int, repeat: int, console: Console) -> dict[str, An
     assess_rate = n / assess_med
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit_id(),
         "machine": {
             "cpu_count": os.cpu_count(),
             "cpu_count_physical": psutil.cpu_count(logical=False),

@@ -34,6 +34,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results_log import commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 from tests.postgres_harness import postgres_cluster  # noqa: E402
 
@@ -175,13 +176,7 @@ def main() -> None:
         console.print(f"import (SQLite): {results['import_sqlite']}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    ).stdout.strip()
+    commit = commit_id()
     results["meta"] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
         "commit": commit,
