@@ -188,6 +188,30 @@ def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _record_shown(
+    request: Request, db: Session, user: PageUser, key: str, a: Assessment, action: str
+) -> None:
+    """Audit a page that shows an assessment, and record the assessment shown (committed)."""
+    assessment_shown(
+        db,
+        actor=user.username,
+        patient_key=key,
+        as_of_day=a.as_of_day,
+        profile=(a.profile_name, a.profile_version),
+        icaht_version=a.icaht_version,
+        rule_ids=[r.rule_id for r in a.recommendations],
+    )
+    audit(
+        db,
+        actor=user.username,
+        action=action,
+        patient_key=key,
+        remote=_remote(request),
+        detail={"as_of_day": a.as_of_day},
+    )
+    db.commit()
+
+
 def render(
     request: Request,
     template: str,
@@ -459,24 +483,8 @@ def _show_patient(
     view = _patient_view(course, as_of, profile)
     a = view.a
     decided = decision_store.decisions(db, key)
-    assessment_shown(
-        db,
-        actor=user.username,
-        patient_key=key,
-        as_of_day=a.as_of_day,
-        profile=(a.profile_name, a.profile_version),
-        icaht_version=a.icaht_version,
-        rule_ids=[r.rule_id for r in a.recommendations],
-    )
-    audit(
-        db,
-        actor=user.username,
-        action="dashboard-print" if template == "print.html" else "dashboard-patient",
-        patient_key=key,
-        remote=_remote(request),
-        detail={"as_of_day": a.as_of_day},
-    )
-    db.commit()
+    action = "dashboard-print" if template == "print.html" else "dashboard-patient"
+    _record_shown(request, db, user, key, a, action)
     context = {
         "nav": "patients",
         "facts": course.facts,
@@ -540,24 +548,7 @@ def summary_pdf_page(
         return _error_page(request, user, 404, "No such patient", "No current patient has this id.")
     view = _patient_view(course, as_of, _profile(request))
     a = view.a
-    assessment_shown(
-        db,
-        actor=user.username,
-        patient_key=id,
-        as_of_day=a.as_of_day,
-        profile=(a.profile_name, a.profile_version),
-        icaht_version=a.icaht_version,
-        rule_ids=[r.rule_id for r in a.recommendations],
-    )
-    audit(
-        db,
-        actor=user.username,
-        action="dashboard-pdf",
-        patient_key=id,
-        remote=_remote(request),
-        detail={"as_of_day": a.as_of_day},
-    )
-    db.commit()
+    _record_shown(request, db, user, id, a, "dashboard-pdf")
     body = summary_pdf(
         view.known,
         a,
