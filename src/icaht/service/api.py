@@ -22,11 +22,11 @@ from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
 from icaht.report.catalogue import catalogue_json
-from icaht.service.auth import Caller, allow, caller, database
+from icaht.service.auth import Caller, allow, audited, caller, database
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.research import router as research_router
 from icaht.service.versioned_cache import VersionedCache
-from icaht.store.audit import assessment_shown, audit
+from icaht.store.audit import assessment_shown
 from icaht.store.database import current_revision
 from icaht.store.patients import (
     add_to_patient,
@@ -161,14 +161,7 @@ def list_patients(request: Request, who: Clinical, db: Db) -> list[PatientSummar
             summary = _summary(_course(db, key), profile)
             cache.put(entry, summary)
         out.append(summary)
-    audit(
-        db,
-        actor=who.username,
-        action="list-patients",
-        remote=who.remote,
-        detail={"count": len(out)},
-    )
-    db.commit()
+    audited(db, who, "list-patients", detail={"count": len(out)})
     return out
 
 
@@ -176,18 +169,16 @@ def list_patients(request: Request, who: Clinical, db: Db) -> list[PatientSummar
 def add_patient(record: PatientRecord, who: Clinical, db: Db) -> ImportResult:
     """Add or update one patient (idempotent: the same record twice adds nothing)."""
     report = import_records(db, [record], "request body")
-    audit(
+    audited(
         db,
-        actor=who.username,
-        action="import",
+        who,
+        "import",
         patient_key=record.patient.patient_id,
-        remote=who.remote,
         detail={
             "observations_added": report.observations_added,
             "events_added": report.events_added,
         },
     )
-    db.commit()
     return ImportResult(**asdict(report))
 
 
@@ -195,8 +186,7 @@ def add_patient(record: PatientRecord, who: Clinical, db: Db) -> ImportResult:
 def read_patient(patient_id: PatientKey, who: Clinical, db: Db) -> PatientRecord:
     """The stored record."""
     record = _record(db, patient_id)
-    audit(db, actor=who.username, action="read", patient_key=patient_id, remote=who.remote)
-    db.commit()
+    audited(db, who, "read", patient_key=patient_id)
     return record
 
 
@@ -207,15 +197,7 @@ def update_patient(
     """Replace the patient's facts (same patient_id); stored labs and events are checked against
     them (an ISO-dated value needs the infusion date) and nothing changes on any problem."""
     changed = update_facts(db, patient_id, facts)
-    audit(
-        db,
-        actor=who.username,
-        action="update-patient",
-        patient_key=patient_id,
-        remote=who.remote,
-        detail={"changed": changed},
-    )
-    db.commit()
+    audited(db, who, "update-patient", patient_key=patient_id, detail={"changed": changed})
     return {"changed": changed}
 
 
@@ -230,8 +212,7 @@ def delete_patient(
     if patient is None:
         raise HTTPException(404, f"no patient {patient_id!r}")
     patient.deleted_at = datetime.now(UTC)
-    audit(db, actor=who.username, action="delete", patient_key=patient_id, remote=who.remote)
-    db.commit()
+    audited(db, who, "delete", patient_key=patient_id)
     return Response(status_code=204)
 
 
@@ -255,15 +236,7 @@ def patient_assessment(
         icaht_version=shown.icaht_version,
         rule_ids=list(shown.rule_ids),
     )
-    audit(
-        db,
-        actor=who.username,
-        action="assessment",
-        patient_key=patient_id,
-        remote=who.remote,
-        detail={"as_of_day": shown.as_of_day},
-    )
-    db.commit()
+    audited(db, who, "assessment", patient_key=patient_id, detail={"as_of_day": shown.as_of_day})
     return Response(shown.body, media_type="application/json")
 
 
@@ -286,8 +259,7 @@ def patient_replay(
         end = 0 if latest is None else calendar_day(latest)
     if end < first or end - first > 3660:
         raise HTTPException(422, "'to' must be on or after 'from', at most 10 years later")
-    audit(db, actor=who.username, action="replay", patient_key=patient_id, remote=who.remote)
-    db.commit()
+    audited(db, who, "replay", patient_key=patient_id)
     body = replay(course, first, end, chosen).model_dump_json()
     return Response(body, media_type="application/json")  # declared as response_model
 
@@ -310,18 +282,16 @@ class Additions(BaseModel):
 def add_data(patient_id: PatientKey, body: Additions, who: Clinical, db: Db) -> ImportResult:
     """Add observations and events (one or many; the same data twice adds nothing)."""
     report = add_to_patient(db, patient_id, body.observations, body.events)
-    audit(
+    audited(
         db,
-        actor=who.username,
-        action="add-data",
+        who,
+        "add-data",
         patient_key=patient_id,
-        remote=who.remote,
         detail={
             "observations_added": report.observations_added,
             "events_added": report.events_added,
         },
     )
-    db.commit()
     return ImportResult(**asdict(report))
 
 
@@ -336,14 +306,7 @@ def observations(
 ) -> list[ObservationOut]:
     """Observations in a day range; ``history=true`` includes corrected (superseded) rows."""
     rows = list_observations(db, patient_id, first, last, history)
-    audit(
-        db,
-        actor=who.username,
-        action="list-observations",
-        patient_key=patient_id,
-        remote=who.remote,
-    )
-    db.commit()
+    audited(db, who, "list-observations", patient_key=patient_id)
     return [
         ObservationOut(id=r.id, day=r.day, observation=r.observation, superseded_by=r.superseded_by)
         for r in rows
@@ -356,15 +319,13 @@ def correct(
 ) -> dict[str, int]:
     """Correct an observation: the old value is kept as history, superseded by the new one."""
     new_id = correct_observation(db, patient_id, observation_id, corrected)
-    audit(
+    audited(
         db,
-        actor=who.username,
-        action="correct-observation",
+        who,
+        "correct-observation",
         patient_key=patient_id,
-        remote=who.remote,
         detail={"old": observation_id, "new": new_id},
     )
-    db.commit()
     return {"id": new_id, "supersedes": observation_id}
 
 
@@ -386,8 +347,7 @@ def events(
 ) -> list[EventOut]:
     """Events starting in a day range; ``history=true`` includes corrected (superseded) rows."""
     rows = list_events(db, patient_id, first, last, history)
-    audit(db, actor=who.username, action="list-events", patient_key=patient_id, remote=who.remote)
-    db.commit()
+    audited(db, who, "list-events", patient_key=patient_id)
     return [
         EventOut(id=r.id, day=r.day, event=r.event, superseded_by=r.superseded_by) for r in rows
     ]
@@ -399,15 +359,9 @@ def correct_an_event(
 ) -> dict[str, int]:
     """Correct an event: the old one is kept as history, superseded by the new one."""
     new_id = correct_event(db, patient_id, event_id, corrected)
-    audit(
-        db,
-        actor=who.username,
-        action="correct-event",
-        patient_key=patient_id,
-        remote=who.remote,
-        detail={"old": event_id, "new": new_id},
+    audited(
+        db, who, "correct-event", patient_key=patient_id, detail={"old": event_id, "new": new_id}
     )
-    db.commit()
     return {"id": new_id, "supersedes": event_id}
 
 

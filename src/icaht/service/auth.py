@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,9 +20,10 @@ from icaht.service.sessions import (
     codec,
     signed_in_user,
 )
+from icaht.store.audit import audit
 from icaht.store.users import user_for_token
 
-__all__ = ["DEMO_USER", "Caller", "allow", "caller", "database"]
+__all__ = ["DEMO_USER", "Caller", "allow", "audited", "caller", "database"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +73,22 @@ def allow(*roles: str) -> Callable[[Caller], Caller]:
         return who
 
     return check
+
+
+def audited(
+    db: Session,
+    who: Caller,
+    action: str,
+    patient_key: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record what the caller did (to which patient, from where) in the audit log, and commit."""
+    audit(
+        db,
+        actor=who.username,
+        action=action,
+        patient_key=patient_key,
+        remote=who.remote,
+        detail=detail,
+    )
+    db.commit()

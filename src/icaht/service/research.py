@@ -23,9 +23,8 @@ from sqlalchemy.orm import Session
 from icaht.core.assessment import assess
 from icaht.knowledge.profile import load_profile
 from icaht.report.rows import assessment_row
-from icaht.service.auth import Caller, allow, database
+from icaht.service.auth import Caller, allow, audited, database
 from icaht.service.problems import PROBLEM_RESPONSES
-from icaht.store.audit import audit
 from icaht.store.patients import load_course
 from icaht.store.tables import Patient
 
@@ -69,14 +68,12 @@ def cohort_results(
         row = assessment_row(assess(course, when, profile))
         row["patient_id"] = pseudonym(secret, key)
         rows.append(row)
-    audit(
+    audited(
         db,
-        actor=who.username,
-        action="cohort-export",
-        remote=who.remote,
+        who,
+        "cohort-export",
         detail={"patients": len(rows), "as_of_day": as_of_day, "format": fmt},
     )
-    db.commit()
     if fmt == "json":
         return Response(json.dumps(rows), media_type="application/json")
     buffer = io.StringIO()
