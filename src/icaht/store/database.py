@@ -1,8 +1,10 @@
 """Engines, schema version and migrations.
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, so
-several readers and one writer work at once. ``upgrade`` applies the Alembic migrations;
-``require_current`` refuses a database whose schema is older (or newer) than the code.
+several readers and one writer work at once; writers queue on an OS lock
+(``store.sqlite_writer``) rather than in SQLite's sleeping busy handler. ``upgrade`` applies the
+Alembic migrations; ``require_current`` refuses a database whose schema is older (or newer) than
+the code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from icaht.errors import IcahtError
+from icaht.store import sqlite_writer
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # project default: wait up to 10 s for a writer's lock
 
@@ -31,7 +34,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -41,8 +43,13 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        connect_args = {
+            "factory": sqlite_writer.WriterLockedConnection,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+        }
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
+        sqlite_writer.install(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -425,6 +426,11 @@ def update_facts(session: Session, patient_key: str, facts: PatientFacts) -> boo
     return True
 
 
+def _floats(column: Sequence[float | None]) -> NDArray[np.float64]:
+    """A column of numbers with NULL as NaN."""
+    return np.array(column, dtype=np.float64)
+
+
 def load_course(session: Session, patient_key: str) -> Course | None:
     """The stored patient as a canonical course, built column-wise from the rows (no
     per-observation objects): the fast path for assessing a stored patient. None when absent."""
@@ -432,37 +438,37 @@ def load_course(session: Session, patient_key: str) -> Course | None:
     if patient is None:
         return None
     facts = PatientFacts.model_validate(patient.facts)
-    rows = session.execute(
-        select(
-            ObservationRow.day,
-            ObservationRow.analyte,
-            ObservationRow.loinc,
-            ObservationRow.value,
-            ObservationRow.unit,
-            ObservationRow.lln,
-            ObservationRow.uln,
-        ).where(ObservationRow.patient_id == patient.id, ObservationRow.superseded_by.is_(None))
-    ).all()
+    rows = (
+        session.connection()
+        .execute(  # Core, not ORM: no per-row ORM bookkeeping
+            select(
+                ObservationRow.day,
+                ObservationRow.analyte,
+                ObservationRow.loinc,
+                ObservationRow.value,
+                ObservationRow.unit,
+                ObservationRow.lln,
+                ObservationRow.uln,
+            ).where(ObservationRow.patient_id == patient.id, ObservationRow.superseded_by.is_(None))
+        )
+        .all()
+    )
+    day, analyte, loinc, value, unit, lln, uln = zip(*rows, strict=True) if rows else ((),) * 7
     pairs: dict[tuple[str | None, str | None], int] = {}
     units: dict[str, int] = {}
-    n = len(rows)
-    a_idx = np.fromiter((pairs.setdefault((r[1], r[2]), len(pairs)) for r in rows), np.int64, n)
-    u_idx = np.fromiter((units.setdefault(r[4], len(units)) for r in rows), np.int64, n)
-    nan = float("nan")
-    columns = [
-        np.fromiter((nan if r[i] is None else r[i] for r in rows), np.float64, n)
-        for i in (0, 3, 5, 6)
-    ]
-    day, value, lln, uln = columns
+    a_idx = np.array(
+        [pairs.setdefault(p, len(pairs)) for p in zip(analyte, loinc, strict=True)], np.int64
+    )
+    u_idx = np.array([units.setdefault(u, len(units)) for u in unit], np.int64)
     normalised = normalise_observations(
         [name for name, _ in pairs],
         [code for _, code in pairs],
         a_idx,
         list(units),
         u_idx,
-        value,
-        lln,
-        uln,
+        _floats(value),
+        _floats(lln),
+        _floats(uln),
     )
     if normalised.problems:  # stored rows were validated on import; a unit table change
         raise InputError(
@@ -483,6 +489,6 @@ def load_course(session: Session, patient_key: str) -> Course | None:
         raise InputError(problems)
     ld_start = None if facts.ld_start is None else to_day(facts.ld_start, facts.infusion_date)
     labs = build_labs(
-        normalised.analyte_code, day, normalised.value, normalised.lln, normalised.uln
+        normalised.analyte_code, _floats(day), normalised.value, normalised.lln, normalised.uln
     )
     return Course(facts, labs, events, ld_start)

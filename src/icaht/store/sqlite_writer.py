@@ -1,0 +1,102 @@
+"""One SQLite writer at a time across processes, without SQLite's back-off sleeps.
+
+SQLite admits one writer; a second one waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+... up to 100 ms between attempts. With two server workers that each commit an audit entry per
+request, those sleeps dominated the latency tail. Here every connection takes an exclusive OS
+lock (``flock``) on a file beside the database before its first writing statement and releases it
+after its commit or rollback, so writers queue on the lock and the next one starts as soon as the
+previous one finished. Waiting polls every :data:`POLL_S` and gives up after the busy timeout with
+SQLite's own "database is locked" error, so a stuck writer cannot hang the others.
+
+Reads (``SELECT`` and ``PRAGMA``) never take the lock: WAL lets them run beside the writer. The
+lock only orders writers; SQLite's own locking still guarantees correctness (a writer that does not
+use this lock, such as the ``sqlite3`` shell, is waited for by the busy timeout as before).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+POLL_S = 0.0005  # project default: how often a waiting writer retries the lock
+_READS = ("SELECT", "PRAGMA")
+_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+
+
+def lock_path(database: str) -> str:
+    """The lock file of a database file."""
+    return f"{database}-writer.lock"
+
+
+class WriterLockedConnection(sqlite3.Connection):
+    """A ``sqlite3`` connection (pass as ``factory=``) that holds the database's writer lock from
+    its first writing statement (:func:`install` tells it of each statement) to the end of that
+    transaction."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        self._timeout_s = float(kwargs.get("timeout", args[0] if args else 5.0))
+        in_memory = database == ":memory:" or kwargs.get("uri", False)
+        self._lock_fd = None if in_memory else os.open(lock_path(database), _FLAGS, 0o600)
+        self._holding = False
+
+    def before(self, statement: str) -> None:
+        """Take the writer lock before a statement that may write (if not already held)."""
+        if self._lock_fd is None or self._holding or statement.lstrip()[:6].upper() in _READS:
+            return
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError("database is locked") from None
+                time.sleep(POLL_S)
+            else:
+                self._holding = True
+                return
+
+    def _release(self) -> None:
+        if self._holding and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._holding = False
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def _before_execute(
+    connection: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+) -> None:
+    dbapi = connection.connection.dbapi_connection
+    if isinstance(dbapi, WriterLockedConnection):
+        dbapi.before(statement)
+
+
+def install(engine: Engine) -> None:
+    """Make every statement of ``engine`` (whose connections are :class:`WriterLockedConnection`)
+    take the writer lock when it may write."""
+    event.listen(engine, "before_cursor_execute", _before_execute)
