@@ -52,6 +52,22 @@ def test_sign_in_sets_a_hardened_cookie_and_sign_out_ends_it(site: Site) -> None
     assert site.client.get("/patients", follow_redirects=False).status_code == 303
 
 
+def test_a_cookie_copied_before_sign_out_is_refused_afterwards(site: Site) -> None:
+    site.sign_in("clinician-user")
+    copied = site.client.cookies[COOKIE]
+    token = site.token()
+    site.client.post("/signout", data={"csrf_token": token}, follow_redirects=False)
+    site.client.cookies.clear()
+    site.client.cookies.set(COOKIE, copied)  # the copy, replayed
+    assert site.client.get("/patients", follow_redirects=False).status_code == 303
+    assert site.client.get("/api/v1/patients").status_code == 401
+    with Session(site.engine) as session:
+        actions = list(session.scalars(select(AuditEntry.action)))
+    assert actions[-1] == "sign-out"
+    site.sign_in("clinician-user")  # a new sign-in gives a new session, which works
+    assert site.client.get("/patients", follow_redirects=False).status_code == 200
+
+
 def test_wrong_password_and_foreign_redirect_are_refused(site: Site) -> None:
     page = site.client.get("/signin")
     response = site.client.post(

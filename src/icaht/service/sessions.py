@@ -5,7 +5,8 @@ SameSite=Lax, and Secure outside demo mode or whenever the request came over HTT
 username, a random nonce and the time it was issued; the user is looked up again on every request
 (a disabled user is signed out at once, a changed role applies at once). Visitors who are not
 signed in get an anonymous session, so the sign-in form is CSRF-protected too; signing in issues
-a new session (new nonce), so a session fixed before sign-in is worthless afterwards.
+a new session (new nonce), so a session fixed before sign-in is worthless afterwards. Signing
+out records the session (``store.signed_out``), so a copy of its cookie is refused afterwards.
 
 CSRF: every state-changing form carries a synchronizer token, an HMAC of the session nonce. The
 server recomputes it from the session cookie and compares in constant time; a post without the
@@ -21,12 +22,14 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from icaht.store.signed_out import is_signed_out
 from icaht.store.tables import User
 
 COOKIE = "icaht_session"
@@ -134,10 +137,9 @@ class SessionCodec:
         """The Secure flag: always outside demo mode, and whenever the request is HTTPS."""
         return not self.demo or request.url.scheme == "https"
 
-    def clear(self, response: Response, request: Request) -> None:
-        response.delete_cookie(
-            COOKIE, path="/", httponly=True, samesite="lax", secure=self.secure(request)
-        )
+    def expires_at(self, session: BrowserSession) -> datetime:
+        """When a session's cookie expires."""
+        return datetime.fromtimestamp(session.issued + SESSION_MAX_AGE_SECONDS, UTC)
 
     # -- CSRF ---------------------------------------------------------------------------------
     def csrf_token(self, session: BrowserSession) -> str:
@@ -170,7 +172,7 @@ def signed_in_user(request: Request, db: Session) -> SignedInUser | None:
     prepared with ``icaht db upgrade`` only)."""
     manager = codec(request)
     session = manager.read(request)
-    if session is None or session.username is None:
+    if session is None or session.username is None or is_signed_out(db, session.nonce):
         return None
     user = db.scalars(select(User).where(User.username == session.username)).first()
     if user is None:

@@ -133,3 +133,12 @@ class TokenUse(Base):
     jti: Mapped[str] = mapped_column(String(256), primary_key=True)
     issuer: Mapped[str] = mapped_column(String(512))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignedOutSession(Base):
+    """A browser session that was signed out: its cookie is refused until it would have expired.
+    Only the SHA-256 of the session's random nonce is kept."""
+
+    __tablename__ = "signed_out_sessions"
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -76,6 +76,7 @@ from icaht.service.sessions import (
 )
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.patients import add_to_patient, load_course
+from icaht.store.signed_out import sign_out
 from icaht.store.tables import Patient
 from icaht.store.users import authenticate
 
@@ -371,6 +372,16 @@ async def signout(request: Request) -> Response:
     form = await request.form()
     session = manager.read(request)
     _check_csrf(request, form, session)
+    if session is not None and session.username is not None:
+        ended = session
+
+        def record() -> None:
+            with request.app.state.sessions() as db:
+                sign_out(db, ended.nonce, manager.expires_at(ended))
+                audit(db, actor=ended.username or "", action="sign-out", remote=_remote(request))
+                db.commit()
+
+        await run_in_threadpool(record)
     response = RedirectResponse("/signin?signed_out=true", status_code=303)
     manager.write(response, request, manager.new())  # anonymous: the old nonce is gone
     return response
