@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -24,7 +25,14 @@ import pytest
 from icaht.core.record import CrsEpisode, Death, Medication, Transfusion
 from icaht.errors import InputError, Problem
 from icaht.io.inputs import load_courses
-from icaht.io.tabular import is_tabular_folder, load_tabular
+from icaht.io.tabular import (
+    is_tabular_folder,
+    load_tabular,
+    tabular_courses,
+    validate_events,
+    validate_observations,
+    validate_patients,
+)
 from icaht.knowledge.analytes import Analyte
 
 Rows = list[dict[str, Any]]
@@ -367,6 +375,17 @@ def test_nan_value_cell_is_not_loaded_as_zero(tmp_path: Path, cell: str) -> None
     assert [(p.row, p.field) for p in problems] == [(1, "value")]
 
 
+@pytest.mark.parametrize(
+    ("cell", "message"), [("abc", "not a number"), ("inf", "not a finite number")]
+)
+def test_an_unusable_value_cell_is_reported_once(tmp_path: Path, cell: str, message: str) -> None:
+    folder = write_set(
+        tmp_path / "set", "csv", GOOD_PATIENTS[:1], [o("p1", "anc", cell, "10^9/L", day=1)]
+    )
+    problems = load_problems(folder)
+    assert [(p.row, p.field, p.message) for p in problems] == [(1, "value", message)]
+
+
 # Regression (fixed): _time_days converts ISO times with naive datetime.timestamp(), which
 # uses the machine's local time zone. Across a daylight-saving change the difference to the infusion
 # date is an hour short, so 2024-04-01 (12 days after 2024-03-20) becomes day 11.958 (calendar day
@@ -436,6 +455,56 @@ def test_infinite_day_is_an_input_error(tmp_path: Path, table: str) -> None:
     folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], observations, events)
     problems = load_problems(folder)
     assert {(Path(p.source).stem, p.row) for p in problems} == {(table, 1)}
+
+
+# --- table-level functions (run by load_tabular, and by the cohort engine per partition) ------
+
+
+def test_table_functions_number_rows_of_the_table_given() -> None:
+    """Problems carry the row of the table given; a duplicate's message names the first row by the
+    file's numbering (``rows``: the table is part of a file)."""
+    patients = pa.table({"patient_id": ["p1", "p2", "p1"], "age_years": ["60", "-4", "61"]})
+    problems: list[Problem] = []
+    facts = validate_patients(patients, "patients.csv", problems, rows=np.array([11, 12, 13]))
+    assert [f.patient_id for f in facts] == ["p1"]
+    assert [(p.row, p.field, p.message) for p in problems] == [
+        (2, "age_years", "Input should be greater than or equal to 0"),
+        (3, "patient_id", "duplicate patient_id (first at row 11)"),
+    ]
+    observations = pa.table(
+        {
+            "patient_id": ["p1", "p2", "p1"],
+            "analyte": ["anc", "anc", "anc"],
+            "value": ["500", "1", "0.2"],
+            "unit": ["/uL", "/uL", "10^9/L"],
+            "day": ["3", "1", "1"],
+        }
+    )
+    found: list[Problem] = []
+    columns = validate_observations(observations, "observations.csv", facts, found)
+    assert columns.patient.tolist() == [0, -1, 0]
+    assert [(p.row, p.field, p.value) for p in found] == [(2, "patient_id", "p2")]
+    events = pa.table({"patient_id": ["p1", "p2"], "kind": ["fever", "fever"], "day": ["2", "1"]})
+    per_patient = validate_events(events, "events.csv", facts, found)
+    assert [(p.row, p.field, p.value) for p in found[1:]] == [(2, "patient_id", "p2")]
+    (course,) = tabular_courses(facts, per_patient, columns)
+    assert course.series(Analyte.ANC).day.tolist() == [1.0, 3.0]
+    assert course.series(Analyte.ANC).value.tolist() == pytest.approx([0.2, 0.5])
+    assert [e.kind for e in course.events] == ["fever"]
+
+
+def test_missing_observation_column_stops_with_the_problems_found_so_far() -> None:
+    earlier = Problem("patients.csv", "missing value", row=1, field="age_years")
+    problems = [earlier]
+    with pytest.raises(InputError) as info:
+        validate_observations(pa.table({"patient_id": ["p1"]}), "observations.csv", [], problems)
+    assert info.value.problems[0] is earlier
+    assert [p.field for p in info.value.problems[1:]] == [
+        "value",
+        "unit",
+        "analyte (or loinc)",
+        "day (or time)",
+    ]
 
 
 # --- dispatcher -------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Every engine hands a partition here (the local process pool a few hundred patients at a time,
 Spark one patient group at a time), so validation, rejection and the results row are the same
-code whichever engine runs. The tabular checks are those of :mod:`icaht.io.tabular` (the same
-column-wise validation and normalisation, its functions reused) applied to the partition's rows;
+code whichever engine runs. The tabular checks are the table-level functions of
+:mod:`icaht.io.tabular` (the ones the whole-input reader runs) applied to the partition's rows;
 the difference is what happens to a problem: a whole-input load refuses everything, a cohort run
 rejects only the patient the problem belongs to, lists it (:class:`Rejection`, written to
 ``errors.csv``) and assesses the others.
@@ -26,28 +26,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from pydantic import TypeAdapter, ValidationError
 
 from icaht.cohort.results import cohort_row, rows_table
-from icaht.core.course import Course, course_from_record, event_in_days, to_day
-from icaht.core.record import Event, PatientFacts, PatientRecord
-from icaht.core.units import normalise_observations
+from icaht.core.course import Course, course_from_record
+from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
-from icaht.io.problems import from_validation_error
 from icaht.io.records import read_record
 from icaht.io.tabular import (
-    _encoded,
-    _epoch_seconds,
-    _float_column,
-    _patient_rows,
-    _require,
-    _rows,
-    _split_courses,
-    _time_days,
+    tabular_courses,
+    validate_events,
+    validate_observations,
+    validate_patients,
 )
 from icaht.knowledge.profile import Profile
-
-_EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 
 #: Columns of ``errors.csv``.
 ERROR_COLUMNS = ("patient_id", "source", "row", "field", "value", "message")
@@ -120,65 +111,6 @@ class TableRows:
 
 
 # -- tabular partitions ---------------------------------------------------------------------------
-def _facts(part: TableRows, problems: list[Problem]) -> list[PatientFacts]:
-    """Validated patient facts (as :mod:`icaht.io.tabular` reads the patients table)."""
-    facts: list[PatientFacts] = []
-    first_row: dict[str, int] = {}
-    for i, row in enumerate(_rows(part.table)):
-        try:
-            fact = PatientFacts.model_validate(row)
-        except ValidationError as exc:
-            problems += from_validation_error(exc, part.source, row=i + 1)
-            continue
-        if fact.patient_id in first_row:
-            message = f"duplicate patient_id (first at row {first_row[fact.patient_id]})"
-            problems.append(
-                Problem(part.source, message, row=i + 1, field="patient_id", value=fact.patient_id)
-            )
-            continue
-        if fact.ld_start is not None:
-            try:
-                to_day(fact.ld_start, fact.infusion_date)
-            except ValueError as exc:
-                problems.append(Problem(part.source, str(exc), row=i + 1, field="ld_start"))
-                continue
-        first_row[fact.patient_id] = int(part.rows[i])
-        facts.append(fact)
-    return facts
-
-
-def _events(
-    part: TableRows, index: dict[str, int], facts: list[PatientFacts], problems: list[Problem]
-) -> list[list[Event]]:
-    """Validated events per patient (as :mod:`icaht.io.tabular` reads the events table)."""
-    per_patient: list[list[Event]] = [[] for _ in facts]
-    for i, row in enumerate(_rows(part.table)):
-        pid = row.pop("patient_id", None)
-        position = index.get(str(pid).strip(), -1) if pid is not None else -1
-        if position < 0:
-            message = "patient_id not in the patients table"
-            if pid is None:
-                message = "missing patient_id"
-            problems.append(Problem(part.source, message, row=i + 1, field="patient_id", value=pid))
-            continue
-        if sum(key in row for key in ("start", "time", "day")) > 1:
-            problems.append(
-                Problem(part.source, "give one of start, time, day", row=i + 1, field="start")
-            )
-            continue
-        try:
-            event = _EVENT.validate_python(row)
-        except ValidationError as exc:
-            problems += from_validation_error(exc, part.source, row=i + 1)
-            continue
-        try:
-            per_patient[position].append(event_in_days(event, facts[position].infusion_date))
-        except ValueError as exc:
-            name = "end" if "ends before" in str(exc) else "start"
-            problems.append(Problem(part.source, str(exc), row=i + 1, field=name))
-    return per_patient
-
-
 @dataclass(slots=True)
 class _Checked:
     courses: list[Course]
@@ -187,49 +119,22 @@ class _Checked:
 
 
 def _check(patients: TableRows, observations: TableRows, events: TableRows | None) -> _Checked:
-    """The checks of ``icaht.io.tabular.load_tabular`` on one partition's tables; courses only
-    when there is no problem."""
+    """The checks of :func:`icaht.io.tabular.load_tabular` on one partition's tables, problems kept
+    per table; courses only when there is no problem."""
     found: dict[str, list[Problem]] = {"patients": [], "observations": [], "events": []}
-    facts = _facts(patients, found["patients"])
-    index = {f.patient_id: i for i, f in enumerate(facts)}
-    infusion_seconds = np.array(
-        [_epoch_seconds(f.infusion_date) if f.infusion_date else np.nan for f in facts],
-        dtype=np.float64,
+    facts = validate_patients(patients.table, patients.source, found["patients"], patients.rows)
+    observed = validate_observations(
+        observations.table, observations.source, facts, found["observations"]
     )
-    table, source, obs_problems = observations.table, observations.source, found["observations"]
-    if not _require(table, source, obs_problems):
-        raise InputError(obs_problems)
-    patient_rows = _patient_rows(table, source, index, obs_problems)
-    value = _float_column(table, "value", source, obs_problems, required=True)
-    lln = _float_column(table, "lln", source, obs_problems, required=False)
-    uln = _float_column(table, "uln", source, obs_problems, required=False)
-    day = _time_days(table, source, patient_rows, infusion_seconds, obs_problems)
-    names, name_idx = _encoded(table, "analyte")
-    loincs, loinc_idx = _encoded(table, "loinc")
-    distinct, pair_inverse = np.unique(name_idx * len(loincs) + loinc_idx, return_inverse=True)
-    units, unit_idx = _encoded(table, "unit")
-    normalised = normalise_observations(
-        [names[int(p) // len(loincs)] for p in distinct],
-        [loincs[int(p) % len(loincs)] for p in distinct],
-        pair_inverse.astype(np.int64),
-        units,
-        unit_idx,
-        np.where(np.isnan(value), 0.0, value),
-        lln,
-        uln,
-    )
-    obs_problems += [
-        Problem(source, p.message, row=p.row + 1, field=p.field, value=p.value)
-        for p in normalised.problems
-        if not (p.field == "value" and np.isnan(value[p.row]))
-    ]
     per_patient_events = (
-        _events(events, index, facts, found["events"]) if events else [[] for _ in facts]
+        validate_events(events.table, events.source, facts, found["events"])
+        if events
+        else [[] for _ in facts]
     )
+    valid_ids = {f.patient_id for f in facts}
     if any(found.values()):
-        return _Checked([], found, set(index))
-    courses = _split_courses(facts, per_patient_events, patient_rows, normalised, day)
-    return _Checked(courses, found, set(index))
+        return _Checked([], found, valid_ids)
+    return _Checked(tabular_courses(facts, per_patient_events, observed), found, valid_ids)
 
 
 def courses_from_tables(

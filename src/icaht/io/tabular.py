@@ -7,11 +7,18 @@ the patient's ``infusion_date``), not both. Observations are validated and norma
 (no per-row Python objects), then split into per-patient columnar courses. Every problem in every
 table is reported together (file, 1-based data row, column, value) and nothing is returned when
 there is any.
+
+The checks are table-level functions (:func:`validate_patients`, :func:`validate_observations`,
+:func:`validate_events`, then :func:`tabular_courses`) that take an Arrow table and give the
+validated values and each row's problems. :func:`load_tabular` runs them over whole files; the
+cohort engine (:mod:`icaht.cohort.batch`) runs the same functions over each partition's rows and
+rejects only the patients the problems belong to.
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +87,7 @@ def _float_column(
     if name not in table.column_names:
         return np.full(n, np.nan)
     column = table.column(name)
+    unparsable = np.zeros(n, dtype=bool)  # reported once, as "not a number"
     try:
         as_float = pc.cast(column, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -90,11 +98,13 @@ def _float_column(
             try:
                 out[i] = float(raw)
             except (TypeError, ValueError):
+                unparsable[i] = True
                 problems.append(Problem(source, "not a number", row=i + 1, field=name, value=raw))
         as_float = pa.array(out)
     values = np.array(as_float.to_numpy(zero_copy_only=False), dtype=np.float64)
     null = np.asarray(column.is_null())
-    for bad in np.flatnonzero(~np.isfinite(values) & ~np.isnan(values) | np.isnan(values) & ~null):
+    not_finite = ~np.isfinite(values) & ~np.isnan(values) | np.isnan(values) & ~null
+    for bad in np.flatnonzero(not_finite & ~unparsable):
         # "nan", "inf" in a cell: never a usable number, never silently a missing one
         problems.append(
             Problem(
@@ -192,11 +202,22 @@ def _time_days(
     return day
 
 
-def _patients(path: Path, problems: list[Problem]) -> list[PatientFacts]:
-    source = str(path)
+def validate_patients(
+    table: pa.Table,
+    source: str,
+    problems: list[Problem],
+    rows: NDArray[np.int64] | None = None,
+) -> list[PatientFacts]:
+    """The valid rows of a patients table as facts, in table order.
+
+    Each invalid row adds its problems (``source``, 1-based row of ``table``, field, value) to
+    ``problems`` and gives no facts; a repeated ``patient_id`` is a problem of the later row, whose
+    message names the first row by ``rows`` (the original file's 1-based row of each table row,
+    when ``table`` is part of a file; default ``1..n``).
+    """
     facts: list[PatientFacts] = []
     seen: dict[str, int] = {}
-    for i, row in enumerate(_rows(read_table(path))):
+    for i, row in enumerate(_rows(table)):
         try:
             fact = PatientFacts.model_validate(row)
         except ValidationError as exc:
@@ -219,9 +240,14 @@ def _patients(path: Path, problems: list[Problem]) -> list[PatientFacts]:
             except ValueError as exc:
                 problems.append(Problem(source, str(exc), row=i + 1, field="ld_start"))
                 continue
-        seen[fact.patient_id] = i + 1
+        seen[fact.patient_id] = i + 1 if rows is None else int(rows[i])
         facts.append(fact)
     return facts
+
+
+def _positions(facts: list[PatientFacts]) -> dict[str, int]:
+    """``patient_id`` -> position in ``facts``."""
+    return {f.patient_id: i for i, f in enumerate(facts)}
 
 
 def _patient_rows(
@@ -243,15 +269,15 @@ def _patient_rows(
     return rows
 
 
-def _events(
-    path: Path,
-    index: dict[str, int],
-    facts: list[PatientFacts],
-    problems: list[Problem],
+def validate_events(
+    table: pa.Table, source: str, facts: list[PatientFacts], problems: list[Problem]
 ) -> list[list[Event]]:
-    source = str(path)
+    """The valid rows of an events table, per patient of ``facts`` (in table order, times in days
+    after infusion); each invalid row (or row of no patient in ``facts``) adds its problems (1-based
+    row of ``table``) to ``problems``."""
+    index = _positions(facts)
     per_patient: list[list[Event]] = [[] for _ in facts]
-    for i, row in enumerate(_rows(read_table(path))):
+    for i, row in enumerate(_rows(table)):
         pid = row.pop("patient_id", None)
         position = index.get(str(pid).strip(), -1) if pid is not None else -1
         if position < 0:
@@ -289,35 +315,32 @@ def _require(table: pa.Table, source: str, problems: list[Problem]) -> bool:
     return not missing
 
 
-def load_tabular(folder: Path) -> list[Course]:
-    """Validate a tabular set and return one course per patient, in the patients table's order.
+@dataclass(frozen=True, slots=True)
+class ObservationColumns:
+    """A validated observations table, column-wise: each row's patient (position in the facts it
+    was validated against; -1 for none), day after infusion, and normalised analyte and values."""
 
-    Raises :class:`InputError` with every problem of every table; nothing is returned then.
+    patient: NDArray[np.int64]
+    day: NDArray[np.float64]
+    normalised: NormalisedObservations
+
+
+def validate_observations(
+    table: pa.Table, source: str, facts: list[PatientFacts], problems: list[Problem]
+) -> ObservationColumns:
+    """An observations table validated and normalised column-wise against the patients of
+    ``facts``; each bad cell or row adds its problem (1-based row of ``table``) to ``problems``.
+
+    Raises :class:`InputError` with ``problems`` (those found so far and the missing ones) when a
+    required column is missing: no row can be read then.
     """
-    problems: list[Problem] = []
-    patients_path = find_table(folder, "patients")
-    observations_path = find_table(folder, "observations")
-    if patients_path is None or observations_path is None:
-        raise InputError(
-            [
-                Problem(str(folder), f"no {name}.csv or {name}.parquet")
-                for name, found in (
-                    ("patients", patients_path),
-                    ("observations", observations_path),
-                )
-                if found is None
-            ]
-        )
-    facts = _patients(patients_path, problems)
-    index = {f.patient_id: i for i, f in enumerate(facts)}
+    if not _require(table, source, problems):
+        raise InputError(problems)
+    index = _positions(facts)
     infusion_seconds = np.array(
         [_epoch_seconds(f.infusion_date) if f.infusion_date else np.nan for f in facts],
         dtype=np.float64,
     )
-    source = str(observations_path)
-    table = read_table(observations_path)
-    if not _require(table, source, problems):
-        raise InputError(problems)
     patient_rows = _patient_rows(table, source, index, problems)
     value = _float_column(table, "value", source, problems, required=True)
     lln = _float_column(table, "lln", source, problems, required=False)
@@ -343,21 +366,49 @@ def load_tabular(folder: Path) -> list[Course]:
         for p in normalised.problems
         if not (p.field == "value" and np.isnan(value[p.row]))
     ]
+    return ObservationColumns(patient_rows, day, normalised)
+
+
+def load_tabular(folder: Path) -> list[Course]:
+    """Validate a tabular set and return one course per patient, in the patients table's order.
+
+    Raises :class:`InputError` with every problem of every table; nothing is returned then.
+    """
+    problems: list[Problem] = []
+    patients_path = find_table(folder, "patients")
+    observations_path = find_table(folder, "observations")
+    if patients_path is None or observations_path is None:
+        raise InputError(
+            [
+                Problem(str(folder), f"no {name}.csv or {name}.parquet")
+                for name, found in (
+                    ("patients", patients_path),
+                    ("observations", observations_path),
+                )
+                if found is None
+            ]
+        )
+    facts = validate_patients(read_table(patients_path), str(patients_path), problems)
+    observations = validate_observations(
+        read_table(observations_path), str(observations_path), facts, problems
+    )
     events_path = find_table(folder, "events")
-    events = _events(events_path, index, facts, problems) if events_path else [[] for _ in facts]
+    events = (
+        validate_events(read_table(events_path), str(events_path), facts, problems)
+        if events_path
+        else [[] for _ in facts]
+    )
     if problems:
         problems.sort(key=lambda p: (p.source, p.row or 0))
         raise InputError(problems)
-    return _split_courses(facts, events, patient_rows, normalised, day)
+    return tabular_courses(facts, events, observations)
 
 
-def _split_courses(
-    facts: list[PatientFacts],
-    events: list[list[Event]],
-    patient_rows: NDArray[np.int64],
-    normalised: NormalisedObservations,
-    day: NDArray[np.float64],
+def tabular_courses(
+    facts: list[PatientFacts], events: list[list[Event]], observations: ObservationColumns
 ) -> list[Course]:
+    """One course per patient of ``facts`` (in order) from validated events and observations."""
+    normalised, day, patient_rows = observations.normalised, observations.day, observations.patient
     codes = normalised.analyte_code
     order = np.lexsort((day, codes, patient_rows))
     sorted_patients = patient_rows[order]
