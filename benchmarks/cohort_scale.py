@@ -3,14 +3,16 @@
 Measures, in one run on this machine:
 
 * our end-to-end time: ``icaht cohort assess COHORT --out results.parquet --workers W`` as a
-  subprocess (start-up, partitioning, validation, three assessments per patient - as of day 30,
-  day 90 and the end of follow-up - and writing), patients/second, and the peak resident memory
+  subprocess (start-up, partitioning, validation, the row function per patient - an assessment
+  as of the end of follow-up and the rules as of day 30 and day 90 - and writing),
+  patients/second, and the peak resident memory
   of the whole process tree (the CLI and its worker processes, sampled by psutil every 50 ms);
 * the I/O floor: the time DuckDB needs to scan the same Parquet columns (every column of the
   three tables) and aggregate them per patient-day (observations per patient, calendar day and
   analyte; events per patient, day and kind; patients per id) - ratio (a) = ours / floor;
 * where a worker's time goes (one core, the first partition): loading (read, validate,
-  normalise) and the row function (three assessments), in ms per patient;
+  normalise) and the row function (the assessment and the two rule checkpoints), in ms per
+  patient;
 * early ICAHT grading: ours (``icaht.core.icaht.grade_early_icaht`` per patient on the columnar
   ANC arrays) against a straightforward pandas ``groupby().apply()`` implementation of the same
   published method written below (the baseline), on the same ``--baseline-patients`` patients,
@@ -75,11 +77,12 @@ SECTION = "## Cohort scale (`benchmarks/cohort_scale.py`)"
 HEADER = (
     f"{SECTION}\n\n"
     "`icaht cohort assess` (local engine, all cores) on a synthetic cohort (`icaht simulate`, "
-    "Parquet) end to end as a subprocess: three assessments per patient (day 30, day 90, end of "
-    "follow-up), peak RSS of the process tree. Floor = DuckDB scanning the same Parquet columns "
-    "and aggregating per patient-day; pandas = a groupby-apply early ICAHT baseline against "
-    "`grade_early_icaht` on the same patients (agreement = same grade). Targets: <= 3x the floor, "
-    ">= 20x pandas, < 2 GB. Medians of runs; details in `cohort.json`.\n\n"
+    "Parquet) end to end as a subprocess: per patient an assessment as of the end of follow-up "
+    "and the rules as of day 30 and day 90, peak RSS of the process tree. Floor = DuckDB "
+    "scanning the same Parquet columns and aggregating per patient-day; pandas = a groupby-apply "
+    "early ICAHT baseline against `grade_early_icaht` on the same patients (agreement = same "
+    "grade). Targets: <= 3x the floor, >= 20x pandas, < 2 GB. Medians of runs; details in "
+    "`cohort.json`.\n\n"
     "| date (UTC) | commit | cpus | patients | observations | ours s | patients/s | floor s "
     "| ours/floor | pandas speed-up (agreement) | peak MB | targets met |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -338,7 +341,7 @@ def grading_comparison(folder: Path, patients: int, repeat: int) -> dict[str, An
 
 def breakdown(folder: Path, repeat: int) -> dict[str, Any]:
     """Where a worker's time goes, in this process on one core: loading the first partition
-    (read, validate, normalise into courses) and the row function (three assessments)."""
+    (read, validate, normalise into courses) and the row function (assessment and checkpoints)."""
     profile = load_profile()
     cohort = plan(folder)
     try:
@@ -422,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     per_patient = breakdown(folder, cheap)
     print(
         f"one core, {per_patient['patients']:,} patients: load "
-        f"{per_patient['load_ms_per_patient']:.2f} ms/patient, row (3 assessments) "
+        f"{per_patient['load_ms_per_patient']:.2f} ms/patient, row (assessment and checkpoints) "
         f"{per_patient['row_ms_per_patient']:.2f} ms/patient",
         flush=True,
     )

@@ -10,6 +10,7 @@ a lab value.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from icaht.core.ctcae import (
     grade_array,
     grade_value,
     worst_grade,
+    worst_grades,
 )
 from icaht.knowledge.ctcae_criteria import CTCAE_CRITERIA
 
@@ -311,6 +313,25 @@ def test_worst_grade(codes: list[int], worst: int | None) -> None:
 def test_worst_grade_rejects_unknown_codes() -> None:
     with pytest.raises(ValueError, match="codes"):
         worst_grade([5])
+
+
+@given(
+    codes=st.lists(st.integers(min_value=UNGRADED, max_value=4), max_size=12),
+    cuts=st.lists(st.integers(min_value=0, max_value=12), max_size=4),
+)
+def test_worst_grades_per_slice_equal_worst_grade(codes: list[int], cuts: list[int]) -> None:
+    """One pass over several slices (empty ones included) gives worst_grade of each slice."""
+    arr = np.array(codes, dtype=np.int8)
+    bounds = [0, *sorted(min(c, len(codes)) for c in cuts), len(codes)]
+    expected = [worst_grade(arr[lo:hi]) for lo, hi in pairwise(bounds)]
+    assert worst_grades(arr, bounds) == expected
+
+
+def test_worst_grades_checks_bounds_and_codes() -> None:
+    with pytest.raises(ValueError, match="bounds"):
+        worst_grades(np.array([1, 2], dtype=np.int8), [0, 1])
+    with pytest.raises(ValueError, match="codes"):
+        worst_grades(np.array([1, 5], dtype=np.int8), [0, 1, 2])
 
 
 # --- properties ----------------------------------------------------------------------------------

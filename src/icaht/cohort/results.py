@@ -3,9 +3,11 @@
 
 :func:`cohort_row` is the one per-patient function every engine calls (the local process pool
 and Spark's ``applyInPandas``), so the engines give identical rows. It assesses the patient as of
-``as_of_day`` and, for the guidance columns, also as of day 30 and day 90 (the checkpoints the
-published management approach is organised around: end of the early ICAHT window and end of the
-Jain "prolonged" phase). Everything in a row is known by its ``as_of_day`` (no look-ahead).
+``as_of_day`` and, for the guidance columns, also evaluates the rules as of day 30 and day 90
+(the checkpoints the published management approach is organised around: end of the early ICAHT
+window and end of the Jain "prolonged" phase) with ``icaht.core.assessment.recommendation_ids``:
+the rule ids ``assess`` would list as of that day, without grading what the rules do not read.
+Everything in a row is known by its ``as_of_day`` (no look-ahead).
 
 Default as-of day (``as_of_day=None``): each patient's end of follow-up, that is the calendar day
 of the latest observation or event on file (death and last follow-up are events), capped at
@@ -48,7 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from icaht.core.assessment import Assessment, assess
+from icaht.core.assessment import Assessment, assess, recommendation_ids
 from icaht.core.course import Course, Series, day_of
 from icaht.core.daily import daily_minimum, prepare
 from icaht.core.record import (
@@ -210,7 +212,11 @@ def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[
     """
     day = default_as_of_day(course) if as_of_day is None else as_of_day
     main = assess(course, day, profile)
-    at = {c: main if c == day else assess(course, c, profile) for c in CHECKPOINT_DAYS if c <= day}
+    at = {
+        c: _rule_ids(main) if c == day else ";".join(recommendation_ids(course, c, profile))
+        for c in CHECKPOINT_DAYS
+        if c <= day
+    }
     known = course.until(float(day + 1))
     facts = course.facts
     row: dict[str, Any] = {
@@ -259,8 +265,8 @@ def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[
     row["rbc_transfusions"] = sum(1 for t in transfusions if t.product == "rbc")
     row["platelet_transfusions"] = sum(1 for t in transfusions if t.product == "platelets")
     _tpo_ra_columns(main, row)
-    row["recommendations_day30"] = _rule_ids(at[30]) if 30 in at else None
-    row["recommendations_day90"] = _rule_ids(at[90]) if 90 in at else None
+    row["recommendations_day30"] = at.get(30)
+    row["recommendations_day90"] = at.get(90)
     row["recommendations"] = _rule_ids(main)
     row["not_evaluated"] = ";".join(r.rule_id for r in main.not_evaluated)
     row["profile"] = f"{main.profile_name}@{main.profile_version}"

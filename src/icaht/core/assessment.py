@@ -9,30 +9,20 @@ the recommendations of the rule catalogue and data-quality findings.
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from icaht import __version__
-from icaht.core.course import Course, day_of
-from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules
-from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
-from icaht.core.lineage import LINEAGES, LineageStatus, lineage_status
-from icaht.core.record import Moment, Transfusion
-from icaht.core.recovery import PhenotypeResult, recovery_phenotype
+from icaht.core.course import Course
+from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fired_rule_ids
+from icaht.core.icaht import IcahtResult
+from icaht.core.lineage import LineageStatus
+from icaht.core.record import Moment
+from icaht.core.recovery import PhenotypeResult
 from icaht.core.rule_context import RuleContext
-from icaht.core.scores import Scores, score_panel
-from icaht.core.support import SupportStatus, gcsf_dependence, transfusion_dependence
-from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht, platelet_recovery_day
-from icaht.core.timeline import (
-    IcahtWindow,
-    JainPhase,
-    as_of_cut,
-    calendar_day,
-    follow_up_end,
-    icaht_window,
-    jain_phase,
-)
-from icaht.core.treatment import Treatments, track_treatments
+from icaht.core.scores import Scores
+from icaht.core.support import SupportStatus
+from icaht.core.timeline import IcahtWindow, JainPhase, calendar_day, icaht_window, jain_phase
+from icaht.core.treatment import Treatments
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
 
@@ -105,57 +95,11 @@ def assess(course: Course, as_of: Moment | None, profile: Profile) -> Assessment
 
     Only what was known before the end of the as-of day is used (``Course.until``).
     """
-    cut = as_of_cut(as_of, course, course.facts.infusion_date)
-    known = course.until(cut)
-    as_of_day = calendar_day(cut - 1e-9)
-    end_day, end_reason = follow_up_end(known, as_of_day)
-    anc = known.series(Analyte.ANC)
-    plt = known.series(Analyte.PLATELETS)
-    lineages = [
-        lineage_status(label, analyte, term, thresholds, known.series(analyte), as_of_day, profile)
-        for label, analyte, term, thresholds in LINEAGES
-    ]
-    platelet_transfusion_days = np.array(
-        [day_of(t.start) for t in known.of_kind(Transfusion) if t.product == "platelets"],
-        dtype=np.float64,
-    )
-    fend = float(end_day)
-    context = RuleContext(
-        course=known,
-        as_of_day=as_of_day,
-        profile=profile,
-        lineages={status.analyte: status for status in lineages},
-        early_icaht=grade_early_icaht(
-            anc.day, anc.value, end_day=fend, end_reason=end_reason, settings=profile.icaht
-        ),
-        late_icaht=grade_late_icaht(
-            anc.day, anc.value, end_day=fend, end_reason=end_reason, settings=profile.icaht
-        ),
-        early_ticaht=grade_early_ticaht(
-            plt.day, plt.value, end_day=fend, end_reason=end_reason, settings=profile.ticaht
-        ),
-        late_ticaht=grade_late_ticaht(
-            plt.day, plt.value, end_day=fend, end_reason=end_reason, settings=profile.ticaht
-        ),
-        platelet_recovery_day=platelet_recovery_day(
-            plt.day, plt.value, platelet_transfusion_days, end_day=fend, settings=profile.ticaht
-        ),
-        phenotype=recovery_phenotype(
-            anc.day,
-            anc.value,
-            end_day=fend,
-            settings=profile.recovery,
-            interpolation_max_gap_days=profile.icaht.interpolation_max_gap_days,
-        ),
-        platelet_transfusion=transfusion_dependence(
-            known, as_of_day, "platelets", profile.transfusion
-        ),
-        rbc_transfusion=transfusion_dependence(known, as_of_day, "rbc", profile.transfusion),
-        gcsf=gcsf_dependence(known, as_of_day, profile.gcsf),
-        scores=score_panel(known, as_of_day, profile),
-        treatments=track_treatments(known, as_of_day, profile),
-    )
+    context = RuleContext.as_of(course, as_of, profile)
     recommendations, not_evaluated = evaluate_rules(context)
+    as_of_day = context.as_of_day
+    end_day, end_reason = context.follow_up_end
+    lineages = list(context.lineages.values())
     return Assessment(
         patient_id=course.facts.patient_id,
         as_of_day=as_of_day,
@@ -182,3 +126,9 @@ def assess(course: Course, as_of: Moment | None, profile: Profile) -> Assessment
         not_evaluated=not_evaluated,
         data_quality=_data_quality(lineages, as_of_day),
     )
+
+
+def recommendation_ids(course: Course, as_of: Moment | None, profile: Profile) -> list[str]:
+    """The ``rule_id`` of each recommendation ``assess(course, as_of, profile)`` lists, in its
+    order, computing only what the rules read (no grading the rules do not use, no models)."""
+    return fired_rule_ids(RuleContext.as_of(course, as_of, profile))

@@ -108,6 +108,8 @@ class Course:
 
     def until(self, cut: float) -> Course:
         """The course as known before ``cut``: later values dropped, spans still open end None."""
+        if cut >= self.cut:
+            return self  # already known only before an earlier (or the same) cut
         labs = {a: s.before(cut) for a, s in self.labs.items()}
         events: list[Event] = []
         for event in self.events:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from enum import StrEnum
+from itertools import pairwise
 from typing import Final
 
 import numpy as np
@@ -182,7 +183,7 @@ def grade_value(term: CtcaeTerm | str, value: float, lln: float | None = None) -
 
 
 def _check_array(name: str, x: NDArray[np.float64]) -> None:
-    if np.any(x < 0) or np.any(np.isinf(x)):
+    if (x < 0).any() or np.isinf(x).any():
         raise ValueError(f"{name} must be finite non-negative numbers in the canonical unit")
 
 
@@ -201,7 +202,8 @@ def grade_array(
     c = CTCAE_CRITERIA[CtcaeTerm(term)]
     v = np.asarray(values, dtype=np.float64)
     n = np.full_like(v, np.nan) if lln is None else np.asarray(lln, dtype=np.float64)
-    v, n = np.broadcast_arrays(v, n)
+    if v.shape != n.shape:
+        v, n = np.broadcast_arrays(v, n)
     _check_array("values", v)
     _check_array("LLN", n)
     missing_value = np.isnan(v)
@@ -222,17 +224,17 @@ def grade_array(
             else np.zeros(v.shape, dtype=bool)
         )
         below = np.where(worst, len(c.floors), below)
-        lln_required = np.isnan(n) & ~worst
+        ungraded = missing_value | (np.isnan(n) & ~worst)  # the LLN is required
     else:
         ascending = np.asarray(c.floors[::-1], dtype=np.float64)
         # number of floors strictly above the value: a value equal to a floor stays milder
         below = len(ascending) - np.searchsorted(ascending, v, side="right")
-        lln_required = np.zeros(v.shape, dtype=bool)
+        ungraded = missing_value
 
     # below a floor: grade below + 1; else 1 when under the LLN, 0 when not, 0-1 without an LLN
     within = np.where(np.isnan(n), NOT_ASSESSABLE_0_1, (v < n).astype(np.int64))
     codes = np.where(below > 0, below + 1, within)
-    codes[missing_value | lln_required] = UNGRADED
+    codes[ungraded] = UNGRADED
     return codes.astype(np.int8)
 
 
@@ -247,7 +249,26 @@ def worst_grade(codes: Iterable[int] | NDArray[np.integer]) -> int | None:
     arr = np.fromiter(codes, dtype=np.int64) if not isinstance(codes, np.ndarray) else codes
     if arr.size == 0:
         return None
-    top, low = int(arr.max()), int(arr.min())
+    return _worst(int(arr.max()), int(arr.min()), arr)
+
+
+def worst_grades(codes: NDArray[np.integer], bounds: list[int]) -> list[int | None]:
+    """:func:`worst_grade` of each slice ``codes[bounds[i]:bounds[i + 1]]`` (None when empty),
+    with one vectorised pass for all slices; ``bounds`` ascend from 0 to ``len(codes)``."""
+    if bounds[0] != 0 or bounds[-1] != codes.shape[0]:
+        raise ValueError("bounds must run from 0 to len(codes)")
+    pairs = list(pairwise(bounds))
+    # Empty slices are left out, so each kept start's reduction runs to the next kept start.
+    starts = [lo for lo, hi in pairs if hi > lo]
+    if not starts:
+        return [None] * len(pairs)
+    tops = iter(np.maximum.reduceat(codes, starts).tolist())
+    lows = iter(np.minimum.reduceat(codes, starts).tolist())
+    return [_worst(next(tops), next(lows), codes[lo:hi]) if hi > lo else None for lo, hi in pairs]
+
+
+def _worst(top: int, low: int, arr: NDArray[np.integer]) -> int | None:
+    """The worst grade of the non-empty codes ``arr`` whose maximum and minimum are given."""
     if low < UNGRADED or top > 4:
         raise ValueError("CTCAE codes are -2..4")
     if top >= 1 or top == NOT_ASSESSABLE_0_1:

@@ -103,38 +103,58 @@ def settings_used(rule: Rule, profile: Profile) -> tuple[SettingUsed, ...]:
     return tuple(out)
 
 
+_CATEGORY_ORDER = {category: i for i, category in enumerate(CATEGORIES)}
+
+
+def run_rules(
+    context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> tuple[list[tuple[Rule, Fired]], list[tuple[Rule, CannotEvaluate]]]:
+    """Evaluate every rule: the fired ones ordered by category, then catalogue order, and the ones
+    that cannot be evaluated, in catalogue order (outcomes only, no display models)."""
+    fired: list[tuple[Rule, Fired]] = []
+    unevaluated: list[tuple[Rule, CannotEvaluate]] = []
+    for rule in catalogue:
+        outcome = rule.evaluate(context)
+        if isinstance(outcome, Fired):
+            fired.append((rule, outcome))
+        elif isinstance(outcome, CannotEvaluate):
+            unevaluated.append((rule, outcome))
+    fired.sort(key=lambda item: _CATEGORY_ORDER[item[0].category])
+    return fired, unevaluated
+
+
+def fired_rule_ids(context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE) -> list[str]:
+    """Ids of the rules that fire, in the order of :func:`evaluate_rules`' recommendations."""
+    return [rule.id for rule, _ in run_rules(context, catalogue)[0]]
+
+
 def evaluate_rules(
     context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
 ) -> tuple[list[Recommendation], list[NotEvaluated]]:
     """Evaluate every rule; recommendations ordered by category, then catalogue order."""
-    fired: list[Recommendation] = []
-    unevaluated: list[NotEvaluated] = []
-    for rule in catalogue:
-        outcome = rule.evaluate(context)
-        if isinstance(outcome, Fired):
-            fired.append(
-                Recommendation(
-                    rule_id=rule.id,
-                    title=rule.title,
-                    category=rule.category,
-                    strength=outcome.strength or rule.strength,
-                    action=outcome.action,
-                    facts=list(outcome.facts),
-                    caveats=list(outcome.caveats),
-                    citations=list(sources(rule)),
-                    settings=list(settings_used(rule, context.profile)),
-                )
-            )
-        elif isinstance(outcome, CannotEvaluate):
-            unevaluated.append(
-                NotEvaluated(
-                    rule_id=rule.id,
-                    title=rule.title,
-                    category=rule.category,
-                    missing=list(outcome.missing),
-                    facts=list(outcome.facts),
-                )
-            )
-    order = {category: i for i, category in enumerate(CATEGORIES)}
-    fired.sort(key=lambda r: order[r.category])
-    return fired, unevaluated
+    fired, unevaluated = run_rules(context, catalogue)
+    recommendations = [
+        Recommendation(
+            rule_id=rule.id,
+            title=rule.title,
+            category=rule.category,
+            strength=outcome.strength or rule.strength,
+            action=outcome.action,
+            facts=list(outcome.facts),
+            caveats=list(outcome.caveats),
+            citations=list(sources(rule)),
+            settings=list(settings_used(rule, context.profile)),
+        )
+        for rule, outcome in fired
+    ]
+    not_evaluated = [
+        NotEvaluated(
+            rule_id=rule.id,
+            title=rule.title,
+            category=rule.category,
+            missing=list(outcome.missing),
+            facts=list(outcome.facts),
+        )
+        for rule, outcome in unevaluated
+    ]
+    return recommendations, not_evaluated

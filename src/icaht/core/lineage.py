@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht.core.course import Series
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grade
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grades
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import HB_G2_FLOOR_G_PER_DL
@@ -59,8 +59,9 @@ class LineageStatus(BaseModel):
     stale: bool
 
 
-# lineage label, analyte, CTCAE term, thresholds counted in days_under (value, strict "<")
-LINEAGES: tuple[tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]], ...] = (
+#: lineage label, analyte, CTCAE term, thresholds counted in days_under (value, strict "<")
+LineageSpec = tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]]
+LINEAGES: tuple[LineageSpec, ...] = (
     # ICAHT thresholds are "<=" (clinical-decisions.md, Grading)
     (
         "neutrophils",
@@ -135,10 +136,7 @@ def lineage_status(
     # The series is sorted by day, so each Jain phase (same bounds as timeline.jain_phase) is one
     # contiguous slice: [start, day 0), [day 0, day 30), [day 30, day 91), [day 91, end).
     bounds = [0, *np.searchsorted(series.day, _PHASE_STARTS, side="left").tolist(), len(series)]
-    worst = {
-        phase: worst_grade(codes[lo:hi]) if hi > lo else None
-        for phase, lo, hi in zip(_PHASES, bounds[:-1], bounds[1:], strict=True)
-    }
+    worst = dict(zip(_PHASES, worst_grades(codes, bounds), strict=True))
     first_post = bounds[1]  # first value from day 0 on
     post = series.value[first_post:]
     post_calendar = calendar[first_post:]

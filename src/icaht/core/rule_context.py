@@ -2,56 +2,181 @@
 the assessment, the tracked treatments and the profile, with small shared queries.
 
 Rules never see data after the as-of day: ``course`` is already cut (``Course.until``).
+Each derived result (lineage status, ICAHT and T-ICAHT grades, phenotype, dependence, scores,
+treatments) is computed from the cut course on first use and then kept, so evaluating the rules
+alone pays only for what they read; :func:`icaht.core.assessment.assess` reads them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from icaht.core.course import Course, Series, day_of
-from icaht.core.icaht import IcahtResult
-from icaht.core.lineage import LineageStatus, Measurement
+from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
+from icaht.core.lineage import (
+    LINEAGES,
+    LineageSpec,
+    LineageStatus,
+    Measurement,
+    lineage_status,
+)
 from icaht.core.record import (
     CrsEpisode,
     DiseaseStatus,
     Infection,
     MarrowBiopsy,
     Medication,
+    Moment,
+    Transfusion,
 )
-from icaht.core.recovery import PhenotypeResult
+from icaht.core.recovery import PhenotypeResult, recovery_phenotype
 from icaht.core.rule import Fact
-from icaht.core.scores import Scores
-from icaht.core.support import SupportStatus
-from icaht.core.timeline import JainPhase, calendar_day, jain_phase
-from icaht.core.treatment import Treatments
+from icaht.core.scores import Scores, score_panel
+from icaht.core.support import SupportStatus, gcsf_dependence, transfusion_dependence
+from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht, platelet_recovery_day
+from icaht.core.timeline import JainPhase, as_of_cut, calendar_day, follow_up_end, jain_phase
+from icaht.core.treatment import Treatments, track_treatments
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.profile import Profile
 
 #: Disease states that mean relapse or progression (record.DiseaseStatus).
 RELAPSE_STATES = frozenset({"pd", "relapse"})
+_LINEAGE_SPECS = {spec[1]: spec for spec in LINEAGES}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RuleContext:
-    """One patient as of one day, for the rules."""
+    """One patient as of one day, for the rules (and the assessment built from it).
+
+    ``course`` is the course as known on the as-of day; the derived results are computed from it
+    on first use (``cached_property``) and depend on nothing else, so the order in which rules
+    read them cannot change them.
+    """
 
     course: Course
     as_of_day: int
     profile: Profile
-    lineages: Mapping[Analyte, LineageStatus]
-    early_icaht: IcahtResult
-    late_icaht: IcahtResult
-    early_ticaht: IcahtResult
-    late_ticaht: IcahtResult
-    platelet_recovery_day: int | None
-    phenotype: PhenotypeResult
-    platelet_transfusion: SupportStatus
-    rbc_transfusion: SupportStatus
-    gcsf: SupportStatus
-    scores: Scores
-    treatments: Treatments
+    _lineages: dict[Analyte, LineageStatus] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def as_of(cls, course: Course, as_of: Moment | None, profile: Profile) -> RuleContext:
+        """The context of ``course`` as of a moment (a day number, date or datetime; None =
+        latest data): only what was known before the end of the as-of day (``Course.until``)."""
+        cut = as_of_cut(as_of, course, course.facts.infusion_date)
+        return cls(course.until(cut), calendar_day(cut - 1e-9), profile)
+
+    # -- derived results (computed on first use) ----------------------------------------------
+    @cached_property
+    def follow_up_end(self) -> tuple[int, str]:
+        """End of usable follow-up (calendar day, reason): :func:`timeline.follow_up_end`."""
+        return follow_up_end(self.course, self.as_of_day)
+
+    def lineage(self, analyte: Analyte) -> LineageStatus | None:
+        """The status of one lineage of :data:`lineage.LINEAGES` (None for another analyte)."""
+        spec = _LINEAGE_SPECS.get(analyte)
+        return None if spec is None else self._lineage(spec)
+
+    @cached_property
+    def lineages(self) -> dict[Analyte, LineageStatus]:
+        """Every lineage's status, in :data:`lineage.LINEAGES` order."""
+        return {spec[1]: self._lineage(spec) for spec in LINEAGES}
+
+    def _lineage(self, spec: LineageSpec) -> LineageStatus:
+        label, analyte, term, thresholds = spec
+        status = self._lineages.get(analyte)
+        if status is None:
+            series = self.course.series(analyte)
+            status = lineage_status(
+                label, analyte, term, thresholds, series, self.as_of_day, self.profile
+            )
+            self._lineages[analyte] = status
+        return status
+
+    @cached_property
+    def early_icaht(self) -> IcahtResult:
+        anc = self.course.series(Analyte.ANC)
+        end, reason = self.follow_up_end
+        return grade_early_icaht(
+            anc.day, anc.value, end_day=float(end), end_reason=reason, settings=self.profile.icaht
+        )
+
+    @cached_property
+    def late_icaht(self) -> IcahtResult:
+        anc = self.course.series(Analyte.ANC)
+        end, reason = self.follow_up_end
+        return grade_late_icaht(
+            anc.day, anc.value, end_day=float(end), end_reason=reason, settings=self.profile.icaht
+        )
+
+    @cached_property
+    def early_ticaht(self) -> IcahtResult:
+        plt = self.course.series(Analyte.PLATELETS)
+        end, reason = self.follow_up_end
+        return grade_early_ticaht(
+            plt.day, plt.value, end_day=float(end), end_reason=reason, settings=self.profile.ticaht
+        )
+
+    @cached_property
+    def late_ticaht(self) -> IcahtResult:
+        plt = self.course.series(Analyte.PLATELETS)
+        end, reason = self.follow_up_end
+        return grade_late_ticaht(
+            plt.day, plt.value, end_day=float(end), end_reason=reason, settings=self.profile.ticaht
+        )
+
+    @cached_property
+    def platelet_recovery_day(self) -> int | None:
+        plt = self.course.series(Analyte.PLATELETS)
+        transfused = np.array(
+            [day_of(t.start) for t in self.course.of_kind(Transfusion) if t.product == "platelets"],
+            dtype=np.float64,
+        )
+        return platelet_recovery_day(
+            plt.day,
+            plt.value,
+            transfused,
+            end_day=float(self.follow_up_end[0]),
+            settings=self.profile.ticaht,
+        )
+
+    @cached_property
+    def phenotype(self) -> PhenotypeResult:
+        anc = self.course.series(Analyte.ANC)
+        return recovery_phenotype(
+            anc.day,
+            anc.value,
+            end_day=float(self.follow_up_end[0]),
+            settings=self.profile.recovery,
+            interpolation_max_gap_days=self.profile.icaht.interpolation_max_gap_days,
+        )
+
+    @cached_property
+    def platelet_transfusion(self) -> SupportStatus:
+        return transfusion_dependence(
+            self.course, self.as_of_day, "platelets", self.profile.transfusion
+        )
+
+    @cached_property
+    def rbc_transfusion(self) -> SupportStatus:
+        return transfusion_dependence(self.course, self.as_of_day, "rbc", self.profile.transfusion)
+
+    @cached_property
+    def gcsf(self) -> SupportStatus:
+        return gcsf_dependence(self.course, self.as_of_day, self.profile.gcsf)
+
+    @cached_property
+    def scores(self) -> Scores:
+        return score_panel(self.course, self.as_of_day, self.profile)
+
+    @cached_property
+    def treatments(self) -> Treatments:
+        return track_treatments(self.course, self.as_of_day, self.profile)
 
     # -- time ---------------------------------------------------------------------------------
     @property
@@ -98,10 +223,10 @@ class RuleContext:
         need = self.profile.prophylaxis.recovery_consecutive_values
         start = 0 if after_day is None else after_day
         anc = self.window(Analyte.ANC, start, self.as_of_day)
+        calendar: list[int] = np.floor(anc.day).astype(np.int64).tolist()
         run = 0
         last_day: int | None = None
-        for day, value in zip(anc.day.tolist(), anc.value.tolist(), strict=True):
-            cal = calendar_day(day)
+        for cal, value in zip(calendar, anc.value.tolist(), strict=True):
             if value > ANC_SEVERE_10E9_PER_L:
                 if cal != last_day:
                     run += 1

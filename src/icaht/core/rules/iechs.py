@@ -205,8 +205,10 @@ def _classic(ctx: RuleContext, crs_end: int) -> list[Fact] | CannotEvaluate | No
     """Resolved CRS, then ferritin criterion, new fever and new severe cytopenia (JAIN L47)."""
     first_day = max(_lookback_first_day(ctx), crs_end + 1)
     fever = _new_fever(ctx, first_day)
+    if fever is None:
+        return None
     cytopenia = _new_cytopenia(ctx, first_day)
-    if fever is None or not cytopenia:
+    if not cytopenia:
         return None
     ferritin = _ferritin(ctx, first_day)
     if ferritin is None:
@@ -228,8 +230,10 @@ def _any_crs_state(ctx: RuleContext) -> list[Fact] | None:
     """Ferritin criterion, new severe cytopenia and a supporting finding (HINES), any CRS state."""
     first_day = _lookback_first_day(ctx)
     ferritin = _ferritin(ctx, first_day)
+    if ferritin is None:
+        return None
     cytopenia = _new_cytopenia(ctx, first_day)
-    if ferritin is None or not cytopenia:
+    if not cytopenia:
         return None
     supporting = _supporting(ctx, first_day)
     if not supporting:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
 from icaht.core.record import Finding, Infection, MarrowBiopsy
@@ -167,8 +169,8 @@ def medication_facts(ctx: RuleContext, drugs: frozenset[str], label: str) -> tup
 def anc_after(ctx: RuleContext, first_day: int) -> list[tuple[int, float]]:
     """(calendar day, ANC) from ``first_day`` to the as-of day, in time order."""
     series = ctx.window(Analyte.ANC, first_day, ctx.as_of_day)
-    days, values = series.day.tolist(), series.value.tolist()
-    return [(calendar_day(d), v) for d, v in zip(days, values, strict=True)]
+    days = np.floor(series.day).astype(np.int64).tolist()  # calendar days, vectorised
+    return list(zip(days, series.value.tolist(), strict=True))
 
 
 def _crs_caveats(ctx: RuleContext) -> tuple[str, ...]:
@@ -362,7 +364,7 @@ def _tmp_smx_cytopenia(ctx: RuleContext) -> tuple[Fact, ...]:
     limit = ctx.profile.prophylaxis.pjp_avoid_tmp_smx_ctcae_grade
     out = []
     for analyte in (Analyte.ANC, Analyte.PLATELETS):
-        status = ctx.lineages.get(analyte)
+        status = ctx.lineage(analyte)
         if status is None or status.latest is None or status.stale:
             continue
         grade = status.latest_ctcae
@@ -445,8 +447,10 @@ def pjp_switch_from_tmp_smx(ctx: RuleContext) -> Outcome:
     """JAIN L37: pentamidine or atovaquone are acceptable alternatives if there are concerns for
     persistent cytopenias; BAUR L159-165 kept low-dose co-trimoxazole (allo-HSCT data)."""
     running = ctx.active_medications(TMP_SMX)
+    if ctx.as_of_day < 0 or not running:
+        return None
     cytopenia = _tmp_smx_cytopenia(ctx)
-    if ctx.as_of_day < 0 or not running or not cytopenia:
+    if not cytopenia:
         return None
     return Fired(
         action="Consider replacing TMP-SMX with pentamidine or atovaquone for PJP prophylaxis: "

@@ -286,9 +286,11 @@ def _eltrombopag_start(ctx: RuleContext) -> tuple[str, tuple[str, ...]]:
     ],
 )
 def candidate(ctx: RuleContext) -> Outcome:
-    indication = _indication(ctx)
     marrow = _marrow_findings(ctx)
-    if indication is None or marrow.excludes_tpo_ra or marrow.mds is None:
+    if marrow.excludes_tpo_ra or marrow.mds is None:
+        return None
+    indication = _indication(ctx)
+    if indication is None:
         return None
     settings = ctx.profile.tpo_ra
     start, start_caveats = _eltrombopag_start(ctx)
@@ -323,9 +325,11 @@ def candidate(ctx: RuleContext) -> Outcome:
     settings=_INDICATION_SETTINGS,
 )
 def marrow_first(ctx: RuleContext) -> Outcome:
-    indication = _indication(ctx)
     marrow = _marrow_findings(ctx)
-    if indication is None or marrow.excludes_tpo_ra or marrow.mds is not None:
+    if marrow.excludes_tpo_ra or marrow.mds is not None:
+        return None
+    indication = _indication(ctx)
+    if indication is None:
         return None
     after = ctx.marrows_after(0)
     seen = (
