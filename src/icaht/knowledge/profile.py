@@ -9,6 +9,7 @@ rejected with the setting's dotted name.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -527,12 +528,25 @@ def parse_profile(text: str, source: str) -> Profile:
         raise ProfileError(source, _explain(exc)) from None
 
 
+@functools.cache
+def _shipped_names() -> tuple[str, ...]:
+    folder = resources.files("icaht.knowledge") / "profiles"
+    return tuple(
+        sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    )
+
+
 def shipped_profiles() -> list[str]:
     """Names of the profiles shipped with icaht."""
-    folder = resources.files("icaht.knowledge") / "profiles"
-    return sorted(
-        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
-    )
+    return list(_shipped_names())
+
+
+@functools.cache
+def _shipped_profile(name: str) -> Profile:
+    """A shipped profile, parsed once per process (package data does not change; profiles are
+    frozen, so sharing one is safe)."""
+    resource = resources.files("icaht.knowledge") / "profiles" / f"{name}.toml"
+    return parse_profile(resource.read_text(encoding="utf-8"), f"profile {name}")
 
 
 def load_profile(name_or_path: str | Path | None = None) -> Profile:
@@ -547,7 +561,6 @@ def load_profile(name_or_path: str | Path | None = None) -> Profile:
             raise ProfileError(str(path), [f"cannot read: {exc.strerror}"]) from None
         return parse_profile(text, str(path))
     name = str(name_or_path)
-    if name not in shipped_profiles():
-        raise ProfileError(name, [f"no such profile; shipped: {', '.join(shipped_profiles())}"])
-    resource = resources.files("icaht.knowledge") / "profiles" / f"{name}.toml"
-    return parse_profile(resource.read_text(encoding="utf-8"), f"profile {name}")
+    if name not in _shipped_names():
+        raise ProfileError(name, [f"no such profile; shipped: {', '.join(_shipped_names())}"])
+    return _shipped_profile(name)

@@ -25,6 +25,8 @@ from icaht.report.catalogue import catalogue_json
 from icaht.service.auth import Caller, allow, audited, caller, database
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.research import router as research_router
+from icaht.service.settings import profile_in_force
+from icaht.service.turns import assessment_turn
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown
 from icaht.store.database import current_revision
@@ -73,7 +75,7 @@ class PatientSummary(BaseModel):
 
 def _profile(request: Request, name: str | None) -> Profile:
     """The named shipped profile, or the one the server runs with (``ICAHT_PROFILE``)."""
-    return load_profile(name or request.app.state.settings.profile)
+    return load_profile(name) if name else profile_in_force(request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,17 +228,20 @@ def patient_assessment(
     profile: Annotated[str | None, Query(description="Shipped profile name")] = None,
 ) -> Response:
     """The assessment as of a day (no look-ahead)."""
-    shown = _assessment(request, db, patient_id, as_of, _profile(request, profile))
-    assessment_shown(
-        db,
-        actor=who.username,
-        patient_key=patient_id,
-        as_of_day=shown.as_of_day,
-        profile=shown.profile,
-        icaht_version=shown.icaht_version,
-        rule_ids=list(shown.rule_ids),
-    )
-    audited(db, who, "assessment", patient_key=patient_id, detail={"as_of_day": shown.as_of_day})
+    chosen = _profile(request, profile)
+    with assessment_turn:
+        shown = _assessment(request, db, patient_id, as_of, chosen)
+        assessment_shown(
+            db,
+            actor=who.username,
+            patient_key=patient_id,
+            as_of_day=shown.as_of_day,
+            profile=shown.profile,
+            icaht_version=shown.icaht_version,
+            rule_ids=list(shown.rule_ids),
+        )
+        detail = {"as_of_day": shown.as_of_day}
+        audited(db, who, "assessment", patient_key=patient_id, detail=detail)
     return Response(shown.body, media_type="application/json")
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from icaht import __version__
+from icaht.knowledge.profile import load_profile
 from icaht.service import problems
 from icaht.service.api import router
 from icaht.service.cds_auth import JwksClients
@@ -44,6 +45,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = service
+    app.state.profile = load_profile(service.profile)  # an invalid profile stops the start
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine)
     app.state.assessments = VersionedCache[Any](service.assessment_cache_entries)

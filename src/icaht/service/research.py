@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
-from icaht.knowledge.profile import load_profile
 from icaht.report.rows import assessment_row
 from icaht.service.auth import Caller, allow, audited, database
 from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.service.settings import profile_in_force
 from icaht.store.patients import load_course
 from icaht.store.tables import Patient
 
@@ -55,7 +55,7 @@ def cohort_results(
 ) -> Response:
     """One de-identified row per patient, assessed as of a day (no look-ahead)."""
     secret: str = request.app.state.settings.secret_key
-    profile = load_profile(request.app.state.settings.profile)
+    profile = profile_in_force(request)
     keys = db.scalars(
         select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
     ).all()

@@ -3,9 +3,11 @@ start with the default secret."""
 
 from __future__ import annotations
 
+from fastapi import Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from icaht.errors import IcahtError
+from icaht.knowledge.profile import Profile
 
 DEFAULT_SECRET = "demo-secret-change-me"
 
@@ -41,3 +43,9 @@ class ServiceSettings(BaseSettings):
             raise IcahtError(
                 "ICAHT_SECRET_KEY is the default: set a secret (or ICAHT_DEMO=1 for a demo)"
             )
+
+
+def profile_in_force(request: Request) -> Profile:
+    """The profile the server runs with (``ICAHT_PROFILE``), parsed once at start-up."""
+    profile: Profile = request.app.state.profile
+    return profile

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from icaht.core.record import PatientRecord
 from icaht.io.records import read_records
+from icaht.knowledge.profile import load_profile
 from icaht.service.app import create_app
-from icaht.service.dashboard.views import list_rows, new_row_cache, profile_in_force
+from icaht.service.dashboard.views import list_rows, new_row_cache
 from icaht.service.server import NoDelayH11Protocol
 from icaht.service.sessions import DEMO_ROLE, DEMO_USER
 from icaht.service.settings import ServiceSettings
@@ -126,7 +127,7 @@ def demo_app(store: StoreSettings, service: ServiceSettings) -> FastAPI:
     app = create_app(service, store)
     cache = new_row_cache()
     with app.state.sessions() as session:
-        list_rows(session, cache, profile_in_force(service.profile))
+        list_rows(session, cache, load_profile(service.profile))
     app.state.dashboard_rows = cache
     return app
 

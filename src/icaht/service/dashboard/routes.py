@@ -61,7 +61,6 @@ from icaht.service.dashboard.views import (
     icaht_cell,
     list_rows,
     new_row_cache,
-    profile_in_force,
     real_day,
     sort_rows,
     transfusions_per_week,
@@ -74,6 +73,7 @@ from icaht.service.sessions import (
     signed_in,
     signed_in_user,
 )
+from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.patients import add_to_patient, load_course
 from icaht.store.signed_out import sign_out
@@ -174,7 +174,7 @@ def _settings(request: Request) -> Any:
 
 
 def _profile(request: Request) -> Profile:
-    return profile_in_force(_settings(request).profile)
+    return profile_in_force(request)
 
 
 def _row_cache(request: Request) -> RowCache:

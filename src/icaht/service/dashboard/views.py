@@ -18,7 +18,7 @@ from icaht.core.course import Course, day_of
 from icaht.core.icaht import IcahtResult
 from icaht.core.record import Transfusion
 from icaht.core.timeline import calendar_day, jain_phase
-from icaht.knowledge.profile import Profile, load_profile
+from icaht.knowledge.profile import Profile
 from icaht.service.dashboard.decisions import Decision
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.patients import load_course
@@ -40,11 +40,6 @@ GRADE_WORDS = {0: "none", 1: "mild", 2: "moderate", 3: "severe", 4: "life-threat
 
 
 @cache
-def profile_in_force(name: str) -> Profile:
-    """The named profile, parsed once per process."""
-    return load_profile(name)
-
-
 @dataclass(frozen=True, slots=True)
 class GradeCell:
     """A grade as text plus a CSS class (colour is never the only carrier: the text says it)."""
