@@ -1,4 +1,5 @@
-"""Serving the application with uvicorn.
+"""Serving the application with uvicorn, parsing HTTP with httptools (C; h11, uvicorn's pure
+Python parser, took a third of a cached request's time).
 
 With ``--workers`` above 1, uvicorn binds the listening socket itself with protocol number 0, and
 asyncio only sets ``TCP_NODELAY`` on accepted sockets whose protocol is ``IPPROTO_TCP``. Without
@@ -13,11 +14,11 @@ import asyncio
 import socket
 
 import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with ``TCP_NODELAY`` on the connection."""
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (a C parser) with ``TCP_NODELAY`` on the connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
@@ -34,6 +35,6 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpToolsProtocol,
         log_level="warning",
     )

@@ -26,7 +26,7 @@ from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile
 from icaht.service.app import create_app
 from icaht.service.dashboard.views import list_rows, new_row_cache
-from icaht.service.server import NoDelayH11Protocol
+from icaht.service.server import NoDelayHttpToolsProtocol
 from icaht.service.sessions import DEMO_ROLE, DEMO_USER
 from icaht.service.settings import ServiceSettings
 from icaht.store.database import make_engine, upgrade
@@ -134,4 +134,4 @@ def demo_app(store: StoreSettings, service: ServiceSettings) -> FastAPI:
 
 def serve_demo(app: FastAPI, host: str, port: int) -> None:
     """Serve the demo application until interrupted (one process)."""
-    uvicorn.run(app, host=host, port=port, http=NoDelayH11Protocol, log_level="warning")
+    uvicorn.run(app, host=host, port=port, http=NoDelayHttpToolsProtocol, log_level="warning")
