@@ -226,6 +226,30 @@ def test_repeated_calls_answer_alike_and_changed_data_change_the_cards(
     assert len(views) == 3
 
 
+def test_resources_seen_before_give_the_same_cards(store: StoreSettings) -> None:
+    """With the answer cache off, a repeated prefetch takes its validated resources from the
+    per-process resource cache and gives the same cards as the first call."""
+    app = create_app(ServiceSettings(demo=True, assessment_cache_entries=0), store)
+    url = f"/cds-services/{SERVICE_ID}"
+    with TestClient(app) as client:
+        first = client.post(url, json=call("jain-case2", "p-8")).json()["cards"]
+        again = client.post(url, json=call("jain-case2", "p-8")).json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in first] == expected_rule_ids("jain-case2")
+    assert again == first
+
+
+def test_an_invalid_prefetch_resource_is_refused_naming_its_element(demo: TestClient) -> None:
+    body = call("baur", "p-9")
+    entries = body["prefetch"]["labs"]["entry"]
+    entries[0]["resource"]["valueQuantity"]["value"] = "lots"
+    for _ in range(2):  # the same answer when the other resources come from the cache
+        response = demo.post(f"/cds-services/{SERVICE_ID}", json=body)
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        assert "invalid Observation/" in detail
+        assert "Observation.valueQuantity.value" in detail
+
+
 def test_missing_prefetch_is_fetched_from_the_fhir_server(demo: TestClient, peer: Peer) -> None:
     """Absent prefetch keys are searched on the FHIR server with the supplied access token,
     following the search pages; the result equals the prefetched one."""

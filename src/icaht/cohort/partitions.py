@@ -23,11 +23,12 @@ How an input is cut (:func:`plan`):
   the end.
 * A small tabular set (up to :data:`TARGET_PARTITION_ROWS` observations) is one partition.
 * **A folder of JSON records**: :data:`RECORDS_PER_PARTITION` files per partition.
-* **A folder of FHIR NDJSON** (``*.ndjson``): records from ``icaht.io.fhir.iter_ndjson_records``
-  (when that reader is installed), :data:`RECORDS_PER_PARTITION` per partition, read lazily in
-  the main process. That reader refuses a folder with an invalid resource before the first
-  record, and stops at a patient whose resources cannot be mapped: both end the run as input
-  errors (exit status 2), not as single rejected patients.
+* **A folder of FHIR NDJSON** (``*.ndjson``): patients from
+  ``icaht.io.fhir.reader.iter_ndjson_patients``, :data:`RECORDS_PER_PARTITION` per partition,
+  read lazily in the main process. A patient with an invalid resource or whose resources map to
+  an invalid record is rejected with its problems (file, line, element path, value); malformed
+  lines and invalid resources of no known patient are listed with an empty patient_id, as rows
+  of no patient. The other patients are assessed.
 
 Row numbers in problems are always the 1-based data row of the original file.
 """
@@ -35,12 +36,11 @@ Row numbers in problems are always the 1-based data row of the original file.
 from __future__ import annotations
 
 import csv
-import importlib
 import math
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,6 +58,7 @@ from icaht.cohort.batch import (
     courses_from_files,
     courses_from_records,
     courses_from_tables,
+    rejected_patients,
 )
 from icaht.core.course import Course
 from icaht.core.record import PatientRecord
@@ -163,11 +164,16 @@ class FilesPartition:
 
 @dataclass(frozen=True, slots=True)
 class RecordsPartition:
+    """Records read (with their source), and the rejections of the patients (or lines) that
+    could not be read into records."""
+
     records: tuple[tuple[PatientRecord, str], ...]
+    rejections: tuple[Rejection, ...] = ()
 
     def load(self) -> Loaded:
         courses, rejections = courses_from_records(self.records)
-        return courses, rejections, len(self.records)
+        unread = rejected_patients(self.rejections)
+        return courses, [*self.rejections, *rejections], len(self.records) + len(unread)
 
 
 @dataclass
@@ -548,23 +554,21 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[tuple[Any, ...]]:
 
 
 def _fhir_plan(folder: Path, per_partition: int) -> Plan:
-    try:
-        module = importlib.import_module("icaht.io.fhir")
-    except ImportError:
-        module = None
-    reader: Callable[[Path], Iterator[PatientRecord]] | None = getattr(
-        module, "iter_ndjson_records", None
-    )
-    if reader is None:
-        raise InputError(
-            [Problem(str(folder), "FHIR NDJSON input needs icaht.io.fhir.iter_ndjson_records")]
-        )
+    # fhir.resources takes a while to import: only for NDJSON input (not in every worker)
+    from icaht.io.fhir.reader import RejectedPatient, iter_ndjson_patients  # noqa: PLC0415
+
     source = str(folder)
 
     def partitions() -> Iterator[Partition]:
-        records = ((record, source) for record in reader(folder))
-        for chunk in _chunks(records, per_partition):
-            yield RecordsPartition(chunk)
+        for chunk in _chunks(iter_ndjson_patients(folder), per_partition):
+            records = tuple((r, source) for r in chunk if isinstance(r, PatientRecord))
+            rejections = tuple(
+                replace(Rejection.of(r.patient_id, p), orphan=r.patient_id is None)
+                for r in chunk
+                if isinstance(r, RejectedPatient)
+                for p in r.problems
+            )
+            yield RecordsPartition(records, rejections)
 
     return Plan(partitions(), None, "FHIR NDJSON records, read lazily", "records")
 

@@ -5,15 +5,16 @@ prefetch the client sends (templates in the discovery document) or, for any pref
 absent or null, from the client's FHIR server with the access token it supplies (never logged or
 stored), following search paging. The resources are mapped to a PatientRecord by the FHIR
 importer (``icaht.io.fhir``), assessed as of today, and every recommendation is returned as a
-card (``icaht.io.fhir.cards``). Calls must carry a client JWT that verifies
-(``service.cds_auth``) unless the server runs in demo mode. The cards shown and the feedback
-(accepted or overridden, with the reason) go to the audit log.
+card (``icaht.io.fhir.cards``). Resources this process has validated before (the same
+canonical JSON) are not validated again (``icaht.io.fhir.resource_cache``): a patient's data
+recur from one chart opening to the next, and validation is most of the work. Calls must carry a
+client JWT that verifies (``service.cds_auth``) unless the server runs in demo mode. The cards
+shown and the feedback (accepted or overridden, with the reason) go to the audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import recommendation_cards
 from icaht.io.fhir.reader import bundle_records
+from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile, load_profile
 from icaht.service.auth import database
 from icaht.service.cds_auth import verify_client
@@ -50,6 +52,10 @@ PREFETCH = {
     "conditions": "Condition?patient={{context.patientId}}&_count=200",
     "reports": "DiagnosticReport?patient={{context.patientId}}&_count=100",
 }
+
+#: Validated prefetch resources, shared by the calls of this process (the resources of a
+#: patient recur from one chart opening to the next).
+RESOURCES = ResourceCache()
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"], responses=PROBLEM_RESPONSES)
 Db = Annotated[Session, Depends(database)]
@@ -196,16 +202,18 @@ class _Answer:
     unmapped: int
 
 
-def _answer(call: HookRequest, profile: Profile) -> _Answer:
+def _answer(
+    call: HookRequest, resources: list[Any], digests: list[bytes], profile: Profile
+) -> _Answer:
     """Map the patient's resources, assess them as of today and make the cards."""
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{"resource": r} for r in _resources(call)],
+        "entry": [{"resource": r} for r in resources],
     }
     source = f"CDS Hooks prefetch ({call.hookInstance})"
     try:
-        records, report = bundle_records(bundle, source)
+        records, report = bundle_records(bundle, source, cache=RESOURCES, digests=digests)
     except InputError as exc:
         raise HTTPException(
             422,
@@ -227,14 +235,16 @@ def _answer(call: HookRequest, profile: Profile) -> _Answer:
     )
 
 
-def _prefetch_key(call: HookRequest, profile: Profile) -> tuple[str, ...] | None:
-    """A cache key for a call whose prefetch is complete (nothing to fetch): the digest of the
-    prefetch, the patient, today's date and the profile. None when data must be fetched."""
+def _answer_key(
+    call: HookRequest, digests: list[bytes], profile: Profile
+) -> tuple[str, ...] | None:
+    """A cache key for a call whose prefetch is complete (nothing to fetch): the digest of its
+    resources (in order), the patient, today's date and the profile. None when data must be
+    fetched."""
     prefetch = call.prefetch or {}
     if any(prefetch.get(key) is None for key in PREFETCH):
         return None
-    text = json.dumps(prefetch, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(b"".join(digests)).hexdigest()
     today = date.today().isoformat()
     return (digest, call.context.patientId, today, profile.name, profile.version)
 
@@ -245,11 +255,13 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
     complete prefetch on the same day gives the same cards, so they are cached per process."""
     client = verify_client(request, db)
     profile = load_profile(request.app.state.settings.profile)
-    key = _prefetch_key(call, profile)
+    resources = _resources(call)
+    digests = [resource_digest(r) for r in resources]
+    key = _answer_key(call, digests, profile)
     cache: VersionedCache[_Answer] = request.app.state.assessments
     answer = None if key is None else cache.get(("cds", *key))
     if answer is None:
-        answer = _answer(call, profile)
+        answer = _answer(call, resources, digests, profile)
         if key is not None:
             cache.put(("cds", *key), answer)
     actor = f"{client} / {call.context.userId}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from icaht.io.detect import is_bundle_file, is_ndjson_folder
 from icaht.io.fhir.reader import (
+    RejectedPatient,
+    iter_ndjson_patients,
     iter_ndjson_records,
     read_bundle,
     read_ndjson,
@@ -18,9 +20,11 @@ from icaht.io.fhir.writer import bundle, record_resources, write_bundle, write_n
 
 __all__ = [
     "ImportReport",
+    "RejectedPatient",
     "bundle",
     "is_bundle_file",
     "is_ndjson_folder",
+    "iter_ndjson_patients",
     "iter_ndjson_records",
     "read_bundle",
     "read_ndjson",

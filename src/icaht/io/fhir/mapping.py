@@ -8,6 +8,7 @@ What maps where is documented in docs/fhir.md; the codes come from the reviewed 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -185,14 +186,16 @@ def _observation_value_unit(obs: Observation, analyte: str) -> tuple[float, str]
     quantity = obs.valueQuantity
     if quantity is None or quantity.value is None:
         raise Skip("no numeric value (valueQuantity)")
-    unit = _unit(quantity, analyte)
+    unit = _unit(analyte, quantity.unit, quantity.code)
     return float(quantity.value), unit
 
 
-def _unit(quantity: Quantity, analyte: str) -> str:
-    """The quantity's unit text, or its UCUM code when only that is accepted for the analyte."""
+@functools.lru_cache(maxsize=4096)
+def _unit(analyte: str, text: str | None, code: str | None) -> str:
+    """A quantity's unit text, or its UCUM code when only that is accepted for the analyte
+    (memoised: a few combinations recur in every lab series)."""
     found = resolve_analyte(analyte, None)
-    candidates = [u for u in (quantity.unit, quantity.code) if u]
+    candidates = [u for u in (text, code) if u]
     if found is not None:
         for unit in candidates:
             if unit_factor(found, unit) is not None:
@@ -581,25 +584,27 @@ def _map_medication(
 # --------------------------------------------------------------------------------------------
 
 
+def patient_id(patient: Patient | None, key: str, id_system: str | None = None) -> str:
+    """The record's patient_id: the identifier of ``id_system`` (else of the icaht system),
+    else the Patient's id, else the id of the patient key (``Patient/<id>``)."""
+    if patient is None:
+        return key.rsplit("/", 1)[-1]
+    for system in [s for s in (id_system, codes.PATIENT_ID_SYSTEM) if s]:
+        for ident in patient.identifier or []:
+            if ident.system == system and ident.value:
+                return ident.value
+    return patient.id or key.rsplit("/", 1)[-1]
+
+
 def _patient_facts(
     patient: Patient | None, key: str, id_system: str | None
 ) -> tuple[dict[str, Any], bool]:
     """Facts from Patient (identifier, gender, deceased) and the icaht CAR-T extension; and
     whether the times are days on the synthetic anchor."""
-    facts: dict[str, Any] = {"patient_id": key.rsplit("/", 1)[-1]}
+    facts: dict[str, Any] = {"patient_id": patient_id(patient, key, id_system)}
     synthetic = False
     if patient is None:
         return facts, synthetic
-    systems = [s for s in (id_system, codes.PATIENT_ID_SYSTEM) if s]
-    chosen = None
-    for system in systems:
-        for ident in patient.identifier or []:
-            if ident.system == system and ident.value:
-                chosen = ident.value
-                break
-        if chosen:
-            break
-    facts["patient_id"] = chosen or patient.id or facts["patient_id"]
     if patient.gender:
         facts["sex"] = patient.gender
     ext = _extension(patient.extension, codes.EXT_CART)

@@ -1,0 +1,60 @@
+"""A bounded, thread-safe cache of validated FHIR resources, keyed by the SHA-256 of each
+resource's JSON.
+
+Validating a resource with the ``fhir.resources.R4B`` models is a pure function of its content,
+so a resource seen before (the same JSON) can reuse its validated model: in an EHR,
+``patient-view`` fires on every chart open and most of a patient's resources recur, so a new
+prefetch validates only the resources not seen before. Only valid resources are kept; an invalid
+one is validated again on every call and gives the same problems. The models are only read once
+validated (the mapping never changes them), so sharing them between calls and threads is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import pydantic_core
+from fhir.resources.R4B.domainresource import DomainResource
+
+#: Project default: validated resources kept per server process. A validated Observation takes
+#: about 9 KB (measured with tracemalloc on the synthetic cohort), so about 90 MB per process:
+#: the recent labs, medications and procedures of some 30 patients of 350 resources each.
+RESOURCE_CACHE_ENTRIES = 10_000
+
+
+def resource_digest(raw: object) -> bytes:
+    """The SHA-256 of a parsed resource's JSON: equal digests mean equal content (every value
+    is written exactly: 1 and 1.0, true and 1, NaN and null differ). Keys are written in the
+    order received, not sorted (three times faster than ``json.dumps(sort_keys=True)``): the
+    same resource with its keys reordered is validated again, never taken for another."""
+    return hashlib.sha256(pydantic_core.to_json(raw, inf_nan_mode="constants")).digest()
+
+
+class ResourceCache:
+    """Least-recently-used validated resources keyed by :func:`resource_digest`."""
+
+    def __init__(self, max_entries: int = RESOURCE_CACHE_ENTRIES) -> None:
+        self._entries: OrderedDict[bytes, DomainResource] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: bytes) -> DomainResource | None:
+        with self._lock:
+            found = self._entries.get(digest)
+            if found is not None:
+                self._entries.move_to_end(digest)
+            return found
+
+    def put(self, digest: bytes, resource: DomainResource) -> None:
+        if self._max <= 0:
+            return
+        with self._lock:
+            self._entries[digest] = resource
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)

@@ -1,0 +1,104 @@
+"""The cache of validated FHIR resources (keyed by the digest of each resource's canonical JSON):
+the same records and report as without it, a changed resource validated again, an invalid one
+giving the same problems every time, and a bounded size."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from icaht.errors import InputError
+from icaht.io.fhir.reader import bundle_records
+from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
+from icaht.io.fhir.writer import record_resources
+from icaht.io.records import read_record
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def _bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+@pytest.fixture
+def resources() -> list[dict[str, Any]]:
+    return record_resources(read_record(EXAMPLES / "jain-case1.json"))
+
+
+def test_cached_resources_give_the_same_records_and_report(
+    resources: list[dict[str, Any]],
+) -> None:
+    plain_records, plain_report = bundle_records(_bundle(resources), "b")
+    cache = ResourceCache()
+    first = bundle_records(_bundle(resources), "b", cache=cache)
+    assert len(cache) == len(resources)
+    digests = [resource_digest(r) for r in resources]
+    again = bundle_records(_bundle(copy.deepcopy(resources)), "b", cache=cache, digests=digests)
+    for records, report in (first, again):
+        assert records == plain_records
+        assert report.as_dict() == plain_report.as_dict()
+    assert len(cache) == len(resources)
+
+
+def test_different_content_gives_a_different_digest(resources: list[dict[str, Any]]) -> None:
+    obs = next(r for r in resources if r["resourceType"] == "Observation")
+    assert resource_digest(copy.deepcopy(obs)) == resource_digest(obs)
+    changed = copy.deepcopy(obs)
+    changed["valueQuantity"]["value"] += 1
+    assert resource_digest(changed) != resource_digest(obs)
+    for one, other in [(1, 1.0), (True, 1), (math.nan, None), (math.inf, None), ("1", 1)]:
+        assert resource_digest({"v": one}) != resource_digest({"v": other})
+
+
+def test_a_changed_resource_is_validated_again(resources: list[dict[str, Any]]) -> None:
+    cache = ResourceCache()
+    (before,), _ = bundle_records(_bundle(resources), "b", cache=cache)
+    changed = copy.deepcopy(resources)
+    index, obs = next((i, r) for i, r in enumerate(changed) if r["resourceType"] == "Observation")
+    obs["valueQuantity"]["value"] = 0.01
+    (after,), _ = bundle_records(_bundle(changed), "b", cache=cache)
+    assert len(cache) == len(resources) + 1
+    (expected,), _ = bundle_records(_bundle(changed), "b")
+    assert after == expected != before
+    invalid = copy.deepcopy(changed)
+    invalid[index]["valueQuantity"]["value"] = "lots"
+    with pytest.raises(InputError):
+        bundle_records(_bundle(invalid), "b", cache=cache)
+
+
+def test_an_invalid_resource_gives_the_same_problems_every_time(
+    resources: list[dict[str, Any]],
+) -> None:
+    bad = copy.deepcopy(resources)
+    index = next(i for i, r in enumerate(bad) if r["resourceType"] == "Observation")
+    bad[index]["valueQuantity"]["value"] = "lots"
+    with pytest.raises(InputError) as plain:
+        bundle_records(_bundle(bad), "b")
+    cache = ResourceCache()
+    for _ in range(2):
+        with pytest.raises(InputError) as cached:
+            bundle_records(_bundle(bad), "b", cache=cache)
+        assert cached.value.problems == plain.value.problems
+    (problem,) = plain.value.problems
+    assert problem.field == f"Bundle.entry[{index}].resource.Observation.valueQuantity.value"
+    assert len(cache) == len(resources) - 1  # the invalid one is not kept
+
+
+def test_the_cache_keeps_the_most_recently_used(resources: list[dict[str, Any]]) -> None:
+    cache = ResourceCache(max_entries=3)
+    bundle_records(_bundle(resources), "b", cache=cache)
+    assert len(cache) == 3
+    recent = [resource_digest(r) for r in resources[-3:]]
+    assert all(cache.get(d) is not None for d in recent)
+    assert cache.get(resource_digest(resources[0])) is None
+    off = ResourceCache(max_entries=0)
+    bundle_records(_bundle(resources), "b", cache=off)
+    assert len(off) == 0
