@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps browser-deps demo test lint typecheck unit bench schemas docs clean
+.PHONY: install system-deps browser-deps bench-deps demo test lint typecheck unit bench schemas docs clean
 
 install: $(STAMP)
 
@@ -33,9 +33,12 @@ system-deps:
 browser-deps:
 	@scripts/browser-deps
 
+bench-deps:
+	@scripts/bench-deps
+
 test: system-deps browser-deps lint typecheck unit
 
-bench: install system-deps
+bench: install system-deps bench-deps
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/dashboard.py

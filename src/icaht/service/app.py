@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,6 +35,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # What exists at start-up (modules, the app, the profile) lives as long as the process;
+        # frozen, the garbage collector stops walking it on every full collection (which made
+        # one request in twenty take 60-110 ms instead of 5).
+        gc.freeze()
         yield
         engine.dispose()
 
