@@ -7,8 +7,9 @@
 2. CDS Hooks: ``icaht serve --workers 2`` on loopback with ICAHT_DEMO=1 (so calls carry no client
    JWT: the JWT check is not measured), ``POST /cds-services/icaht-patient-view`` with a CDS Hooks
    2.0 body whose ``prefetch`` holds the Patient and searchset Bundles of one synthetic patient;
-   latency p50/p95/p99 at 10 concurrent clients. Target (issue 5): p95 <= 100 ms including
-   prefetch parsing. Three cases: with the answer cache off, (a) the same prefetch on every call
+   latency p50/p95/p99 at 10 concurrent keep-alive clients (wrk, ``benchmarks/load.py``).
+   Target (issue 5): p95 <= 100 ms including prefetch parsing. Three cases: with the answer
+   cache off, (a) the same prefetch on every call
    (parsed, digested and mapped, assessed and carded every time; its resources, seen before, are
    taken from the per-process cache of validated resources: a chart opened again) and (b) a
    prefetch whose resources were never seen (every Observation, Procedure, ... id renamed per
@@ -22,7 +23,6 @@ Writes ``benchmarks/results/fhir.json`` and adds a row to the FHIR table of
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import itertools
 import json
@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # package (fhir.resources) from the imports below.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 
@@ -62,14 +63,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 WORKERS = 2
 CLIENTS = 10
 TARGET_P95_MS = 100.0
+SECONDS = 5
+FRESH_BODIES = 900  # never-seen prefetches: a third for 1 client, the rest for 10 (never reused)
 SERVICE = "/cds-services/icaht-patient-view"
 console = Console(stderr=True)
-
-
-def _percentile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 # -- NDJSON import ------------------------------------------------------------------------------
@@ -200,94 +197,95 @@ def _renamed(body: dict[str, Any], call: int) -> dict[str, Any]:
     return fresh
 
 
-async def _latencies(url: str, bodies: list[bytes], clients: int, per_client: int) -> list[float]:
-    """Latencies of ``clients`` x ``per_client`` calls; call i sends ``bodies[i % len(bodies)]``."""
-    timings: list[float] = []
-    limits = httpx.Limits(max_connections=clients)
-    headers = {"Content-Type": "application/json"}
-    sent = itertools.count()
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-
-        async def worker() -> None:
-            for _ in range(per_client):
-                body = bodies[next(sent) % len(bodies)]
-                started = time.perf_counter()
-                response = await client.post(SERVICE, content=body, headers=headers)
-                timings.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return timings
-
-
 def _row(
-    timings: list[float], single: list[float], case: str, base: dict[str, Any]
+    many: dict[str, Any], single: dict[str, Any], case: str, base: dict[str, Any]
 ) -> dict[str, Any]:
     row = base | {
         "case": case,
-        "requests": len(timings),
-        "p50_ms": round(_percentile(timings, 50), 1),
-        "p95_ms": round(_percentile(timings, 95), 1),
-        "p99_ms": round(_percentile(timings, 99), 1),
-        "one_client_p50_ms": round(_percentile(single, 50), 1),
-        "one_client_p95_ms": round(_percentile(single, 95), 1),
+        "requests": many["requests"],
+        "p50_ms": many["p50_ms"],
+        "p95_ms": many["p95_ms"],
+        "p99_ms": many["p99_ms"],
+        "one_client_p50_ms": single["p50_ms"],
+        "one_client_p95_ms": single["p95_ms"],
     }
     console.print(f"CDS Hooks patient-view ({case}): {row}")
     return row
 
 
-def measure_cds(work: Path, seed: int, per_client: int, cache: bool) -> list[dict[str, Any]]:
+def _bodies(folder: Path, bodies: Iterator[dict[str, Any]], count: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    paths = []
+    for i, body in zip(range(count), bodies, strict=False):
+        path = folder / f"{i:04d}.json"
+        path.write_text(json.dumps(body), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _unrepeated(url: str, clients: int, bodies: list[Path]) -> dict[str, Any]:
+    """wrk with a body never sent before on every request (an error if wrk sent them all)."""
+    row = wrk(url, clients, SECONDS, bodies)
+    if row["requests"] > len(bodies):
+        raise RuntimeError(f"{row['requests']} requests but {len(bodies)} distinct bodies")
+    return row
+
+
+def measure_cds(work: Path, seed: int, cache: bool) -> list[dict[str, Any]]:
     """Latency rows: with the answer cache on, the same prefetch again; with it off, the same
     prefetch again (resources from the resource cache) and never-seen resources on every call."""
     body, patient_id, resources = hook_body(seed)
-    payload = json.dumps(body).encode("utf-8")
+    folder = work / ("cds-cached" if cache else "cds")
+    (same,) = _bodies(folder / "same", iter([body]), 1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
-    env |= {"ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / ("cds-cached" if cache else "cds"))}
+    env |= {"ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(folder / "data")}
     if not cache:
         env["ICAHT_ASSESSMENT_CACHE_ENTRIES"] = "0"
-    fresh: list[bytes] = []
+    fresh: list[Path] = []
     if not cache:  # made before the server starts: not timed, not competing for the cores
-        calls = (CLIENTS + 1) * per_client
-        fresh = [json.dumps(_renamed(body, i)).encode("utf-8") for i in range(calls)]
+        renamed = (_renamed(body, i) for i in itertools.count())
+        fresh = _bodies(folder / "fresh", renamed, FRESH_BODIES)
     base: dict[str, Any] = {
         "patient": patient_id,
         "prefetch_resources": resources,
-        "prefetch_kilobytes": round(len(payload) / 1000, 1),
+        "prefetch_kilobytes": round(same.stat().st_size / 1000, 1),
         "clients": CLIENTS,
+        "seconds": SECONDS,
         "workers": WORKERS,
+        "load_generator": "wrk -t1",
         "demo_mode_no_jwt": True,
         "answer_cache": cache,
     }
     with serving(env) as url:
+        target = f"{url}{SERVICE}"
         first = httpx.post(
-            f"{url}{SERVICE}",
-            content=payload,
-            headers={"Content-Type": "application/json"},
-            timeout=60,
+            target, content=same.read_bytes(), headers={"Content-Type": "application/json"}
         )
         if first.status_code != 200:
             raise RuntimeError(f"patient-view: {first.status_code} {first.text[:500]}")
         base["cards"] = len(first.json()["cards"])
-        asyncio.run(_latencies(url, [payload], 2, 5))  # warm-up of both workers
-        single = asyncio.run(_latencies(url, [payload], 1, per_client))
-        timings = asyncio.run(_latencies(url, [payload], CLIENTS, per_client))
-        rows = [_row(timings, single, "answer cached" if cache else "seen resources", base)]
+        wrk(target, 2, 1, [same])  # warm-up of both workers
+        single = wrk(target, 1, SECONDS, [same])
+        many = wrk(target, CLIENTS, SECONDS, [same])
+        rows = [_row(many, single, "answer cached" if cache else "seen resources", base)]
         if fresh:
-            single = asyncio.run(_latencies(url, fresh[:per_client], 1, per_client))
-            timings = asyncio.run(_latencies(url, fresh[per_client:], CLIENTS, per_client))
-            rows.append(_row(timings, single, "new resources", base))
+            half = len(fresh) // 3
+            single = _unrepeated(target, 1, fresh[:half])
+            many = _unrepeated(target, CLIENTS, fresh[half:])
+            rows.append(_row(many, single, "new resources", base))
     return rows
 
 
 # -- results ------------------------------------------------------------------------------------
-SECTION = "## FHIR (`benchmarks/fhir.py`)"
+SECTION = "## FHIR (`benchmarks/fhir.py`, load from wrk)"
 HEADER = (
     f"{SECTION}\n\n"
     "NDJSON import: a synthetic cohort (`icaht.simulate`) written as bulk NDJSON, read, validated "
     "(fhir.resources R4B) and mapped into records in one process (median of runs). CDS Hooks: "
     "`POST /cds-services/icaht-patient-view` with a full prefetch (Patient + searchset Bundles of "
     f"one synthetic patient) against `icaht serve --workers {WORKERS}` on loopback, "
-    f"{CLIENTS} concurrent clients, **ICAHT_DEMO=1 (no client JWT verified)**; target p95 <= "
+    f"{CLIENTS} concurrent keep-alive clients for {SECONDS} s (wrk), **ICAHT_DEMO=1 (no client "
+    "JWT verified)**; target p95 <= "
     f"{TARGET_P95_MS:.0f} ms including prefetch parsing, judged with the answer cache off on "
     "the same prefetch again (its resources taken from the cache of validated resources: a chart "
     "opened again); p95 new resources: every call's resources never seen before (all validated: "
@@ -305,7 +303,6 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200, help="NDJSON cohort size")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="NDJSON import runs")
-    parser.add_argument("--requests", type=int, default=30, help="CDS calls per client")
     parser.add_argument(
         "--cds-only", action="store_true", help="measure CDS Hooks only; print, record nothing"
     )
@@ -320,8 +317,8 @@ def main() -> None:
                 f"NDJSON import: {ndjson['resources_per_s']:,} resources/s "
                 f"({ndjson['patients_per_s']} patients/s)"
             )
-        cds, first_view = measure_cds(work, args.seed, args.requests, cache=False)
-        (cached,) = measure_cds(work, args.seed, args.requests, cache=True)
+        cds, first_view = measure_cds(work, args.seed, cache=False)
+        (cached,) = measure_cds(work, args.seed, cache=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if ndjson is None:

@@ -34,6 +34,7 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 from tests.postgres_harness import postgres_cluster  # noqa: E402
@@ -94,52 +95,24 @@ def serving(env: dict[str, str]) -> Iterator[str]:
             yield server.url
 
 
-WRK_REPORT = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{"requests": %d, "errors": %d, "non_2xx": %d, ' ..
-    '"p50_ms": %.1f, "p95_ms": %.1f, "p99_ms": %.1f}\\n',
-    summary.requests, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
-end
-"""
-
-
-def wrk(url: str, clients: int, seconds: int, script: Path) -> dict[str, Any]:
-    """Latency percentiles of ``clients`` keep-alive connections, each sending the next request
-    when the previous one is answered, for ``seconds`` (wrk: a C load generator, so it takes
-    little of the two cores from the server)."""
-    done = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    if row["errors"] or row["non_2xx"]:
-        raise RuntimeError(f"wrk saw failed requests: {row}\n{done.stdout}")
-    return row
-
-
-def _measure(name: str, env: dict[str, str], script: Path) -> dict[str, Any]:
+def _measure(name: str, env: dict[str, str]) -> dict[str, Any]:
     with serving(env) as url:
         httpx.post(f"{url}/api/v1/patients", json=one_year_patient("bench-1y"), timeout=60)
         target = f"{url}/api/v1/patients/bench-1y/assessment"
-        wrk(target, 1, 1, script)  # warm-up
+        wrk(target, 1, 1)  # warm-up
         rows = {}
         for clients in CLIENTS:
-            rows[str(clients)] = wrk(target, clients, SECONDS_PER_POINT, script)
+            rows[str(clients)] = wrk(target, clients, SECONDS_PER_POINT)
             console.print(f"{name}: {clients:>2} clients {rows[str(clients)]}")
     return rows
 
 
-def measure_backend(name: str, env: dict[str, str], script: Path) -> dict[str, Any]:
+def measure_backend(name: str, env: dict[str, str]) -> dict[str, Any]:
     _icaht("db", "upgrade", env=env)
     cold = {**env, "ICAHT_ASSESSMENT_CACHE_ENTRIES": "0"}
     return {
-        "cold": _measure(f"{name} cache off", cold, script),
-        "cached": _measure(f"{name} cache on", env, script),
+        "cold": _measure(f"{name} cache off", cold),
+        "cached": _measure(f"{name} cache on", env),
     }
 
 
@@ -164,14 +137,12 @@ def measure_import(env: dict[str, str], folder: Path) -> dict[str, float]:
 def main() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("ICAHT_")}
     work = Path(tempfile.mkdtemp(prefix="icaht-bench-"))
-    script = work / "report.lua"
-    script.write_text(WRK_REPORT, encoding="utf-8")
     try:
         sqlite_env = {**base, "ICAHT_DEMO": "1", "ICAHT_DATA_DIR": str(work / "sqlite")}
-        results: dict[str, Any] = {"sqlite": measure_backend("sqlite", sqlite_env, script)}
+        results: dict[str, Any] = {"sqlite": measure_backend("sqlite", sqlite_env)}
         with postgres_cluster() as url:
             pg_env = {**base, "ICAHT_DEMO": "1", "ICAHT_DATABASE_URL": url}
-            results["postgresql"] = measure_backend("postgresql", pg_env, script)
+            results["postgresql"] = measure_backend("postgresql", pg_env)
         import_env = {**base, "ICAHT_DATA_DIR": str(work / "import")}
         results["import_sqlite"] = measure_import(import_env, work / "records")
         console.print(f"import (SQLite): {results['import_sqlite']}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,3 +91,49 @@ def test_in_memory_databases_have_no_lock_file(tmp_path: Path) -> None:
     engine.dispose()
     assert not list(tmp_path.iterdir())
     assert not Path(lock_path(":memory:")).exists()
+
+
+def test_threads_of_one_process_take_turns(tmp_path: Path) -> None:
+    database = tmp_path / "icaht.db"
+    first = sqlite3.connect(database, factory=WriterLockedConnection, check_same_thread=False)
+    second = sqlite3.connect(database, factory=WriterLockedConnection, check_same_thread=False)
+    first.execute("CREATE TABLE t (x INTEGER)")
+    first.commit()
+    first.before("INSERT INTO t VALUES (1)")
+    first.execute("INSERT INTO t VALUES (1)")
+    waited = threading.Event()
+    done = threading.Event()
+
+    def write() -> None:
+        waited.set()
+        second.before("INSERT INTO t VALUES (2)")  # waits for first's commit
+        second.execute("INSERT INTO t VALUES (2)")
+        second.commit()
+        done.set()
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    assert waited.wait(5)
+    assert not done.wait(0.2)  # still waiting while the first transaction is open
+    first.commit()
+    worker.join(10)
+    assert done.is_set()
+    assert sorted(r[0] for r in first.execute("SELECT x FROM t")) == [1, 2]
+    first.close()
+    second.close()
+    assert lock_is_free(database)
+
+
+def test_one_thread_writing_through_two_connections_times_out(tmp_path: Path) -> None:
+    database = tmp_path / "icaht.db"
+    first = sqlite3.connect(database, factory=WriterLockedConnection, timeout=0.05)
+    second = sqlite3.connect(database, factory=WriterLockedConnection, timeout=0.05)
+    try:
+        first.before("INSERT INTO t VALUES (1)")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            second.before("INSERT INTO t VALUES (2)")
+        first.rollback()
+        second.before("INSERT INTO t VALUES (2)")  # free again
+    finally:
+        first.close()
+        second.close()

@@ -31,10 +31,11 @@ from icaht.errors import InputError
 from icaht.io.fhir.cards import recommendation_cards
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
-from icaht.knowledge.profile import Profile, load_profile
+from icaht.knowledge.profile import Profile
 from icaht.service.auth import database
 from icaht.service.cds_auth import verify_client
 from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.service.settings import profile_in_force
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 
@@ -254,7 +255,7 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
     """Cards for the patient in view: one per recommendation, most important first. The same
     complete prefetch on the same day gives the same cards, so they are cached per process."""
     client = verify_client(request, db)
-    profile = load_profile(request.app.state.settings.profile)
+    profile = profile_in_force(request)
     resources = _resources(call)
     digests = [resource_digest(r) for r in resources]
     key = _answer_key(call, digests, profile)

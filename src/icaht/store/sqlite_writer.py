@@ -5,8 +5,10 @@ SQLite admits one writer; a second one waits in SQLite's busy handler, which sle
 request, those sleeps dominated the latency tail. Here every connection takes an exclusive OS
 lock (``flock``) on a file beside the database before its first writing statement and releases it
 after its commit or rollback, so writers queue on the lock and the next one starts as soon as the
-previous one finished. Waiting polls every :data:`POLL_S` and gives up after the busy timeout with
-SQLite's own "database is locked" error, so a stuck writer cannot hang the others.
+previous one finished. Within a process, writers first queue on a thread lock (waiting on it costs
+nothing), so at most one thread per process polls the file lock, every :data:`POLL_S`. Both waits
+give up after the busy timeout with SQLite's own "database is locked" error, so a stuck writer
+cannot hang the others.
 
 Reads (``SELECT`` and ``PRAGMA``) never take the lock: WAL lets them run beside the writer. The
 lock only orders writers; SQLite's own locking still guarantees correctness (a writer that does not
@@ -18,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -33,6 +36,16 @@ def lock_path(database: str) -> str:
     return f"{database}-writer.lock"
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: str) -> threading.Lock:
+    """The one thread lock of this process for a lock file."""
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(os.path.realpath(path), threading.Lock())
+
+
 class WriterLockedConnection(sqlite3.Connection):
     """A ``sqlite3`` connection (pass as ``factory=``) that holds the database's writer lock from
     its first writing statement (:func:`install` tells it of each statement) to the end of that
@@ -43,18 +56,23 @@ class WriterLockedConnection(sqlite3.Connection):
         self._timeout_s = float(kwargs.get("timeout", args[0] if args else 5.0))
         in_memory = database == ":memory:" or kwargs.get("uri", False)
         self._lock_fd = None if in_memory else os.open(lock_path(database), _FLAGS, 0o600)
+        self._in_process = None if in_memory else _thread_lock(lock_path(database))
         self._holding = False
 
     def before(self, statement: str) -> None:
         """Take the writer lock before a statement that may write (if not already held)."""
         if self._lock_fd is None or self._holding or statement.lstrip()[:6].upper() in _READS:
             return
+        assert self._in_process is not None
         deadline = time.monotonic() + self._timeout_s
+        if not self._in_process.acquire(timeout=self._timeout_s):
+            raise sqlite3.OperationalError("database is locked")
         while True:
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    self._in_process.release()
                     raise sqlite3.OperationalError("database is locked") from None
                 time.sleep(POLL_S)
             else:
@@ -62,8 +80,9 @@ class WriterLockedConnection(sqlite3.Connection):
                 return
 
     def _release(self) -> None:
-        if self._holding and self._lock_fd is not None:
+        if self._holding and self._lock_fd is not None and self._in_process is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._in_process.release()
         self._holding = False
 
     def commit(self) -> None:
