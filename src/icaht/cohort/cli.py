@@ -42,7 +42,9 @@ def _report(summary: RunSummary) -> None:
     if summary.rejected:
         parts.append(f"{summary.rejected:,} patient(s) rejected")
     if summary.orphan_rows:
-        parts.append(f"{summary.orphan_rows:,} row(s) or line(s) that belong to no patient left out")
+        parts.append(
+            f"{summary.orphan_rows:,} row(s) or line(s) that belong to no patient left out"
+        )
     _err.print(
         f"[bold yellow]{'; '.join(parts)}[/]: {summary.problems:,} problem(s) listed in "
         f"{summary.errors_path}",

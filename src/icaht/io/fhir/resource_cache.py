@@ -12,11 +12,11 @@ validated (the mapping never changes them), so sharing them between calls and th
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 
 import pydantic_core
 from fhir.resources.R4B.domainresource import DomainResource
+
+from icaht.lru import LruCache
 
 #: Project default: validated resources kept per server process. A validated Observation takes
 #: about 9 KB (measured with tracemalloc on the synthetic cohort), so about 90 MB per process:
@@ -32,29 +32,8 @@ def resource_digest(raw: object) -> bytes:
     return hashlib.sha256(pydantic_core.to_json(raw, inf_nan_mode="constants")).digest()
 
 
-class ResourceCache:
+class ResourceCache(LruCache[bytes, DomainResource]):
     """Least-recently-used validated resources keyed by :func:`resource_digest`."""
 
     def __init__(self, max_entries: int = RESOURCE_CACHE_ENTRIES) -> None:
-        self._entries: OrderedDict[bytes, DomainResource] = OrderedDict()
-        self._max = max_entries
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, digest: bytes) -> DomainResource | None:
-        with self._lock:
-            found = self._entries.get(digest)
-            if found is not None:
-                self._entries.move_to_end(digest)
-            return found
-
-    def put(self, digest: bytes, resource: DomainResource) -> None:
-        if self._max <= 0:
-            return
-        with self._lock:
-            self._entries[digest] = resource
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        super().__init__(max_entries)
