@@ -296,6 +296,14 @@ def _check_csrf(request: Request, form: FormData, session: BrowserSession | None
         raise CsrfRejected
 
 
+async def _session_form(request: Request) -> tuple[FormData, BrowserSession | None]:
+    """A posted sign-in or sign-out form and the browser session, once its CSRF token checks."""
+    form = await request.form()
+    session = codec(request).read(request)
+    _check_csrf(request, form, session)
+    return form, session
+
+
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -336,10 +344,7 @@ def signin_page(
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
-    manager = codec(request)
-    form = await request.form()
-    session = manager.read(request)
-    _check_csrf(request, form, session)
+    form, session = await _session_form(request)
     assert session is not None
     username, password = _text(form, "username"), form.get("password")
     target = _local_path(_text(form, "next"))
@@ -362,16 +367,14 @@ async def signin(request: Request) -> Response:
         query = urlencode({"next": target, "error": "1"})
         return RedirectResponse(f"/signin?{query}", status_code=303)
     response = RedirectResponse(target, status_code=303)
-    manager.write(response, request, signed_in(session, found))
+    codec(request).write(response, request, signed_in(session, found))
     return response
 
 
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     manager = codec(request)
-    form = await request.form()
-    session = manager.read(request)
-    _check_csrf(request, form, session)
+    _, session = await _session_form(request)
     if session is not None and session.username is not None:
         ended = session
 
