@@ -203,7 +203,7 @@ def test_cli_exit_status_and_message(damaged: tuple[Path, dict[str, int]], tmp_p
     )
     assert result.exit_code == EXIT_REJECTED, result.output
     assert "4 patient(s) rejected" in result.output
-    assert "1 row(s) of no patient" in result.output
+    assert "1 row(s) or line(s) that belong to no patient" in result.output
     assert "errors.csv" in result.output
     assert out.is_file()
 
