@@ -31,6 +31,7 @@ from icaht import __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation, settings_used, sources
+from icaht.core.record import Observation
 from icaht.core.rule import CATEGORIES, setting_description
 from icaht.core.rules import CATALOGUE
 from icaht.core.timeline import calendar_day
@@ -75,7 +76,14 @@ from icaht.service.sessions import (
 )
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
-from icaht.store.patients import add_to_patient, load_course
+from icaht.store.patients import (
+    NotFoundError,
+    StoredObservation,
+    add_to_patient,
+    correct_observation,
+    list_observations,
+    load_course,
+)
 from icaht.store.signed_out import sign_out
 from icaht.store.tables import Patient
 from icaht.store.users import authenticate
@@ -94,7 +102,10 @@ MESSAGES = {
     "event-added": "Event added; the assessment below includes it.",
     "decision": "Decision recorded in the audit log.",
     "imported": "Upload imported.",
+    "lab-corrected": "Laboratory value corrected; the earlier value is kept in the history.",
 }
+#: Project default: the longest reason a correction may carry.
+MAX_REASON_CHARS = 500
 #: Fields of the event form: name, label, the kinds that use it, fixed choices.
 EVENT_FIELDS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("end", "End (day; empty = ongoing)", (), ()),
@@ -728,6 +739,149 @@ async def add_event(request: Request) -> Response:
     if user.role not in PATIENT_ROLES:
         return _forbidden(request, user)
     return await run_in_threadpool(_add_item, request, user, form, "event")
+
+
+# -- labs and their corrections -----------------------------------------------------------------
+def _stored_lab(db: Session, key: str, row_id: int) -> StoredObservation | None:
+    found = [r for r in list_observations(db, key, -1e9, 1e9, history=True) if r.id == row_id]
+    return found[0] if found else None
+
+
+def _lab_values(observation: Observation) -> dict[str, str]:
+    """A stored value as the lab form's fields."""
+    time = observation.time
+    return {
+        "time": f"{time:.15g}" if isinstance(time, float) else time.isoformat(),
+        "analyte": observation.analyte or "",
+        "value": f"{observation.value:.15g}",
+        "unit": observation.unit or "",
+    }
+
+
+def _correction_page(
+    request: Request,
+    user: PageUser,
+    key: str,
+    stored: StoredObservation,
+    lab: FormResult,
+    reason: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "nav": "patients",
+        "key": key,
+        "stored": stored,
+        "lab": lab,
+        "reason": reason,
+        "max_reason": MAX_REASON_CHARS,
+        "lab_analytes": LAB_ANALYTES,
+    }
+    return render(request, "lab_correct.html", context, user=user, status_code=status_code)
+
+
+@router.get("/patient/labs")
+def labs_page(
+    request: Request,
+    user: User,
+    db: Db,
+    id: Annotated[str, Query(min_length=1, max_length=128)],
+    history: bool = False,
+) -> HTMLResponse:
+    """Every laboratory value of a patient, each with a link to correct it (audited)."""
+    if user.role not in PATIENT_ROLES:
+        return _forbidden(request, user)
+    try:
+        rows = list_observations(db, id, -1e9, 1e9, history)
+    except NotFoundError:
+        return _error_page(request, user, 404, "No such patient", "No current patient has this id.")
+    audit(db, actor=user.username, action="dashboard-labs", patient_key=id, remote=_remote(request))
+    db.commit()
+    context = {"nav": "patients", "key": id, "rows": rows, "history": history}
+    return render(request, "labs.html", context, user=user)
+
+
+@router.get("/patient/labs/correct")
+def correct_lab_page(
+    request: Request,
+    user: User,
+    db: Db,
+    id: Annotated[str, Query(min_length=1, max_length=128)],
+    row: int,
+) -> HTMLResponse:
+    """The form to correct one stored laboratory value."""
+    if user.role not in PATIENT_ROLES:
+        return _forbidden(request, user)
+    try:
+        stored = _stored_lab(db, id, row)
+    except NotFoundError:
+        stored = None
+    if stored is None or stored.superseded_by is not None:
+        return _error_page(
+            request, user, 404, "No such value", "This patient has no current value with this id."
+        )
+    return _correction_page(request, user, id, stored, FormResult(_lab_values(stored.observation)))
+
+
+def _correct_lab(request: Request, user: PageUser, form: FormData) -> Response:
+    key, reason = _text(form, "id"), _text(form, "reason")
+    try:
+        row_id = int(_text(form, "row"))
+    except ValueError:
+        return _error_page(request, user, 404, "No such value", "The form names no stored value.")
+    with request.app.state.sessions() as db:
+        try:
+            stored = _stored_lab(db, key, row_id)
+        except NotFoundError:
+            stored = None
+        course = load_course(db, key)
+        if stored is None or course is None:
+            return _error_page(
+                request, user, 404, "No such value", "This patient has no value with this id."
+            )
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        lab = parse_lab(fields, course.facts)
+        if not reason:
+            lab.add("reason", "required: say why the value is corrected")
+        elif len(reason) > MAX_REASON_CHARS:
+            lab.add("reason", f"at most {MAX_REASON_CHARS} characters")
+        if lab.ok and lab.observation is not None:
+            kept = stored.observation  # the reference range and LOINC code stay with the value
+            corrected = Observation.model_validate(
+                {
+                    **lab.observation.model_dump(),
+                    "loinc": kept.loinc,
+                    "lln": kept.lln,
+                    "uln": kept.uln,
+                }
+            )
+            try:
+                new_id = correct_observation(db, key, row_id, corrected)
+            except InputError as exc:
+                db.rollback()
+                for p in exc.problems:
+                    lab.add("form", p.message)
+        if not lab.ok:
+            return _correction_page(request, user, key, stored, lab, reason, status_code=422)
+        audit(
+            db,
+            actor=user.username,
+            action="correct-observation",
+            patient_key=key,
+            remote=_remote(request),
+            detail={"via": "dashboard", "old": row_id, "new": new_id, "reason": reason},
+        )
+        db.commit()
+    return RedirectResponse(
+        "/patient/labs?" + urlencode({"id": key, "msg": "lab-corrected"}), status_code=303
+    )
+
+
+@router.post("/patient/labs/correct")
+async def correct_lab(request: Request) -> Response:
+    form, user = await _post_form(request)
+    if user.role not in PATIENT_ROLES:
+        return _forbidden(request, user)
+    return await run_in_threadpool(_correct_lab, request, user, form)
 
 
 # -- upload -------------------------------------------------------------------------------------
