@@ -42,7 +42,7 @@ bench: install system-deps bench-deps
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/dashboard.py
-	$(BIN)/python benchmarks/fhir.py
+	$(BIN)/python benchmarks/fhir_exchange.py
 	$(BIN)/python benchmarks/cohort_scale.py
 
 schemas: install

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from benchmarks.service import one_year_patient  # noqa: E402
 
 from icaht.core.record import PatientRecord  # noqa: E402
@@ -117,23 +117,6 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def _commit() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            check=False,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], check=False, cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        return rev + ("+dirty" if dirty else "")
-    except OSError:
-        return "unknown"
-
-
 HEADER = "## Dashboard (`benchmarks/dashboard.py`)"
 SECTION = (
     f"{HEADER}\n\nServer time in-process on SQLite (medians of `--repeat` requests). Patient "
@@ -144,21 +127,6 @@ SECTION = (
     "| list cold ms | list warm ms (p95) | list filtered+sorted ms | targets met |\n"
     "|---|---|---|---|---|---|---|---|---|\n"
 )
-
-
-def _with_row(text: str, row: str) -> str:
-    """The README with the row added to the dashboard table, a section placed before the other
-    benchmarks' tables (which append at the end of the file)."""
-    lines = text.split("\n")
-    if HEADER not in text:
-        at = 1 if lines and lines[0].startswith("# ") else 0
-        lines[at:at] = ["", *SECTION.rstrip("\n").split("\n")]
-    start = lines.index(HEADER)
-    end = next(i for i in range(start, len(lines)) if lines[i].startswith("|---"))
-    while end + 1 < len(lines) and lines[end + 1].startswith("|"):
-        end += 1
-    lines.insert(end + 1, row)
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -185,7 +153,7 @@ def main() -> None:
             sorted_warm = _times(client, "/patients?sort=icaht&dir=desc&severe=1", args.repeat)
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
-        "commit": _commit(),
+        "commit": commit_id(),
         "repeat": args.repeat,
         "patient_page_observations": len(one_year_patient("x")["observations"]),
         "patient_page_median_ms": round(statistics.median(page), 1),
@@ -201,19 +169,14 @@ def main() -> None:
     result["list_target_met"] = result["list_warm_median_ms"] <= TARGET_LIST_MS
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
-    readme = RESULTS / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmark results\n"
     met = "yes" if result["patient_target_met"] and result["list_target_met"] else "no"
     row = (
         f"| {result['date']} | {result['commit']} | {result['patient_page_median_ms']} "
         f"({result['patient_page_p95_ms']}) | {result['patient_page_as_of_60_median_ms']} "
         f"| {args.patients} | {result['list_cold_ms']} | {result['list_warm_median_ms']} "
-        f"({result['list_warm_p95_ms']}) | {result['list_filtered_sorted_median_ms']} | {met} |"
+        f"({result['list_warm_p95_ms']}) | {result['list_filtered_sorted_median_ms']} | {met} |\n"
     )
-    text = _with_row(text, row)
-    partial = readme.with_name(readme.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(readme)
+    add_row(HEADER, SECTION, row)
     console.print_json(json.dumps(result))
 
 

@@ -46,9 +46,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is named fhir.py: drop its folder from the path, or it would hide the ``fhir``
-# package (fhir.resources) from the imports below.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
@@ -277,7 +274,7 @@ def measure_cds(work: Path, seed: int, cache: bool) -> list[dict[str, Any]]:
 
 
 # -- results ------------------------------------------------------------------------------------
-SECTION = "## FHIR (`benchmarks/fhir.py`, load from wrk)"
+SECTION = "## FHIR (`benchmarks/fhir_exchange.py`, load from wrk)"
 HEADER = (
     f"{SECTION}\n\n"
     "NDJSON import: a synthetic cohort (`icaht.simulate`) written as bulk NDJSON, read, validated "
