@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from tests.icaht_process import running
 
@@ -200,3 +201,40 @@ def test_print_view(page: Page, demo_server: Demo) -> None:
     pdf = page.request.get(f"{demo_server.url}/patient/summary.pdf?id=scaldaferri-2023&as_of=200")
     assert pdf.status == 200
     assert pdf.body().startswith(b"%PDF")
+
+
+def _accessibility_violations(page: Page) -> list[str]:
+    """axe-core (WCAG 2 A/AA and best-practice rules) on the page as it is: each violation as
+    'rule (impact): first element'."""
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}" for v in found]
+
+
+def test_every_page_passes_an_accessibility_audit(page: Page, demo_server: Demo) -> None:
+    """Landmarks, labels, names, contrast, nesting: no axe-core violation on any page, including
+    a form shown again with its errors."""
+    page.goto(f"{demo_server.url}/signin")
+    pages: dict[str, list[str]] = {"/signin": _accessibility_violations(page)}
+    sign_in(page, demo_server)
+    key = "jain-2023-case1"
+    for path in (
+        "/patients",
+        "/patients?phase=prolonged&severe=1",
+        f"/patient?id={key}",
+        f"/patient/labs?id={key}&history=true",
+        "/upload",
+        "/rules",
+        "/profile",
+        f"/patient/print?id={key}",
+    ):
+        page.goto(demo_server.url + path)
+        if "chart" in page.content():
+            page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+        pages[path] = _accessibility_violations(page)
+    page.goto(f"{demo_server.url}/patient/labs?id={key}")
+    page.get_by_role("link", name=re.compile("^Correct")).first.click()
+    page.get_by_label("Value").fill("not a number")
+    page.get_by_role("button", name="Save the correction").click()
+    expect(page.locator("#fix-value-err")).to_be_visible()  # shown again with its errors
+    pages["correction form with errors"] = _accessibility_violations(page)
+    assert {path: found for path, found in pages.items() if found} == {}
