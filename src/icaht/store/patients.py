@@ -280,15 +280,26 @@ def list_observations(
     if not history:
         query = query.where(ObservationRow.superseded_by.is_(None))
     rows = session.scalars(query.order_by(ObservationRow.day, ObservationRow.id))
-    return [
-        StoredObservation(
-            id=row.id,
-            day=row.day,
-            observation=_observation(row),
-            superseded_by=row.superseded_by,
-        )
-        for row in rows
-    ]
+    return [_stored_observation(row) for row in rows]
+
+
+def _stored_observation(row: ObservationRow) -> StoredObservation:
+    return StoredObservation(
+        id=row.id, day=row.day, observation=_observation(row), superseded_by=row.superseded_by
+    )
+
+
+def find_observation(session: Session, patient_key: str, row_id: int) -> StoredObservation | None:
+    """One observation row of a patient (current or corrected), or None when the patient has no
+    row with this id; :class:`NotFoundError` when there is no such current patient."""
+    patient = _patient(session, patient_key)
+    row = session.get(ObservationRow, row_id)
+    return None if row is None or row.patient_id != patient.id else _stored_observation(row)
+
+
+def patient_facts(session: Session, patient_key: str) -> PatientFacts:
+    """The facts of a current patient (:class:`NotFoundError` when there is none)."""
+    return PatientFacts.model_validate(_patient(session, patient_key).facts)
 
 
 def _stored_event(row: EventRow) -> StoredEvent:

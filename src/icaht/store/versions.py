@@ -3,8 +3,8 @@
 A patient's version is its facts' update time plus the newest id of its observation rows and of
 its event rows. Rows are only ever added (a correction adds a row and marks the old one
 superseded; nothing deletes a row), so any change of what an assessment reads changes the
-version; a cache keyed on it never serves a result computed from older data. The newest id of a
-patient is one step down the patient index.
+version; a cache keyed on it never serves a result computed from older data. The newest ids are
+read through the tables' patient indexes.
 """
 
 from __future__ import annotations

@@ -81,8 +81,10 @@ from icaht.store.patients import (
     StoredObservation,
     add_to_patient,
     correct_observation,
+    find_observation,
     list_observations,
     load_course,
+    patient_facts,
 )
 from icaht.store.signed_out import sign_out
 from icaht.store.tables import Patient
@@ -742,11 +744,6 @@ async def add_event(request: Request) -> Response:
 
 
 # -- labs and their corrections -----------------------------------------------------------------
-def _stored_lab(db: Session, key: str, row_id: int) -> StoredObservation | None:
-    found = [r for r in list_observations(db, key, -1e9, 1e9, history=True) if r.id == row_id]
-    return found[0] if found else None
-
-
 def _lab_values(observation: Observation) -> dict[str, str]:
     """A stored value as the lab form's fields."""
     time = observation.time
@@ -812,7 +809,7 @@ def correct_lab_page(
     if user.role not in PATIENT_ROLES:
         return _forbidden(request, user)
     try:
-        stored = _stored_lab(db, id, row)
+        stored = find_observation(db, id, row)
     except NotFoundError:
         stored = None
     if stored is None or stored.superseded_by is not None:
@@ -830,16 +827,15 @@ def _correct_lab(request: Request, user: PageUser, form: FormData) -> Response:
         return _error_page(request, user, 404, "No such value", "The form names no stored value.")
     with request.app.state.sessions() as db:
         try:
-            stored = _stored_lab(db, key, row_id)
+            stored, facts = find_observation(db, key, row_id), patient_facts(db, key)
         except NotFoundError:
             stored = None
-        course = load_course(db, key)
-        if stored is None or course is None:
+        if stored is None:
             return _error_page(
                 request, user, 404, "No such value", "This patient has no value with this id."
             )
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        lab = parse_lab(fields, course.facts)
+        lab = parse_lab(fields, facts)
         if not reason:
             lab.add("reason", "required: say why the value is corrected")
         elif len(reason) > MAX_REASON_CHARS:
