@@ -250,6 +250,29 @@ def test_an_invalid_prefetch_resource_is_refused_naming_its_element(demo: TestCl
         assert "Observation.valueQuantity.value" in detail
 
 
+@pytest.mark.parametrize(
+    ("body", "where", "message"),
+    [
+        (b'{"hook": "patient-view", "context": ', "body.", "JSON decode error"),  # cut short
+        (b'{"hook": "patient-view", "hookInstance": NaN}', "body.", "JSON decode error"),
+        (b'{"hook": "patient-view", "hookInstance": "h"}', "body.context", "Field required"),
+    ],
+)
+def test_a_malformed_call_is_refused_naming_where(
+    demo: TestClient, body: bytes, where: str, message: str
+) -> None:
+    """The body is parsed with orjson (``service.json_route``): what is not JSON (NaN is not,
+    though Python's own parser takes it) or not a patient-view call is a 422 problem naming the
+    place."""
+    response = demo.post(
+        f"/cds-services/{SERVICE_ID}", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert error["field"].startswith(where)
+    assert message in error["message"]
+
+
 def test_missing_prefetch_is_fetched_from_the_fhir_server(demo: TestClient, peer: Peer) -> None:
     """Absent prefetch keys are searched on the FHIR server with the supplied access token,
     following the search pages; the result equals the prefetched one."""

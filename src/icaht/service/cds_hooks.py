@@ -34,8 +34,10 @@ from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database
 from icaht.service.cds_auth import verify_client
+from icaht.service.json_route import OrjsonRoute
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.settings import profile_in_force
+from icaht.service.turns import assessment_turn
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 
@@ -58,7 +60,12 @@ PREFETCH = {
 #: patient recur from one chart opening to the next).
 RESOURCES = ResourceCache()
 
-router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/cds-services",
+    tags=["CDS Hooks"],
+    responses=PROBLEM_RESPONSES,
+    route_class=OrjsonRoute,
+)
 Db = Annotated[Session, Depends(database)]
 
 
@@ -253,18 +260,29 @@ def _answer_key(
 @router.post(f"/{SERVICE_ID}")
 def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
     """Cards for the patient in view: one per recommendation, most important first. The same
-    complete prefetch on the same day gives the same cards, so they are cached per process."""
+    complete prefetch on the same day gives the same cards, so they are cached per process.
+    Resources missing from the prefetch are fetched first; then the call takes its turn in the
+    process (``service.turns``) to map, assess and record what it showed."""
     client = verify_client(request, db)
     profile = profile_in_force(request)
     resources = _resources(call)
-    digests = [resource_digest(r) for r in resources]
-    key = _answer_key(call, digests, profile)
-    cache: VersionedCache[_Answer] = request.app.state.assessments
-    answer = None if key is None else cache.get(("cds", *key))
-    if answer is None:
-        answer = _answer(call, resources, digests, profile)
-        if key is not None:
-            cache.put(("cds", *key), answer)
+    with assessment_turn:
+        digests = [resource_digest(r) for r in resources]
+        key = _answer_key(call, digests, profile)
+        cache: VersionedCache[_Answer] = request.app.state.assessments
+        answer = None if key is None else cache.get(("cds", *key))
+        if answer is None:
+            answer = _answer(call, resources, digests, profile)
+            if key is not None:
+                cache.put(("cds", *key), answer)
+        _record_shown(db, request, call, client, answer)
+    return {"cards": answer.cards}
+
+
+def _record_shown(
+    db: Session, request: Request, call: HookRequest, client: str, answer: _Answer
+) -> None:
+    """The audit of a call: what was assessed and which cards were shown."""
     actor = f"{client} / {call.context.userId}"
     assessment_shown(
         db,
@@ -289,7 +307,6 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
         },
     )
     db.commit()
-    return {"cards": answer.cards}
 
 
 @router.post(f"/{SERVICE_ID}/feedback")

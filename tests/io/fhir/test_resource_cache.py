@@ -54,7 +54,9 @@ def test_different_content_gives_a_different_digest(resources: list[dict[str, An
     changed = copy.deepcopy(obs)
     changed["valueQuantity"]["value"] += 1
     assert resource_digest(changed) != resource_digest(obs)
-    for one, other in [(1, 1.0), (True, 1), (math.nan, None), (math.inf, None), ("1", 1)]:
+    pairs = [(1, 1.0), (True, 1), (math.nan, None), (math.inf, None), ("1", 1), ("null", None)]
+    pairs += [(2**64, float(2**64)), (-(2**70), None), (math.nan, math.inf)]
+    for one, other in pairs:
         assert resource_digest({"v": one}) != resource_digest({"v": other})
 
 
