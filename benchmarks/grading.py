@@ -41,7 +41,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results_log import commit_id
+from results_log import add_row, commit_id
 
 import icaht
 from cohort import VERSION as COHORT_VERSION
@@ -54,7 +54,8 @@ from icaht.report.rows import assessment_row
 HERE = Path(__file__).resolve().parent
 TARGET_PATIENTS_PER_SECOND = 1000.0
 AS_OF_DAY = 365
-README_HEADER = """# Benchmark results
+SECTION = "## Grading (`benchmarks/grading.py`)"
+HEADER = f"""{SECTION}
 
 `make bench` (= `.venv/bin/python benchmarks/grading.py`) generates a deterministic cohort
 (`benchmarks/cohort.py`, 10,000 patients with about 400 observations each, written to the
@@ -207,9 +208,6 @@ def write_results(result: dict[str, Any], out: Path) -> None:
     """``grading.json`` (latest run) and one summary line appended to ``README.md``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "grading.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    readme = out / "README.md"
-    if not readme.is_file():
-        readme.write_text(README_HEADER.replace("\\\n", ""), encoding="utf-8")
     med = result["median_seconds"]
     cells = (
         result["timestamp"].replace("+00:00", "")[:16],
@@ -224,8 +222,7 @@ def write_results(result: dict[str, Any], out: Path) -> None:
         f"{result['peak_rss_mb']:,.0f}",
         "yes" if result["target_met"] else "no",
     )
-    with readme.open("a", encoding="utf-8") as handle:
-        handle.write("| " + " | ".join(cells) + " |\n")
+    add_row(SECTION, HEADER, "| " + " | ".join(cells) + " |\n", out)
 
 
 def profile_assessment(patients: int, seed: int, count: int, top: int = 30) -> str:

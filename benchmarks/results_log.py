@@ -23,10 +23,11 @@ def commit_id() -> str:
     return head + ("+dirty" if dirty.returncode else "")
 
 
-def add_row(section: str, header: str, line: str) -> None:
-    """Append ``line`` to the table under ``section`` (a ``## `` heading) of the results README,
-    creating the section with ``header`` (which starts with the heading) when it is missing."""
-    readme = RESULTS / "README.md"
+def add_row(section: str, header: str, line: str, folder: Path = RESULTS) -> None:
+    """Append ``line`` to the table under ``section`` (a ``## `` heading) of the results README
+    in ``folder``, creating the section with ``header`` (which starts with the heading) when it
+    is missing."""
+    readme = folder / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmark results\n"
     if section not in text:
         text = text.rstrip("\n") + "\n\n" + header + line
