@@ -46,6 +46,26 @@ def test_cached_resources_give_the_same_records_and_report(
         assert records == plain_records
         assert report.as_dict() == plain_report.as_dict()
     assert len(cache) == len(resources)
+    kinds = [r["resourceType"] for r in resources]
+    assert len(cache.mapped) == len(kinds) - kinds.count("Patient") - kinds.count(
+        "MedicationStatement"
+    )  # the medication resources read their Medication: mapped every time
+
+
+def test_a_kept_mapping_is_not_changed_by_its_patient(resources: list[dict[str, Any]]) -> None:
+    """The labs of a record whose times are days count them from the infusion: with the
+    infusion a day later, the same Observations (mappings kept from the first call) are a day
+    earlier, as without the cache."""
+    cache = ResourceCache()
+    (first,), _ = bundle_records(_bundle(resources), "b", cache=cache)
+    later = copy.deepcopy(resources)
+    infusion = next(r for r in later if r["resourceType"] == "Procedure")
+    assert infusion["performedDateTime"] == "2000-01-01"  # the anchor of days (docs/fhir.md)
+    infusion["performedDateTime"] = "2000-01-02"
+    (moved,), _ = bundle_records(_bundle(later), "b", cache=cache)
+    (expected,), _ = bundle_records(_bundle(later), "b")
+    assert moved == expected
+    assert [o.time - 1 for o in first.observations] == [o.time for o in moved.observations]
 
 
 def test_different_content_gives_a_different_digest(resources: list[dict[str, Any]]) -> None:

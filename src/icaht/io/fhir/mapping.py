@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,6 +39,7 @@ from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.report import ImportReport
 from icaht.io.problems import from_validation_error
+from icaht.lru import LruCache
 
 #: Anchor of exported records whose times are days relative to infusion (no infusion date):
 #: day 0 is written as this date and read back as days. Project default (docs/fhir.md).
@@ -76,11 +78,18 @@ class Skip(Exception):  # noqa: N818 (a control-flow signal, not an error)
 
 @dataclass(slots=True)
 class PatientResources:
-    """The resources of one patient, as read (before mapping)."""
+    """The resources of one patient, as read (before mapping), each with the digest of its JSON
+    when the reader knows it (:func:`~icaht.io.fhir.resource_cache.resource_digest`)."""
 
     key: str
     patient: Patient | None = None
     resources: list[DomainResource] = field(default_factory=list)
+    digests: list[bytes | None] = field(default_factory=list)
+
+    def add(self, resource: DomainResource, digest: bytes | None = None) -> None:
+        """One more resource of the patient."""
+        self.resources.append(resource)
+        self.digests.append(digest)
 
 
 @dataclass(slots=True)
@@ -627,6 +636,60 @@ _MAPPERS: dict[type, Callable[..., None]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class MappedResource:
+    """What one resource adds to its patient's record (labs, events, infusions, ...) and to the
+    import report (notes; why it was not mapped), apart from the other resources.
+
+    A resource of a type mapped on its own (``reusable``: all but the medication resources,
+    which read the Medication resources they refer to) always maps alike, so a process may keep
+    its mapping by the resource's digest: CDS Hooks receives most of a patient's resources again
+    on every chart opening (``service.cds_hooks``)."""
+
+    collected: _Collected
+    notes: Counter[str]
+    skipped: str | None
+    reusable: bool
+
+    def add_to(self, acc: _Collected, report: ImportReport, resource: DomainResource) -> None:
+        """Add this to a patient's collected data and report. Labs and events are copied: the
+        patient's mapping changes their times when it counts days from the infusion."""
+        mine = self.collected
+        acc.observations += [dict(item) for item in mine.observations]
+        acc.events += [dict(event) for event in mine.events]
+        acc.weights += mine.weights
+        acc.infusions += mine.infusions
+        acc.products += mine.products
+        acc.biopsy_days |= mine.biopsy_days
+        acc.report_days |= mine.report_days
+        report.notes.update(self.notes)
+        kind = type(resource).__name__
+        if self.skipped is not None:
+            report.add_unmapped(kind, resource.id, self.skipped)
+        else:
+            report.add_mapped(kind)
+
+
+def map_resource(resource: DomainResource, medications: Mapping[str, Medication]) -> MappedResource:
+    """Map one resource of a patient (the Patient itself is read by :func:`map_patient`)."""
+    acc = _Collected()
+    notes = ImportReport("")
+    skipped = None
+    mapper = _MAPPERS.get(type(resource))
+    try:
+        if mapper is not None:
+            mapper(resource, acc, notes)
+        elif isinstance(
+            resource, MedicationStatement | MedicationAdministration | MedicationRequest
+        ):
+            _map_medication(resource, acc, notes, medications)
+        else:
+            raise Skip("resource type not mapped")
+    except Skip as skip:
+        skipped = skip.reason
+    return MappedResource(acc, notes.notes, skipped, reusable=mapper is not None)
+
+
 def _to_days(moment: object, anchor: date) -> object:
     if isinstance(moment, datetime):
         naive = moment.replace(tzinfo=None)
@@ -643,26 +706,18 @@ def map_patient(
     report: ImportReport,
     source: str,
     id_system: str | None = None,
+    memo: LruCache[bytes, MappedResource] | None = None,
 ) -> PatientRecord:
     """One patient's resources as a validated record (structure only; units are checked when
-    the record becomes a course). Raises :class:`InputError` if the mapped record is invalid."""
+    the record becomes a course). Raises :class:`InputError` if the mapped record is invalid.
+    With a ``memo``, a resource mapped before (the same digest) is not mapped again."""
     acc = _Collected()
-    for resource in group.resources:
-        kind = type(resource).__name__
-        try:
-            mapper = _MAPPERS.get(type(resource))
-            if mapper is not None:
-                mapper(resource, acc, report)
-            elif isinstance(
-                resource, MedicationStatement | MedicationAdministration | MedicationRequest
-            ):
-                _map_medication(resource, acc, report, medications)
-            else:
-                raise Skip("resource type not mapped")
-        except Skip as skip:
-            report.add_unmapped(kind, resource.id, skip.reason)
-            continue
-        report.add_mapped(kind)
+    for resource, digest in zip(group.resources, group.digests, strict=True):
+        found = memo.get(digest) if memo is not None and digest is not None else None
+        mapped = found or map_resource(resource, medications)
+        if found is None and memo is not None and digest is not None and mapped.reusable:
+            memo.put(digest, mapped)
+        mapped.add_to(acc, report, resource)
     facts, synthetic = _patient_facts(group.patient, group.key, id_system)
     birth = facts.pop("_birth_date", None)
     if group.patient is not None:

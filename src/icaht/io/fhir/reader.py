@@ -34,10 +34,11 @@ from pydantic import ValidationError
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
-from icaht.io.fhir.mapping import PatientResources, map_patient, patient_id
+from icaht.io.fhir.mapping import MappedResource, PatientResources, map_patient, patient_id
 from icaht.io.fhir.report import ImportReport
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.io.records import read_json
+from icaht.lru import LruCache
 
 #: Resource types icaht maps (validated on read).
 MAPPED_TYPES: frozenset[str] = frozenset(
@@ -166,7 +167,8 @@ def bundle_records(
     :func:`read_bundle`, naming ``source``. With a ``cache``, resources validated before are
     taken from it (see :mod:`icaht.io.fhir.resource_cache`); ``digests`` are the
     :func:`~icaht.io.fhir.resource_cache.resource_digest` of each entry's resource, in entry
-    order, when the caller computed them already."""
+    order, when the caller computed them already. The cache also keeps how each resource mapped,
+    so a resource seen before is neither validated nor mapped again."""
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise InputError([Problem(source, "not a FHIR Bundle", field="resourceType")])
     if data.get("type") not in BUNDLE_TYPES:
@@ -185,7 +187,7 @@ def bundle_records(
         raise InputError([Problem(source, "Bundle.entry must be a list", field="Bundle.entry")])
     report = ImportReport(source)
     problems: list[Problem] = []
-    parsed: list[tuple[int, str | None, DomainResource]] = []
+    parsed: list[tuple[str | None, DomainResource, bytes | None]] = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             problems.append(Problem(source, "entry must be an object", field=f"Bundle.entry[{i}]"))
@@ -194,14 +196,10 @@ def bundle_records(
         if raw is None:
             continue  # e.g. a transaction DELETE
         report.resources_read += 1
-        result = validate_resource(
-            raw,
-            source,
-            None,
-            f"Bundle.entry[{i}].resource.",
-            cache,
-            digests[i] if digests is not None else None,
-        )
+        digest = None
+        if cache is not None:
+            digest = digests[i] if digests is not None else resource_digest(raw)
+        result = validate_resource(raw, source, None, f"Bundle.entry[{i}].resource.", cache, digest)
         if isinstance(result, list):
             problems += result
             if len(problems) >= _MAX_PROBLEMS:
@@ -212,13 +210,13 @@ def bundle_records(
             report.add_unmapped(str(kind), str(rid) if rid else None, "resource type not mapped")
         else:
             full_url = entry.get("fullUrl")
-            parsed.append((i, full_url if isinstance(full_url, str) else None, result))
+            parsed.append((full_url if isinstance(full_url, str) else None, result, digest))
     if problems:
         raise InputError(problems)
     aliases: dict[str, str] = {}
     medications: dict[str, Medication] = {}
     groups: dict[str, PatientResources] = {}
-    for _, full_url, resource in parsed:
+    for full_url, resource, _ in parsed:
         if isinstance(resource, Patient):
             key = (
                 f"Patient/{resource.id}" if resource.id else (full_url or f"Patient/#{len(groups)}")
@@ -230,7 +228,7 @@ def bundle_records(
             for alias in _medication_keys(resource, full_url):
                 medications[alias] = resource
             report.add_mapped("Medication")
-    for _, _, resource in parsed:
+    for _, resource, digest in parsed:
         if isinstance(resource, Patient | Medication):
             continue
         subject_key = patient_key(_subject(resource), aliases)
@@ -239,8 +237,9 @@ def bundle_records(
                 type(resource).__name__, resource.id, "no subject reference to a Patient"
             )
             continue
-        groups.setdefault(subject_key, PatientResources(subject_key)).resources.append(resource)
-    records = _map_groups(list(groups.values()), medications, report, source, id_system)
+        groups.setdefault(subject_key, PatientResources(subject_key)).add(resource, digest)
+    memo = cache.mapped if cache is not None else None
+    records = _map_groups(list(groups.values()), medications, report, source, id_system, memo)
     return records, report
 
 
@@ -250,12 +249,13 @@ def _map_groups(
     report: ImportReport,
     source: str,
     id_system: str | None,
+    memo: LruCache[bytes, MappedResource] | None,
 ) -> list[PatientRecord]:
     records: list[PatientRecord] = []
     problems: list[Problem] = []
     for group in groups:
         try:
-            records.append(map_patient(group, medications, report, source, id_system))
+            records.append(map_patient(group, medications, report, source, id_system, memo))
         except InputError as exc:
             problems += exc.problems
     if problems:
@@ -395,7 +395,7 @@ class _Lines:
         if key in scan.patients:
             group.patient = cast("Patient", self.resource(scan.patients[key]))
         for where in sorted(scan.offsets.get(key, [])):
-            group.resources.append(self.resource(where))
+            group.add(self.resource(where))
         return group
 
 
