@@ -8,7 +8,8 @@ resources the medication resources reference, and maps the lot with
 
 Authorization: a bearer token as given, or SMART Backend Services (client credentials with a
 signed JWT client assertion, RS384 or ES384, the token endpoint discovered from
-``<base>/.well-known/smart-configuration``). The token is sent only to the FHIR base's origin
+``<base>/.well-known/smart-configuration``; a new token before the last one expires, or when the
+server answers 401). The token is sent only to the FHIR base's origin
 (a ``next`` link to another origin is refused) and never appears in messages or logs.
 """
 
@@ -19,7 +20,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,11 @@ BACKEND_SCOPE = "system/*.read"
 #: Lifetime of a client assertion (the SMART specification allows at most five minutes).
 ASSERTION_SECONDS = 300
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Project default: seconds a Backend Services token is taken to last when the token endpoint
+#: gives no ``expires_in`` (the SMART specification recommends at most five minutes).
+TOKEN_SECONDS = 300.0
+#: Project default: a Backend Services token is renewed this many seconds before it expires.
+TOKEN_MARGIN_SECONDS = 30.0
 FHIR_JSON = "application/fhir+json"
 
 Progress = Callable[[str, int], None]
@@ -178,8 +184,9 @@ def client_assertion(
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
-def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> str:
-    """An access token by SMART Backend Services (token endpoint from discovery)."""
+def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> tuple[str, float]:
+    """An access token by SMART Backend Services (token endpoint from discovery), and the
+    seconds it lasts (``expires_in``; :data:`TOKEN_SECONDS` when the answer does not say)."""
     key = load_private_key(backend.key_file)
     config = smart_configuration(client, base)
     token_url = config.get("token_endpoint")
@@ -208,7 +215,39 @@ def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> st
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
         raise PullError(f"the token endpoint {_shown(token_url)} returned no access_token")
-    return token
+    lasts = data.get("expires_in")
+    if isinstance(lasts, bool) or not isinstance(lasts, int | float) or lasts <= 0:
+        return token, TOKEN_SECONDS
+    return token, float(lasts)
+
+
+class BackendAuth(httpx.Auth):
+    """SMART Backend Services on every request of a pull. Backend Services has no refresh
+    token: a client asks for a new access token when its token expires. This one asks again
+    when less than :data:`TOKEN_MARGIN_SECONDS` (at most half) of the token's ``expires_in``
+    remain, and once
+    more when the FHIR server answers 401 (a token revoked or expired early), then repeats the
+    request. Tokens are asked with a client of their own (no FHIR authorization)."""
+
+    def __init__(self, token_client: httpx.Client, base: str, backend: BackendClient) -> None:
+        self._client = token_client
+        self._base = base
+        self._backend = backend
+        self._token = ""
+        self._renew_at = 0.0
+
+    def _renewed(self) -> str:
+        self._token, lasts = backend_token(self._client, self._base, self._backend)
+        self._renew_at = time.monotonic() + lasts - min(TOKEN_MARGIN_SECONDS, lasts / 2)
+        return self._token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._token if time.monotonic() < self._renew_at else self._renewed()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {self._renewed()}"
+            yield request
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,9 +361,9 @@ def pull_patient(
     resources are invalid or map to an invalid record."""
     if not patient_id or "/" in patient_id or "?" in patient_id:
         raise InputError([Problem(base, "not a FHIR id", field="patient", value=patient_id)])
-    with fhir_client(token) as client:
+    with fhir_client(token) as client, fhir_client() as token_client:
         if token is None and backend is not None:
-            client.headers["Authorization"] = f"Bearer {backend_token(client, base, backend)}"
+            client.auth = BackendAuth(token_client, base, backend)
         data = pull_bundle(client, base, patient_id, page_size, progress)
     source = f"{_shown(base.rstrip('/'))}/Patient/{patient_id}"
     records, report = bundle_records(data, source, id_system)
