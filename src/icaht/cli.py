@@ -115,6 +115,18 @@ def _profile(name: str) -> Profile:
         raise _fail(exc) from None
 
 
+def _counting_bar() -> Progress:
+    """A progress bar on stderr for counted work: what, how many of how many, time left."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 @app.command("assess")
 def assess_command(
     path: Annotated[
@@ -383,14 +395,7 @@ def grade_command(
     except IcahtError as exc:
         raise _fail(exc) from None
     rows = []
-    with Progress(
-        TextColumn("grading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _counting_bar() as progress:
         task = progress.add_task("grading", total=len(courses))
         for course in courses:
             rows.append(assessment_row(assess(course, moment, chosen)))
@@ -470,14 +475,7 @@ def simulate_command(
     """Write a synthetic cohort (deterministic for a seed; see docs/simulate.md)."""
     if output_format not in available_formats():
         raise typer.BadParameter(f"use {', '.join(available_formats())}", param_hint="--format")
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with _counting_bar() as progress:
         task = progress.add_task("simulating", total=n)
         try:
             summary = write_cohort(

@@ -46,6 +46,10 @@ from icaht.store.versions import data_versions
 
 #: A patient id in a path: the record's patient_id rules (1-128 characters, no NUL).
 PatientKey = Annotated[str, PathParam(min_length=1, max_length=128, pattern="^[^\\x00]+$")]
+#: Project default: the longest span of days one request reads or replays (ten years), and the
+#: default reach of the day ranges of observation and event listings either side of day 0.
+MAX_DAY_RANGE = 3660
+
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 Clinical = Annotated[Caller, Depends(allow("clinician"))]
 Anyone = Annotated[Caller, Depends(caller)]
@@ -262,7 +266,7 @@ def patient_replay(
     if end is None:
         latest = course.last_data_day()
         end = 0 if latest is None else calendar_day(latest)
-    if end < first or end - first > 3660:
+    if end < first or end - first > MAX_DAY_RANGE:
         raise HTTPException(422, "'to' must be on or after 'from', at most 10 years later")
     audited(db, who, "replay", patient_key=patient_id)
     body = replay(course, first, end, chosen).model_dump_json()
@@ -305,8 +309,8 @@ def observations(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: Annotated[float, Query(alias="from")] = -3660.0,
-    last: Annotated[float, Query(alias="to")] = 3660.0,
+    first: Annotated[float, Query(alias="from")] = -MAX_DAY_RANGE,
+    last: Annotated[float, Query(alias="to")] = MAX_DAY_RANGE,
     history: bool = False,
 ) -> list[ObservationOut]:
     """Observations in a day range; ``history=true`` includes corrected (superseded) rows."""
@@ -346,8 +350,8 @@ def events(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: Annotated[float, Query(alias="from")] = -3660.0,
-    last: Annotated[float, Query(alias="to")] = 3660.0,
+    first: Annotated[float, Query(alias="from")] = -MAX_DAY_RANGE,
+    last: Annotated[float, Query(alias="to")] = MAX_DAY_RANGE,
     history: bool = False,
 ) -> list[EventOut]:
     """Events starting in a day range; ``history=true`` includes corrected (superseded) rows."""
