@@ -4,20 +4,27 @@ JWKS served over real HTTP on loopback; iss, aud, exp, jti replay)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.icaht_process import running
 from tests.service.conftest import EXAMPLES
 
 from icaht.core.assessment import assess
@@ -25,12 +32,14 @@ from icaht.core.course import course_from_record
 from icaht.io.fhir.writer import record_resources
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile
+from icaht.service import cds_auth
 from icaht.service.app import create_app
 from icaht.service.cds_hooks import PREFETCH, SERVICE_ID
 from icaht.service.settings import ServiceSettings
 from icaht.store.audit import audit_rows
 from icaht.store.database import make_engine
-from icaht.store.settings import StoreSettings
+from icaht.store.settings import SQLITE_FILE, StoreSettings
+from icaht.store.sqlite_writer import lock_path
 
 HOOK_URL = f"http://testserver/cds-services/{SERVICE_ID}"
 ISSUER = "https://ehr.example.org"
@@ -87,6 +96,7 @@ class Peer:
     resources: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     token: str = "fhir-access-token"
     seen_auth: list[str | None] = field(default_factory=list)
+    jwks_fetches: int = 0
 
 
 @pytest.fixture
@@ -107,6 +117,7 @@ def peer() -> Iterator[Peer]:
 
         def do_GET(self) -> None:
             if self.path == "/jwks.json":
+                state.jwks_fetches += 1
                 self._send(200, state.jwks)
                 return
             state.seen_auth.append(self.headers.get("Authorization"))
@@ -358,6 +369,68 @@ def test_unsigned_or_forged_calls_are_refused_outside_demo(signed: Signed) -> No
     assert "Signature" in response.json()["detail"]
     feedback = {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "t"}]}
     assert signed.post(None, feedback, "/feedback").status_code == 401
+
+
+def test_a_clients_signing_key_is_fetched_once_and_again_when_stale(
+    signed: Signed, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JWKS is fetched (in a worker thread, off the event loop) for the first call and its
+    key kept for the next ones; a key older than KEY_SECONDS fetches it again. A kid not in the
+    JWKS is refused (PyJWT fetches again for it at most every 30 s). Feedback calls: each is
+    verified like a hook call, in a few milliseconds."""
+    monkeypatch.setattr(cds_auth, "KEY_SECONDS", 2)  # before the first call makes the client
+    feedback = {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "t"}]}
+    aud = f"{HOOK_URL}/feedback"
+    for _ in range(3):
+        assert signed.post(signed.token(aud=aud), feedback, "/feedback").status_code == 200
+    assert peer.jwks_fetches == 1
+    time.sleep(2.1)
+    assert signed.post(signed.token(aud=aud), feedback, "/feedback").status_code == 200
+    assert peer.jwks_fetches == 2
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": aud, "iat": now, "exp": now + 60}
+    unknown = jwt.encode(claims | {"jti": "k2"}, signed.key, "ES384", headers={"kid": "k2"})
+    refused = signed.post(unknown, feedback, "/feedback")
+    assert refused.status_code == 401
+    assert "no usable signing key" in refused.json()["detail"]
+
+
+def test_a_call_waits_for_another_writer_without_holding_up_the_server(tmp_path: Path) -> None:
+    """A CDS call runs on the server's event loop, but when another writer holds the SQLite
+    database (here: this test, through the writer lock of ``store.sqlite_writer``), the call's
+    audit waits in a worker thread: the server answers other requests meanwhile, and the call
+    answers with its cards, audited, once the writer is done."""
+    data = tmp_path / "data"
+    env = {**os.environ, "ICAHT_DATA_DIR": str(data), "ICAHT_DEMO": "1"}
+    icaht = [sys.executable, "-m", "icaht.cli"]
+    subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
+    with running(["serve"], env, tmp_path / "serve.log") as server:
+        hook = f"{server.url}/cds-services/{SERVICE_ID}"
+        assert httpx.post(hook, json=call("baur", "p-8"), timeout=30).status_code == 200
+        answered: list[httpx.Response] = []
+        lock = os.open(lock_path(str(data / SQLITE_FILE)), os.O_RDWR)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            waiting = threading.Thread(
+                target=lambda: answered.append(httpx.post(hook, json=call("baur", "p-8")))
+            )
+            waiting.start()
+            waiting.join(1.0)
+            assert waiting.is_alive()  # its audit waits for the writer
+            health = httpx.get(f"{server.url}/api/v1/health", timeout=2)
+            assert health.status_code == 200
+        finally:
+            os.close(lock)  # the writer is done
+        waiting.join(20)
+        (response,) = answered
+        assert response.status_code == 200, response.text
+        codes = [c["source"]["topic"]["code"] for c in response.json()["cards"]]
+        assert codes == expected_rule_ids("baur")
+    engine = make_engine(f"sqlite:///{data / SQLITE_FILE}")
+    with Session(engine) as session:
+        shown = [r for r in audit_rows(session) if r["action"] == "cds-patient-view"]
+    engine.dispose()
+    assert len(shown) == 2
 
 
 def test_the_discovery_document_is_public(signed: Signed) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from icaht.store.database import make_engine
-from icaht.store.sqlite_writer import WriterLockedConnection, lock_path
+from icaht.store.sqlite_writer import WriterLockedConnection, lock_path, take_if_free
 
 
 @contextmanager
@@ -137,3 +138,41 @@ def test_one_thread_writing_through_two_connections_times_out(tmp_path: Path) ->
     finally:
         first.close()
         second.close()
+
+
+def test_take_if_free_takes_a_free_lock_and_never_waits(tmp_path: Path) -> None:
+    database = tmp_path / "icaht.db"
+    connection = sqlite3.connect(database, factory=WriterLockedConnection, timeout=5)
+    other = sqlite3.connect(database, factory=WriterLockedConnection, timeout=5)
+    try:
+        with other_holder(database):  # another process writes: refused at once, not waited
+            assert not connection.take_if_free()
+        other.before("INSERT INTO t VALUES (1)")  # another connection of this process writes
+        assert not connection.take_if_free()
+        other.rollback()
+        assert connection.take_if_free()  # free: taken, and held until the transaction ends
+        assert not lock_is_free(database)
+        assert connection.take_if_free()  # held already
+        connection.execute("CREATE TABLE t (x INTEGER)")
+        connection.commit()
+        assert lock_is_free(database)
+    finally:
+        connection.close()
+        other.close()
+
+
+def test_a_session_can_write_now_unless_another_writer_holds_the_database(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        assert take_if_free(session)  # PostgreSQL: no lock to take; SQLite: taken
+    if database_url.startswith("sqlite"):
+        database = Path(database_url.removeprefix("sqlite:///"))
+        with other_holder(database), Session(engine) as session:
+            assert not take_if_free(session)
+        memory = make_engine("sqlite://")
+        with other_holder(database), Session(memory) as session:
+            assert take_if_free(session)  # in memory: no lock file
+        memory.dispose()
+    engine.dispose()

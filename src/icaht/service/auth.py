@@ -5,7 +5,7 @@ cohort data only; admin: all)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from icaht.service.sessions import (
 from icaht.store.audit import audit
 from icaht.store.users import user_for_token
 
-__all__ = ["DEMO_USER", "Caller", "allow", "audited", "caller", "database"]
+__all__ = ["DEMO_USER", "Caller", "allow", "audited", "caller", "database", "database_on_loop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,14 @@ class Caller:
 
 def database(request: Request) -> Iterator[Session]:
     """A session per request; the endpoint commits what it writes."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+async def database_on_loop(request: Request) -> AsyncIterator[Session]:
+    """:func:`database` for an endpoint served on the event loop (opened and closed there, not
+    in a worker thread); it writes through ``service.loop_writes``."""
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
         yield session

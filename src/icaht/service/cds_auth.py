@@ -4,7 +4,7 @@ A client (the EHR) signs every call with a JSON Web Token in ``Authorization: Be
 ``alg`` (ES384 or RS384), ``kid`` and ``typ``; claims ``iss`` (the client), ``aud`` (the absolute
 URL of the service endpoint called), ``exp`` (at most five minutes after ``iat``), ``iat`` and
 ``jti`` (unique). icaht accepts a token when its issuer is configured (``ICAHT_CDS_CLIENTS``: a
-JSON object of issuer -> JWKS URL), its signature verifies against that JWKS (fetched and cached;
+JSON object of issuer -> JWKS URL), its signature verifies against that JWKS (fetched and kept;
 a ``jku`` header is honoured only when it equals the configured URL), the audience is this
 endpoint, it has not expired, and its ``jti`` was not used before (recorded in the database, so
 a replay is refused by every server process). Outside demo mode an unsigned call is refused. The
@@ -14,6 +14,7 @@ token is never logged or stored; only its ``jti`` and issuer are.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,32 +22,52 @@ import jwt
 from fastapi import HTTPException, Request
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from icaht.service.loop_writes import write_soon
 from icaht.store.inserts import insert_or_skip
 from icaht.store.tables import TokenUse
 
 ALGORITHMS = ("ES384", "RS384")
 #: CDS Hooks 2.0: "exp ... no more than 5 minutes in the future" of the token's issue.
 MAX_LIFETIME_S = 300
+#: Project default: how long a client's signing key is used before its JWKS is fetched again.
+KEY_SECONDS = 300
 #: Project default: clock skew tolerated between client and service.
 LEEWAY_S = 30
 DEMO_CLIENT = "demo (unsigned)"
 
 
 class JwksClients:
-    """One cached JWKS client per configured issuer (thread-safe)."""
+    """The signing keys of the configured issuers' JWKS (thread-safe). A key is looked up in a
+    worker thread, never on the event loop that serves CDS calls, and then used for
+    :data:`KEY_SECONDS`. The lookup reads the JWKS kept by PyJWT's client (fetched again after
+    the same time, or for a ``kid`` it does not hold, at most every 30 s)."""
 
     def __init__(self) -> None:
         self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._keys: dict[tuple[str, str | None], tuple[float, jwt.PyJWK]] = {}
         self._lock = threading.Lock()
 
-    def get(self, url: str) -> jwt.PyJWKClient:
+    def _client(self, url: str) -> jwt.PyJWKClient:
         with self._lock:
             client = self._clients.get(url)
             if client is None:
-                client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=10)
+                client = jwt.PyJWKClient(url, cache_keys=False, lifespan=KEY_SECONDS, timeout=10)
                 self._clients[url] = client
             return client
+
+    async def signing_key(self, url: str, token: str, kid: str | None) -> jwt.PyJWK:
+        """The key that signed ``token`` (its header's ``kid``), from the JWKS at ``url``."""
+        now = time.monotonic()
+        with self._lock:
+            kept = self._keys.get((url, kid))
+        if kept is not None and now - kept[0] < KEY_SECONDS:
+            return kept[1]
+        key = await run_in_threadpool(self._client(url).get_signing_key_from_jwt, token)
+        with self._lock:
+            self._keys[(url, kid)] = (now, key)
+        return key
 
 
 def _refuse(reason: str) -> HTTPException:
@@ -60,8 +81,10 @@ def audience(request: Request, public_url: str | None) -> str:
     return str(request.url.replace(query=""))
 
 
-def verify_client(request: Request, session: Session) -> str:
-    """The issuer of a valid client token (or the demo client in demo mode); 401 otherwise."""
+async def verify_client(request: Request, session: Session) -> str:
+    """The issuer of a valid client token (or the demo client in demo mode); 401 otherwise.
+    Runs on the event loop: the JWKS is fetched and the ``jti`` written without holding it
+    (:class:`JwksClients`, ``service.loop_writes``)."""
     settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -84,8 +107,9 @@ def verify_client(request: Request, session: Session) -> str:
     jwks_url = clients[issuer]
     if head.get("jku") not in (None, jwks_url):
         raise _refuse("jku is not the issuer's configured JWKS URL")
+    kid: str | None = head.get("kid")  # PyJWT refuses a header whose kid is not a string
     try:
-        key = request.app.state.jwks.get(jwks_url).get_signing_key_from_jwt(token)
+        key = await request.app.state.jwks.signing_key(jwks_url, token, kid)
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,
@@ -101,7 +125,8 @@ def verify_client(request: Request, session: Session) -> str:
         raise _refuse(str(exc)) from None
     if int(claims["exp"]) - int(claims["iat"]) > MAX_LIFETIME_S:
         raise _refuse("exp is more than 5 minutes after iat")
-    _use_once(session, str(claims["jti"]), issuer, int(claims["exp"]))
+    jti, expires = str(claims["jti"]), int(claims["exp"])
+    await write_soon(session, lambda: _use_once(session, jti, issuer, expires))
     return issuer
 
 

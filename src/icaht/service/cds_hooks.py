@@ -23,6 +23,7 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from icaht import __version__
 from icaht.core.assessment import assess
@@ -32,9 +33,10 @@ from icaht.io.fhir.cards import recommendation_cards
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
-from icaht.service.auth import database
+from icaht.service.auth import database_on_loop
 from icaht.service.cds_auth import verify_client
 from icaht.service.json_route import OrjsonRoute
+from icaht.service.loop_writes import write_soon
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.settings import profile_in_force
 from icaht.service.turns import assessment_turn
@@ -66,7 +68,7 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
     route_class=OrjsonRoute,
 )
-Db = Annotated[Session, Depends(database)]
+LoopDb = Annotated[Session, Depends(database_on_loop)]
 
 
 class FhirAuthorization(BaseModel):
@@ -178,6 +180,12 @@ def _fetch(server: str, query: str, auth: FhirAuthorization | None) -> list[dict
     return found
 
 
+def _fetches(call: HookRequest) -> bool:
+    """Whether :func:`_resources` reads from the FHIR server (a prefetch key absent or null)."""
+    prefetch = call.prefetch or {}
+    return call.fhirServer is not None and any(prefetch.get(key) is None for key in PREFETCH)
+
+
 def _resources(call: HookRequest) -> list[dict[str, Any]]:
     """Every resource of the prefetch, fetching the keys the client did not prefetch."""
     prefetch = call.prefetch or {}
@@ -258,14 +266,21 @@ def _answer_key(
 
 
 @router.post(f"/{SERVICE_ID}")
-def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
+async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[str, Any]:
     """Cards for the patient in view: one per recommendation, most important first. The same
     complete prefetch on the same day gives the same cards, so they are cached per process.
-    Resources missing from the prefetch are fetched first; then the call takes its turn in the
-    process (``service.turns``) to map, assess and record what it showed."""
-    client = verify_client(request, db)
+
+    The call runs on the event loop, in one stretch (mapping, assessment and cards take the
+    process's turn, ``service.turns``): handing it to a worker thread made the threads and the
+    loop contend for the interpreter, and halved the calls a process answers under load. Only
+    waits leave the loop: prefetch keys fetched from the FHIR server, a client's JWKS, and a
+    write while another writer holds the database (``service.loop_writes``)."""
+    client = await verify_client(request, db)
     profile = profile_in_force(request)
-    resources = _resources(call)
+    if _fetches(call):
+        resources = await run_in_threadpool(_resources, call)
+    else:
+        resources = _resources(call)
     with assessment_turn:
         digests = [resource_digest(r) for r in resources]
         key = _answer_key(call, digests, profile)
@@ -275,7 +290,7 @@ def patient_view(call: HookRequest, request: Request, db: Db) -> dict[str, Any]:
             answer = _answer(call, resources, digests, profile)
             if key is not None:
                 cache.put(("cds", *key), answer)
-        _record_shown(db, request, call, client, answer)
+    await write_soon(db, lambda: _record_shown(db, request, call, client, answer))
     return {"cards": answer.cards}
 
 
@@ -310,9 +325,14 @@ def _record_shown(
 
 
 @router.post(f"/{SERVICE_ID}/feedback")
-def feedback(body: FeedbackRequest, request: Request, db: Db) -> dict[str, Any]:
+async def feedback(body: FeedbackRequest, request: Request, db: LoopDb) -> dict[str, Any]:
     """Record what the clinician did with each card (accepted, or overridden and why)."""
-    client = verify_client(request, db)
+    client = await verify_client(request, db)
+    await write_soon(db, lambda: _record_feedback(db, request, body, client))
+    return {}
+
+
+def _record_feedback(db: Session, request: Request, body: FeedbackRequest, client: str) -> None:
     for item in body.feedback:
         detail: dict[str, Any] = {
             "card": item.card,
@@ -331,4 +351,3 @@ def feedback(body: FeedbackRequest, request: Request, db: Db) -> dict[str, Any]:
             detail=detail,
         )
     db.commit()
-    return {}

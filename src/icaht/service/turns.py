@@ -7,7 +7,8 @@ request finishes late. Taking turns (one at a time per process, the others queue
 each in its own few milliseconds. Only short work takes turns: one assessment through the API,
 or one CDS Hooks call's prefetch mapped and assessed (its missing resources are fetched from the
 FHIR server before its turn). Long work (a replay of a year, the patient list, a FHIR pull) would
-make the others wait.
+make the others wait. CDS Hooks calls run on the event loop (``service.cds_hooks``), so they
+already come one at a time; their turn keeps them apart from the API's assessments in threads.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 
 POLL_S = 0.0005  # project default: how often a waiting writer retries the lock
 _READS = ("SELECT", "PRAGMA")
@@ -67,17 +68,35 @@ class WriterLockedConnection(sqlite3.Connection):
         deadline = time.monotonic() + self._timeout_s
         if not self._in_process.acquire(timeout=self._timeout_s):
             raise sqlite3.OperationalError("database is locked")
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self._in_process.release()
-                    raise sqlite3.OperationalError("database is locked") from None
-                time.sleep(POLL_S)
-            else:
-                self._holding = True
-                return
+        while not self._try_file_lock():
+            if time.monotonic() >= deadline:
+                self._in_process.release()
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(POLL_S)
+
+    def take_if_free(self) -> bool:
+        """Take the writer lock now if no other writer holds it, without waiting. True when this
+        connection holds it (or needs none: in memory), False when a writer holds it."""
+        if self._lock_fd is None or self._holding:
+            return True
+        assert self._in_process is not None
+        if not self._in_process.acquire(blocking=False):
+            return False
+        if self._try_file_lock():
+            return True
+        self._in_process.release()
+        return False
+
+    def _try_file_lock(self) -> bool:
+        """The file lock taken (this process's thread lock is held), or False if another
+        process holds it."""
+        assert self._lock_fd is not None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self._holding = True
+        return True
 
     def _release(self) -> None:
         if self._holding and self._lock_fd is not None and self._in_process is not None:
@@ -119,3 +138,11 @@ def install(engine: Engine) -> None:
     """Make every statement of ``engine`` (whose connections are :class:`WriterLockedConnection`)
     take the writer lock when it may write."""
     event.listen(engine, "before_cursor_execute", _before_execute)
+
+
+def take_if_free(session: Session) -> bool:
+    """Whether the session can write now without waiting for another writer: its connection
+    takes the writer lock if it is free (kept until the transaction ends). Always True for a
+    database without this lock (PostgreSQL orders its writers itself)."""
+    dbapi = session.connection().connection.dbapi_connection
+    return dbapi.take_if_free() if isinstance(dbapi, WriterLockedConnection) else True
