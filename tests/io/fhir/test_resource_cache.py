@@ -124,3 +124,24 @@ def test_the_cache_keeps_the_most_recently_used(resources: list[dict[str, Any]])
     off = ResourceCache(max_entries=0)
     bundle_records(_bundle(resources), "b", cache=off)
     assert len(off) == 0
+
+
+def test_a_lab_the_record_refuses_is_named_alike_with_the_cache(
+    resources: list[dict[str, Any]],
+) -> None:
+    """A mapped lab that the PatientRecord contract refuses (a NUL character in its unit) is
+    named by its place in the record, with the cache as without it, every time: its kept
+    mapping holds no validated record models, so the record's own validation names it."""
+    bad = copy.deepcopy(resources)
+    labs = [r for r in bad if r["resourceType"] == "Observation"]
+    labs[3]["valueQuantity"]["code"] = labs[3]["valueQuantity"]["unit"] = "/mm3\x00"
+    found = []
+    for cache in (None, ResourceCache()):
+        for _ in range(2):
+            with pytest.raises(InputError) as refused:
+                bundle_records(_bundle(copy.deepcopy(bad)), "b", cache=cache)
+            found.append([(p.field, p.message, p.value) for p in refused.value.problems])
+    assert found[0] == [
+        ("observations[3].unit", "Value error, text must not contain a NUL character", "/mm3\x00")
+    ]
+    assert all(f == found[0] for f in found)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,8 +31,9 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
 from fhir.resources.R4B.quantity import Quantity
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from icaht.core import record
 from icaht.core.record import PatientFacts, PatientRecord
 from icaht.core.units import resolve_analyte, unit_factor
 from icaht.errors import InputError, Problem
@@ -644,19 +645,21 @@ class MappedResource:
     A resource of a type mapped on its own (``reusable``: all but the medication resources,
     which read the Medication resources they refer to) always maps alike, so a process may keep
     its mapping by the resource's digest: CDS Hooks receives most of a patient's resources again
-    on every chart opening (``service.cds_hooks``)."""
+    on every chart opening (``service.cds_hooks``). Its labs and events are then kept validated
+    as record models too (:meth:`models`), so a record of resources seen before is not
+    validated again."""
 
     collected: _Collected
     notes: Counter[str]
     skipped: str | None
     reusable: bool
+    _models: dict[date | None, _Models] = field(default_factory=dict, compare=False)
 
     def add_to(self, acc: _Collected, report: ImportReport, resource: DomainResource) -> None:
-        """Add this to a patient's collected data and report. Labs and events are copied: the
-        patient's mapping changes their times when it counts days from the infusion."""
+        """Add this to a patient's collected data and report (shared, never changed)."""
         mine = self.collected
-        acc.observations += [dict(item) for item in mine.observations]
-        acc.events += [dict(event) for event in mine.events]
+        acc.observations += mine.observations
+        acc.events += mine.events
         acc.weights += mine.weights
         acc.infusions += mine.infusions
         acc.products += mine.products
@@ -668,6 +671,45 @@ class MappedResource:
             report.add_unmapped(kind, resource.id, self.skipped)
         else:
             report.add_mapped(kind)
+
+    def models(self, anchor: date | None) -> _Models | None:
+        """The labs and events as validated record models, times counted in days from
+        ``anchor`` (None: as mapped); kept for the last anchor asked. None when one of them is
+        invalid: the record's validation then names it with its place in the record."""
+        kept = self._models.get(anchor)
+        if kept is not None:
+            return kept
+        try:
+            made = _Models(
+                [
+                    record.Observation.model_validate(_timed(o, anchor))
+                    for o in self.collected.observations
+                ],
+                [_EVENT.validate_python(_timed(e, anchor)) for e in self.collected.events],
+            )
+        except ValidationError:
+            return None
+        self._models.clear()
+        self._models[anchor] = made
+        return made
+
+
+@dataclass(frozen=True, slots=True)
+class _Models:
+    observations: list[record.Observation]
+    events: list[record.Event]
+
+
+_EVENT: TypeAdapter[record.Event] = TypeAdapter(record.Event)
+_TIMES = ("time", "start", "end")
+
+
+def _timed(item: dict[str, Any], anchor: date | None) -> dict[str, Any]:
+    """A lab or event as the record has it: without absent values, its times counted in days
+    from ``anchor`` (None: as mapped)."""
+    if anchor is None:
+        return {k: v for k, v in item.items() if v is not None}
+    return {k: _to_days(v, anchor) if k in _TIMES else v for k, v in item.items() if v is not None}
 
 
 def map_resource(resource: DomainResource, medications: Mapping[str, Medication]) -> MappedResource:
@@ -712,19 +754,22 @@ def map_patient(
     the record becomes a course). Raises :class:`InputError` if the mapped record is invalid.
     With a ``memo``, a resource mapped before (the same digest) is not mapped again."""
     acc = _Collected()
+    parts: list[MappedResource] = []
     for resource, digest in zip(group.resources, group.digests, strict=True):
         found = memo.get(digest) if memo is not None and digest is not None else None
         mapped = found or map_resource(resource, medications)
         if found is None and memo is not None and digest is not None and mapped.reusable:
             memo.put(digest, mapped)
         mapped.add_to(acc, report, resource)
+        parts.append(mapped)
     facts, synthetic = _patient_facts(group.patient, group.key, id_system)
     birth = facts.pop("_birth_date", None)
+    own_events: list[dict[str, Any]] = []  # the Patient's own (death)
     if group.patient is not None:
         report.add_mapped("Patient")
         if group.patient.deceasedDateTime is not None:
             cause = _extension(group.patient.extension, codes.EXT_DEATH_CAUSE)
-            acc.events.append(
+            own_events.append(
                 {
                     "kind": "death",
                     "start": _moment(group.patient.deceasedDateTime, "deceased time"),
@@ -753,37 +798,43 @@ def map_patient(
             facts.setdefault(
                 f"prior_{'auto' if event['hct_type'] == 'autologous' else 'allo'}_hct", True
             )
-    # a biopsy Procedure on a day with a structured report is the same biopsy
-    events = [
-        e
-        for e in acc.events
-        if not (
-            e["kind"] == "marrow_biopsy" and len(e) == 2 and _day(e["start"]) in acc.report_days
-        )
-    ]
-    observations = acc.observations
-    if synthetic and infusion is not None:
-        anchor = infusion
-        for item in observations:
-            item["time"] = _to_days(item["time"], anchor)
-        for event in events:
-            for name in ("start", "end"):
-                if name in event:
-                    event[name] = _to_days(event[name], anchor)
-        if "ld_start" in facts:
-            facts["ld_start"] = _to_days(facts["ld_start"], anchor)
-    elif infusion is not None:
+    anchor = infusion if synthetic else None
+    if anchor is not None and "ld_start" in facts:
+        facts["ld_start"] = _to_days(facts["ld_start"], anchor)
+    elif infusion is not None and not synthetic:
         facts["infusion_date"] = infusion
-    data = {
-        "patient": facts,
-        "observations": [{k: v for k, v in o.items() if v is not None} for o in observations],
-        "events": [{k: v for k, v in e.items() if v is not None} for e in events],
-    }
+    observations: list[record.Observation | dict[str, Any]] = []
+    events: list[record.Event | dict[str, Any]] = []
+    for part in parts:
+        models = part.models(anchor)
+        labs: Sequence[record.Observation | dict[str, Any]]
+        happened: Sequence[record.Event | dict[str, Any]]
+        if models is None:
+            labs = [_timed(o, anchor) for o in part.collected.observations]
+            happened = [_timed(e, anchor) for e in part.collected.events]
+        else:
+            labs, happened = models.observations, models.events
+        observations += labs
+        # a biopsy Procedure on a day with a structured report is the same biopsy
+        events += [
+            event
+            for event, mapped in zip(happened, part.collected.events, strict=True)
+            if not _reported_biopsy(mapped, acc.report_days)
+        ]
+    events += [_timed(e, anchor) for e in own_events]
     try:
-        return PatientRecord.model_validate(data)
+        return PatientRecord.model_validate(
+            {"patient": facts, "observations": observations, "events": events}
+        )
     except ValidationError as exc:
         where = f"{source} (patient {facts['patient_id']})"
         raise InputError(from_validation_error(exc, where)) from None
+
+
+def _reported_biopsy(event: dict[str, Any], report_days: set[date]) -> bool:
+    return (
+        event["kind"] == "marrow_biopsy" and len(event) == 2 and _day(event["start"]) in report_days
+    )
 
 
 def no_infusion_problem(source: str, record: PatientRecord) -> Problem:
