@@ -806,7 +806,8 @@ def map_patient(
     observations: list[record.Observation | dict[str, Any]] = []
     events: list[record.Event | dict[str, Any]] = []
     for part in parts:
-        models = part.models(anchor)
+        # record models pay off only for a mapping kept for the next call
+        models = part.models(anchor) if memo is not None and part.reusable else None
         labs: Sequence[record.Observation | dict[str, Any]]
         happened: Sequence[record.Event | dict[str, Any]]
         if models is None:
