@@ -656,9 +656,10 @@ class MappedResource:
     _models: dict[date | None, _Models] = field(default_factory=dict, compare=False)
 
     def add_to(self, acc: _Collected, report: ImportReport, resource: DomainResource) -> None:
-        """Add this to a patient's collected data and report (shared, never changed)."""
+        """Add what the patient's facts are read from to its collected data (shared, never
+        changed; the labs and events of the record are taken from each resource's own), and
+        this resource to the report."""
         mine = self.collected
-        acc.observations += mine.observations
         acc.events += mine.events
         acc.weights += mine.weights
         acc.infusions += mine.infusions
