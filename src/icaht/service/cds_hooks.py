@@ -180,10 +180,15 @@ def _fetch(server: str, query: str, auth: FhirAuthorization | None) -> list[dict
     return found
 
 
-def _fetches(call: HookRequest) -> bool:
-    """Whether :func:`_resources` reads from the FHIR server (a prefetch key absent or null)."""
+def _incomplete(call: HookRequest) -> bool:
+    """Whether a key of the prefetch templates is absent or null in the call's prefetch."""
     prefetch = call.prefetch or {}
-    return call.fhirServer is not None and any(prefetch.get(key) is None for key in PREFETCH)
+    return any(prefetch.get(key) is None for key in PREFETCH)
+
+
+def _fetches(call: HookRequest) -> bool:
+    """Whether :func:`_resources` reads from the FHIR server."""
+    return call.fhirServer is not None and _incomplete(call)
 
 
 def _resources(call: HookRequest) -> list[dict[str, Any]]:
@@ -257,8 +262,7 @@ def _answer_key(
     """A cache key for a call whose prefetch is complete (nothing to fetch): the digest of its
     resources (in order), the patient, today's date and the profile. None when data must be
     fetched."""
-    prefetch = call.prefetch or {}
-    if any(prefetch.get(key) is None for key in PREFETCH):
+    if _incomplete(call):
         return None
     digest = hashlib.sha256(b"".join(digests)).hexdigest()
     today = date.today().isoformat()
@@ -333,6 +337,7 @@ async def feedback(body: FeedbackRequest, request: Request, db: LoopDb) -> dict[
 
 
 def _record_feedback(db: Session, request: Request, body: FeedbackRequest, client: str) -> None:
+    """The audit of each card's outcome."""
     for item in body.feedback:
         detail: dict[str, Any] = {
             "card": item.card,
