@@ -30,6 +30,7 @@ def _rule(**changes: object) -> Rule:
         inputs=("anc",),
         settings=("gcsf.therapeutic_start_day",),
         evaluate=lambda ctx: Fired(action="Consider nothing.", facts=()),
+        decision="workup",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -158,8 +158,8 @@ def _first_day(days: Iterable[float]) -> int | None:
     return min(found) if found else None
 
 
-def _max_grade(grades: Iterable[int]) -> int | None:
-    found = list(grades)
+def _max_grade(grades: Iterable[int | None]) -> int | None:
+    found = [g for g in grades if g is not None]
     return max(found) if found else None
 
 

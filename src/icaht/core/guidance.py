@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 from icaht.core.rule import (
     CATEGORIES,
+    EXCLUSIVE_DECISIONS,
     CannotEvaluate,
     Category,
+    Decision,
     Fact,
     Fired,
     Rule,
@@ -56,6 +58,7 @@ class Recommendation(BaseModel):
     rule_id: str
     title: str
     category: Category
+    decision: Decision
     strength: Strength
     action: str
     facts: list[Fact]
@@ -110,17 +113,57 @@ def run_rules(
     context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
 ) -> tuple[list[tuple[Rule, Fired]], list[tuple[Rule, CannotEvaluate]]]:
     """Evaluate every rule: the fired ones ordered by category, then catalogue order, and the ones
-    that cannot be evaluated, in catalogue order (outcomes only, no display models)."""
+    that cannot be evaluated, in catalogue order (outcomes only, no display models).
+
+    After a death on or before the as-of day nothing fires (clinical-decisions.md, "Standing care,
+    death and what is shown"). An exclusive decision shows one state at a time: its rules are
+    written so that at most one fires (:func:`contradictions` finds any that do not); should two
+    fire, the first in catalogue order is kept.
+    """
+    if context.death_day is not None:
+        return [], []
     fired: list[tuple[Rule, Fired]] = []
     unevaluated: list[tuple[Rule, CannotEvaluate]] = []
-    for rule in catalogue:
-        outcome = rule.evaluate(context)
+    for rule, outcome in evaluate_all(context, catalogue):
         if isinstance(outcome, Fired):
             fired.append((rule, outcome))
         elif isinstance(outcome, CannotEvaluate):
             unevaluated.append((rule, outcome))
-    fired.sort(key=lambda item: _CATEGORY_ORDER[item[0].category])
-    return fired, unevaluated
+    shown: set[Decision] = set()
+    kept: list[tuple[Rule, Fired]] = []
+    for rule, outcome in fired:
+        if rule.decision in EXCLUSIVE_DECISIONS:
+            if rule.decision in shown:
+                continue
+            shown.add(rule.decision)
+        kept.append((rule, outcome))
+    kept.sort(key=lambda item: _CATEGORY_ORDER[item[0].category])
+    return kept, unevaluated
+
+
+def evaluate_all(
+    context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> list[tuple[Rule, Fired | CannotEvaluate | None]]:
+    """Every rule's raw outcome, in catalogue order, before death and decision states apply
+    (for :func:`contradictions` and the tests that prove the rules never need them)."""
+    return [(rule, rule.evaluate(context)) for rule in catalogue]
+
+
+def contradictions(
+    context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> list[tuple[str, str]]:
+    """Pairs of rules of one exclusive decision that both fire as of this day (each pair is a
+    fault in the rules: the engine would show only the first)."""
+    seen: dict[Decision, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for rule, outcome in evaluate_all(context, catalogue):
+        if not isinstance(outcome, Fired) or rule.decision not in EXCLUSIVE_DECISIONS:
+            continue
+        if rule.decision in seen:
+            pairs.append((seen[rule.decision], rule.id))
+        else:
+            seen[rule.decision] = rule.id
+    return pairs
 
 
 def fired_rule_ids(context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE) -> list[str]:
@@ -138,6 +181,7 @@ def evaluate_rules(
             rule_id=rule.id,
             title=rule.title,
             category=rule.category,
+            decision=rule.decision,
             strength=outcome.strength or rule.strength,
             action=outcome.action,
             facts=list(outcome.facts),

@@ -42,6 +42,12 @@ class StoredCells(StrEnum):
     NONE = "none"
 
 
+Stream = Literal["transfusions", "medications", "gcsf"]
+"""A data stream a record can declare complete (clinical-decisions.md, "Absence is not a negative");
+``medications`` covers every drug, G-CSF included; ``gcsf`` covers G-CSF alone."""
+STREAMS: tuple[Stream, ...] = get_args(Stream)
+
+
 class _Contract(BaseModel):
     """Shared by the record's models: text never contains a NUL character (databases and most
     downstream tools refuse it, so it is refused here, at the boundary)."""
@@ -93,6 +99,21 @@ class PatientFacts(_Contract):
     known_immunosuppression: bool | None = Field(
         None, description="HIV or long-term immunosuppressive therapy (HScore item)."
     )
+    complete_streams: tuple[Stream, ...] = Field(
+        (),
+        description="Data streams this record holds completely (transfusions, medications, "
+        "gcsf). Absence in a stream not named here is 'none recorded', never a negative "
+        "finding. In a table cell: names separated by ';'.",
+    )
+
+    @field_validator("complete_streams", mode="before")
+    @classmethod
+    def _split_streams(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(
+                part.strip() for part in value.replace(",", ";").split(";") if part.strip()
+            )
+        return value
 
 
 class Observation(_Contract):
@@ -103,6 +124,10 @@ class Observation(_Contract):
     analyte: str | None = Field(None, description="Analyte name, e.g. anc, platelets, hb.")
     loinc: str | None = Field(None, description="LOINC code (primary or alternative).")
     value: float = Field(allow_inf_nan=False)
+    censored: Literal["<", ">"] | None = Field(
+        None,
+        description="The lab reported a bound, not a value ('> 10,000'): value is the bound.",
+    )
     unit: str = Field(min_length=1)
     lln: float | None = Field(None, description="Lower limit of normal, in the value's unit.")
     uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
@@ -123,6 +148,15 @@ class _Event(_Contract):
         validation_alias=AliasChoices("start", "time", "day"),
         description="When it happened or began.",
     )
+    start_known: Literal["exact", "approximate", "before"] = Field(
+        "exact",
+        description="How well the start is known: exact; approximate (within start_window_days "
+        "either side); before (on or before start, the day itself unknown). Rules read the "
+        "start as given and name the uncertainty.",
+    )
+    start_window_days: float | None = Field(
+        None, ge=0, le=365, description="With start_known = approximate: +/- days."
+    )
 
 
 class _Span(_Event):
@@ -130,17 +164,17 @@ class _Span(_Event):
 
 
 class CrsEpisode(_Span):
-    """Cytokine release syndrome episode, ASTCT grade (Lee 2019)."""
+    """Cytokine release syndrome episode, ASTCT grade (Lee 2019); None = grade not recorded."""
 
     kind: Literal["crs"] = "crs"
-    grade: int = Field(ge=1, le=5)
+    grade: int | None = Field(None, ge=1, le=5)
 
 
 class IcansEpisode(_Span):
-    """ICANS episode, ASTCT grade (Lee 2019)."""
+    """ICANS episode, ASTCT grade (Lee 2019); None = grade not recorded."""
 
     kind: Literal["icans"] = "icans"
-    grade: int = Field(ge=1, le=5)
+    grade: int | None = Field(None, ge=1, le=5)
 
 
 class Fever(_Event):
@@ -184,17 +218,59 @@ class Medication(_Span):
         return value.lower()
 
 
+class Variant(_Contract):
+    """One somatic variant found by a marrow NGS panel (CHIP or myeloid neoplasm genes)."""
+
+    gene: str = Field(min_length=1, max_length=32, description="HGNC symbol, e.g. DNMT3A.")
+    vaf_pct: float | None = Field(None, ge=0, le=100, description="Variant allele frequency, %.")
+    description: str | None = Field(None, max_length=200, description="e.g. p.R882H.")
+
+
 class MarrowBiopsy(_Event):
     kind: Literal["marrow_biopsy"] = "marrow_biopsy"
     cellularity: Literal["hypocellular", "normocellular", "hypercellular"] | None = None
     cellularity_pct: float | None = Field(None, ge=0, le=100)
+    aplasia: bool | None = Field(
+        None, description="Complete aplasia with little haematopoiesis (JAIN case 2)."
+    )
     malignant_infiltration: bool | None = None
     mds: bool | None = Field(None, description="Myelodysplasia / therapy-related myeloid neoplasm.")
     dysplasia: bool | None = None
     fibrosis: bool | None = None
     hemophagocytosis: bool | None = None
-    megakaryopoiesis: Literal["reduced", "normal", "increased"] | None = None
+    megakaryopoiesis: Literal["absent", "reduced", "normal", "increased"] | None = None
+    erythropoiesis: Literal["absent", "reduced", "normal", "increased"] | None = None
+    myelopoiesis: Literal["absent", "reduced", "normal", "increased"] | None = None
+    blasts_pct: float | None = Field(None, ge=0, le=100)
+    cytogenetics: str | None = Field(None, max_length=500, description="Karyotype as reported.")
+    cytogenetics_abnormal: bool | None = None
+    ngs_done: bool | None = Field(None, description="A myeloid NGS panel was run on this marrow.")
+    ngs_variants: tuple[Variant, ...] = Field(
+        (), max_length=50, description="Variants found by NGS (empty with ngs_done = none)."
+    )
+    donor_chimerism_pct: float | None = Field(
+        None, ge=0, le=100, description="Donor chimerism after a prior allo-HCT, %."
+    )
+    graft_dysfunction: bool | None = Field(
+        None, description="Donor graft dysfunction after a prior allo-HCT."
+    )
     note: str | None = Field(None, max_length=2000)
+
+
+class Chip(_Event):
+    """Clonal haematopoiesis became known on ``start`` (never read before that day)."""
+
+    kind: Literal["chip"] = "chip"
+    gene: str | None = Field(None, max_length=32, description="HGNC symbol, e.g. TET2.")
+    vaf_pct: float | None = Field(None, ge=0, le=100)
+
+
+class HemophagocyticSyndrome(_Span):
+    """A recorded IEC-HS (or HLH/MAS) diagnosis and its status (Hines 2023)."""
+
+    kind: Literal["iec_hs"] = "iec_hs"
+    diagnosis: Literal["iec_hs", "hlh", "mas"] = "iec_hs"
+    status: Literal["suspected", "confirmed", "excluded", "resolved"] = "confirmed"
 
 
 class StemCellBoost(_Event):
@@ -232,7 +308,13 @@ class Finding(_Event):
 
     kind: Literal["finding"] = "finding"
     finding: Literal[
-        "splenomegaly", "hepatomegaly", "hypertension", "proteinuria", "hemolysis", "iec_hs"
+        "splenomegaly",
+        "hepatomegaly",
+        "hypertension",
+        "proteinuria",
+        "hemolysis",
+        "dat_positive",
+        "iec_hs",
     ]
     present: bool = Field(
         True, description="False records that the finding was looked for and absent."
@@ -254,7 +336,9 @@ Event = Annotated[
     | NextTherapy
     | Death
     | LastFollowUp
-    | Finding,
+    | Finding
+    | Chip
+    | HemophagocyticSyndrome,
     Field(discriminator="kind"),
 ]
 

@@ -44,6 +44,26 @@ CATEGORIES: tuple[Category, ...] = get_args(Category)
 Strength = Literal["consider", "source recommends", "alert"]
 STRENGTHS: tuple[Strength, ...] = get_args(Strength)
 
+Decision = Literal[
+    "risk",
+    "marrow",
+    "gcsf",
+    "tpo-ra",
+    "boost-hct",
+    "iec-hs",
+    "prophylaxis",
+    "transfusion",
+    "workup",
+    "medication",
+    "alert",
+]
+"""The clinical decision a rule belongs to (shared/DESIGN.md, Decisions, episodes and tiers)."""
+DECISIONS: tuple[Decision, ...] = get_args(Decision)
+
+#: Decisions that show one state at a time: at most one of their rules fires on a day (the
+#: rules are written so; :func:`icaht.core.guidance.run_rules` enforces it).
+EXCLUSIVE_DECISIONS: frozenset[Decision] = frozenset({"marrow", "gcsf", "tpo-ra", "iec-hs"})
+
 #: Derived inputs a rule may read besides analytes, event kinds and patient facts.
 DERIVED_INPUTS: frozenset[str] = frozenset(
     {
@@ -119,6 +139,7 @@ class Rule:
     inputs: tuple[str, ...]
     settings: tuple[str, ...]
     evaluate: Callable[[RuleContext], Outcome]
+    decision: Decision
 
 
 def rule(
@@ -129,6 +150,7 @@ def rule(
     summary: str,
     citations: Iterable[Citation],
     inputs: Iterable[str],
+    decision: Decision,
     settings: Iterable[str] = (),
     strength: Strength = "consider",
 ) -> Callable[[Callable[[RuleContext], Outcome]], Rule]:
@@ -145,6 +167,7 @@ def rule(
             inputs=tuple(inputs),
             settings=tuple(settings),
             evaluate=evaluate,
+            decision=decision,
         )
 
     return register
@@ -190,6 +213,8 @@ def _problems(rule_: Rule) -> list[str]:
         out.append(f"{where}: id must look like 'group.name' in lower-case kebab words")
     if rule_.category not in CATEGORIES:
         out.append(f"{where}: unknown category {rule_.category!r}")
+    if rule_.decision not in DECISIONS:
+        out.append(f"{where}: unknown decision {rule_.decision!r}")
     if rule_.strength not in STRENGTHS:
         out.append(f"{where}: unknown strength {rule_.strength!r}")
     if not rule_.title.strip() or not rule_.summary.strip():

@@ -25,17 +25,31 @@ from icaht.core.lineage import (
 )
 from icaht.core.record import (
     CrsEpisode,
+    Death,
     DiseaseStatus,
     Infection,
     MarrowBiopsy,
     Medication,
     Moment,
+    Stream,
     Transfusion,
 )
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype
 from icaht.core.rule import Fact
 from icaht.core.scores import Scores, score_panel
-from icaht.core.support import SupportStatus, gcsf_dependence, transfusion_dependence
+from icaht.core.severity import (
+    Refractory,
+    SevereLineage,
+    gcsf_refractory,
+    persistent_severe_neutropenia,
+    severe_lineages,
+)
+from icaht.core.support import (
+    SupportStatus,
+    gcsf_dependence,
+    stream_complete,
+    transfusion_dependence,
+)
 from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht, platelet_recovery_day
 from icaht.core.timeline import JainPhase, as_of_cut, calendar_day, follow_up_end, jain_phase
 from icaht.core.treatment import Treatments, track_treatments
@@ -168,7 +182,40 @@ class RuleContext:
 
     @cached_property
     def gcsf(self) -> SupportStatus:
-        return gcsf_dependence(self.course, self.as_of_day, self.profile.gcsf)
+        return gcsf_dependence(
+            self.course, self.as_of_day, self.profile.gcsf, self.profile.severity
+        )
+
+    @cached_property
+    def death_day(self) -> int | None:
+        """Calendar day of a death recorded on or before the as-of day (after it, no
+        recommendation fires)."""
+        deaths = self.course.of_kind(Death)
+        return calendar_day(day_of(deaths[0].start)) if deaths else None
+
+    @cached_property
+    def severe_lineages(self) -> tuple[SevereLineage, ...]:
+        """Lineages meeting a severity term today, with the day each began
+        (:func:`icaht.core.severity.severe_lineages`)."""
+        return severe_lineages(self.course, self.as_of_day, self.profile)
+
+    @cached_property
+    def persistent_severe_neutropenia(self) -> bool:
+        return persistent_severe_neutropenia(self.course, self.as_of_day, self.profile)
+
+    @cached_property
+    def gcsf_refractory(self) -> Refractory | None:
+        """The current daily G-CSF run when it is refractory (severity terms)."""
+        return gcsf_refractory(self.course, self.as_of_day, self.profile)
+
+    def stream_complete(self, stream: Stream) -> bool:
+        """Whether the record declares a data stream complete (absence then means none)."""
+        return stream_complete(self.course, stream)
+
+    def marrow_on_file(self) -> MarrowBiopsy | None:
+        """The latest marrow after infusion within ``marrow.valid_days`` trailing days."""
+        marrows = self.marrows_after(self.as_of_day - self.profile.marrow.valid_days)
+        return marrows[-1] if marrows and day_of(marrows[-1].start) >= 0 else None
 
     @cached_property
     def scores(self) -> Scores:

@@ -90,4 +90,6 @@ def follow_up_end(course: Course, as_of_day: int) -> tuple[int, str]:
     if follow_ups:
         candidates.append((max(follow_ups), "last follow-up"))
     positive = [c for c in candidates if c[0] >= 0] or candidates
-    return min(positive, key=lambda c: c[0])
+    # A tie with the as-of day goes to the event (clinical-decisions.md, Grading: ties at a
+    # window's end go to the event).
+    return min(positive, key=lambda c: (c[0], c[1] == "as-of"))

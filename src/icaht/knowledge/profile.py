@@ -130,15 +130,23 @@ class TransfusionSettings(BaseModel):
         14,
         ge=1,
         le=56,
-        description="Platelet-transfusion dependent = >= 1 platelet transfusion in this many "
-        "trailing days. Project default (clinical-decisions.md).",
+        description="Platelet-transfusion dependent = dependence_min_transfusions platelet "
+        "transfusions in this many trailing days. Project default (clinical-decisions.md).",
     )
     rbc_dependence_window_days: int = Field(
         28,
         ge=1,
         le=90,
-        description="RBC-transfusion dependent = >= 1 RBC transfusion in this many trailing "
-        "days. Project default (clinical-decisions.md).",
+        description="RBC-transfusion dependent = dependence_min_transfusions RBC transfusions "
+        "in this many trailing days. Project default (clinical-decisions.md).",
+    )
+    dependence_min_transfusions: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Transfusions of one product within its window that make a patient "
+        "dependent; fewer is 'transfused', not dependent. Project default "
+        "(clinical-decisions.md, revised 2026-12).",
     )
 
 
@@ -150,8 +158,9 @@ class GcsfSettings(BaseModel):
         14,
         ge=1,
         le=56,
-        description="G-CSF dependent = G-CSF given within this many trailing days. Project "
-        "default (no source defines G-CSF dependence numerically).",
+        description="G-CSF dependent = G-CSF on severity.gcsf_dependent_days of this many "
+        "trailing days with ANC <= 0.5 x10^9/L at least once in them. Project default (no "
+        "source defines G-CSF dependence numerically).",
     )
     therapeutic_start_day: int = Field(
         7,
@@ -481,6 +490,67 @@ class HscoreSettings(BaseModel):
     )
 
 
+class SeveritySettings(BaseModel):
+    """The severity terms the management rules share (clinical-decisions.md, Severity terms)."""
+
+    model_config = _FROZEN
+    persistent_window_days: int = Field(
+        14,
+        ge=7,
+        le=42,
+        description="Persistent severe neutropenia = every ANC in this many trailing days "
+        "<= 0.5 x10^9/L. Project default (clinical-decisions.md, Severity terms).",
+    )
+    persistent_min_values: int = Field(
+        3,
+        ge=1,
+        le=14,
+        description="... with at least this many values in the window. Project default.",
+    )
+    refractory_gcsf_days: int = Field(
+        7,
+        ge=3,
+        le=28,
+        description="G-CSF-refractory = ANC <= 0.5 x10^9/L on every value after at least this "
+        "many days of daily G-CSF (JAIN: 'complete lack of responsiveness'; the number is a "
+        "project default).",
+    )
+    refractory_rising_fold: float = Field(
+        2.0,
+        ge=1.1,
+        le=10.0,
+        description="A rising trend (last ANC >= this many times the lowest since infusion) is "
+        "not refractory. Project default.",
+    )
+    gcsf_dependent_days: int = Field(
+        7,
+        ge=1,
+        le=28,
+        description="G-CSF-dependent = G-CSF on at least this many of the gcsf.dependence_window"
+        "_days trailing days and ANC <= 0.5 x10^9/L at least once in them. Project default.",
+    )
+    persisting_days: int = Field(
+        14,
+        ge=1,
+        le=60,
+        description="A severe lineage counts toward a stem cell boost when it has persisted at "
+        "least this many days. Project default (clinical-decisions.md, Stem cell boost).",
+    )
+
+
+class MarrowSettings(BaseModel):
+    """When a marrow on file answers a marrow trigger (clinical-decisions.md, Marrow)."""
+
+    model_config = _FROZEN
+    valid_days: int = Field(
+        42,
+        ge=7,
+        le=120,
+        description="A marrow within this many trailing days answers every marrow trigger; an "
+        "older one while the picture improves. Project default.",
+    )
+
+
 class Profile(BaseModel):
     """An institution profile: named, versioned, and recorded on every assessment."""
 
@@ -503,6 +573,8 @@ class Profile(BaseModel):
     workup: WorkupSettings = WorkupSettings()
     data_quality: DataQualitySettings = DataQualitySettings()
     hscore: HscoreSettings = HscoreSettings()
+    severity: SeveritySettings = SeveritySettings()
+    marrow: MarrowSettings = MarrowSettings()
 
 
 def _explain(exc: ValidationError) -> list[str]:

@@ -110,10 +110,9 @@ def _icaht(a: Assessment) -> Table:
 
 
 def _support(status: SupportStatus) -> str:
-    state = "dependent" if status.dependent else "not dependent"
     last = f", last day {status.last_day}" if status.last_day is not None else ""
     return (
-        f"{status.support}: {state} ({status.count_in_window} in trailing "
+        f"{status.support}: {status.state} ({status.count_in_window} in trailing "
         f"{status.window_days} d{last}; setting {status.setting})"
     )
 

@@ -124,6 +124,7 @@ def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
     id="risk.car-hematotox",
     title="CAR-HEMATOTOX risk",
     category="risk",
+    decision="risk",
     summary="Shows the CAR-HEMATOTOX score from the pre-lymphodepletion platelets, ANC, Hb, CRP "
     "and ferritin, from before infusion through the early phase. High (>= 2): closer count "
     "monitoring, readiness for early G-CSF and infection vigilance (ICAHT high-risk patients). "
@@ -167,6 +168,7 @@ def car_hematotox_risk(ctx: RuleContext) -> Outcome:
     id="growth-factor.prophylactic-gcsf",
     title="Prophylactic G-CSF for CAR-HEMATOTOX-high patients",
     category="growth factor",
+    decision="gcsf",
     summary="Profiles that give prophylactic G-CSF (icaht-2023): from the start day in the early "
     "ICAHT window, a CAR-HEMATOTOX-high patient without G-CSF and without ANC recovery after the "
     f"nadir: consider {FILGRASTIM}.",
@@ -245,6 +247,7 @@ _DRUG_ADVICE: tuple[tuple[frozenset[str], str], ...] = (
     id="medication.myelosuppressive-review",
     title="Review myelosuppressive medication",
     category="alert",
+    decision="medication",
     summary="A myelosuppressive drug (TMP-SMX, ganciclovir/valganciclovir, linezolid, "
     "mycophenolate, lenalidomide) is active on the day, before or after infusion: review it and "
     "consider an alternative where possible, with the drug-specific advice.",
@@ -301,6 +304,7 @@ def _label_checks(ctx: RuleContext) -> list[tuple[Medication, Analyte, float]]:
     id="medication.label-count-limit",
     title="Drug label blood-count limit crossed",
     category="alert",
+    decision="medication",
     strength="alert",
     summary="Ganciclovir/valganciclovir is active with a current ANC < 0.5 x10^9/L, platelets < "
     "25 x10^9/L or Hb < 8 g/dL (label: do not give), or mycophenolate with ANC < 1.3 x10^9/L "
@@ -399,7 +403,7 @@ def _severe_crs_icans(ctx: RuleContext) -> list[Fact]:
             day_of(e.start),
         )
         for e in episodes
-        if e.grade >= SEVERE_CRS_ICANS_MIN_GRADE and day_of(e.start) >= 0
+        if e.grade is not None and e.grade >= SEVERE_CRS_ICANS_MIN_GRADE and day_of(e.start) >= 0
     ]
 
 
@@ -416,6 +420,7 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
     id="risk.cytopenia-risk-factors",
     title="Risk factors for prolonged cytopenia",
     category="risk",
+    decision="risk",
     summary="Up to day 90, lists the risk factors for prolonged cytopenia that are present: "
     "pre-lymphodepletion cytopenia (CAR-HEMATOTOX bands: ANC < 1.2, platelets < 75, Hb < 9.0), "
     "prior allogeneic HCT, high marrow disease burden, CD28 costimulation, grade >= 3 CRS or "

@@ -53,6 +53,7 @@ def _missing_current(ctx: RuleContext, analyte: Analyte) -> str:
     id="growth-factor.avoid-gm-csf",
     title="Avoid GM-CSF after CAR-T",
     category="alert",
+    decision="gcsf",
     strength="alert",
     summary="A GM-CSF (sargramostim, molgramostim) is running after infusion: the source "
     "advises avoiding GM-CSF after CAR-T (raised in CRS/ICANS; blocking it reduces toxicity in "
@@ -122,6 +123,7 @@ def _gcsf_caveats(ctx: RuleContext) -> tuple[str, ...]:
     id="growth-factor.consider-gcsf",
     title="Consider G-CSF for severe neutropenia",
     category="growth factor",
+    decision="gcsf",
     summary="From the G-CSF start day (default day 7) in the Jain early phase, a current ANC <= "
     f"0.5 x10^9/L with no G-CSF active: consider {FILGRASTIM} (deferred while CRS is "
     "active unless there is a severe infection, see growth-factor.defer-gcsf-during-crs).",
@@ -162,6 +164,7 @@ def consider_gcsf(ctx: RuleContext) -> Outcome:
     id="growth-factor.defer-gcsf-during-crs",
     title="Defer G-CSF while CRS is active",
     category="growth factor",
+    decision="gcsf",
     summary="G-CSF would be considered (current ANC <= 0.5 x10^9/L from the start day) but CRS is "
     "active and no severe infection is recorded: consider deferring G-CSF until CRS resolves.",
     citations=[Citation("JAIN", "L39")],
@@ -231,6 +234,7 @@ def _prophylaxis_indication(ctx: RuleContext) -> list[Fact] | CannotEvaluate | N
     id="prophylaxis.antibacterial-antifungal-start",
     title="Antibacterial and antifungal prophylaxis",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="In the Jain early phase, from day 0 or the first ANC <= 0.5 x10^9/L (setting) until "
     "ANC recovery, when no antibacterial or no antifungal prophylaxis is active: consider "
     "starting it. Profiles that restrict it to high-risk patients (icaht-2023) require "
@@ -280,6 +284,7 @@ def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
     id="prophylaxis.antibacterial-antifungal-stop",
     title="Stop antibacterial and antifungal prophylaxis after ANC recovery",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="An antibacterial or antifungal prophylaxis agent is active and ANC has recovered "
     "(> 0.5 x10^9/L on the set number of consecutive values) after the last ANC <= 0.5: "
     "consider stopping it.",
@@ -327,6 +332,7 @@ _ANTIVIRAL_SETTINGS = ("prophylaxis.antiviral_months", "prophylaxis.cd4_stop_10e
     id="prophylaxis.antiviral-start",
     title="Antiviral prophylaxis",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="From infusion for the set number of months and until CD4 > 0.2 x10^9/L, when no "
     f"antiviral prophylaxis is active: consider {ANTIVIRAL}.",
     citations=[
@@ -373,6 +379,7 @@ def antiviral_start(ctx: RuleContext) -> Outcome:
     id="prophylaxis.antiviral-stop",
     title="Stop antiviral prophylaxis",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="Antiviral prophylaxis is active, the set number of months since infusion have passed "
     "and the latest CD4 is above 0.2 x10^9/L: consider stopping it. Without a CD4 count the rule "
     "cannot be evaluated.",
@@ -426,6 +433,7 @@ def _under_trigger(
     id="transfusion.rbc-trigger",
     title="RBC transfusion trigger",
     category="transfusion",
+    decision="transfusion",
     summary="Current Hb under the profile trigger (default 7 g/dL): consider an RBC transfusion "
     "per institutional thresholds, one unit at a time.",
     citations=[
@@ -452,6 +460,7 @@ def rbc_trigger(ctx: RuleContext) -> Outcome:
     id="transfusion.platelet-trigger",
     title="Platelet transfusion trigger",
     category="transfusion",
+    decision="transfusion",
     summary="Current platelets under the profile trigger (default 10 x10^9/L): consider a "
     "platelet transfusion per institutional thresholds.",
     citations=[
@@ -491,6 +500,7 @@ def _trigger_met(ctx: RuleContext) -> list[Fact]:
     id="transfusion.irradiated-products",
     title="Irradiated blood products",
     category="transfusion",
+    decision="transfusion",
     summary="From infusion until the set day (default day 90), when RBC or platelet transfusions "
     "are recorded or a transfusion trigger is met: consider irradiated products. An alert when a "
     "transfusion in that window is recorded as not irradiated.",
@@ -540,6 +550,7 @@ _SCREEN_ANALYTES = (Analyte.ANC, Analyte.PLATELETS, Analyte.HB)
     id="workup.day21-28-cytopenia-screen",
     title="Day 21-28 cytopenia screen",
     category="workup",
+    decision="workup",
     summary="On days 21-28 shows the latest ANC, platelets and Hb since day 21 and transfusion "
     "dependence: consider screening for severe persistent cytopenia (as BK screened all "
     "patients).",
@@ -600,6 +611,7 @@ def _neutropenic_anc(ctx: RuleContext, fever_day: int) -> Measurement | None:
     id="workup.neutropenic-fever",
     title="Neutropenic fever: infection work-up",
     category="workup",
+    decision="workup",
     strength="alert",
     summary="A fever within the look-back days with ANC <= 0.5 x10^9/L on the fever day or "
     "currently: consider an infection work-up per the institutional febrile-neutropenia pathway.",

@@ -249,6 +249,7 @@ def _any_crs_state(ctx: RuleContext) -> list[Fact] | None:
     id="iec-hs.suspected",
     title="Suspected IEC-HS",
     category="alert",
+    decision="iec-hs",
     strength="alert",
     summary="Suspected IEC-HS (never a diagnosis): resolved CRS followed by very high or rapidly "
     "rising ferritin, new fever and new severe cytopenia; or, in any CRS state, very high or "

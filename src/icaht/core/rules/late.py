@@ -101,6 +101,7 @@ def _chip_fact(ctx: RuleContext) -> Fact:
     id="workup.late-cytopenia",
     title="Late cytopenia work-up",
     category="workup",
+    decision="workup",
     summary="Jain late phase (> day 90) with significant cytopenia (profile section cytopenia or "
     "transfusion dependence): stop marrow-suppressive drugs, look for occult infection, marrow "
     "aspirate and biopsy for relapse or therapy-related myeloid neoplasm, CHIP and LGL.",
@@ -176,6 +177,7 @@ def _boost_marrow_caveats(marrows: list[MarrowBiopsy]) -> tuple[str, ...]:
     id="stem-cell-boost.candidate",
     title="Stem cell boost candidate",
     category="stem cell boost",
+    decision="boost-hct",
     summary="Prolonged or late phase with transfusion dependence, G-CSF dependence or ANC <= 0.5 "
     "x10^9/L, stored autologous or donor cells on file, no relapse and no malignant infiltration "
     "or MDS in a post-infusion marrow (without a marrow: fire with the caveat to obtain one "
@@ -251,6 +253,7 @@ _HCT_AFTER_SCB = (
     id="hct.complete-aplasia",
     title="Allogeneic HCT for complete aplasia",
     category="HCT",
+    decision="boost-hct",
     summary="Prolonged or late phase, the latest post-infusion marrow hypocellular, no ANC > 0.5 "
     "x10^9/L for >= 14 days (HT aplastic duration) and RBC- and platelet-transfusion "
     "dependence: the source considers allogeneic HCT in rare complete aplasia with little "
@@ -307,6 +310,7 @@ def hct_complete_aplasia(ctx: RuleContext) -> Outcome:
     id="hct.therapy-related-myeloid-neoplasm",
     title="Allogeneic HCT for a therapy-related myeloid neoplasm",
     category="HCT",
+    decision="boost-hct",
     summary="A post-infusion marrow shows MDS / therapy-related myeloid neoplasm and no allogeneic "
     "HCT is recorded since: consider allogeneic HCT (clinical-decisions.md, Allogeneic HCT).",
     citations=[Citation("JAIN", "L3, L63, L65")],
@@ -337,6 +341,7 @@ def _child_hct_indication(ctx: RuleContext) -> list[Fact]:
     id="hct.child-bmt-naive",
     title="Allogeneic HCT for a transplant-naive child",
     category="HCT",
+    decision="boost-hct",
     summary="A child without prior allogeneic HCT beyond day 90 with transfusion dependence or "
     "neutropenia needing G-CSF: the source considers allogeneic HCT with the best available "
     "donor. Unknown age or prior-HCT status cannot be evaluated.",
@@ -401,6 +406,7 @@ def _graft_caveat(marrows: list[MarrowBiopsy]) -> tuple[str, ...]:
     id="stem-cell-boost.prior-allo-donor",
     title="Prior allo-HCT, late cytopenia: donor boost or second HCT",
     category="stem cell boost",
+    decision="boost-hct",
     strength="source recommends",
     summary="Prior allogeneic HCT and significant cytopenia or transfusion dependence beyond day "
     "90, without relapse or malignant marrow: strongly consider a CD34+ boost from the original "
@@ -463,6 +469,7 @@ def _lineage_switch_risk(ctx: RuleContext) -> bool | CannotEvaluate:
     id="alert.lineage-switch",
     title="Lineage switch / occult myeloid malignancy",
     category="alert",
+    decision="alert",
     strength="alert",
     summary="An infant, or a child with KMT2A-rearranged B-ALL, with significant cytopenia in the "
     "prolonged or late phase: lineage switch can cause an occult myeloid malignancy; look "
@@ -516,6 +523,7 @@ def lineage_switch(ctx: RuleContext) -> Outcome:
     id="growth-factor.defer-in-children",
     title="Children: defer prolonged growth factors if an HCT is planned",
     category="growth factor",
+    decision="gcsf",
     summary="A child on G-CSF (G-CSF dependent) or a TPO-RA in the prolonged or late phase: most "
     "children are HCT candidates after CAR-T and prolonged growth-factor use is often deferred.",
     citations=[Citation("JAIN", "L73")],
@@ -546,6 +554,7 @@ def defer_growth_factors_in_children(ctx: RuleContext) -> Outcome:
     id="alert.secondary-malignancy",
     title="Vigilance for a therapy-related myeloid neoplasm",
     category="alert",
+    decision="alert",
     strength="alert",
     summary="Late phase with significant cytopenia, or CHIP known before CAR-T (from infusion "
     "on): secondary malignancies are reported in 2-16% and rapid-onset MDS within 90 days in "
@@ -580,6 +589,7 @@ def secondary_malignancy(ctx: RuleContext) -> Outcome:
     id="workup.follow-up-car-t-centre",
     title="Follow-up at the CAR-T centre",
     category="workup",
+    decision="workup",
     summary="From infusion until workup.follow_up_years years: restaging and follow-up visits at "
     "the CAR-T treatment centre.",
     citations=[Citation("JAIN", "L61")],

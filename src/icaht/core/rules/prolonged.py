@@ -206,6 +206,7 @@ def _open_biphasic_drop(ctx: RuleContext, recovery: int) -> tuple[int, float] | 
     id="growth-factor.biphasic-drop",
     title="Biphasic neutrophil drop: daily G-CSF",
     category="growth factor",
+    decision="gcsf",
     summary="After an initial ANC recovery (> 0.5 x10^9/L on consecutive values), a later fall "
     "to ANC < 0.75 x10^9/L (from a value >= 0.75): the source gives daily G-CSF until ANC > 1.5 "
     "x10^9/L; the rule keeps firing until a value > 1.5 follows the drop.",
@@ -256,6 +257,7 @@ def _unanswered_gcsf_days(ctx: RuleContext) -> list[int]:
     id="workup.gcsf-no-response",
     title="No response to G-CSF: marrow biopsy",
     category="workup",
+    decision="marrow",
     summary="Prolonged or late phase, G-CSF given on at least gcsf.no_response_days days with no "
     "ANC > 0.5 x10^9/L since it (re)started, and no marrow biopsy since: the source lets a "
     "complete lack of response to G-CSF prompt a marrow aspirate and biopsy.",
@@ -320,6 +322,7 @@ def _pending_marrow_triggers(ctx: RuleContext) -> list[Fact]:
     id="workup.marrow-prolonged-triggers",
     title="Marrow evaluation: relapse, prior dysplasia/fibrosis or IEC-HS",
     category="workup",
+    decision="marrow",
     summary="Prolonged or late phase with significant cytopenia (profile section cytopenia or "
     "transfusion dependence) and a likely relapse, marrow dysplasia or fibrosis before CAR-T, or "
     "IEC-HS, with no marrow since: the source also takes a marrow aspirate then (children: the "
@@ -396,6 +399,7 @@ _ALLERGY_CAVEAT = (
     id="prophylaxis.pjp-start",
     title="Start PJP prophylaxis",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="From prophylaxis.pjp_start_day, no PJP prophylaxis running and CD4 not above "
     "prophylaxis.cd4_stop_10e9_l: TMP-SMX, or pentamidine or atovaquone with persistent cytopenia "
     "(neutrophil or platelet CTCAE grade >= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade) or allergy.",
@@ -436,6 +440,7 @@ def pjp_start(ctx: RuleContext) -> Outcome:
     id="prophylaxis.pjp-switch-from-tmp-smx",
     title="PJP prophylaxis: replace TMP-SMX in persistent cytopenia",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="TMP-SMX running with persistent cytopenia (current neutrophil or platelet CTCAE grade "
     ">= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade): pentamidine or atovaquone are the source's "
     "alternatives.",
@@ -470,6 +475,7 @@ def pjp_switch_from_tmp_smx(ctx: RuleContext) -> Outcome:
     id="prophylaxis.pjp-stop",
     title="Stop PJP prophylaxis: CD4 recovered",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="PJP prophylaxis running and the latest CD4 above prophylaxis.cd4_stop_10e9_l: the "
     "source stops it on this CD4-driven criterion. Without any CD4 value the stop cannot be "
     "evaluated.",
@@ -534,6 +540,7 @@ def _neutrophils_recovered(ctx: RuleContext) -> Fact | CannotEvaluate | None:
     id="workup.ta-tma",
     title="Screen for TA-TMA after allogeneic HCT",
     category="workup",
+    decision="workup",
     summary="Prior allogeneic HCT, prolonged or late phase, neutrophils recovered (current ANC > "
     "0.5 x10^9/L) but RBC- and platelet-transfusion dependent: the source asks for a formal "
     "TA-TMA assessment.",
@@ -603,6 +610,7 @@ def _raised_ipf(ctx: RuleContext) -> tuple[Measurement, float] | None:
     id="workup.ipf-interpretation",
     title="Raised IPF in thrombocytopenia",
     category="workup",
+    decision="workup",
     summary="The latest IPF above its upper limit (laboratory ULN, else workup.ipf_uln_percent) "
     "with current platelets below cytopenia.platelets_10e9_l: a raised IPF suggests an at least "
     "partly consumptive component but does not separate ITP from aplasia.",
@@ -655,6 +663,7 @@ def _not_running(ctx: RuleContext) -> tuple[Fact, ...]:
     id="prophylaxis.extended-antimicrobial",
     title="Extend antibacterial and antifungal prophylaxis; mold-active azole",
     category="prophylaxis",
+    decision="prophylaxis",
     summary="Prolonged or late phase with current ANC <= 0.5 x10^9/L: the source extends "
     "antibacterial and antifungal prophylaxis and considers a mold-active azole.",
     citations=[Citation("JAIN", "L61")],

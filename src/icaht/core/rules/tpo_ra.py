@@ -258,6 +258,7 @@ def _eltrombopag_start(ctx: RuleContext) -> tuple[str, tuple[str, ...]]:
     id="tpo-ra.candidate",
     title="TPO-RA candidate",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="After tpo_ra.earliest_day, platelet-transfusion dependent (or platelets < 20 x10^9/L "
     "on consecutive values), not on a TPO-RA, and a post-infusion marrow without MDS or "
     "malignant infiltration: consider eltrombopag (titrated) or romiplostim (weekly steps).",
@@ -318,6 +319,7 @@ def candidate(ctx: RuleContext) -> Outcome:
     id="tpo-ra.marrow-first",
     title="Marrow before a TPO-RA",
     category="workup",
+    decision="marrow",
     summary="The TPO-RA indication is met but no post-infusion marrow has excluded MDS: consider a "
     "marrow aspirate and biopsy to exclude malignant infiltration and MDS first.",
     citations=[Citation("BAUR", "L252-255"), Citation("JAIN", "L57")],
@@ -394,6 +396,7 @@ def _romiplostim_action(ctx: RuleContext, dose: float, platelets: float) -> str 
     id="tpo-ra.romiplostim-titration",
     title="Romiplostim weekly titration",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="On romiplostim: +step ug/kg per week while platelets are below the target (up to the "
     "maximum); reduce by 1 ug/kg or hold above the label thresholds (US 200/400, EU 150/250).",
     citations=[
@@ -479,6 +482,7 @@ def _eltrombopag_action(ctx: RuleContext, dose: float, platelets: float, since: 
     id="tpo-ra.eltrombopag-titration",
     title="Eltrombopag titration",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="On eltrombopag at the same dose for tpo_ra.eltrombopag_step_after_days with "
     "platelets below the target: +step mg up to the cap; platelets 200-400 x10^9/L: -25 mg; "
     "> 400: stop and recheck (label).",
@@ -522,6 +526,7 @@ def eltrombopag_titration(ctx: RuleContext) -> Outcome:
     id="tpo-ra.eltrombopag-liver-tests",
     title="Eltrombopag liver tests due",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="On eltrombopag without an ALT in the last tpo_ra.liver_test_interval_days: consider "
     "ALT, AST and bilirubin now (label: every 2 weeks during titration).",
     citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity monitoring")],
@@ -558,6 +563,7 @@ def _alt_run_start(ctx: RuleContext) -> int | None:
     id="tpo-ra.eltrombopag-alt-rise",
     title="Eltrombopag: ALT >= 3x ULN",
     category="TPO-RA",
+    decision="tpo-ra",
     strength="alert",
     summary="On eltrombopag with the latest ALT >= 3x ULN: consider holding or stopping per label "
     "if progressive, persistent >= 4 weeks, or with raised direct bilirubin or symptoms.",
@@ -622,6 +628,7 @@ def _lineage_fact(r: LineageResponse) -> Fact:
     id="tpo-ra.stop-on-response",
     title="TPO-RA: taper after response",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="On a TPO-RA with the Beyar-Katz response met (transfusion independence plus ANC > "
     "0.5 and/or platelets > 20 x10^9/L, in a lineage that was below it before the first dose): "
     "consider tapering and stopping.",
@@ -665,6 +672,7 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
     id="tpo-ra.stop-without-response",
     title="TPO-RA: no response",
     category="TPO-RA",
+    decision="tpo-ra",
     summary="On a TPO-RA for tpo_ra.no_response_weeks weeks without the Beyar-Katz response: "
     "consider stopping (JAIN: 4-6 weeks); next options are a stem cell boost or an HCT "
     "assessment.",
@@ -713,6 +721,7 @@ def stop_without_response(ctx: RuleContext) -> Outcome:
     id="tpo-ra.romiplostim-above-max",
     title="Romiplostim above the label maximum",
     category="alert",
+    decision="tpo-ra",
     strength="alert",
     summary="The current romiplostim dose is above 10 ug/kg weekly (label maximum); a dose in ug "
     "without a patient weight cannot be checked.",
@@ -740,6 +749,7 @@ def romiplostim_above_max(ctx: RuleContext) -> Outcome:
     id="tpo-ra.eltrombopag-above-max",
     title="Eltrombopag above 150 mg/day",
     category="alert",
+    decision="tpo-ra",
     strength="alert",
     summary="The current eltrombopag (olamine) dose is above 150 mg/day, the maximum used after "
     "CAR-T (JAIN, BK; the ITP label caps at 75 mg).",
@@ -770,6 +780,7 @@ def eltrombopag_above_max(ctx: RuleContext) -> Outcome:
     id="tpo-ra.eltrombopag-choline",
     title="Eltrombopag choline: salt-form dose",
     category="alert",
+    decision="tpo-ra",
     strength="alert",
     summary="An eltrombopag choline product is recorded: its doses differ from the olamine salt "
     "(36 mg choline ~ 50 mg olamine); above 108 mg/day (the choline equivalent of 150 mg "

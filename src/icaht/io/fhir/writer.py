@@ -326,7 +326,8 @@ class _Builder:
             concept = _concept("conditions", f"{kind}:{event.grade}", kind.upper())
             concept["coding"] += [_coding(r) for r in codes.codes_for("conditions", kind)]
             resource = self._condition(concept, event, event.end)
-            resource["stage"] = [{"summary": _grade(event.grade, "ASTCT")}]
+            if event.grade is not None:
+                resource["stage"] = [{"summary": _grade(event.grade, "ASTCT")}]
             self.add(resource)
         elif isinstance(event, Fever):
             if event.temperature_c is not None and event.temperature_c >= FEVER_MIN_CELSIUS:

@@ -180,6 +180,8 @@ def timeline_figure(course: Course, as_of_day: int) -> dict[str, Any]:
         ys: list[int] = []
         texts: list[str] = []
         for ep in found_episodes:
+            if ep.grade is None:
+                continue
             start = day_of(ep.start)
             end = last + 1 if ep.end is None else day_of(ep.end) + 1
             xs.append((start + end) / 2)

@@ -1,0 +1,157 @@
+"""The severity terms the management rules share (clinical-decisions.md, Severity terms; Jain et
+al., Blood 2023 for the ideas, project defaults for the numbers, all profile settings):
+
+- *persistent severe neutropenia*: every ANC in the trailing ``severity.persistent_window_days``
+  <= 0.5 x10^9/L, with at least ``severity.persistent_min_values`` values;
+- *G-CSF-refractory*: ANC <= 0.5 on every value after at least ``severity.refractory_gcsf_days``
+  days of daily G-CSF (JAIN: "complete lack of responsiveness"), unless the ANC is rising (last
+  value >= ``severity.refractory_rising_fold`` x the lowest since infusion);
+- *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.support`;
+- *severe lineage*: persistent severe neutropenia or G-CSF dependence (neutrophils), platelet
+  dependence (platelets), RBC dependence (red cells), with the day it began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from icaht.core.course import Course, Series, day_of
+from icaht.core.record import Transfusion
+from icaht.core.rule import Fact
+from icaht.core.support import gcsf_days
+from icaht.core.timeline import calendar_day
+from icaht.knowledge.analytes import Analyte
+from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.knowledge.profile import Profile
+
+SevereLineageName = Literal["neutrophils", "platelets", "red cells"]
+
+
+@dataclass(frozen=True, slots=True)
+class SevereLineage:
+    """A lineage that meets a severity term as of a day, and since when it has without a break."""
+
+    lineage: SevereLineageName
+    term: str
+    since_day: int
+
+    def fact(self) -> Fact:
+        return Fact(label=f"Severe lineage: {self.lineage}", value=self.term, day=self.since_day)
+
+
+@dataclass(frozen=True, slots=True)
+class Refractory:
+    """G-CSF given daily from ``gcsf_start_day`` for ``days_on`` days with every ANC since
+    <= 0.5 x10^9/L (``highest`` the highest of them)."""
+
+    gcsf_start_day: int
+    days_on: int
+    highest: float
+
+
+def _persistent(anc: Series, day: int, profile: Profile) -> bool:
+    s = profile.severity
+    window = anc.between(float(day - s.persistent_window_days + 1), float(day + 1))
+    return len(window) >= s.persistent_min_values and bool(
+        np.all(window.value <= ANC_SEVERE_10E9_PER_L)
+    )
+
+
+def persistent_severe_neutropenia(course: Course, as_of_day: int, profile: Profile) -> bool:
+    """Every ANC in the trailing window <= 0.5 x10^9/L, with enough values."""
+    return _persistent(course.series(Analyte.ANC), as_of_day, profile)
+
+
+def _current_run(days: list[int], as_of_day: int) -> int | None:
+    """First day of the unbroken run of exposure days that reaches the as-of day."""
+    exposed = set(days)
+    if as_of_day not in exposed:
+        return None
+    start = as_of_day
+    while start - 1 in exposed:
+        start -= 1
+    return start
+
+
+def gcsf_refractory(course: Course, as_of_day: int, profile: Profile) -> Refractory | None:
+    """The current daily G-CSF run if it is refractory, else None."""
+    s = profile.severity
+    start = _current_run(gcsf_days(course, as_of_day), as_of_day)
+    if start is None or as_of_day - start + 1 < s.refractory_gcsf_days:
+        return None
+    anc = course.series(Analyte.ANC)
+    on = anc.between(float(start), float(as_of_day + 1))
+    after = anc.between(float(start + s.refractory_gcsf_days - 1), float(as_of_day + 1))
+    if not len(after) or bool(np.any(on.value > ANC_SEVERE_10E9_PER_L)):
+        return None
+    since_infusion = anc.between(0.0, float(as_of_day + 1))
+    lowest = float(since_infusion.value.min())
+    if lowest > 0 and float(on.value[-1]) >= s.refractory_rising_fold * lowest:
+        return None
+    return Refractory(start, as_of_day - start + 1, float(on.value.max()))
+
+
+def _transfusion_days(course: Course, product: str) -> list[int]:
+    return sorted(
+        calendar_day(day_of(t.start)) for t in course.of_kind(Transfusion) if t.product == product
+    )
+
+
+def _dependent(days: list[int], day: int, window: int, need: int) -> bool:
+    return sum(1 for d in days if day - window < d <= day) >= need
+
+
+def _since(holds: Callable[[int], bool], as_of_day: int) -> int:
+    """First day of the unbroken run of days ending on the as-of day on which ``holds`` is
+    true (``holds(as_of_day)`` is)."""
+    day = as_of_day
+    while day > 0 and holds(day - 1):
+        day -= 1
+    return day
+
+
+def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[SevereLineage, ...]:
+    """The lineages that are severe as of the day, in the order neutrophils, platelets, red
+    cells, each with the day the term began to hold."""
+    anc = course.series(Analyte.ANC)
+    gcsf = gcsf_days(course, as_of_day)
+    s, t, g = profile.severity, profile.transfusion, profile.gcsf
+
+    def gcsf_dependent(day: int) -> bool:
+        recent = [d for d in gcsf if day - g.dependence_window_days < d <= day]
+        if len(recent) < s.gcsf_dependent_days:
+            return False
+        window = anc.between(float(day - g.dependence_window_days + 1), float(day + 1))
+        return bool(len(window)) and float(window.value.min()) <= ANC_SEVERE_10E9_PER_L
+
+    out: list[SevereLineage] = []
+    if _persistent(anc, as_of_day, profile):
+        since = _since(lambda d: _persistent(anc, d, profile), as_of_day)
+        out.append(SevereLineage("neutrophils", "persistent severe neutropenia", since))
+    elif gcsf_dependent(as_of_day):
+        out.append(
+            SevereLineage("neutrophils", "G-CSF-dependent", _since(gcsf_dependent, as_of_day))
+        )
+    need = t.dependence_min_transfusions
+    products: tuple[tuple[str, SevereLineageName, int, str], ...] = (
+        (
+            "platelets",
+            "platelets",
+            t.platelet_dependence_window_days,
+            "platelet-transfusion dependent",
+        ),
+        ("rbc", "red cells", t.rbc_dependence_window_days, "RBC-transfusion dependent"),
+    )
+    for product, lineage, window, term in products:
+        days = _transfusion_days(course, product)
+
+        def dependent(day: int, days: list[int] = days, window: int = window) -> bool:
+            return _dependent(days, day, window, need)
+
+        if dependent(as_of_day):
+            out.append(SevereLineage(lineage, term, _since(dependent, as_of_day)))
+    return tuple(out)
