@@ -92,7 +92,7 @@ def _last_daily_platelets(ctx: RuleContext, count: int) -> list[Measurement]:
     ]
 
 
-def _indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
+def tpo_ra_indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
     """The TPO-RA indication of clinical-decisions.md as facts, or None when it is not met: after
     ``tpo_ra.earliest_day``, not on a TPO-RA nor after one tried without a Beyar-Katz response
     (JAIN L57, L69: stop and consider a boost or HCT instead), and platelet-transfusion dependent
@@ -290,7 +290,7 @@ def candidate(ctx: RuleContext) -> Outcome:
     marrow = _marrow_findings(ctx)
     if marrow.excludes_tpo_ra or marrow.mds is None:
         return None
-    indication = _indication(ctx)
+    indication = tpo_ra_indication(ctx)
     if indication is None:
         return None
     settings = ctx.profile.tpo_ra
@@ -330,7 +330,7 @@ def marrow_first(ctx: RuleContext) -> Outcome:
     marrow = _marrow_findings(ctx)
     if marrow.excludes_tpo_ra or marrow.mds is not None:
         return None
-    indication = _indication(ctx)
+    indication = tpo_ra_indication(ctx)
     if indication is None:
         return None
     after = ctx.marrows_after(0)
