@@ -54,11 +54,20 @@ class Refractory:
 
 
 def _persistent(anc: Series, day: int, profile: Profile) -> bool:
+    """Every ANC in the trailing window <= 0.5 with enough values, and the window observed: the
+    unbroken run of low values began on or before the window's first day (values before infusion
+    count; with the first value inside the window, the 14 days were not seen)."""
     s = profile.severity
-    window = anc.between(float(day - s.persistent_window_days + 1), float(day + 1))
-    return len(window) >= s.persistent_min_values and bool(
+    first = day - s.persistent_window_days + 1
+    known = anc.before(float(day + 1))
+    window = known.between(float(first), float(day + 1))
+    if len(window) < s.persistent_min_values or not bool(
         np.all(window.value <= ANC_SEVERE_10E9_PER_L)
-    )
+    ):
+        return False
+    above = np.flatnonzero(known.value > ANC_SEVERE_10E9_PER_L)
+    run_start = float(known.day[above[-1] + 1] if len(above) else known.day[0])
+    return run_start < first + 1
 
 
 def persistent_severe_neutropenia(course: Course, as_of_day: int, profile: Profile) -> bool:

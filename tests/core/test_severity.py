@@ -1,0 +1,71 @@
+"""The severity terms the management rules share (icaht.core.severity; clinical-decisions.md,
+"Severity terms", revised 2026-12): persistent severe neutropenia, G-CSF-refractory, G-CSF-
+dependent and the severe lineages with the day each began."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.rule_helpers import SEED, daily, record
+
+from icaht.core.course import course_from_record
+from icaht.core.severity import gcsf_refractory, persistent_severe_neutropenia, severe_lineages
+
+
+def _course(labs: list[tuple[str, float, float]], events: list[dict[str, Any]] | None = None):  # type: ignore[no-untyped-def]
+    return course_from_record(record(labs=labs, events=events or []))
+
+
+def _gcsf(start: int) -> dict[str, Any]:
+    return {"kind": "medication", "start": start, "drug": "filgrastim"}
+
+
+def test_persistent_severe_neutropenia_needs_every_value_low_for_14_days() -> None:
+    """Every ANC in the trailing 14 days <= 0.5, at least 3 values."""
+    low = _course(daily("anc", 20, 40, 0.3))
+    assert persistent_severe_neutropenia(low, 40, SEED)
+    one_up = _course([*daily("anc", 20, 40, 0.3), ("anc", 35.5, 0.6)])
+    assert not persistent_severe_neutropenia(one_up, 40, SEED)
+    sparse = _course([("anc", 30, 0.2), ("anc", 38, 0.2)])
+    assert not persistent_severe_neutropenia(sparse, 40, SEED)  # two values only
+
+
+def test_gcsf_refractory_after_seven_days_of_daily_gcsf_with_every_anc_low() -> None:
+    """JAIN "complete lack of responsiveness": ANC <= 0.5 on every value after >= 7 days of
+    daily G-CSF."""
+    course = _course(daily("anc", 0, 40, 0.1), [_gcsf(20)])
+    assert gcsf_refractory(course, 25, SEED) is None  # 6 days of G-CSF
+    refractory = gcsf_refractory(course, 26, SEED)
+    assert refractory is not None
+    assert (refractory.gcsf_start_day, refractory.days_on) == (20, 7)
+
+
+def test_a_rising_anc_is_not_refractory() -> None:
+    """A rising trend (last value >= 2x the lowest since infusion) is not refractory."""
+    labs = [*daily("anc", 0, 25, 0.1), ("anc", 26, 0.25)]
+    assert gcsf_refractory(_course(labs, [_gcsf(20)]), 26, SEED) is None
+    labs = [*daily("anc", 0, 25, 0.1), ("anc", 26, 0.6)]
+    assert gcsf_refractory(_course(labs, [_gcsf(20)]), 26, SEED) is None  # a response
+
+
+def test_severe_lineages_with_their_onset() -> None:
+    """Neutrophils (persistent severe neutropenia), platelets and red cells (>= 2 transfusions in
+    their windows), each with the first day of the unbroken run on which the term held."""
+    events = [
+        {"kind": "transfusion", "start": d, "product": "platelets"} for d in (30, 33, 37, 41, 45)
+    ] + [{"kind": "transfusion", "start": 44, "product": "rbc"}]
+    course = _course(daily("anc", 10, 50, 0.2), events)
+    found = {s.lineage: s for s in severe_lineages(course, 50, SEED)}
+    assert set(found) == {"neutrophils", "platelets"}  # one RBC transfusion: not dependent
+    assert found["neutrophils"].since_day == 23  # the first day with 14 trailing days <= 0.5
+    assert found["platelets"].since_day == 33  # second platelet transfusion
+    assert found["platelets"].term == "platelet-transfusion dependent"
+
+
+def test_gcsf_dependence_is_the_neutrophil_term_when_counts_are_not_persistently_low() -> None:
+    """G-CSF on >= 7 of the trailing 14 days with ANC <= 0.5 at least once."""
+    labs = [("anc", 40, 0.4), ("anc", 44, 0.9), ("anc", 48, 1.2)]
+    course = _course(labs, [_gcsf(38)])
+    (neutrophils,) = severe_lineages(course, 50, SEED)
+    assert neutrophils.term == "G-CSF-dependent"
+    assert neutrophils.since_day == 44  # day 44: 7 days of G-CSF (38-44) and ANC 0.4 on day 40
