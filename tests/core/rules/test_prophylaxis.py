@@ -173,3 +173,31 @@ def test_screen_transfusions_none_recorded() -> None:
     values = [f.value for f in fired(record(labs=labs), 22)[SCREEN].facts]
     assert "independent" not in values
     assert values.count("none recorded") == 2
+
+
+# -- CDS Hooks draft orders follow the card ------------------------------------------------------
+def _suggestions(rec_or_path: Any, day: int, rule_id: str) -> list[str]:
+    from icaht.io.fhir.cards import card  # noqa: PLC0415 - only these tests need the FHIR layer
+
+    course = load_course(rec_or_path) if isinstance(rec_or_path, Path) else rec_or_path
+    assessment = assess(course, day, SEED)
+    recommendation = {r.rule_id: r for r in assessment.recommendations}[rule_id]
+    return [s["label"] for s in card(recommendation, assessment).get("suggestions", [])]
+
+
+def test_no_adult_or_tmp_smx_draft_orders_for_jain_case_3() -> None:
+    """Findings 1 and 12 through the CDS Hooks cards: the draft order showed aciclovir 800 mg for
+    a 31-month-old and TMP-SMX in persistent cytopenia; a draft follows only what the card says."""
+    case3 = EXAMPLES / "jain-case3.json"
+    assert _suggestions(case3, 35, ANTIVIRAL) == []
+    assert _suggestions(case3, 35, PJP) == []
+
+
+def test_no_tmp_smx_draft_order_without_counts() -> None:
+    """Finding 12: no counts, no TMP-SMX (not even as a draft order); with counts it is offered."""
+    from icaht.core.course import course_from_record  # noqa: PLC0415
+
+    assert _suggestions(course_from_record(record()), 30, PJP) == []
+    with_counts = record(labs=[("anc", 29, 2.0), ("platelets", 29, 150.0)])
+    labels = _suggestions(course_from_record(with_counts), 30, PJP)
+    assert labels == ["Draft: TMP-SMX for PJP prophylaxis"]
