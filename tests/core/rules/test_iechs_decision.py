@@ -210,3 +210,15 @@ def test_one_iec_hs_card_at_a_time(events: list[dict[str, Any]]) -> None:
     ctx = RuleContext.as_of(course_from_record(rec), AS_OF, SEED)
     assert contradictions(ctx) == []
     assert len([r for r in fired(rec, AS_OF) if r.startswith("iec-hs.")]) == 1
+
+
+def test_recorded_diagnosis_with_active_infection_names_it_without_treatment() -> None:
+    """A recorded diagnosis keeps its wording; a documented active infection is named first and
+    no anakinra or steroids are offered (clinical-decisions.md, IEC-HS)."""
+    events = [CRS_RESOLVED, FEVER, BACTERAEMIA, _diagnosis("confirmed")]
+    rec = _record([("ferritin", 11.0, 12_000.0)], events)
+    card = fired(rec, AS_OF)[RECORDED]
+    assert card.action.startswith("IEC-HS recorded (day 10, confirmed)")
+    assert "sepsis produces the same picture" in card.action
+    assert card.facts[0].label == "Documented active infection"
+    assert _treatment_offered(rec, AS_OF) == []

@@ -371,22 +371,18 @@ def _crs_caveats(ctx: RuleContext) -> tuple[str, ...]:
     )
 
 
-def _card(ctx: RuleContext, action: str, facts: list[Fact], caveats: tuple[str, ...]) -> Fired:
-    """The card: a documented active infection first (then no anakinra or steroids), the facts,
-    the supporting findings of the window and the HScore."""
+def _card(ctx: RuleContext, lead: str | None, facts: list[Fact], caveats: tuple[str, ...]) -> Fired:
+    """The card: ``lead`` (a recorded diagnosis) or the work-up; a documented active infection
+    first and then no anakinra or steroids, else the source's treatment; the facts, the supporting
+    findings of the window and the HScore."""
     supporting = [f for f in _supporting(ctx, _lookback_first_day(ctx)) if f not in facts]
     infection = _active_infection(ctx)
     if infection is not None:
-        return Fired(
-            action=_INFECTION_FIRST,
-            facts=(_infection_fact(infection), *facts, *supporting, _hscore_fact(ctx)),
-            caveats=caveats,
-        )
-    return Fired(
-        action=f"{action} {_TREATMENT}",
-        facts=(*facts, *supporting, _hscore_fact(ctx)),
-        caveats=caveats,
-    )
+        action = _INFECTION_FIRST if lead is None else f"{lead} {_INFECTION_FIRST}"
+        facts = [_infection_fact(infection), *facts]
+    else:
+        action = f"{lead or f'Consider {_WORKUP}.'} {_TREATMENT}"
+    return Fired(action=action, facts=(*facts, *supporting, _hscore_fact(ctx)), caveats=caveats)
 
 
 _CITATIONS = [
@@ -515,4 +511,4 @@ def suspected_iec_hs(ctx: RuleContext) -> Outcome:
     found = _pattern(ctx, _lookback_first_day(ctx))
     if not isinstance(found, list):
         return found
-    return _card(ctx, f"Consider {_WORKUP}.", found, (_SUSPICION, *_crs_caveats(ctx)))
+    return _card(ctx, None, found, (_SUSPICION, *_crs_caveats(ctx)))
