@@ -261,13 +261,14 @@ class ProphylaxisSettings(BaseModel):
         description="Antiviral and PJP prophylaxis continue until CD4 exceeds this count "
         "(x10^9/L; 200/uL). Source: JAIN Fig. 1.",
     )
-    pjp_avoid_tmp_smx_ctcae_grade: int = Field(
-        3,
+    pjp_persistent_cytopenia_days: int = Field(
+        14,
         ge=1,
-        le=4,
+        le=60,
         description="Persistent cytopenia that argues for pentamidine or atovaquone instead of "
-        "TMP-SMX = latest neutrophil or platelet CTCAE grade >= this. Project default (JAIN "
-        "names 'persistent cytopenias' without a number).",
+        "TMP-SMX = a severe lineage (severity terms) held for at least this many days. Project "
+        "default (clinical-decisions.md, Prophylaxis; JAIN names 'persistent cytopenias' "
+        "without a number).",
     )
 
 
@@ -383,6 +384,14 @@ class IecHsSettings(BaseModel):
         le=21,
         description="New fever and new cytopenia count when within this many trailing days. "
         "Project default.",
+    )
+    rise_min_fraction: float = Field(
+        0.5,
+        ge=0.1,
+        le=1.0,
+        description="A rapid ferritin rise counts only when the latest value reaches at least "
+        "this fraction of iechs.ferritin_ng_ml (so 400 -> 900 ng/mL never does). Project "
+        "default (clinical-decisions.md, IEC-HS).",
     )
 
 

@@ -230,7 +230,9 @@ def test_pre_ld_cytopenia_in_the_hematotox_bands(
         ({}, [{"kind": "hct", "start": -200, "hct_type": "autologous"}], False),
         ({"marrow_disease_pct": 50}, [], True),
         ({"marrow_disease_pct": 49.9}, [], False),
-        ({"costimulatory_domain": "CD28"}, [], True),
+        # CD28 is a note, not a risk factor (issue 15 finding 13: JAIN L45 says only that the
+        # costimulatory domain "may impact" recovery; test_prophylaxis.py has its note)
+        ({"costimulatory_domain": "CD28"}, [], False),
         ({"costimulatory_domain": "4-1BB"}, [], False),
         ({}, [{"kind": "crs", "start": 1, "end": 4, "grade": 3}], True),
         ({}, [{"kind": "crs", "start": 1, "end": 4, "grade": 2}], False),
@@ -239,8 +241,9 @@ def test_pre_ld_cytopenia_in_the_hematotox_bands(
     ],
 )
 def test_risk_factors(patient: dict[str, Any], events: list[dict[str, Any]], present: bool) -> None:
-    """JAIN L43 (grade 3-4 CRS/ICANS), L45 (prior allo-BMT, marrow disease, costimulatory domain),
-    L75, L81; high marrow burden = patient_groups.high_marrow_burden_pct (default 50%)."""
+    """JAIN L43 (grade 3-4 CRS/ICANS), L45 (prior allo-BMT, marrow disease; the costimulatory
+    domain only "may impact" recovery), L75, L81; high marrow burden =
+    patient_groups.high_marrow_burden_pct (default 50%)."""
     rec = record(patient=patient, labs=pre_ld(), events=events)
     assert (RISK in fired(rec, 10)) is present
 
@@ -255,5 +258,5 @@ def test_severe_crs_counts_only_once_known() -> None:
 @pytest.mark.parametrize(("day", "shown"), [(90, True), (91, False)])
 def test_risk_factors_not_in_the_late_phase(day: int, shown: bool) -> None:
     """Risk factors for prolonged cytopenia (JAIN L45): shown until day 90 (Jain late > 90)."""
-    rec = record(patient={"costimulatory_domain": "CD28"})
+    rec = record(patient={"prior_allo_hct": True})  # was CD28, now a note only (finding 13)
     assert (RISK in fired(rec, day)) is shown

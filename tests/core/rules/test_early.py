@@ -161,7 +161,8 @@ def test_prophylaxis_from_first_neutropenia(anc: float, fires: bool) -> None:
     if fires:
         assert "antibacterial" in result[ABX].action
         assert "antifungal" in result[ABX].action
-        assert any("not recorded" in c for c in result[ABX].caveats)
+        # clinical-decisions.md, "Absence is not a negative": the start card's caveat wording
+        assert any("None recorded; if it is running" in c for c in result[ABX].caveats)
 
 
 def test_prophylaxis_from_day_0_when_set() -> None:

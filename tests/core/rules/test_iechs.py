@@ -55,11 +55,16 @@ def test_ferritin_level(value: float, fires: bool) -> None:
     assert (IECHS in fired(classic(ferritin=[("ferritin", 11.0, value)]), AS_OF)) is fires
 
 
-@pytest.mark.parametrize(("latest", "fires"), [(4_000.0, True), (3_999.0, False)])
-def test_ferritin_rapid_rise(latest: float, fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("low", "latest", "fires"),
+    [(2_600.0, 5_200.0, True), (2_600.0, 5_199.0, False), (2_000.0, 5_000.0, True)],
+)
+def test_ferritin_rapid_rise(low: float, latest: float, fires: bool) -> None:
     """iechs.rise_fold = 2: the latest value >= 2x the lowest of the rise window (project
-    default; JAIN 'rapid increase')."""
-    ferritin = [("ferritin", 6.0, 2_000.0), ("ferritin", 11.0, latest)]
+    default; JAIN 'rapid increase'). Revised (clinical-decisions.md, IEC-HS): a rise counts only
+    when it reaches half the ferritin setting (iechs.rise_min_fraction), so the rise is tested at
+    and above 5,000 ng/mL (the old 2,000 -> 4,000 no longer counts: test_iechs_decision.py)."""
+    ferritin = [("ferritin", 6.0, low), ("ferritin", 11.0, latest)]
     assert (IECHS in fired(classic(ferritin=ferritin), AS_OF)) is fires
 
 
@@ -96,21 +101,27 @@ def test_lookback_window(fever_day: int, fires: bool) -> None:
     assert (IECHS in fired(classic(events=events), AS_OF)) is fires
 
 
+STABLE_PLATELETS = [("platelets", 5.0, 150.0), ("platelets", 11.0, 150.0)]
+STABLE_ANC = [("anc", 5.0, 2.0), ("anc", 11.0, 2.0)]
+
+
 @pytest.mark.parametrize(
     ("cytopenia", "fires"),
     [
-        ([("anc", 5.0, 0.51), ("anc", 11.0, 0.5)], True),  # enters ANC <= 0.5
-        ([("anc", 5.0, 0.51), ("anc", 11.0, 0.51)], False),
-        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.3)], False),  # not new
-        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.1)], True),  # worsening to <= 0.1
-        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.11)], False),
-        ([("platelets", 5.0, 20.0), ("platelets", 11.0, 19.9)], True),  # enters < 20
-        ([("platelets", 5.0, 25.0), ("platelets", 11.0, 20.0)], False),
+        ([("anc", 5.0, 0.51), ("anc", 11.0, 0.5), *STABLE_PLATELETS], True),  # enters ANC <= 0.5
+        ([("anc", 5.0, 0.51), ("anc", 11.0, 0.51), *STABLE_PLATELETS], False),
+        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.3), *STABLE_PLATELETS], False),  # not new
+        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.1), *STABLE_PLATELETS], True),  # worsening <= 0.1
+        ([("anc", 5.0, 0.3), ("anc", 11.0, 0.11), *STABLE_PLATELETS], False),
+        ([("platelets", 5.0, 20.0), ("platelets", 11.0, 19.9), *STABLE_ANC], True),  # enters < 20
+        ([("platelets", 5.0, 25.0), ("platelets", 11.0, 20.0), *STABLE_ANC], False),
     ],
 )
 def test_new_severe_cytopenia(cytopenia: list[tuple[str, float, float]], fires: bool) -> None:
     """JAIN L47 'new onset of severe cytopenia': ANC <= 0.5 (ICAHT) or platelets < 20 (T-ICAHT)
-    entered from outside the band; worsening = ANC falling to <= 0.1."""
+    entered from outside the band; worsening = ANC falling to <= 0.1. Revised: both counts are on
+    file here, since a ferritin >= the setting with fever now fires when a count is missing
+    (clinical-decisions.md, IEC-HS; see test_iechs_decision.py)."""
     assert (IECHS in fired(classic(cytopenia=cytopenia), AS_OF)) is fires
 
 

@@ -202,20 +202,37 @@ def test_pjp_start_cd4(cd4: float, expected: bool) -> None:
     assert ("prophylaxis.pjp-start" in fired(rec, 40)) is expected
 
 
+PLT_TX_EVERY_5_DAYS = [tx(day, "platelets") for day in range(20, 41, 5)]
+
+
 @pytest.mark.parametrize(
-    ("labs", "agent"),
+    ("labs", "events", "day", "agent"),
     [
-        ([("anc", 39, 0.99)], "pentamidine or atovaquone (persistent"),
-        ([("anc", 39, 1.0)], "TMP-SMX (pentamidine"),
-        ([("platelets", 39, 49.0)], "pentamidine or atovaquone (persistent"),
-        ([("platelets", 39, 50.0)], "TMP-SMX (pentamidine"),
+        # persistent severe neutropenia since day 23 (every ANC <= 0.5 over 14 days): 18 days
+        ([*daily("anc", 10, 40, 0.3), ("platelets", 39, 100.0)], [], 40, "pentamidine or"),
+        # severe only since day 30: not yet 14 days of a severe lineage
+        (
+            daily("anc", 17, 29, 1.2) + daily("anc", 30, 40, 0.3) + [("platelets", 39, 100)],
+            [],
+            40,
+            "TMP-SMX (pentamidine",
+        ),
+        # platelet-transfusion dependent since day 25: 14 days on day 38, 13 on day 37
+        ([("anc", 37, 1.0), ("platelets", 37, 15.0)], PLT_TX_EVERY_5_DAYS, 38, "pentamidine or"),
+        ([("anc", 37, 1.0), ("platelets", 37, 15.0)], PLT_TX_EVERY_5_DAYS, 37, "TMP-SMX (pent"),
+        ([("anc", 39, 1.0), ("platelets", 39, 50.0)], [], 40, "TMP-SMX (pentamidine"),
     ],
 )
-def test_pjp_start_agent(labs: list[tuple[str, float, float]], agent: str) -> None:
-    """JAIN L37: TMP-SMX unless persistent cytopenia (CTCAE grade >= 3, project default)."""
-    rec = fired(record(labs=labs), 40)["prophylaxis.pjp-start"]
+def test_pjp_start_agent(
+    labs: list[tuple[str, float, float]], events: list[dict[str, Any]], day: int, agent: str
+) -> None:
+    """JAIN L37: TMP-SMX unless persistent cytopenia. Revised (clinical-decisions.md,
+    Prophylaxis): persistent = a severe lineage (severity terms) for >= 14 days
+    (prophylaxis.pjp_persistent_cytopenia_days), no longer a CTCAE grade on one value."""
+    rec = fired(record(labs=labs, events=events), day)["prophylaxis.pjp-start"]
     assert agent in rec.action
-    assert bool(rec.caveats) is agent.startswith("TMP-SMX")  # allergy caveat with TMP-SMX
+    allergy = any("allergy" in c for c in rec.caveats)
+    assert allergy is agent.startswith("TMP-SMX")  # allergy caveat with TMP-SMX
 
 
 def test_pjp_start_not_when_running() -> None:
@@ -223,10 +240,13 @@ def test_pjp_start_not_when_running() -> None:
     assert "prophylaxis.pjp-start" not in fired(record(events=[med("atovaquone", 28)]), 40)
 
 
-@pytest.mark.parametrize(("anc", "expected"), [(0.99, True), (1.0, False)])
-def test_pjp_switch_from_tmp_smx(anc: float, expected: bool) -> None:
-    """JAIN L37: pentamidine or atovaquone when cytopenia persists on TMP-SMX (grade >= 3)."""
-    rec = record(labs=[("anc", 39, anc)], events=[TMP_SMX])
+@pytest.mark.parametrize(("first_low_day", "expected"), [(10, True), (30, False)])
+def test_pjp_switch_from_tmp_smx(first_low_day: int, expected: bool) -> None:
+    """JAIN L37: pentamidine or atovaquone when cytopenia persists on TMP-SMX. Revised
+    (clinical-decisions.md, Prophylaxis): persistent = >= 14 days of a severe lineage, not one
+    CTCAE grade >= 3 value."""
+    labs = daily("anc", 0, first_low_day - 1, 1.5) + daily("anc", first_low_day, 40, 0.3)
+    rec = record(labs=labs, events=[TMP_SMX])
     out = fired(rec, 40)
     assert ("prophylaxis.pjp-switch-from-tmp-smx" in out) is expected
     if expected:
@@ -365,10 +385,14 @@ def test_extended_prophylaxis_phase(day: int, expected: bool) -> None:
 
 
 def test_extended_prophylaxis_mold_active_azole() -> None:
-    """JAIN L61: suggest a mold-active azole unless one is already running."""
-    action = fired(record(labs=[("anc", 40, 0.2)]), 40)["prophylaxis.extended-antimicrobial"]
+    """JAIN L61: suggest a mold-active azole unless one is already running. Revised
+    (clinical-decisions.md, Prophylaxis): for select patients with persistent severe neutropenia
+    (every ANC <= 0.5 over 14 days), not for one ANC <= 0.5 (test_prophylaxis.py)."""
+    persistent = daily("anc", 27, 40, 0.2)
+    action = fired(record(labs=persistent), 40)["prophylaxis.extended-antimicrobial"]
+    assert "select patients" in action.action
     assert "mold-active azole" in action.action
-    rec = record(labs=[("anc", 40, 0.2)], events=[med("posaconazole", 20)])
+    rec = record(labs=persistent, events=[med("posaconazole", 20)])
     assert "mold-active azole" not in fired(rec, 40)["prophylaxis.extended-antimicrobial"].action
 
 
@@ -391,8 +415,13 @@ def test_gcsf_no_response_needs_anc_on_gcsf() -> None:
 
 
 def test_extended_prophylaxis_facts() -> None:
-    """JAIN L61: the severe ANC and the classes not running are shown."""
+    """JAIN L61: the severe ANC and the classes not running are shown. Revised
+    (clinical-decisions.md, "Absence is not a negative"): with no medication recorded and the
+    stream not declared complete each class reads "none recorded"; the azole is listed only when
+    it is advised (persistent severe neutropenia)."""
     out = fired(record(labs=[("anc", 40, 0.2)]), 40)["prophylaxis.extended-antimicrobial"]
     values = {f.label: f.value for f in out.facts}
     assert values["ANC"] == "0.2 10^9/L"
-    assert values["Prophylaxis not running"] == "antibacterial, antifungal, mold-active azole"
+    assert values["Prophylaxis not running"] == (
+        "antibacterial (none recorded), antifungal (none recorded)"
+    )

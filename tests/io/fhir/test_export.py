@@ -172,7 +172,7 @@ def _recommendation(**change: object) -> Recommendation:
         "title": "Start PJP prophylaxis",
         "category": "prophylaxis",
         "strength": "consider",
-        "action": "Consider PJP prophylaxis.",
+        "action": "Consider starting PJP prophylaxis with TMP-SMX.",
         "facts": [Fact(label="CD4", value="0.1 10^9/L", day=30)],
         "caveats": ["a caveat"],
         "citations": [

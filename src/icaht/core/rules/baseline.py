@@ -16,6 +16,7 @@ from icaht.core.record import Costimulation, CrsEpisode, Hct, IcansEpisode, Medi
 from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.score import ScoreResult
+from icaht.core.severity import SevereLineage
 from icaht.core.timeline import baseline_value, calendar_day, icaht_window
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
@@ -88,6 +89,58 @@ def recovered_since_neutropenia(ctx: RuleContext) -> int | None:
     was no neutropenia or no recovery since."""
     last_low = last_neutropenia_day(ctx)
     return None if last_low is None else ctx.recovery_day(after_day=last_low)
+
+
+#: The caveat of a start card when nothing of the class is recorded and the medication stream is
+#: not declared complete (clinical-decisions.md, "Absence is not a negative").
+NONE_RECORDED_CAVEAT = (
+    "None recorded; if it is running, this does not apply (the record's medication list is not "
+    "declared complete)."
+)
+
+
+def none_recorded(ctx: RuleContext, drugs: frozenset[str]) -> bool:
+    """Nothing of ``drugs`` is recorded and the medication stream is not declared complete: the
+    absence says nothing (clinical-decisions.md, "Absence is not a negative")."""
+    return not ctx.stream_complete("medications") and not ctx.medications(drugs)
+
+
+def absence_value(ctx: RuleContext, drugs: frozenset[str]) -> str:
+    """How a drug class that is not running reads: "none recorded" when the absence says nothing,
+    else "none running"."""
+    return "none recorded" if none_recorded(ctx, drugs) else "none running"
+
+
+#: Settings read by :func:`persistent_cytopenia` (severe lineages and how long they held).
+PERSISTENT_CYTOPENIA_SETTINGS: tuple[str, ...] = (
+    "prophylaxis.pjp_persistent_cytopenia_days",
+    "severity.persistent_window_days",
+    "severity.persistent_min_values",
+    "severity.gcsf_dependent_days",
+    "gcsf.dependence_window_days",
+    "transfusion.dependence_min_transfusions",
+    "transfusion.platelet_dependence_window_days",
+    "transfusion.rbc_dependence_window_days",
+)
+#: Inputs read by :func:`persistent_cytopenia`.
+PERSISTENT_CYTOPENIA_INPUTS: tuple[str, ...] = ("anc", "medication", "transfusion")
+
+
+def persistent_cytopenia(ctx: RuleContext) -> tuple[SevereLineage, ...]:
+    """Severe lineages (severity terms) held for at least ``prophylaxis.pjp_persistent_cytopenia
+    _days``: the persistent cytopenia that argues against myelosuppressive TMP-SMX (JAIN L37;
+    clinical-decisions.md, Prophylaxis: ">= 14 days of a severe lineage")."""
+    need = ctx.profile.prophylaxis.pjp_persistent_cytopenia_days
+    return tuple(s for s in ctx.severe_lineages if ctx.as_of_day - s.since_day + 1 >= need)
+
+
+def tmp_smx_switch(ctx: RuleContext) -> tuple[SevereLineage, ...]:
+    """The persistent cytopenia for which ``prophylaxis.pjp-switch-from-tmp-smx`` fires (TMP-SMX
+    running after infusion); empty when it does not. The myelosuppressive-drug review then
+    leaves TMP-SMX to that card (one of the two, not both)."""
+    if ctx.as_of_day < 0 or not ctx.active_medications(TMP_SMX):
+        return ()
+    return persistent_cytopenia(ctx)
 
 
 def _shown_total(score: ScoreResult) -> str:
@@ -250,7 +303,8 @@ _DRUG_ADVICE: tuple[tuple[frozenset[str], str], ...] = (
     decision="medication",
     summary="A myelosuppressive drug (TMP-SMX, ganciclovir/valganciclovir, linezolid, "
     "mycophenolate, lenalidomide) is active on the day, before or after infusion: review it and "
-    "consider an alternative where possible, with the drug-specific advice.",
+    "consider an alternative where possible, with the drug-specific advice. TMP-SMX is left to "
+    "prophylaxis.pjp-switch-from-tmp-smx when that card shows (one of the two, not both).",
     citations=[
         Citation("JAIN", "L35, L37, L61, L75"),
         Citation("LABEL-GANCICLOVIR", "Hematologic limits"),
@@ -258,13 +312,16 @@ _DRUG_ADVICE: tuple[tuple[frozenset[str], str], ...] = (
         Citation("GERSON-LINEZOLID", "Abstract"),
         Citation("BAUR", "Case presentation (bridging R2)"),
     ],
-    inputs=["medication"],
+    inputs=list(PERSISTENT_CYTOPENIA_INPUTS),
+    settings=list(PERSISTENT_CYTOPENIA_SETTINGS),
 )
 def myelosuppressive_review(ctx: RuleContext) -> Outcome:
     """JAIN L35: review all medications before LD and replace myelosuppressive agents where
     possible; L61: avoid marrow-suppressive medication in late cytopenia; L37 (TMP-SMX), L75
-    (ganciclovir); labels and Gerson 2002 (clinical-reference.md 7)."""
-    active = ctx.active_medications(MYELOSUPPRESSIVE)
+    (ganciclovir); labels and Gerson 2002 (clinical-reference.md 7). Issue 15 finding 13: TMP-SMX
+    is reviewed here or replaced there, never both on one day."""
+    left_to_pjp = TMP_SMX if tmp_smx_switch(ctx) else frozenset()
+    active = ctx.active_medications(MYELOSUPPRESSIVE - left_to_pjp)
     if not active:
         return None
     drugs = {m.drug for m in active}
@@ -384,13 +441,6 @@ def _marrow_burden(ctx: RuleContext) -> list[Fact]:
     return [fact(f"High marrow disease burden (>= {limit:g}%)", f"{pct:g}%")]
 
 
-def _costimulation(ctx: RuleContext) -> list[Fact]:
-    domain = ctx.course.facts.costimulatory_domain
-    if domain is not Costimulation.CD28:
-        return []
-    return [fact("Costimulatory domain", "CD28")]
-
-
 def _severe_crs_icans(ctx: RuleContext) -> list[Fact]:
     episodes: list[CrsEpisode | IcansEpisode] = [
         *ctx.course.of_kind(CrsEpisode),
@@ -411,7 +461,6 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
     _pre_ld_cytopenia,
     _prior_allo,
     _marrow_burden,
-    _costimulation,
     _severe_crs_icans,
 )
 
@@ -423,8 +472,8 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
     decision="risk",
     summary="Up to day 90, lists the risk factors for prolonged cytopenia that are present: "
     "pre-lymphodepletion cytopenia (CAR-HEMATOTOX bands: ANC < 1.2, platelets < 75, Hb < 9.0), "
-    "prior allogeneic HCT, high marrow disease burden, CD28 costimulation, grade >= 3 CRS or "
-    "ICANS.",
+    "prior allogeneic HCT, high marrow disease burden, grade >= 3 CRS or ICANS. The "
+    "costimulatory domain is a note, not a risk factor (the seed: it 'may impact' recovery).",
     citations=[Citation("JAIN", "L43-45, L75, L81"), Citation("HT", "Table 2")],
     inputs=[
         "anc",
@@ -440,8 +489,10 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
     settings=["baseline.lookback_days", "patient_groups.high_marrow_burden_pct"],
 )
 def cytopenia_risk_factors(ctx: RuleContext) -> Outcome:
-    """JAIN L43 (grade 3-4 CRS/ICANS), L45 (preceding cytopenia, prior allo-BMT, marrow disease,
-    costimulatory domain), L75 (prior BMT after CRS severity), L81 (summary)."""
+    """JAIN L43 (grade 3-4 CRS/ICANS), L45 (preceding cytopenia, prior allo-BMT, marrow disease),
+    L75 (prior BMT after CRS severity), L81 (summary). L45 says only that the costimulatory domain
+    "may impact count recovery": a note with the other factors, never a factor of its own (issue
+    15 finding 13)."""
     if ctx.phase == "late":
         return None
     facts = [f for source in _RISK_FACTORS for f in source(ctx)]
@@ -451,4 +502,16 @@ def cytopenia_risk_factors(ctx: RuleContext) -> Outcome:
         action="Consider these risk factors for prolonged cytopenia when planning count "
         "monitoring and supportive care.",
         facts=tuple(facts),
+        caveats=_costimulation_note(ctx),
+    )
+
+
+def _costimulation_note(ctx: RuleContext) -> tuple[str, ...]:
+    """JAIN L45: "the costimulatory domain of the CAR may impact count recovery" (no direction
+    given): CD28, once listed as a risk factor, is named as a note only."""
+    if ctx.course.facts.costimulatory_domain is not Costimulation.CD28:
+        return ()
+    return (
+        "Costimulatory domain CD28: the source says only that the costimulatory domain 'may "
+        "impact' count recovery; it is not counted as a risk factor.",
     )

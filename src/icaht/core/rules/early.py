@@ -13,9 +13,12 @@ from icaht.core.record import Fever, Transfusion
 from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.baseline import (
+    NONE_RECORDED_CAVEAT,
+    absence_value,
     hematotox_category,
     hematotox_missing,
     last_neutropenia_day,
+    none_recorded,
     recovered_since_neutropenia,
 )
 from icaht.core.timeline import calendar_day
@@ -230,6 +233,12 @@ def _prophylaxis_indication(ctx: RuleContext) -> list[Fact] | CannotEvaluate | N
     return facts
 
 
+def _not_active_label(ctx: RuleContext, drugs: frozenset[str]) -> str:
+    """ "None recorded" when the absence says nothing (clinical-decisions.md, "Absence is not a
+    negative"), else "Not active"."""
+    return "None recorded" if none_recorded(ctx, drugs) else "Not active"
+
+
 @rule(
     id="prophylaxis.antibacterial-antifungal-start",
     title="Antibacterial and antifungal prophylaxis",
@@ -254,7 +263,9 @@ def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
     """JAIN L37: bacterial and fungal prophylaxis from day 0 or at first neutropenia until ANC
     recovery; L61: fluconazole or micafungin, extended for severe neutropenia. ICAHT Table 3:
     antibacterial prophylaxis only at high risk, once ANC < 500/uL (e.g. levofloxacin or
-    ciprofloxacin; read as the ICAHT severe band <= 0.5). Recovery: ``ctx.recovery_day``."""
+    ciprofloxacin; read as the ICAHT severe band <= 0.5). Recovery: ``ctx.recovery_day``. With
+    nothing recorded in a medication stream not declared complete, the card says so
+    (clinical-decisions.md, "Absence is not a negative")."""
     lacking = []
     if not ctx.active_medications(ANTIBACTERIAL_PROPHYLAXIS):
         lacking.append("antibacterial (e.g. levofloxacin or ciprofloxacin)")
@@ -266,16 +277,13 @@ def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
     if not isinstance(indication, list):
         return indication
     caveats = []
-    if not ctx.medications(_ABX_AFX):
-        caveats.append(
-            "No antibacterial or antifungal agent is recorded: prophylaxis may be given but not "
-            "recorded in this record."
-        )
+    if none_recorded(ctx, _ABX_AFX):
+        caveats.append(NONE_RECORDED_CAVEAT)
     if ctx.profile.prophylaxis.antibacterial_high_risk_only:
         caveats.append("Caution with MDR colonisation; follow local epidemiology (ICAHT).")
     return Fired(
         action=f"Consider starting {' and '.join(lacking)} prophylaxis until ANC recovery.",
-        facts=(*indication, fact("Not active", "; ".join(lacking))),
+        facts=(*indication, fact(_not_active_label(ctx, _ABX_AFX), "; ".join(lacking))),
         caveats=tuple(caveats),
     )
 
@@ -326,6 +334,23 @@ def _cd4_above_stop(ctx: RuleContext) -> Measurement | None:
 
 
 _ANTIVIRAL_SETTINGS = ("prophylaxis.antiviral_months", "prophylaxis.cd4_stop_10e9_l")
+_PAEDIATRIC_DOSE = "dose by weight per paediatric protocol"
+
+
+def _antiviral_regimen(ctx: RuleContext) -> tuple[str, list[str]]:
+    """(regimen, caveats): the adult doses for adults only; a child (younger than
+    ``patient_groups.child_max_age_years``) gets the agents and "dose by weight per paediatric
+    protocol" (clinical-decisions.md, Prophylaxis; issue 15 finding 1: Jain case 3, 31 months);
+    unknown age: the adult doses, named as such."""
+    child = ctx.is_child()
+    if child:
+        return f"aciclovir or valaciclovir, {_PAEDIATRIC_DOSE}", []
+    if child is None:
+        limit = ctx.profile.patient_groups.child_max_age_years
+        return ANTIVIRAL, [
+            f"Age not recorded: adult doses shown; under {limit:g} years, {_PAEDIATRIC_DOSE}."
+        ]
+    return ANTIVIRAL, []
 
 
 @rule(
@@ -334,42 +359,40 @@ _ANTIVIRAL_SETTINGS = ("prophylaxis.antiviral_months", "prophylaxis.cd4_stop_10e
     category="prophylaxis",
     decision="prophylaxis",
     summary="From infusion for the set number of months and until CD4 > 0.2 x10^9/L, when no "
-    f"antiviral prophylaxis is active: consider {ANTIVIRAL}.",
+    f"antiviral prophylaxis is active: consider {ANTIVIRAL} (adults; children: the agent, "
+    f"{_PAEDIATRIC_DOSE}).",
     citations=[
         Citation("JAIN", "L37; Fig. 1"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["medication", "cd4"],
-    settings=list(_ANTIVIRAL_SETTINGS),
+    inputs=["medication", "cd4", "patient.age_years"],
+    settings=[*_ANTIVIRAL_SETTINGS, "patient_groups.child_max_age_years"],
 )
 def antiviral_start(ctx: RuleContext) -> Outcome:
     """JAIN L37 / Fig. 1: antiviral prophylaxis early after infusion for 6-12 months; ICAHT Table 3:
     all patients until 1 year and/or CD4 > 0.2 x10^9/L, valaciclovir 500 mg twice daily or
-    aciclovir 800 mg (clinical-reference.md 3.2-3.3). Continued until both are met
-    (clinical-decisions.md)."""
+    aciclovir 800 mg (clinical-reference.md 3.2-3.3). Continued until both are met; doses for
+    adults only (clinical-decisions.md, Prophylaxis)."""
     if ctx.as_of_day < 0 or ctx.active_medications(ANTIVIRAL_PROPHYLAXIS):
         return None
     months_passed = _antiviral_months_passed(ctx)
     if months_passed and _cd4_above_stop(ctx) is not None:
         return None
     months = ctx.profile.prophylaxis.antiviral_months
-    caveats = []
+    regimen, caveats = _antiviral_regimen(ctx)
     if months_passed and ctx.latest(Analyte.CD4) is None:
         caveats.append(
             f"{months} months have passed but no CD4 count is on file: prophylaxis continues until "
             "CD4 exceeds the threshold."
         )
-    if not ctx.medications(ANTIVIRAL_PROPHYLAXIS):
-        caveats.append(
-            "No antiviral agent is recorded: prophylaxis may be given but not recorded in this "
-            "record."
-        )
+    if none_recorded(ctx, ANTIVIRAL_PROPHYLAXIS):
+        caveats.append(NONE_RECORDED_CAVEAT)
     return Fired(
-        action=f"Consider antiviral prophylaxis: {ANTIVIRAL}, for {months} months after "
+        action=f"Consider antiviral prophylaxis: {regimen}, for {months} months after "
         f"infusion and until CD4 > {ctx.profile.prophylaxis.cd4_stop_10e9_l:g} x10^9/L.",
         facts=(
             fact("Day after infusion", ctx.as_of_day),
-            fact("Antiviral prophylaxis", "none active"),
+            fact("Antiviral prophylaxis", absence_value(ctx, ANTIVIRAL_PROPHYLAXIS)),
         ),
         caveats=tuple(caveats),
     )
@@ -552,8 +575,9 @@ _SCREEN_ANALYTES = (Analyte.ANC, Analyte.PLATELETS, Analyte.HB)
     category="workup",
     decision="workup",
     summary="On days 21-28 shows the latest ANC, platelets and Hb since day 21 and transfusion "
-    "dependence: consider screening for severe persistent cytopenia (as BK screened all "
-    "patients).",
+    "dependence (none recorded unless the stream is declared complete): consider screening for "
+    "severe persistent cytopenia (as BK screened all patients) until all three counts since day "
+    "21 are on file, then the results are shown without 'screen now'.",
     citations=[Citation("BK", "Abstract (methods)"), Citation("JAIN", "L23")],
     inputs=["anc", "platelets", "hb", "platelet_transfusion", "rbc_transfusion"],
     settings=[
@@ -579,13 +603,26 @@ def day21_28_screen(ctx: RuleContext) -> Outcome:
     if not facts:
         return CannotEvaluate(missing=tuple(absent))
     for status in (ctx.platelet_transfusion, ctx.rbc_transfusion):
-        shown = "dependent" if status.dependent else "independent"
-        facts.append(fact(f"{status.support} ({status.window_days} days)", shown, status.last_day))
+        label = f"{status.support} ({status.window_days} days)"
+        facts.append(fact(label, status.state, status.last_day))
     return Fired(
-        action="Consider screening for severe persistent cytopenia now (BK screened all patients "
-        "on days 21-28).",
+        action=_screen_action(absent),
         facts=tuple(facts),
         caveats=tuple(f"No {a}." for a in absent),
+    )
+
+
+def _screen_action(absent: list[str]) -> str:
+    """ "Screen now" only until the screen's counts are on file (issue 15 finding 13), then its
+    results are shown for the judgement of severe persistent cytopenia."""
+    if absent:
+        return (
+            "Consider completing the screen for severe persistent cytopenia now (BK screened all "
+            "patients on days 21-28)."
+        )
+    return (
+        "Day 21-28 cytopenia screen on file (facts): consider it when judging severe persistent "
+        "cytopenia (BK screened all patients on days 21-28)."
     )
 
 

@@ -21,9 +21,19 @@ from icaht.core.lineage import Measurement
 from icaht.core.record import Finding, Infection, MarrowBiopsy
 from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.rules.baseline import (
+    NONE_RECORDED_CAVEAT,
+    PERSISTENT_CYTOPENIA_INPUTS,
+    PERSISTENT_CYTOPENIA_SETTINGS,
+    absence_value,
+    none_recorded,
+    persistent_cytopenia,
+    tmp_smx_switch,
+)
+from icaht.core.severity import SevereLineage
 from icaht.core.support import SupportStatus, gcsf_days
 from icaht.core.timeline import calendar_day
-from icaht.knowledge.analytes import Analyte
+from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import (
     ANTIBACTERIAL_PROPHYLAXIS,
@@ -362,31 +372,61 @@ def marrow_prolonged_triggers(ctx: RuleContext) -> Outcome:
 
 
 # -- 4. PJP prophylaxis --------------------------------------------------------------------------
-def _tmp_smx_cytopenia(ctx: RuleContext) -> tuple[Fact, ...]:
-    """Current neutrophil or platelet counts with a CTCAE grade at or above the profile limit."""
-    limit = ctx.profile.prophylaxis.pjp_avoid_tmp_smx_ctcae_grade
-    out = []
-    for analyte in (Analyte.ANC, Analyte.PLATELETS):
-        status = ctx.lineage(analyte)
-        if status is None or status.latest is None or status.stale:
-            continue
-        grade = status.latest_ctcae
-        if grade is not None and grade >= limit:
-            out.append(
-                lab_fact(analyte, status.latest, f"{status.lineage.capitalize()} (CTCAE {grade})")
-            )
-    return tuple(out)
+def _lineage_facts(lineages: tuple[SevereLineage, ...]) -> tuple[Fact, ...]:
+    return tuple(lineage.fact() for lineage in lineages)
 
 
 def _cd4_fact(cd4: Measurement | None) -> tuple[Fact, ...]:
     return () if cd4 is None else (lab_fact(Analyte.CD4, cd4, "Latest CD4"),)
 
 
+def _missing_counts(ctx: RuleContext) -> list[str]:
+    """Current ANC or platelet count that is absent or stale: TMP-SMX cannot be judged."""
+    return [
+        f"current {ANALYTES[analyte].display} (within {ctx.stale_days()} days)"
+        for analyte in (Analyte.ANC, Analyte.PLATELETS)
+        if ctx.current(analyte) is None
+    ]
+
+
+def _severe_not_yet_persistent(ctx: RuleContext) -> tuple[str, ...]:
+    """A caveat when a severe lineage has not yet held long enough to argue against TMP-SMX."""
+    short = [s for s in ctx.severe_lineages if s not in persistent_cytopenia(ctx)]
+    if not short:
+        return ()
+    days = ctx.profile.prophylaxis.pjp_persistent_cytopenia_days
+    named = ", ".join(f"{s.lineage} since day {s.since_day}" for s in short)
+    return (
+        f"Severe cytopenia ({named}) has not yet held {days} days: if it persists, pentamidine "
+        "or atovaquone replace TMP-SMX.",
+    )
+
+
+def _pjp_agent(ctx: RuleContext) -> tuple[str, tuple[Fact, ...], tuple[str, ...]]:
+    """(agent, facts, caveats): pentamidine or atovaquone with persistent cytopenia (a severe
+    lineage for >= ``prophylaxis.pjp_persistent_cytopenia_days``); no choice without current
+    counts (issue 15 finding 12: never TMP-SMX unseen); else TMP-SMX, allergy to be checked."""
+    persistent = persistent_cytopenia(ctx)
+    if persistent:
+        agent = "pentamidine or atovaquone (persistent cytopenia argues against TMP-SMX)"
+        return agent, _lineage_facts(persistent), ()
+    missing = _missing_counts(ctx)
+    if missing:
+        agent = (
+            "an agent chosen once current counts are known (TMP-SMX is myelosuppressive; "
+            "pentamidine or atovaquone with persistent cytopenia or allergy)"
+        )
+        choice = fact("Agent choice", f"cannot evaluate (missing: {'; '.join(missing)})")
+        return agent, (choice,), ()
+    agent = "TMP-SMX (pentamidine or atovaquone with persistent cytopenia or allergy)"
+    return agent, (), (_ALLERGY_CAVEAT, *_severe_not_yet_persistent(ctx))
+
+
 _PJP_CITATIONS = [Citation("JAIN", "L37, L61; Fig. 1")]
 _PJP_SETTINGS = [
     "prophylaxis.pjp_start_day",
     "prophylaxis.cd4_stop_10e9_l",
-    "prophylaxis.pjp_avoid_tmp_smx_ctcae_grade",
+    *PERSISTENT_CYTOPENIA_SETTINGS,
     *STALE_SETTINGS,
 ]
 _ALLERGY_CAVEAT = (
@@ -402,37 +442,35 @@ _ALLERGY_CAVEAT = (
     decision="prophylaxis",
     summary="From prophylaxis.pjp_start_day, no PJP prophylaxis running and CD4 not above "
     "prophylaxis.cd4_stop_10e9_l: TMP-SMX, or pentamidine or atovaquone with persistent cytopenia "
-    "(neutrophil or platelet CTCAE grade >= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade) or allergy.",
+    "(a severe lineage for >= prophylaxis.pjp_persistent_cytopenia_days) or allergy. Without a "
+    "current ANC and platelet count the agent is not chosen (the missing counts are named).",
     citations=_PJP_CITATIONS,
-    inputs=["medication", "cd4", "anc", "platelets"],
+    inputs=["medication", "cd4", "platelets", *PERSISTENT_CYTOPENIA_INPUTS],
     settings=_PJP_SETTINGS,
 )
 def pjp_start(ctx: RuleContext) -> Outcome:
     """JAIN L37: anti-PJP prophylaxis from day 30 (Fig. 1: day ~28) until CD4+ > 200/mm3;
     trimethoprim-sulfamethoxazole, with pentamidine or atovaquone for persistent cytopenias or drug
-    allergy."""
+    allergy. clinical-decisions.md, Prophylaxis: persistent = >= 14 days of a severe lineage;
+    "Absence is not a negative": none recorded is not none running."""
     settings = ctx.profile.prophylaxis
     if ctx.as_of_day < settings.pjp_start_day or ctx.active_medications(PJP_PROPHYLAXIS):
         return None
     cd4 = ctx.latest(Analyte.CD4)
     if cd4 is not None and cd4.value > settings.cd4_stop_10e9_l:
         return None
-    cytopenia = _tmp_smx_cytopenia(ctx)
-    agent = (
-        "pentamidine or atovaquone (persistent cytopenia argues against TMP-SMX)"
-        if cytopenia
-        else "TMP-SMX (pentamidine or atovaquone with persistent cytopenia or allergy)"
-    )
+    agent, facts, caveats = _pjp_agent(ctx)
+    absent = none_recorded(ctx, PJP_PROPHYLAXIS)
     return Fired(
         action=f"Consider starting PJP prophylaxis with {agent}, continued until CD4 > "
         f"{settings.cd4_stop_10e9_l:g} x10^9/L (this can take 1-2 years or longer).",
         facts=(
             fact("Day after infusion", ctx.as_of_day, ctx.as_of_day),
-            fact("PJP prophylaxis running", "none"),
+            fact("PJP prophylaxis", absence_value(ctx, PJP_PROPHYLAXIS)),
             *_cd4_fact(cd4),
-            *cytopenia,
+            *facts,
         ),
-        caveats=() if cytopenia else (_ALLERGY_CAVEAT,),
+        caveats=((NONE_RECORDED_CAVEAT,) if absent else ()) + caveats,
     )
 
 
@@ -441,28 +479,27 @@ def pjp_start(ctx: RuleContext) -> Outcome:
     title="PJP prophylaxis: replace TMP-SMX in persistent cytopenia",
     category="prophylaxis",
     decision="prophylaxis",
-    summary="TMP-SMX running with persistent cytopenia (current neutrophil or platelet CTCAE grade "
-    ">= prophylaxis.pjp_avoid_tmp_smx_ctcae_grade): pentamidine or atovaquone are the source's "
-    "alternatives.",
+    summary="TMP-SMX running with persistent cytopenia (a severe lineage for >= "
+    "prophylaxis.pjp_persistent_cytopenia_days): pentamidine or atovaquone are the source's "
+    "alternatives. The myelosuppressive-drug review then leaves TMP-SMX to this card.",
     citations=[*_PJP_CITATIONS, Citation("BAUR", "L159-165")],
-    inputs=["medication", "anc", "platelets"],
-    settings=["prophylaxis.pjp_avoid_tmp_smx_ctcae_grade", *STALE_SETTINGS],
+    inputs=list(PERSISTENT_CYTOPENIA_INPUTS),
+    settings=list(PERSISTENT_CYTOPENIA_SETTINGS),
 )
 def pjp_switch_from_tmp_smx(ctx: RuleContext) -> Outcome:
     """JAIN L37: pentamidine or atovaquone are acceptable alternatives if there are concerns for
-    persistent cytopenias; BAUR L159-165 kept low-dose co-trimoxazole (allo-HSCT data)."""
+    persistent cytopenias (clinical-decisions.md: >= 14 days of a severe lineage, so never at the
+    lymphodepletion nadir); BAUR L159-165 kept low-dose co-trimoxazole (allo-HSCT data)."""
+    persistent = tmp_smx_switch(ctx)
+    if not persistent:
+        return None
     running = ctx.active_medications(TMP_SMX)
-    if ctx.as_of_day < 0 or not running:
-        return None
-    cytopenia = _tmp_smx_cytopenia(ctx)
-    if not cytopenia:
-        return None
     return Fired(
         action="Consider replacing TMP-SMX with pentamidine or atovaquone for PJP prophylaxis: "
         "cytopenia persists and TMP-SMX is potentially myelosuppressive.",
         facts=(
             *(event_fact("TMP-SMX running", m.drug, day_of(m.start)) for m in running),
-            *cytopenia,
+            *_lineage_facts(persistent),
         ),
         caveats=(
             "Baur et al. kept low-dose co-trimoxazole in persistent thrombocytopenia, citing "
@@ -649,14 +686,37 @@ def ipf_interpretation(ctx: RuleContext) -> Outcome:
 
 
 # -- 7. extended and mold-active prophylaxis -----------------------------------------------------
-def _not_running(ctx: RuleContext) -> tuple[Fact, ...]:
-    classes = (
-        ("antibacterial", ANTIBACTERIAL_PROPHYLAXIS),
-        ("antifungal", ANTIFUNGAL_PROPHYLAXIS),
-        ("mold-active azole", MOLD_ACTIVE_AZOLES),
-    )
-    gaps = [name for name, drugs in classes if not ctx.active_medications(drugs)]
+_EXTENDED_CLASSES = (
+    ("antibacterial", ANTIBACTERIAL_PROPHYLAXIS),
+    ("antifungal", ANTIFUNGAL_PROPHYLAXIS),
+)
+
+
+def _not_running(ctx: RuleContext, mold_advised: bool) -> tuple[Fact, ...]:
+    """The prophylaxis classes not running, each "none recorded" or "none running"."""
+    classes = list(_EXTENDED_CLASSES)
+    if mold_advised:
+        classes.append(("mold-active azole", MOLD_ACTIVE_AZOLES))
+    gaps = [
+        f"{name} ({absence_value(ctx, drugs)})"
+        for name, drugs in classes
+        if not ctx.active_medications(drugs)
+    ]
     return (fact("Prophylaxis not running", ", ".join(gaps)),) if gaps else ()
+
+
+def _mold_azole(ctx: RuleContext) -> tuple[str, tuple[Fact, ...]]:
+    """(advice, facts) on a mold-active azole: a "consider for select patients" only with
+    persistent severe neutropenia (severity terms) and none running (JAIN L61)."""
+    running = medication_facts(ctx, MOLD_ACTIVE_AZOLES, "Mold-active azole running")
+    if running or not ctx.persistent_severe_neutropenia:
+        return "", running
+    window = ctx.profile.severity.persistent_window_days
+    return (
+        " For select patients with this persistent severe neutropenia, consider a mold-active "
+        "azole (posaconazole, voriconazole or isavuconazole).",
+        (fact("Persistent severe neutropenia", f"every ANC <= 0.5 in the last {window} days"),),
+    )
 
 
 @rule(
@@ -665,15 +725,21 @@ def _not_running(ctx: RuleContext) -> tuple[Fact, ...]:
     category="prophylaxis",
     decision="prophylaxis",
     summary="Prolonged or late phase with current ANC <= 0.5 x10^9/L: the source extends "
-    "antibacterial and antifungal prophylaxis and considers a mold-active azole.",
+    "antibacterial and antifungal prophylaxis; with persistent severe neutropenia (severity "
+    "terms) a mold-active azole is a consideration for select patients.",
     citations=[Citation("JAIN", "L61")],
     inputs=["anc", "medication", "infection", "jain_phase"],
-    settings=[*STALE_SETTINGS],
+    settings=[
+        *STALE_SETTINGS,
+        "severity.persistent_window_days",
+        "severity.persistent_min_values",
+    ],
 )
 def extended_antimicrobial(ctx: RuleContext) -> Outcome:
     """JAIN L61: "We also extend bacterial and fungal infection prophylaxis for patients with
     severe neutropenia ... We also consider an azole with mold-coverage for select patients who
-    have prolonged or late severe neutropenia"."""
+    have prolonged or late severe neutropenia" (clinical-decisions.md: persistent severe
+    neutropenia after day 30, named as for select patients; issue 15 finding 13)."""
     if not prolonged_or_late(ctx):
         return None
     anc = ctx.current(Analyte.ANC)
@@ -681,26 +747,23 @@ def extended_antimicrobial(ctx: RuleContext) -> Outcome:
         return stale_severe_anc(ctx)
     if anc.value > SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L:
         return None
-    mold = medication_facts(ctx, MOLD_ACTIVE_AZOLES, "Mold-active azole running")
-    azole = (
-        ""
-        if mold
-        else ", and a mold-active azole (posaconazole, voriconazole or isavuconazole) for this "
-        "prolonged or late severe neutropenia"
-    )
+    azole, azole_facts = _mold_azole(ctx)
     running = (
         *medication_facts(ctx, ANTIBACTERIAL_PROPHYLAXIS, "Antibacterial prophylaxis running"),
         *medication_facts(ctx, ANTIFUNGAL_PROPHYLAXIS, "Antifungal prophylaxis running"),
     )
     infections = [i for i in ctx.course.of_kind(Infection) if i.end is None]
+    absent = not running and none_recorded(ctx, ANTIBACTERIAL_PROPHYLAXIS | ANTIFUNGAL_PROPHYLAXIS)
     return Fired(
         action="Consider extending antibacterial and antifungal prophylaxis while severe "
-        f"neutropenia persists{azole}.",
+        f"neutropenia persists.{azole}",
         facts=(
             lab_fact(Analyte.ANC, anc),
             fact("Jain phase", ctx.phase),
             *running,
-            *_not_running(ctx),
+            *azole_facts,
+            *_not_running(ctx, bool(azole)),
             *(event_fact("Active infection", i.severity, day_of(i.start)) for i in infections),
         ),
+        caveats=(NONE_RECORDED_CAVEAT,) if absent else (),
     )

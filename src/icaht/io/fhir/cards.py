@@ -132,20 +132,28 @@ def _service_request(
     }
 
 
-_Order = Callable[[dict[str, str], Recommendation], tuple[str, dict[str, Any]]]
+_Order = Callable[[dict[str, str], Recommendation], tuple[str, dict[str, Any]] | None]
+_ADULT_ACICLOVIR = f"aciclovir {ACICLOVIR_MG_TWICE_DAILY:g} mg twice daily"
 
 
-def _pjp(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
-    # JAIN prefers TMP-SMX for PJP prophylaxis (clinical-reference.md 7); dose per local protocol
+def _pjp(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]] | None:
+    # JAIN prefers TMP-SMX for PJP prophylaxis (clinical-reference.md 7); dose per local protocol.
+    # Only when the card itself chose TMP-SMX: never with persistent cytopenia or without counts
+    # (issue 15 finding 12).
+    if "with TMP-SMX" not in rec.action:
+        return None
     return "Draft: TMP-SMX for PJP prophylaxis", _medication_request(
         subject, rec, "sulfamethoxazole-trimethoprim", None, None
     )
 
 
-def _antiviral(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]]:
+def _antiviral(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]] | None:
+    # The adult dose only when the card shows it: children dose by weight (issue 15 finding 1).
+    if _ADULT_ACICLOVIR not in rec.action:
+        return None
     dose = {"value": ACICLOVIR_MG_TWICE_DAILY, "unit": "mg", "system": codes.UCUM, "code": "mg"}
     return (
-        f"Draft: aciclovir {ACICLOVIR_MG_TWICE_DAILY:g} mg twice daily",
+        f"Draft: {_ADULT_ACICLOVIR}",
         _medication_request(subject, rec, "aciclovir", dose, "twice daily"),
     )
 
@@ -221,9 +229,10 @@ def card(
         ],
     }
     order = ORDERS.get(rec.rule_id)
-    if order is not None:
-        subject = {"reference": patient_reference or f"Patient/{fhir_id(assessment.patient_id)}"}
-        label, resource = order(subject, rec)
+    subject = {"reference": patient_reference or f"Patient/{fhir_id(assessment.patient_id)}"}
+    suggested = None if order is None else order(subject, rec)
+    if suggested is not None:
+        label, resource = suggested
         result["suggestions"] = [
             {
                 "label": label,
