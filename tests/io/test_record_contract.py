@@ -148,7 +148,8 @@ def test_unreadable_values_are_errors_naming_file_field_and_value(tmp_path: Path
     data["observations"][0].update(value="> 10", censored="<")
     path.write_text(json.dumps(data), encoding="utf-8")
     (problem,) = _problems(lambda: read_record(path))
-    assert "'> 10'" in problem.message and problem.field == "observations[0]"
+    assert "'> 10'" in problem.message
+    assert problem.field == "observations[0]"
 
 
 # -- tabular -----------------------------------------------------------------------------------
@@ -410,7 +411,10 @@ def test_dashboard_event_form_reads_the_new_fields() -> None:
         {"kind": "marrow_biopsy", "start": "56", "aplasia": "yes", "ngs_variants": "TET2:8"},
         facts,
     )
-    assert marrow.ok and marrow.event is not None
+    assert marrow.ok
+    assert marrow.event is not None
     assert marrow.event.aplasia is True  # type: ignore[union-attr]
     crs = parse_event({"kind": "crs", "start": "2"}, facts)
-    assert crs.ok and crs.event is not None and crs.event.grade is None  # type: ignore[union-attr]
+    assert crs.ok
+    assert crs.event is not None
+    assert crs.event.grade is None
