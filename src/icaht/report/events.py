@@ -44,7 +44,7 @@ def _span(event: Event) -> str:
 
 
 def _marrow(event: MarrowBiopsy) -> str:
-    parts = [event.cellularity] if event.cellularity else []
+    parts: list[str] = [event.cellularity] if event.cellularity else []
     if event.cellularity_pct is not None:
         parts.append(f"cellularity {_num(event.cellularity_pct)}%")
     if event.aplasia:
