@@ -9,11 +9,23 @@ The fields follow ``shared/DESIGN.md`` (Data contract).
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, FiniteFloat, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 #: A moment: day relative to infusion (number), ISO date or ISO datetime.
 Moment = FiniteFloat | date | datetime
@@ -116,18 +128,68 @@ class PatientFacts(_Contract):
         return value
 
 
+Censored = Literal["<", ">"]
+#: A value reported as a bound: "> 10,000", "<0.1" (thousands separators as groups of 3 digits).
+_CENSORED = re.compile(r"^\s*([<>])\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*$")
+CENSORED_PATTERN = _CENSORED.pattern
+
+
+def parse_censored(text: str) -> tuple[Censored, float] | None:
+    """The comparator and bound of a censored value cell ("> 10,000" -> (">", 10000.0)); None
+    when the text is not one."""
+    found = _CENSORED.match(text)
+    if found is None:
+        return None
+    sign: Censored = ">" if found.group(1) == ">" else "<"
+    return sign, float(found.group(2).replace(",", ""))
+
+
 class Observation(_Contract):
-    """One laboratory value. ``analyte`` (name) or ``loinc`` identifies it; ``unit`` is required."""
+    """One laboratory value. ``analyte`` (name) or ``loinc`` identifies it; ``unit`` is required.
+
+    ``value`` may be given as text with a comparator ("> 10,000", "<0.1"): the bound is the value
+    and ``censored`` is set. Graders read the bound as the value (docs/tabular.md).
+    """
 
     model_config = _STRICT
     time: Moment = Field(validation_alias=AliasChoices("time", "day", "start"))
     analyte: str | None = Field(None, description="Analyte name, e.g. anc, platelets, hb.")
     loinc: str | None = Field(None, description="LOINC code (primary or alternative).")
-    value: float = Field(allow_inf_nan=False)
-    censored: Literal["<", ">"] | None = Field(
+    value: Annotated[
+        float,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number"},
+                    {"type": "string", "pattern": CENSORED_PATTERN},
+                ],
+                "description": "The value, or a bound with its comparator ('> 10,000').",
+            },
+            mode="validation",
+        ),
+    ] = Field(allow_inf_nan=False)
+    censored: Censored | None = Field(
         None,
         description="The lab reported a bound, not a value ('> 10,000'): value is the bound.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bound_in_value(cls, data: object) -> object:
+        """A value cell "> 10,000" is the bound 10000 with censored ">"."""
+        if not isinstance(data, dict) or not isinstance(data.get("value"), str):
+            return data
+        parsed = parse_censored(data["value"])
+        if parsed is None:
+            return data  # a plain number as text, or an error the float field names
+        sign, bound = parsed
+        given = data.get("censored")
+        if given not in (None, "", sign):
+            raise ValueError(
+                f"value {data['value']!r} has the comparator {sign!r} but censored is {given!r}"
+            )
+        return {**data, "value": bound, "censored": sign}
+
     unit: str = Field(min_length=1)
     lln: float | None = Field(None, description="Lower limit of normal, in the value's unit.")
     uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
@@ -157,6 +219,13 @@ class _Event(_Contract):
     start_window_days: float | None = Field(
         None, ge=0, le=365, description="With start_known = approximate: +/- days."
     )
+
+    @field_validator("start_window_days", mode="after")
+    @classmethod
+    def _window_of_approximate(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("start_known") != "approximate":
+            raise ValueError("a window is given only with start_known = approximate")
+        return value
 
 
 class _Span(_Event):
@@ -246,7 +315,10 @@ class MarrowBiopsy(_Event):
     cytogenetics_abnormal: bool | None = None
     ngs_done: bool | None = Field(None, description="A myeloid NGS panel was run on this marrow.")
     ngs_variants: tuple[Variant, ...] = Field(
-        (), max_length=50, description="Variants found by NGS (empty with ngs_done = none)."
+        (),
+        max_length=50,
+        description="Variants found by NGS (empty with ngs_done = none found). In a table "
+        "cell: a JSON list of variants, or GENE:VAF pairs separated by ';' (VAF in %).",
     )
     donor_chimerism_pct: float | None = Field(
         None, ge=0, le=100, description="Donor chimerism after a prior allo-HCT, %."
@@ -255,6 +327,39 @@ class MarrowBiopsy(_Event):
         None, description="Donor graft dysfunction after a prior allo-HCT."
     )
     note: str | None = Field(None, max_length=2000)
+
+    @field_validator("ngs_variants", mode="before")
+    @classmethod
+    def _variants_cell(cls, value: object) -> object:
+        return parse_variants(value) if isinstance(value, str) else value
+
+
+def parse_variants(text: str) -> list[Any]:
+    """NGS variants from one table cell: a JSON list, or ``GENE:VAF`` pairs separated by ';'
+    ("DNMT3A:12.5;TET2" -> two variants, the second without a VAF). Raises ValueError naming
+    the part that cannot be read."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            found = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list of variants: {exc.msg}") from None
+        if not isinstance(found, list):
+            raise ValueError("not a JSON list of variants")
+        return found
+    variants: list[Any] = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        gene, _, vaf = (x.strip() for x in part.partition(":"))
+        if not vaf:
+            variants.append({"gene": gene})
+            continue
+        try:
+            variants.append({"gene": gene, "vaf_pct": float(vaf.removesuffix("%"))})
+        except ValueError:
+            raise ValueError(f"{part!r} is not GENE:VAF (VAF a number, in %)") from None
+    return variants
 
 
 class Chip(_Event):

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core.course import Course, day_of, event_in_days, split_sorted_labs, to_day
-from icaht.core.record import Event, PatientFacts
+from icaht.core.record import Event, PatientFacts, parse_censored
 from icaht.core.units import NormalisedObservations, normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error
@@ -120,6 +120,44 @@ def _float_column(
         for missing in np.flatnonzero(null):
             problems.append(Problem(source, "missing value", row=int(missing) + 1, field=name))
     return values
+
+
+def _uncensored(table: pa.Table, source: str, problems: list[Problem]) -> pa.Table:
+    """The table with value cells like "> 10,000" or "<0.1" as their bound (docs/tabular.md:
+    graders read the bound as the value); a ``censored`` cell other than "<" or ">", or one that
+    contradicts the comparator in the value cell, is a problem."""
+    given: list[str | None] = [None] * table.num_rows
+    if "censored" in table.column_names:
+        given = pc.cast(table.column("censored"), pa.string()).to_pylist()
+        for i, mark in enumerate(given):
+            if mark is not None and mark.strip() not in ("", "<", ">"):
+                problems.append(
+                    Problem(
+                        source, "censored must be < or >", row=i + 1, field="censored", value=mark
+                    )
+                )
+    if "value" not in table.column_names:
+        return table
+    column = table.column("value")
+    if (
+        not pa.types.is_string(column.type)
+        or not pc.any(pc.match_substring_regex(column, "[<>]")).as_py()
+    ):
+        return table
+    cells: list[str | None] = column.to_pylist()
+    for i, cell in enumerate(cells):
+        parsed = parse_censored(cell) if cell is not None else None
+        if parsed is None:
+            continue  # a number, or "not a number" from _float_column
+        sign, bound = parsed
+        mark = (given[i] or "").strip()
+        if mark not in ("", sign):
+            message = f"the value has the comparator {sign} but censored is {mark}"
+            problems.append(Problem(source, message, row=i + 1, field="censored", value=mark))
+        cells[i] = repr(bound)
+    return table.set_column(
+        table.column_names.index("value"), "value", pa.array(cells, pa.string())
+    )
 
 
 def _encoded(table: pa.Table, name: str) -> tuple[list[str | None], NDArray[np.int64]]:
@@ -342,6 +380,7 @@ def validate_observations(
         dtype=np.float64,
     )
     patient_rows = _patient_rows(table, source, index, problems)
+    table = _uncensored(table, source, problems)
     value = _float_column(table, "value", source, problems, required=True)
     lln = _float_column(table, "lln", source, problems, required=False)
     uln = _float_column(table, "uln", source, problems, required=False)

@@ -17,6 +17,7 @@ from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import DoseStep, TpoRaResponse
 from icaht.knowledge.bibliography import cite
+from icaht.report.events import event_text
 from icaht.report.recommendations import render_recommendations
 
 DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."
@@ -208,6 +209,16 @@ def _tpo_ra_response(response: TpoRaResponse) -> Text:
     return text
 
 
+def _events(console: Console, course: Course, as_of_day: int) -> None:
+    """The events known by the end of the as-of day, each with its day as well as it is known
+    ("~day 40 (+/- 7)", "before day 40")."""
+    known = course.until(as_of_day + 1).events
+    if known:
+        console.print(Text("Events", style="bold"))
+        for event in known:
+            console.print(f"  - {event_text(event)}", markup=False, highlight=False)
+
+
 def render_assessment(console: Console, course: Course, a: Assessment) -> None:
     """Print one assessment."""
     facts = course.facts
@@ -248,6 +259,7 @@ def render_assessment(console: Console, course: Course, a: Assessment) -> None:
         console.print(treatments)
     if a.treatments.tpo_ra_response is not None:
         console.print(_tpo_ra_response(a.treatments.tpo_ra_response))
+    _events(console, course, a.as_of_day)
     render_recommendations(console, a.recommendations, a.not_evaluated)
     if a.data_quality:
         console.print(Text("Data quality", style="bold"))

@@ -276,7 +276,10 @@ def test_observations(imported: tuple[PatientRecord, Any]) -> None:
     anc = labs[("anc", 0.3)]
     assert (anc.unit, anc.lln, anc.uln) == ("10*9/L", 1.5, 7.5)
     assert anc.time.isoformat() == "2023-03-05T08:30:00+01:00"  # type: ignore[union-attr]
-    assert report.notes["value with a comparator (<, >) taken at its limit"] == 1
+    # issue 15 (censored values): the bound is the value and the comparator is kept
+    assert report.notes["value with a comparator (<, >) taken at its limit, kept as censored"] == 1
+    assert labs[("anc", 0.1)].censored == "<"
+    assert anc.censored is None
     assert report.notes["body temperature below 38 Cel: not a fever"] == 1
     (fever_obs, fever_cond) = sorted(_of(record, Fever), key=lambda f: str(f.start))
     assert fever_obs.temperature_c == 38.6

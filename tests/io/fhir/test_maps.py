@@ -9,7 +9,7 @@ from typing import get_args
 
 import pytest
 
-from icaht.core.record import Finding, Transfusion
+from icaht.core.record import Finding, HemophagocyticSyndrome, Transfusion
 from icaht.io.fhir import codes
 from icaht.knowledge import drugs
 from icaht.knowledge.analytes import ANALYTES, Analyte
@@ -17,6 +17,7 @@ from icaht.knowledge.analytes import ANALYTES, Analyte
 ANALYTE_NAMES = {a.value for a in Analyte}
 FINDINGS = set(get_args(Finding.model_fields["finding"].annotation))
 PRODUCTS = set(get_args(Transfusion.model_fields["product"].annotation))
+DIAGNOSES = set(get_args(HemophagocyticSyndrome.model_fields["diagnosis"].annotation))
 
 
 def _raw(table: str) -> list[dict[str, str]]:
@@ -60,6 +61,8 @@ def test_primary_loinc_is_exported_first() -> None:
 
 def test_lab_targets_are_analytes_or_known_facts() -> None:
     allowed = ANALYTE_NAMES | {"patient.weight_kg", "fever.temperature_c"}
+    # issue 15: the DAT result and the NGS variant codes (genomics reporting IG components)
+    allowed |= {"finding.dat_positive", "marrow.ngs_variant", "variant.gene", "variant.vaf_pct"}
     assert {r.target for r in codes.table_rows("labs")} <= allowed
     assert all(
         r.code
@@ -98,6 +101,8 @@ def test_condition_targets_cover_every_event_icaht_writes() -> None:
     needed = {"crs", "icans", "infection", "fever", "bleeding"}
     needed |= {f"crs:{g}" for g in range(1, 6)} | {f"icans:{g}" for g in range(1, 6)}
     needed |= {f"finding:{f}" for f in FINDINGS}
+    # issue 15: IEC-HS/HLH/MAS diagnoses with status, and CHIP with gene and the day known
+    needed |= {f"iec_hs:{d}" for d in DIAGNOSES} | {"chip"}
     assert needed == targets
     for target in needed:
         assert codes.codes_for("conditions", target), f"no code to export {target}"

@@ -52,6 +52,22 @@ EXT_CD34 = f"{EXT}/cd34-per-kg"
 EXT_BOOST_SOURCE = f"{EXT}/stem-cell-source"
 EXT_DEATH_CAUSE = f"{EXT}/cause-of-death"
 EXT_FINDING_ABSENT = f"{EXT}/finding-absent"
+#: On Patient, repeated: one ``valueCode`` per data stream the record holds completely
+#: (PatientFacts.complete_streams: transfusions, medications, gcsf).
+EXT_COMPLETE_STREAMS = f"{EXT}/complete-stream"
+#: On an event's resource: how well its start is known when not exact (sub-extensions ``known``
+#: = approximate | before, ``window-days`` = +/- days); the resource's own time is the start.
+EXT_START_CERTAINTY = f"{EXT}/start-certainty"
+#: The same for the death event (Patient.deceasedDateTime).
+EXT_DEATH_CERTAINTY = f"{EXT}/death-start-certainty"
+#: IEC-HS/HLH/MAS Condition: the recorded status (suspected, confirmed, excluded, resolved).
+EXT_IEC_HS_STATUS = f"{EXT}/iec-hs-status"
+#: CHIP Condition: the gene (HGNC symbol) and the variant allele frequency (%).
+EXT_CHIP_GENE = f"{EXT}/chip-gene"
+EXT_CHIP_VAF = f"{EXT}/chip-vaf-pct"
+#: Positive / negative result of a qualitative test (DAT), SNOMED CT qualifier values.
+RESULT_POSITIVE = "10828004"
+RESULT_NEGATIVE = "260385009"
 
 #: FHIR R4 ValueSet condition-severity (SNOMED CT) and icaht's code for life-threatening.
 SEVERITY_CODES: dict[str, str] = {

@@ -66,6 +66,7 @@ _FACT_FIELDS = frozenset(PatientFacts.model_fields) - {
     "sex",
     "weight_kg",
     "infusion_date",
+    "complete_streams",
 }
 
 
@@ -282,15 +283,46 @@ def _map_observation(obs: Observation, acc: _Collected, report: ImportReport) ->
             return
         acc.events.append({"kind": "fever", "start": start, "temperature_c": round(value, 2)})
         return
+    if target == "finding.dat_positive":
+        acc.events.append(
+            {
+                "kind": "finding",
+                "start": start,
+                "finding": "dat_positive",
+                "present": _positive(obs),
+            }
+        )
+        return
     value, unit = _observation_value_unit(obs, target)
-    if obs.valueQuantity is not None and obs.valueQuantity.comparator:
-        report.note("value with a comparator (<, >) taken at its limit")
     lab: dict[str, Any] = {"time": start, "analyte": target, "value": value, "unit": unit}
+    comparator = obs.valueQuantity.comparator if obs.valueQuantity is not None else None
+    if comparator:
+        report.note("value with a comparator (<, >) taken at its limit, kept as censored")
+        lab["censored"] = comparator[0]  # "<=" and ">=" keep their direction
     for ref in obs.referenceRange or []:
         lab["lln"] = _float(ref.low.value) if ref.low is not None else None
         lab["uln"] = _float(ref.high.value) if ref.high is not None else None
         break
     acc.observations.append(lab)
+
+
+def _positive(obs: Observation) -> bool:
+    """The result of a qualitative test (DAT): positive or negative, as a code, text or boolean;
+    anything else is not mapped."""
+    if obs.valueBoolean is not None:
+        return bool(obs.valueBoolean)
+    for system, code, _ in triples(obs.valueCodeableConcept):
+        if system == codes.SNOMED and code in (codes.RESULT_POSITIVE, codes.RESULT_NEGATIVE):
+            return code == codes.RESULT_POSITIVE
+    concept = obs.valueCodeableConcept
+    names = [obs.valueString, concept.text if concept else None]
+    names += [d for _, _, d in triples(concept)]
+    for name in (n.strip().lower() for n in names if n):
+        if name in ("positive", "pos", "+"):
+            return True
+        if name in ("negative", "neg", "-"):
+            return False
+    raise Skip("DAT without a positive or negative result")
 
 
 def _onset(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
@@ -304,6 +336,17 @@ def _onset(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
     elif condition.abatementDateTime is not None:
         end = _moment(condition.abatementDateTime, "abatement")
     return start, end
+
+
+def _onset_or_recorded(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
+    """Onset and abatement; a Condition without an onset (CHIP) starts when it was recorded."""
+    if (
+        condition.onsetPeriod is None
+        and condition.onsetDateTime is None
+        and condition.recordedDate is not None
+    ):
+        return _moment(condition.recordedDate, "recordedDate"), None
+    return _onset(condition)
 
 
 def _severity(condition: Condition) -> str | None:
@@ -323,6 +366,22 @@ def _verified_absent(condition: Condition) -> bool:
     )
 
 
+def _hemophagocytic_status(condition: Condition, absent: bool) -> str:
+    """The status of an IEC-HS/HLH/MAS Condition: the icaht extension, else refuted = excluded,
+    provisional/differential/unconfirmed = suspected, clinical status resolved/inactive/remission
+    = resolved, else confirmed."""
+    ext = _extension(condition.extension, codes.EXT_IEC_HS_STATUS)
+    if ext is not None:
+        return str(_ext_value(ext))
+    if absent:
+        return "excluded"
+    verification = {c for s, c, _ in triples(condition.verificationStatus)}
+    if verification & {"provisional", "differential", "unconfirmed"}:
+        return "suspected"
+    clinical = {c for s, c, _ in triples(condition.clinicalStatus)}
+    return "resolved" if clinical & {"resolved", "inactive", "remission"} else "confirmed"
+
+
 def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) -> None:
     _status(condition, "Condition")
     target = codes.match(
@@ -331,15 +390,39 @@ def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) 
     if target is None:
         raise Skip("code not in the condition mapping table")
     absent = _verified_absent(condition)
-    start, end = _onset(condition)
+    start, end = _onset_or_recorded(condition)
     kind, _, detail = target.partition(":")
     if kind == "finding":
         acc.events.append(
             {"kind": "finding", "start": start, "finding": detail, "present": not absent}
         )
         return
+    if kind == "iec_hs":
+        acc.events.append(
+            {
+                "kind": "iec_hs",
+                "start": start,
+                "end": end,
+                "diagnosis": detail,
+                "status": _hemophagocytic_status(condition, absent),
+            }
+        )
+        return
     if absent:
         raise Skip("verificationStatus refuted")
+    if kind == "chip":
+        gene = _extension(condition.extension, codes.EXT_CHIP_GENE)
+        vaf = _extension(condition.extension, codes.EXT_CHIP_VAF)
+        known = _optional_moment(condition.recordedDate, "recordedDate")
+        acc.events.append(
+            {
+                "kind": "chip",
+                "start": known or start,
+                "gene": _ext_value(gene) if gene is not None else None,
+                "vaf_pct": _ext_value(vaf) if vaf is not None else None,
+            }
+        )
+        return
     if kind in ("crs", "icans", "bleeding"):
         grade = int(detail) if detail else None
         if grade is None:
@@ -347,8 +430,10 @@ def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) 
                 grade = _grade(stage.summary)
                 if grade is not None:
                     break
-        if grade is None or not 1 <= grade <= 5:
-            raise Skip(f"{kind} without a grade 1-5 (code or stage.summary)")
+        if grade is None and kind == "bleeding":
+            raise Skip("bleeding without a grade 1-5 (stage.summary)")
+        if grade is not None and not 1 <= grade <= 5:
+            raise Skip(f"{kind} grade {grade} is not 1-5")
         event: dict[str, Any] = {"kind": kind, "start": start, "grade": grade}
         if kind != "bleeding":
             event["end"] = end
@@ -431,12 +516,27 @@ def _map_procedure(procedure: Procedure, acc: _Collected, report: ImportReport) 
         raise Skip(f"unknown target {target}")
 
 
-_MARROW_BOOLEANS: dict[str, str] = {
+#: Marrow report results (icaht local codes of contained Observations) -> MarrowBiopsy fields.
+MARROW_BOOLEANS: dict[str, str] = {
+    "marrow-aplasia": "aplasia",
     "marrow-malignant-infiltration": "malignant_infiltration",
     "marrow-mds": "mds",
     "marrow-dysplasia": "dysplasia",
     "marrow-fibrosis": "fibrosis",
     "marrow-hemophagocytosis": "hemophagocytosis",
+    "marrow-cytogenetics-abnormal": "cytogenetics_abnormal",
+    "marrow-ngs-done": "ngs_done",
+    "marrow-graft-dysfunction": "graft_dysfunction",
+}
+MARROW_LEVELS: dict[str, str] = {
+    "marrow-megakaryopoiesis": "megakaryopoiesis",
+    "marrow-erythropoiesis": "erythropoiesis",
+    "marrow-myelopoiesis": "myelopoiesis",
+}
+MARROW_PERCENTS: dict[str, str] = {
+    "marrow-cellularity-pct": "cellularity_pct",
+    "marrow-blasts-pct": "blasts_pct",
+    "marrow-donor-chimerism-pct": "donor_chimerism_pct",
 }
 
 
@@ -460,22 +560,47 @@ def _map_report(report_resource: DiagnosticReport, acc: _Collected, report: Impo
             report.note("marrow report result not contained in the report: not read")
             continue
         code = local_code(obs.code)
-        if code in _MARROW_BOOLEANS and obs.valueBoolean is not None:
-            event[_MARROW_BOOLEANS[code]] = obs.valueBoolean
+        if code in MARROW_BOOLEANS and obs.valueBoolean is not None:
+            event[MARROW_BOOLEANS[code]] = obs.valueBoolean
         elif code == "marrow-cellularity":
             event["cellularity"] = local_code(obs.valueCodeableConcept) or (
                 obs.valueCodeableConcept.text if obs.valueCodeableConcept else None
             )
-        elif code == "marrow-cellularity-pct" and obs.valueQuantity is not None:
-            event["cellularity_pct"] = _float(obs.valueQuantity.value)
-        elif code == "marrow-megakaryopoiesis":
-            event["megakaryopoiesis"] = local_code(obs.valueCodeableConcept)
+        elif code in MARROW_PERCENTS and obs.valueQuantity is not None:
+            event[MARROW_PERCENTS[code]] = _float(obs.valueQuantity.value)
+        elif code in MARROW_LEVELS:
+            event[MARROW_LEVELS[code]] = local_code(obs.valueCodeableConcept)
+        elif code == "marrow-cytogenetics":
+            event["cytogenetics"] = obs.valueString
+        elif _lab_target(obs) == "marrow.ngs_variant":
+            event.setdefault("ngs_variants", []).append(_variant(obs))
         else:
             report.note("marrow report result with an unknown code: not read")
     if report_resource.conclusion:
         event["note"] = report_resource.conclusion
     acc.report_days.add(_day(start))
     acc.events.append(event)
+
+
+def _lab_target(obs: Observation) -> str | None:
+    return codes.match("labs", triples(obs.code), obs.code.text if obs.code else None)
+
+
+def _variant(obs: Observation) -> dict[str, Any]:
+    """An NGS variant from its Observation: gene and VAF components, description as value."""
+    variant: dict[str, Any] = {"description": obs.valueString}
+    for component in obs.component or []:
+        target = codes.match("labs", triples(component.code), component.code.text)
+        if target == "variant.gene" and component.valueCodeableConcept is not None:
+            concept = component.valueCodeableConcept
+            names = [concept.text, *(d or c for _, c, d in triples(concept))]
+            variant["gene"] = next((n for n in names if n), None)
+        elif target == "variant.vaf_pct" and component.valueQuantity is not None:
+            quantity = component.valueQuantity
+            vaf = _float(quantity.value)
+            as_fraction = (quantity.code or quantity.unit) == "1"  # LOINC 81258-6 is NFr
+            variant["vaf_pct"] = vaf * 100.0 if vaf is not None and as_fraction else vaf
+    return {k: v for k, v in variant.items() if v is not None}
 
 
 def _medication_concept(
@@ -617,6 +742,11 @@ def _patient_facts(
         return facts, synthetic
     if patient.gender:
         facts["sex"] = patient.gender
+    streams = [
+        _ext_value(e) for e in patient.extension or [] if e.url == codes.EXT_COMPLETE_STREAMS
+    ]
+    if streams:
+        facts["complete_streams"] = streams
     ext = _extension(patient.extension, codes.EXT_CART)
     for sub in (ext.extension if ext is not None else None) or []:
         value = _ext_value(sub)
@@ -730,7 +860,20 @@ def map_resource(resource: DomainResource, medications: Mapping[str, Medication]
             raise Skip("resource type not mapped")
     except Skip as skip:
         skipped = skip.reason
+    known = _certainty(resource, codes.EXT_START_CERTAINTY)
+    for event in acc.events if known else ():
+        event.update(known)
     return MappedResource(acc, notes.notes, skipped, reusable=mapper is not None)
+
+
+def _certainty(resource: DomainResource, url: str) -> dict[str, Any]:
+    """``start_known`` and ``start_window_days`` from the start-certainty extension (none when
+    absent: the start is exact)."""
+    ext = _extension(resource.extension, url)
+    if ext is None:
+        return {}
+    subs = {sub.url: _ext_value(sub) for sub in ext.extension or []}
+    return {"start_known": subs.get("known"), "start_window_days": subs.get("window-days")}
 
 
 def _to_days(moment: object, anchor: date) -> object:
@@ -775,6 +918,7 @@ def map_patient(
                     "kind": "death",
                     "start": _moment(group.patient.deceasedDateTime, "deceased time"),
                     "cause": _ext_value(cause) if cause is not None else None,
+                    **_certainty(group.patient, codes.EXT_DEATH_CERTAINTY),
                 }
             )
         elif group.patient.deceasedBoolean:

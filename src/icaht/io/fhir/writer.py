@@ -24,6 +24,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from icaht.core.record import (
     Bleeding,
+    Chip,
     CrsEpisode,
     Death,
     DiseaseStatus,
@@ -31,6 +32,7 @@ from icaht.core.record import (
     Fever,
     Finding,
     Hct,
+    HemophagocyticSyndrome,
     IcansEpisode,
     Infection,
     LastFollowUp,
@@ -41,10 +43,17 @@ from icaht.core.record import (
     PatientRecord,
     StemCellBoost,
     Transfusion,
+    Variant,
 )
 from icaht.core.units import normalise_unit_spelling, resolve_analyte
 from icaht.io.fhir import codes
-from icaht.io.fhir.mapping import FEVER_MIN_CELSIUS, SYNTHETIC_ANCHOR
+from icaht.io.fhir.mapping import (
+    FEVER_MIN_CELSIUS,
+    MARROW_BOOLEANS,
+    MARROW_LEVELS,
+    MARROW_PERCENTS,
+    SYNTHETIC_ANCHOR,
+)
 from icaht.knowledge.analytes import ANALYTES
 
 Resource = dict[str, Any]
@@ -117,6 +126,43 @@ def _grade(grade: int, scale: str) -> dict[str, Any]:
     }
 
 
+def certainty(event: Event, url: str) -> list[dict[str, Any]]:
+    """The start-certainty extension of an event whose start is not exact (else none)."""
+    if event.start_known == "exact":
+        return []
+    subs: list[dict[str, Any]] = [{"url": "known", "valueCode": event.start_known}]
+    if event.start_window_days is not None:
+        subs.append({"url": "window-days", "valueDecimal": event.start_window_days})
+    return [{"url": url, "extension": subs}]
+
+
+def _lab_code(target: str) -> dict[str, Any]:
+    return {"coding": [_coding(r) for r in codes.codes_for("labs", target)]}
+
+
+def _variant(variant: Variant) -> Resource:
+    """One NGS variant as a contained Observation (HL7 Genomics Reporting IG components)."""
+    components: list[dict[str, Any]] = [
+        {"code": _lab_code("variant.gene"), "valueCodeableConcept": {"text": variant.gene}}
+    ]
+    if variant.vaf_pct is not None:
+        components.append(
+            {
+                "code": _lab_code("variant.vaf_pct"),
+                "valueQuantity": _quantity(variant.vaf_pct, "%", "%"),
+            }
+        )
+    resource: Resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {**_lab_code("marrow.ngs_variant"), "text": "Genetic variant assessment"},
+        "component": components,
+    }
+    if variant.description is not None:
+        resource["valueString"] = variant.description
+    return resource
+
+
 class _Clock:
     """FHIR date/dateTime strings for record moments (days are counted from the anchor)."""
 
@@ -176,7 +222,7 @@ class _Builder:
         facts = self.record.patient
         subs: list[dict[str, Any]] = []
         for name in facts.model_dump(exclude_none=True):
-            if name in ("patient_id", "sex", "weight_kg", "infusion_date"):
+            if name in ("patient_id", "sex", "weight_kg", "infusion_date", "complete_streams"):
                 continue
             subs.append({"url": name, **self._ext_value(getattr(facts, name))})
         if self.when.synthetic:
@@ -190,11 +236,16 @@ class _Builder:
         extensions: list[dict[str, Any]] = []
         if subs:
             extensions.append({"url": codes.EXT_CART, "extension": subs})
+        extensions += [
+            {"url": codes.EXT_COMPLETE_STREAMS, "valueCode": stream}
+            for stream in facts.complete_streams
+        ]
         deaths = [e for e in self.record.events if isinstance(e, Death)]
         if deaths:
             resource["deceasedDateTime"] = self.when(deaths[0].start)
             if deaths[0].cause:
                 extensions.append({"url": codes.EXT_DEATH_CAUSE, "valueString": deaths[0].cause})
+            extensions += certainty(deaths[0], codes.EXT_DEATH_CERTAINTY)
         if extensions:
             resource["extension"] = extensions
         return resource
@@ -259,6 +310,8 @@ class _Builder:
                 "effectiveDateTime": self.when(obs.time),
                 "valueQuantity": _quantity(obs.value, obs.unit, _ucum(name, obs.unit)),
             }
+            if obs.censored is not None:
+                resource["valueQuantity"]["comparator"] = obs.censored
             if obs.lln is not None or obs.uln is not None:
                 limits: dict[str, Any] = {}
                 if obs.lln is not None:
@@ -321,10 +374,24 @@ class _Builder:
         }
 
     def event(self, event: Event) -> None:
+        """The event's resource (none for death: Patient.deceasedDateTime), with the certainty
+        of its start when it is not exact."""
+        before = len(self.out)
+        self._event(event)
+        if len(self.out) > before:
+            added = certainty(event, codes.EXT_START_CERTAINTY)
+            if added:
+                resource = self.out[-1]
+                resource["extension"] = [*resource.get("extension", []), *added]
+
+    def _event(self, event: Event) -> None:
         if isinstance(event, CrsEpisode | IcansEpisode):
             kind = event.kind
-            concept = _concept("conditions", f"{kind}:{event.grade}", kind.upper())
-            concept["coding"] += [_coding(r) for r in codes.codes_for("conditions", kind)]
+            targets = [kind] if event.grade is None else [f"{kind}:{event.grade}", kind]
+            concept = {
+                "coding": [_coding(r) for t in targets for r in codes.codes_for("conditions", t)],
+                "text": kind.upper(),
+            }
             resource = self._condition(concept, event, event.end)
             if event.grade is not None:
                 resource["stage"] = [{"summary": _grade(event.grade, "ASTCT")}]
@@ -362,6 +429,10 @@ class _Builder:
         elif isinstance(event, Finding):
             target = f"finding:{event.finding}"
             self.add(self._condition(_concept("conditions", target), event, None, event.present))
+        elif isinstance(event, HemophagocyticSyndrome):
+            self.add(self.hemophagocytic(event))
+        elif isinstance(event, Chip):
+            self.add(self.chip(event))
         elif isinstance(event, Transfusion):
             resource = self._procedure(
                 f"transfusion:{event.product}", f"{event.product} transfusion", event
@@ -415,6 +486,31 @@ class _Builder:
                 }
         return {**_local("life-threatening", "Life-threatening"), "text": severity}
 
+    def hemophagocytic(self, event: HemophagocyticSyndrome) -> Resource:
+        """A Condition: suspected = provisional, excluded = refuted, resolved = clinical status
+        resolved; the icaht status also travels in an extension (docs/fhir.md)."""
+        concept = _concept("conditions", f"iec_hs:{event.diagnosis}")
+        resource = self._condition(concept, event, event.end, event.status != "excluded")
+        if event.status == "suspected":
+            resource["verificationStatus"]["coding"][0]["code"] = "provisional"
+        if event.status == "resolved":
+            resource["clinicalStatus"]["coding"][0]["code"] = "resolved"
+        resource["extension"] = [{"url": codes.EXT_IEC_HS_STATUS, "valueCode": event.status}]
+        return resource
+
+    def chip(self, event: Chip) -> Resource:
+        """A Condition recorded (``recordedDate``) on the day CHIP became known; onset unknown."""
+        resource = self._condition(_concept("conditions", "chip"), event, None)
+        resource["recordedDate"] = resource.pop("onsetDateTime")
+        extensions: list[dict[str, Any]] = []
+        if event.gene is not None:
+            extensions.append({"url": codes.EXT_CHIP_GENE, "valueString": event.gene})
+        if event.vaf_pct is not None:
+            extensions.append({"url": codes.EXT_CHIP_VAF, "valueDecimal": event.vaf_pct})
+        if extensions:
+            resource["extension"] = extensions
+        return resource
+
     def medication(self, event: Medication) -> Resource:
         concept = {
             "coding": [_coding(r) for r in codes.codes_for("medications", event.drug)],
@@ -467,28 +563,24 @@ class _Builder:
                 "Marrow cellularity",
                 {"valueCodeableConcept": _local(event.cellularity, event.cellularity)},
             )
-        if event.cellularity_pct is not None:
-            result(
-                "marrow-cellularity-pct",
-                "Marrow cellularity %",
-                {"valueQuantity": _quantity(event.cellularity_pct, "%", "%")},
-            )
-        for code, name in (
-            ("marrow-malignant-infiltration", "malignant_infiltration"),
-            ("marrow-mds", "mds"),
-            ("marrow-dysplasia", "dysplasia"),
-            ("marrow-fibrosis", "fibrosis"),
-            ("marrow-hemophagocytosis", "hemophagocytosis"),
-        ):
-            value = getattr(event, name)
-            if value is not None:
-                result(code, name.replace("_", " "), {"valueBoolean": value})
-        if event.megakaryopoiesis is not None:
-            result(
-                "marrow-megakaryopoiesis",
-                "Megakaryopoiesis",
-                {"valueCodeableConcept": _local(event.megakaryopoiesis, event.megakaryopoiesis)},
-            )
+        for code, name in MARROW_PERCENTS.items():
+            percent = getattr(event, name)
+            if percent is not None:
+                result(
+                    code, name.replace("_", " "), {"valueQuantity": _quantity(percent, "%", "%")}
+                )
+        for code, name in MARROW_BOOLEANS.items():
+            flag = getattr(event, name)
+            if flag is not None:
+                result(code, name.replace("_", " "), {"valueBoolean": flag})
+        for code, name in MARROW_LEVELS.items():
+            level = getattr(event, name)
+            if level is not None:
+                result(code, name.capitalize(), {"valueCodeableConcept": _local(level, level)})
+        if event.cytogenetics is not None:
+            result("marrow-cytogenetics", "Karyotype", {"valueString": event.cytogenetics})
+        for variant in event.ngs_variants:
+            contained.append({**_variant(variant), "id": f"r{len(contained) + 1}"})
         resource: Resource = {
             "resourceType": "DiagnosticReport",
             "id": self._id("r"),

@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core.course import course_from_record
-from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
+from icaht.core.record import Event, Finding, Observation, PatientFacts, PatientRecord
 from icaht.core.units import normalise_unit_spelling
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error
@@ -23,22 +23,53 @@ _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 _COUNT_CHOICES = ("10^9/L", "10^3/uL", "/uL", "cells/mm3", "K/uL", "G/L")
 _INDEX = re.compile(r"^(?:observations|events)\[(\d+)\]\.?(.*)$")
 
-#: Event kinds offered in the event form, with the fields each one uses (besides start/end).
+#: How well the start is known and the +/- window, read for every kind (issue 15).
+_CERTAINTY = ("start_known", "start_window_days")
+_MARROW = (
+    "cellularity",
+    "cellularity_pct",
+    "aplasia",
+    "megakaryopoiesis",
+    "erythropoiesis",
+    "myelopoiesis",
+    "blasts_pct",
+    "malignant_infiltration",
+    "mds",
+    "dysplasia",
+    "fibrosis",
+    "hemophagocytosis",
+    "cytogenetics",
+    "cytogenetics_abnormal",
+    "ngs_done",
+    "ngs_variants",
+    "donor_chimerism_pct",
+    "graft_dysfunction",
+    "note",
+)
+#: Event kinds offered in the event form, with the fields each one uses (besides start).
 EVENT_FORM_KINDS: dict[str, tuple[str, ...]] = {
-    "crs": ("end", "grade"),
-    "icans": ("end", "grade"),
-    "fever": ("temperature_c",),
-    "infection": ("end", "severity", "site", "organism"),
-    "bleeding": ("grade",),
-    "transfusion": ("product", "units"),
-    "medication": ("end", "drug", "dose", "dose_unit", "frequency", "route"),
-    "marrow_biopsy": ("cellularity", "note"),
-    "stem_cell_boost": ("source",),
-    "disease_status": ("status",),
-    "next_therapy": ("name",),
-    "death": ("cause",),
-    "last_follow_up": (),
+    kind: (*fields, *_CERTAINTY)
+    for kind, fields in {
+        "crs": ("end", "grade"),
+        "icans": ("end", "grade"),
+        "fever": ("temperature_c",),
+        "infection": ("end", "severity", "site", "organism"),
+        "bleeding": ("grade",),
+        "transfusion": ("product", "units"),
+        "medication": ("end", "drug", "dose", "dose_unit", "frequency", "route"),
+        "marrow_biopsy": _MARROW,
+        "stem_cell_boost": ("source",),
+        "iec_hs": ("end", "diagnosis", "iec_hs_status"),
+        "chip": ("gene", "vaf_pct"),
+        "finding": ("finding", "present"),
+        "disease_status": ("status",),
+        "next_therapy": ("name",),
+        "death": ("cause",),
+        "last_follow_up": (),
+    }.items()
 }
+#: Form fields named apart from their model field (two kinds share the model name ``status``).
+_MODEL_NAMES = {"iec_hs_status": "status"}
 EVENT_KIND_LABELS: dict[str, str] = {
     "crs": "CRS episode",
     "icans": "ICANS episode",
@@ -49,11 +80,64 @@ EVENT_KIND_LABELS: dict[str, str] = {
     "medication": "Medication (one dose step)",
     "marrow_biopsy": "Marrow biopsy",
     "stem_cell_boost": "Stem cell boost",
+    "iec_hs": "IEC-HS / HLH / MAS diagnosis",
+    "chip": "CHIP (day it became known)",
+    "finding": "Finding (DAT, haemolysis, organomegaly, ...)",
     "disease_status": "Disease status",
     "next_therapy": "Next therapy",
     "death": "Death",
     "last_follow_up": "Last follow-up",
 }
+_YES_NO = ("yes", "no")
+_LEVELS = ("absent", "reduced", "normal", "increased")
+#: Fields of the event form: name, label, fixed choices (none: free text). Which kinds use a
+#: field is in EVENT_FORM_KINDS.
+EVENT_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("start_known", "Start known", ("exact", "approximate", "before")),
+    ("start_window_days", "Window +/- days (approximate start)", ()),
+    ("end", "End (day; empty = ongoing)", ()),
+    ("grade", "Grade (empty = not recorded for CRS/ICANS)", ("1", "2", "3", "4", "5")),
+    ("temperature_c", "Temperature °C", ()),
+    ("severity", "Severity", ("mild", "moderate", "severe", "life-threatening")),
+    ("site", "Site", ()),
+    ("organism", "Organism", ()),
+    ("product", "Product", ("rbc", "platelets", "plasma", "cryoprecipitate", "granulocytes")),
+    ("units", "Units", ()),
+    ("drug", "Drug (ingredient)", ()),
+    ("dose", "Dose", ()),
+    ("dose_unit", "Dose unit", ("mg", "ug", "ug/kg", "mg/kg", "mg/m2", "IU", "IU/kg")),
+    ("frequency", "Frequency", ("once", "daily", "twice daily", "weekly")),
+    ("route", "Route", ("oral", "iv", "sc")),
+    ("cellularity", "Cellularity", ("hypocellular", "normocellular", "hypercellular")),
+    ("cellularity_pct", "Cellularity %", ()),
+    ("aplasia", "Complete aplasia", _YES_NO),
+    ("megakaryopoiesis", "Megakaryopoiesis", _LEVELS),
+    ("erythropoiesis", "Erythropoiesis", _LEVELS),
+    ("myelopoiesis", "Myelopoiesis", _LEVELS),
+    ("blasts_pct", "Blasts %", ()),
+    ("malignant_infiltration", "Malignant infiltration", _YES_NO),
+    ("mds", "MDS / therapy-related myeloid neoplasm", _YES_NO),
+    ("dysplasia", "Dysplasia", _YES_NO),
+    ("fibrosis", "Fibrosis", _YES_NO),
+    ("hemophagocytosis", "Haemophagocytosis", _YES_NO),
+    ("cytogenetics", "Karyotype", ()),
+    ("cytogenetics_abnormal", "Karyotype abnormal", _YES_NO),
+    ("ngs_done", "Myeloid NGS done", _YES_NO),
+    ("ngs_variants", "NGS variants (GENE:VAF%; ...)", ()),
+    ("donor_chimerism_pct", "Donor chimerism %", ()),
+    ("graft_dysfunction", "Donor graft dysfunction", _YES_NO),
+    ("note", "Note", ()),
+    ("source", "Source", ("autologous", "donor")),
+    ("diagnosis", "Diagnosis", ("iec_hs", "hlh", "mas")),
+    ("iec_hs_status", "Status", ("suspected", "confirmed", "excluded", "resolved")),
+    ("gene", "Gene (HGNC symbol)", ()),
+    ("vaf_pct", "VAF %", ()),
+    ("finding", "Finding", get_args(Finding.model_fields["finding"].annotation)),
+    ("present", "Present", _YES_NO),
+    ("status", "Status", ("cr", "pr", "sd", "pd", "relapse", "mrd_negative", "unknown")),
+    ("name", "Therapy", ()),
+    ("cause", "Cause", ()),
+)
 
 
 def _pretty(unit: str) -> str:
@@ -180,13 +264,16 @@ def parse_event(form: Mapping[str, str], facts: PatientFacts) -> FormResult:
         text = values.get(name, "")
         if not text:
             continue
-        data[name] = _time(text) if name == "end" else text
+        data[_MODEL_NAMES.get(name, name)] = _time(text) if name == "end" else text
     try:
         event = _EVENT.validate_python(data)
     except ValidationError as exc:
         _problems_to_fields(result, from_validation_error(exc, "form"))
-        return result
-    _check_with_patient(result, PatientRecord(patient=facts, events=[event]))
-    if result.ok:
-        result.event = event
+    else:
+        _check_with_patient(result, PatientRecord(patient=facts, events=[event]))
+        if result.ok:
+            result.event = event
+    for form_name, model_name in _MODEL_NAMES.items():  # errors go to the field shown
+        if form_name in EVENT_FORM_KINDS[kind] and model_name in result.errors:
+            result.errors[form_name] = result.errors.pop(model_name)
     return result

@@ -39,10 +39,12 @@ from icaht.errors import InputError
 from icaht.knowledge.analytes import ANALYTES
 from icaht.knowledge.bibliography import cite
 from icaht.knowledge.profile import Profile, shipped_profiles
+from icaht.report.events import event_text
 from icaht.service.auth import database
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.forms import (
+    EVENT_FIELDS,
     EVENT_FORM_KINDS,
     EVENT_KIND_LABELS,
     LAB_ANALYTES,
@@ -108,34 +110,12 @@ MESSAGES = {
 }
 #: Project default: the longest reason a correction may carry.
 MAX_REASON_CHARS = 500
-#: Fields of the event form: name, label, the kinds that use it, fixed choices.
-EVENT_FIELDS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("end", "End (day; empty = ongoing)", (), ()),
-    ("grade", "Grade", (), ("1", "2", "3", "4", "5")),
-    ("temperature_c", "Temperature °C", (), ()),
-    ("severity", "Severity", (), ("mild", "moderate", "severe", "life-threatening")),
-    ("site", "Site", (), ()),
-    ("organism", "Organism", (), ()),
-    ("product", "Product", (), ("rbc", "platelets", "plasma", "cryoprecipitate", "granulocytes")),
-    ("units", "Units", (), ()),
-    ("drug", "Drug (ingredient)", (), ()),
-    ("dose", "Dose", (), ()),
-    ("dose_unit", "Dose unit", (), ("mg", "ug", "ug/kg", "mg/kg", "mg/m2", "IU", "IU/kg")),
-    ("frequency", "Frequency", (), ("once", "daily", "twice daily", "weekly")),
-    ("route", "Route", (), ("oral", "iv", "sc")),
-    ("cellularity", "Cellularity", (), ("hypocellular", "normocellular", "hypercellular")),
-    ("note", "Note", (), ()),
-    ("source", "Source", (), ("autologous", "donor")),
-    ("status", "Status", (), ("cr", "pr", "sd", "pd", "relapse", "mrd_negative", "unknown")),
-    ("name", "Therapy", (), ()),
-    ("cause", "Cause", (), ()),
-)
 
 
 def _event_fields() -> list[tuple[str, str, list[str], tuple[str, ...]]]:
     return [
         (name, label, [k for k, fs in EVENT_FORM_KINDS.items() if name in fs], choices)
-        for name, label, _, choices in EVENT_FIELDS
+        for name, label, choices in EVENT_FIELDS
     ]
 
 
@@ -163,6 +143,7 @@ def _environment() -> jinja2.Environment:
         units=unit_choices,
         analyte_name=lambda a: f"{ANALYTES[a].display} ({a.value})",
         describe=setting_description,
+        event_text=event_text,
     )
     return env
 
@@ -529,6 +510,7 @@ def _show_patient(
         "lab_analytes": LAB_ANALYTES,
         "event_kinds": EVENT_KIND_LABELS,
         "event_fields": _event_fields(),
+        "events": view.known.events,
         "printed": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
     }
     return render(request, template, context, user=user, status_code=status_code)

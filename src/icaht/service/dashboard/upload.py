@@ -3,8 +3,9 @@
 Accepted:
 - a JSON PatientRecord, or a JSON list of them (creates or updates those patients);
 - a JSON object ``{"observations": [...], "events": [...]}`` for the patient chosen on the form;
-- a CSV of observations: columns ``day`` or ``time``, ``analyte`` or ``loinc``, ``value``,
-  ``unit``, optional ``lln``/``uln`` and ``patient_id`` (default: the patient chosen on the form).
+- a CSV of observations: columns ``day`` or ``time``, ``analyte`` or ``loinc``, ``value`` (a
+  number, or a bound such as "> 10,000"), ``unit``, optional ``censored``, ``lln``/``uln`` and
+  ``patient_id`` (default: the patient chosen on the form).
 
 - a FHIR R4 Bundle (collection, transaction or searchset), mapped by ``icaht.io.fhir``; what
   could not be mapped is counted in a note.
@@ -38,7 +39,18 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 PREVIEW_ROWS = 200
 _EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 _INDEX = re.compile(r"^(?:patient \d+\)?\s*)?(observations|events)\[(\d+)\](?:\.(.*))?$")
-_CSV_COLUMNS = {"patient_id", "day", "time", "analyte", "loinc", "value", "unit", "lln", "uln"}
+_CSV_COLUMNS = {
+    "patient_id",
+    "day",
+    "time",
+    "analyte",
+    "loinc",
+    "value",
+    "censored",
+    "unit",
+    "lln",
+    "uln",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +148,7 @@ def _record_rows(record: PatientRecord, start: int) -> list[PreviewRow]:
                 key,
                 obs.analyte or obs.loinc or "",
                 _text(obs.time),
-                _text(obs.value),
+                f"{obs.censored or ''}{_text(obs.value)}",
                 obs.unit,
             )
         )
@@ -270,7 +282,7 @@ def _preview_csv(
         item = {
             k: v
             for k, v in cells.items()
-            if v and k in ("analyte", "loinc", "value", "unit", "lln", "uln")
+            if v and k in ("analyte", "loinc", "value", "censored", "unit", "lln", "uln")
         }
         when = cells.get("day") or cells.get("time") or ""
         if cells.get("day") and cells.get("time"):
