@@ -6,8 +6,9 @@ trailing ``marrow.valid_days`` (42) answers every marrow trigger (G-CSF-refracto
 cytopenia with risk features, the late work-up, before a TPO-RA or a stem cell boost); an older
 one still answers them while the picture improves (a lineage better than at the marrow: its count
 up, or fewer transfusions in the dependence window). A repeat is wanted when the picture has not
-improved after that, or when new facts arise: a lineage severe today that was not severe on the
-marrow day (severity terms), or a relapse recorded after the marrow. Marrows from day 0 count; a
+improved after that, or when new facts arise: a lineage severe today (severity terms) that was
+neither severe nor significantly cytopenic (profile ``cytopenia``) on the marrow day, or a relapse
+recorded after the marrow. Marrows from day 0 count; a
 marrow before infusion does not.
 """
 
@@ -156,10 +157,28 @@ def _fewer_transfusions(ctx: RuleContext, day: int) -> Iterator[Fact]:
             )
 
 
+def _affected_on(ctx: RuleContext, day: int) -> set[str]:
+    """Lineages severe (severity terms) or significantly cytopenic (profile ``cytopenia``) on a
+    day: the picture the marrow of that day was taken for."""
+    limits = ctx.profile.cytopenia
+    affected: set[str] = {s.lineage for s in severe_lineages(ctx.course, day, ctx.profile)}
+    anc = _count_on(ctx, Analyte.ANC, day)
+    if anc is not None and anc <= limits.anc_10e9_l:
+        affected.add("neutrophils")
+    for lineage, analyte, limit in (
+        ("platelets", Analyte.PLATELETS, limits.platelets_10e9_l),
+        ("red cells", Analyte.HB, limits.hb_g_dl),
+    ):
+        value = _count_on(ctx, analyte, day)
+        if value is not None and value < limit:
+            affected.add(lineage)
+    return affected
+
+
 def _new_facts(ctx: RuleContext, day: int) -> tuple[Fact, ...]:
-    """Facts that arose after the marrow: a lineage severe today but not on the marrow day, or a
-    relapse recorded after it."""
-    before = {s.lineage for s in severe_lineages(ctx.course, day, ctx.profile)}
+    """Facts that arose after the marrow: a lineage severe today that was neither severe nor
+    significantly cytopenic on the marrow day, or a relapse recorded after it."""
+    before = _affected_on(ctx, day)
     new = [
         Fact(label=f"Newly severe since the marrow: {s.lineage}", value=s.term, day=s.since_day)
         for s in ctx.severe_lineages
