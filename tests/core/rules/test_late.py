@@ -283,7 +283,7 @@ def test_complete_aplasia_needs_little_haematopoiesis(
 def test_finding_8_no_allo_hct_at_day_45() -> None:
     """Issue 15 finding 8: allo-HCT was suggested at day 45 next to a boost and a TPO-RA. The
     aplasia indication is late (> day 90): on day 45 the boost card shows alone."""
-    rec = _severe(0, 45, marrow_day=40, aplasia=True)
+    rec = _severe(0, 45, marrow_day=40, aplasia=True, events=[tx(30, "rbc"), tx(38, "rbc")])
     out = fired(rec, 45)
     assert BOOST in out
     assert not [r for r in out if r.startswith("hct.")]
