@@ -23,6 +23,7 @@ from icaht.core.lineage import (
     Measurement,
     lineage_status,
 )
+from icaht.core.marrow import MarrowReview, review_marrow
 from icaht.core.record import (
     CrsEpisode,
     Death,
@@ -212,10 +213,17 @@ class RuleContext:
         """Whether the record declares a data stream complete (absence then means none)."""
         return stream_complete(self.course, stream)
 
+    @cached_property
+    def marrow_review(self) -> MarrowReview:
+        """The latest marrow since infusion and whether it answers the marrow triggers
+        (:func:`icaht.core.marrow.review_marrow`)."""
+        return review_marrow(self)
+
     def marrow_on_file(self) -> MarrowBiopsy | None:
-        """The latest marrow after infusion within ``marrow.valid_days`` trailing days."""
-        marrows = self.marrows_after(self.as_of_day - self.profile.marrow.valid_days)
-        return marrows[-1] if marrows and day_of(marrows[-1].start) >= 0 else None
+        """The marrow since infusion that answers every marrow trigger today
+        (clinical-decisions.md, Marrow): within ``marrow.valid_days`` trailing days, or older
+        while the picture improves; None when there is none or new facts arose since it."""
+        return self.marrow_review.on_file
 
     @cached_property
     def scores(self) -> Scores:

@@ -560,6 +560,28 @@ class MarrowSettings(BaseModel):
     )
 
 
+class BoostSettings(BaseModel):
+    """When a stem cell boost is considered (clinical-decisions.md, Stem cell boost candidate)."""
+
+    model_config = _FROZEN
+    earliest_day: int = Field(
+        30,
+        ge=0,
+        le=365,
+        description="A stem cell boost is considered from this day after infusion. Project "
+        "default: the start of the Jain prolonged phase; published series boosted from day 35, "
+        "median day 43-69 (clinical-decisions.md, Stem cell boost candidate).",
+    )
+    min_lineages: int = Field(
+        2,
+        ge=1,
+        le=3,
+        description="At least this many severe lineages (severity terms), each persisting "
+        "severity.persisting_days. Source: JAIN ('transfusion-dependent cytopenias in >1 "
+        "lineage'); 1 allows the neutropenia-only practice of Gagelmann 2023.",
+    )
+
+
 class Profile(BaseModel):
     """An institution profile: named, versioned, and recorded on every assessment."""
 
@@ -584,6 +606,7 @@ class Profile(BaseModel):
     hscore: HscoreSettings = HscoreSettings()
     severity: SeveritySettings = SeveritySettings()
     marrow: MarrowSettings = MarrowSettings()
+    boost: BoostSettings = BoostSettings()
 
 
 def _explain(exc: ValidationError) -> list[str]:

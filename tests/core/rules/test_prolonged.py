@@ -1,5 +1,6 @@
-"""Rules of the prolonged phase (icaht.core.rules.prolonged): biphasic drop, G-CSF failure and the
-other marrow triggers, PJP and extended prophylaxis, TA-TMA screening and IPF interpretation.
+"""Rules of the prolonged phase (icaht.core.rules.prolonged): biphasic drop, PJP and extended
+prophylaxis, TA-TMA screening and IPF interpretation (the marrow triggers, G-CSF failure included,
+are the one marrow card: tests/core/rules/test_marrow.py, clinical-decisions.md "Marrow").
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Baur et al., JITC 2021 (seed 004).
 """
@@ -71,118 +72,6 @@ def test_biphasic_drop_crs_caveat() -> None:
     """JAIN L39: G-CSF is usually avoided during ongoing CRS unless severe infection."""
     rec = record(labs=_biphasic(0.6), events=[{"kind": "crs", "start": 18, "grade": 2}])
     assert any("CRS" in c for c in fired(rec, 20)["growth-factor.biphasic-drop"].caveats)
-
-
-# -- workup.gcsf-no-response ---------------------------------------------------------------------
-def _no_response(anc_on_gcsf: float = 0.3, gcsf_start: int = 30) -> list[tuple[str, float, float]]:
-    return daily("anc", 0, gcsf_start - 1, 0.3) + daily("anc", gcsf_start, 40, anc_on_gcsf)
-
-
-@pytest.mark.parametrize(("day", "expected"), [(35, False), (36, True)])
-def test_gcsf_no_response_exposure_days(day: int, expected: bool) -> None:
-    """JAIN L53: complete lack of response to G-CSF -> marrow; >= gcsf.no_response_days (7)."""
-    rec = record(labs=_no_response(), events=[med("filgrastim", 30)])
-    assert ("workup.gcsf-no-response" in fired(rec, day)) is expected
-
-
-@pytest.mark.parametrize(("anc", "expected"), [(0.5, True), (0.51, False)])
-def test_gcsf_no_response_anc_threshold(anc: float, expected: bool) -> None:
-    """JAIN L39/L53: a response is any ANC > 500/mm3; exactly 0.5 is no response."""
-    rec = record(labs=_no_response(anc), events=[med("filgrastim", 30)])
-    assert ("workup.gcsf-no-response" in fired(rec, 37)) is expected
-
-
-def test_gcsf_no_response_facts_and_marrow_blocks() -> None:
-    """JAIN L53: fires with the G-CSF start; a marrow since G-CSF started answers it."""
-    events = [med("filgrastim", 30)]
-    rec = fired(record(labs=_no_response(), events=events), 37)["workup.gcsf-no-response"]
-    assert rec.facts[0].day == 30
-    marrow = {"kind": "marrow_biopsy", "start": 36, "cellularity": "hypocellular"}
-    assert "workup.gcsf-no-response" not in fired(
-        record(labs=_no_response(), events=[*events, marrow]), 37
-    )
-
-
-@pytest.mark.parametrize(("day", "expected"), [(29, False), (30, True)])
-def test_gcsf_no_response_prolonged_phase_only(day: int, expected: bool) -> None:
-    """JAIN L51-53: the marrow trigger belongs to prolonged or late cytopenia (day >= 30)."""
-    rec = record(labs=_no_response(gcsf_start=20), events=[med("filgrastim", 20)])
-    assert ("workup.gcsf-no-response" in fired(rec, day)) is expected
-
-
-# -- workup.marrow-prolonged-triggers ------------------------------------------------------------
-RELAPSE = {"kind": "disease_status", "start": 35, "status": "relapse"}
-
-
-def _counts(anc: float = 2.0, plt: float = 100.0, hb: float = 10.0) -> list[Any]:
-    return daily("anc", 30, 45, anc) + daily("platelets", 30, 45, plt) + daily("hb", 30, 45, hb)
-
-
-@pytest.mark.parametrize(
-    ("counts", "expected"),
-    [
-        ({"anc": 1.0}, True),
-        ({"anc": 1.01}, False),
-        ({"plt": 49.9}, True),
-        ({"plt": 50.0}, False),
-        ({"hb": 7.9}, True),
-        ({"hb": 8.0}, False),
-    ],
-)
-def test_marrow_triggers_cytopenia_thresholds(counts: dict[str, float], expected: bool) -> None:
-    """JAIN L53: prolonged cytopenia plus likely relapse -> marrow; profile cytopenia limits."""
-    rec = record(labs=_counts(**counts), events=[RELAPSE])
-    assert ("workup.marrow-prolonged-triggers" in fired(rec, 40)) is expected
-
-
-def test_marrow_triggers_transfusion_dependence_counts() -> None:
-    """JAIN L53; clinical-decisions.md: transfusion dependence is significant cytopenia."""
-    rec = record(labs=_counts(), events=[RELAPSE, tx(38, "platelets")])
-    assert "workup.marrow-prolonged-triggers" in fired(rec, 40)
-
-
-@pytest.mark.parametrize(
-    ("patient", "events"),
-    [
-        ({"prior_marrow_dysplasia_or_fibrosis": True}, []),
-        ({}, [{"kind": "finding", "start": 33, "finding": "iec_hs"}]),
-        ({}, [RELAPSE]),
-    ],
-)
-def test_marrow_triggers_each_trigger(patient: dict[str, Any], events: list[Any]) -> None:
-    """JAIN L53: relapse, fibrosis/dysplasia before CAR-T, or IEC-HS each prompt a marrow."""
-    rec = record(patient=patient, labs=_counts(plt=20), events=events)
-    assert "workup.marrow-prolonged-triggers" in fired(rec, 40)
-
-
-def test_marrow_triggers_no_trigger_or_marrow_since() -> None:
-    """JAIN L53: no trigger -> nothing; a marrow after the trigger answers it."""
-    assert "workup.marrow-prolonged-triggers" not in fired(record(labs=_counts(plt=20)), 40)
-    marrow = {"kind": "marrow_biopsy", "start": 37}
-    rec = record(labs=_counts(plt=20), events=[RELAPSE, marrow])
-    assert "workup.marrow-prolonged-triggers" not in fired(rec, 40)
-
-
-@pytest.mark.parametrize(("day", "expected"), [(29, False), (30, True)])
-def test_marrow_triggers_phase(day: int, expected: bool) -> None:
-    """JAIN L1, L53: prolonged cytopenia = day 30-90."""
-    labs = daily("platelets", 20, 30, 20.0) + daily("anc", 20, 30, 2.0) + daily("hb", 20, 30, 10)
-    rec = record(patient={"prior_marrow_dysplasia_or_fibrosis": True}, labs=labs)
-    assert ("workup.marrow-prolonged-triggers" in fired(rec, day)) is expected
-
-
-def test_marrow_triggers_child_work_up() -> None:
-    """JAIN L73: children get broad cytogenetics, immunophenotype and NGS MRD in ALL."""
-    rec = record(patient={"age_years": 8}, labs=_counts(plt=20), events=[RELAPSE])
-    assert "NGS of B-cell receptor" in fired(rec, 40)["workup.marrow-prolonged-triggers"].action
-    adult = record(patient={"age_years": 40}, labs=_counts(plt=20), events=[RELAPSE])
-    assert "NGS" not in fired(adult, 40)["workup.marrow-prolonged-triggers"].action
-
-
-def test_marrow_triggers_cannot_evaluate_without_counts() -> None:
-    """A trigger with no current counts is reported as not evaluable, never silently skipped."""
-    missing = unevaluated(record(events=[RELAPSE]), 40)["workup.marrow-prolonged-triggers"]
-    assert "current ANC" in missing.missing
 
 
 # -- PJP prophylaxis -----------------------------------------------------------------------------
@@ -405,13 +294,6 @@ def test_biphasic_drop_stale_anc_cannot_be_evaluated() -> None:
     """JAIN L53: whether ANC has passed 1.5 since the drop is unknown without a current ANC."""
     out = unevaluated(record(labs=_biphasic(0.6)), 24)["growth-factor.biphasic-drop"]
     assert out.missing == ["current ANC (the latest value is stale)"]
-
-
-def test_gcsf_no_response_needs_anc_on_gcsf() -> None:
-    """JAIN L53: without an ANC since G-CSF started, the response cannot be judged."""
-    labs = daily("anc", 0, 29, 0.3)
-    rec = record(labs=labs, events=[med("filgrastim", 30)])
-    assert "workup.gcsf-no-response" in unevaluated(rec, 37)
 
 
 def test_extended_prophylaxis_facts() -> None:

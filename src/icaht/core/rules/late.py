@@ -13,35 +13,38 @@ cell boost candidate", "Allogeneic HCT") for the project's reading of them.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from icaht.core.course import day_of
-from icaht.core.record import Death, Hct, Infection, MarrowBiopsy, StemCellBoost, StoredCells
+from icaht.core.marrow import marrow_fact
+from icaht.core.record import (
+    Death,
+    Finding,
+    Hct,
+    Infection,
+    MarrowBiopsy,
+    StemCellBoost,
+    StoredCells,
+)
 from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
-from icaht.core.rule_context import RuleContext, fact, lab_fact
+from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.prolonged import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
-    STALE_SETTINGS,
-    anc_after,
     cytopenia_picture,
-    marrow_fact,
     medication_facts,
     prolonged_or_late,
     support_fact,
 )
+from icaht.core.severity import SevereLineage
 from icaht.core.timeline import calendar_day
-from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import MYELOSUPPRESSIVE, TPO_RA
 from icaht.knowledge.late_criteria import (
     B_ALL_DIAGNOSES,
     DAYS_PER_YEAR,
-    PERSISTENT_SEVERE_NEUTROPENIA_MIN_DAYS,
-    SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L,
 )
-from icaht.knowledge.timeline_criteria import JAIN_PROLONGED_LAST_DAY
 
-_LATE_FIRST_DAY = JAIN_PROLONGED_LAST_DAY + 1
 _NO_DONOR_DATA = "Donor availability and organ function are not part of the record: check them."
 
 
@@ -64,17 +67,6 @@ def _allo_hct_since(ctx: RuleContext, day: float) -> bool:
     """An allogeneic HCT recorded on or after ``day``."""
     hcts = ctx.course.of_kind(Hct)
     return any(h.hct_type == "allogeneic" and day_of(h.start) >= day for h in hcts)
-
-
-def _severe_neutropenia_start(ctx: RuleContext) -> int | None:
-    """First day of the current run of ANC <= 0.5 from day 0 (no value > 0.5 since), or None."""
-    start: int | None = None
-    for day, value in anc_after(ctx, 0):
-        if value > SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L:
-            start = None
-        elif start is None:
-            start = day
-    return start
 
 
 def _active_infection_caveat(ctx: RuleContext) -> tuple[str, ...]:
@@ -103,27 +95,29 @@ def _chip_fact(ctx: RuleContext) -> Fact:
     category="workup",
     decision="workup",
     summary="Jain late phase (> day 90) with significant cytopenia (profile section cytopenia or "
-    "transfusion dependence): stop marrow-suppressive drugs, look for occult infection, marrow "
-    "aspirate and biopsy for relapse or therapy-related myeloid neoplasm, CHIP and LGL.",
+    "transfusion dependence): stop marrow-suppressive drugs, look for occult infection, review "
+    "the marrow on file (or obtain one: the marrow card), CHIP and LGL.",
     citations=[Citation("JAIN", "L3, L61-65; abstract")],
     inputs=[*CYTOPENIA_INPUTS, "jain_phase", "medication", "marrow_biopsy", "patient.chip"],
-    settings=CYTOPENIA_SETTINGS,
+    settings=[*CYTOPENIA_SETTINGS, "marrow.valid_days"],
 )
 def late_cytopenia(ctx: RuleContext) -> Outcome:
     """JAIN L61: the prolonged-cytopenia evaluation remains appropriate late (avoid marrow-
     suppressive medication, work-up for occult infection, marrow aspirate and biopsy for alternate
-    causes); L3, L65: therapy-related myeloid neoplasm, relapse, CHIP; L63: LGL."""
+    causes); L3, L65: therapy-related myeloid neoplasm, relapse, CHIP; L63: LGL. The marrow itself
+    is the marrow card's (clinical-decisions.md, Marrow: one card listing every reason)."""
     if not _late(ctx):
         return None
     cytopenia = cytopenia_picture(ctx)
     if not cytopenia.lineages:
         return cytopenia.unknown()
-    late_marrows = ctx.marrows_after(_LATE_FIRST_DAY)
+    on_file = ctx.marrow_on_file()
     marrow = (
-        f"review the marrow of day {calendar_day(day_of(late_marrows[-1].start))}"
-        if late_marrows
-        else "take a marrow aspirate and biopsy with cytogenetics and NGS for relapse or a "
+        f"review the marrow of day {calendar_day(day_of(on_file.start))} for relapse or a "
         "therapy-related myeloid neoplasm"
+        if on_file is not None
+        else "obtain a marrow aspirate and biopsy with cytogenetics and NGS for relapse or a "
+        "therapy-related myeloid neoplasm (see the marrow card)"
     )
     return Fired(
         action="Consider the late-cytopenia work-up: stop or replace marrow-suppressive drugs "
@@ -140,37 +134,119 @@ def late_cytopenia(ctx: RuleContext) -> Outcome:
 
 
 # -- 9. stem cell boost candidacy ----------------------------------------------------------------
-def _boost_indication(ctx: RuleContext) -> tuple[list[str], list[Fact]]:
-    """Lineages needing support: transfusion dependence, G-CSF dependence or ANC <= 0.5."""
-    lineages: list[str] = []
-    facts: list[Fact] = []
-    for name, support in (
-        ("platelets", ctx.platelet_transfusion),
-        ("red cells", ctx.rbc_transfusion),
-    ):
-        if support.dependent:
-            lineages.append(name)
-            facts.append(support_fact(support))
-    anc = ctx.current(Analyte.ANC)
-    severe = anc is not None and anc.value <= SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L
-    if ctx.gcsf.dependent:
-        facts.append(support_fact(ctx.gcsf))
-    if severe and anc is not None:
-        facts.append(lab_fact(Analyte.ANC, anc))
-    if ctx.gcsf.dependent or severe:
-        lineages.append("neutrophils")
-    return lineages, facts
+_HAEMOLYTIC_FINDINGS = (("dat_positive", "DAT positive"), ("hemolysis", "Haemolysis"))
+_BOOST_SETTINGS = (
+    "boost.earliest_day",
+    "boost.min_lineages",
+    "severity.persisting_days",
+    "severity.persistent_window_days",
+    "severity.persistent_min_values",
+    "severity.gcsf_dependent_days",
+    "gcsf.dependence_window_days",
+    "transfusion.platelet_dependence_window_days",
+    "transfusion.rbc_dependence_window_days",
+    "transfusion.dependence_min_transfusions",
+    "marrow.valid_days",
+)
+_BOOST_INPUTS = (
+    "anc",
+    "platelet_transfusion",
+    "rbc_transfusion",
+    "gcsf_dependence",
+    "patient.stored_cells",
+    "patient.prior_allo_hct",
+    "disease_status",
+    "marrow_biopsy",
+    "stem_cell_boost",
+    "finding",
+)
 
 
-def _boost_marrow_caveats(marrows: list[MarrowBiopsy]) -> tuple[str, ...]:
-    if not marrows:
-        return (
-            "No marrow since infusion: a marrow aspirate and biopsy should first exclude relapse "
-            "and a secondary malignancy.",
+def _haemolysis(ctx: RuleContext) -> list[Fact]:
+    """Haemolytic causes on record: a DAT or haemolysis finding whose latest record is present."""
+    out = []
+    for name, label in _HAEMOLYTIC_FINDINGS:
+        records = [f for f in ctx.course.of_kind(Finding) if f.finding == name]
+        if records and records[-1].present:
+            out.append(event_fact(label, "present", day_of(records[-1].start)))
+    return out
+
+
+def _persisting(ctx: RuleContext) -> tuple[SevereLineage, ...]:
+    """Severe lineages (severity terms) that have persisted ``severity.persisting_days``."""
+    need = ctx.profile.severity.persisting_days
+    return tuple(s for s in ctx.severe_lineages if ctx.as_of_day - s.since_day + 1 >= need)
+
+
+def _boosted(ctx: RuleContext) -> StemCellBoost | None:
+    """The latest stem cell boost since infusion."""
+    boosts = [b for b in ctx.course.of_kind(StemCellBoost) if day_of(b.start) >= 0]
+    return boosts[-1] if boosts else None
+
+
+@dataclass(frozen=True, slots=True)
+class BoostIndication:
+    """The boost indication without its marrow: the severe lineages and the stored cells."""
+
+    lineages: tuple[SevereLineage, ...]
+    stored: StoredCells
+
+    def facts(self) -> tuple[Fact, ...]:
+        return (*(s.fact() for s in self.lineages), fact("Stored cells on file", self.stored.value))
+
+
+def boost_indication(ctx: RuleContext) -> BoostIndication | CannotEvaluate | None:
+    """clinical-decisions.md, Stem cell boost candidate, all but the marrow: day >=
+    ``boost.earliest_day``, at least ``boost.min_lineages`` severe lineages each persisting
+    ``severity.persisting_days``, stored autologous or donor cells (unknown: cannot evaluate); no
+    boost given yet; blocked by relapse, a secondary malignancy on a marrow since infusion or a
+    haemolytic cause. After a prior allo-HCT the donor pathway applies instead
+    (:func:`prior_allo_indication`)."""
+    if ctx.as_of_day < ctx.profile.boost.earliest_day or ctx.course.facts.prior_allo_hct:
+        return None
+    if _boosted(ctx) is not None or _blocked_by_disease(ctx) or _haemolysis(ctx):
+        return None
+    lineages = _persisting(ctx)
+    stored = ctx.course.facts.stored_cells
+    if len(lineages) < ctx.profile.boost.min_lineages or stored == StoredCells.NONE:
+        return None
+    if stored is None:
+        return CannotEvaluate(
+            missing=("stored cells on file (patient.stored_cells)",),
+            facts=tuple(s.fact() for s in lineages),
         )
-    if not any(m.malignant_infiltration is False for m in marrows):
-        return ("No post-infusion marrow records that malignant infiltration was excluded.",)
-    return ()
+    return BoostIndication(lineages, stored)
+
+
+def _product(stored: StoredCells) -> str:
+    """JAIN L69 (autologous: CD34+-selected or unmanipulated); L77 (donor: T-cell-depleted)."""
+    if stored == StoredCells.AUTOLOGOUS:
+        return "the stored autologous cells (CD34-selected or unmanipulated)"
+    return "the stored donor cells, T-cell-depleted (CD34 selection or TCR-alpha-beta depletion)"
+
+
+def _boost_card(ctx: RuleContext) -> Outcome:
+    indication = boost_indication(ctx)
+    if not isinstance(indication, BoostIndication):
+        return indication
+    marrow = ctx.marrow_on_file()
+    if marrow is None or marrow.cellularity == "hypercellular":
+        return None
+    caveats = list(_active_infection_caveat(ctx))
+    if indication.stored == StoredCells.AUTOLOGOUS:
+        caveats.append(
+            "An autologous product may contain tumour cells (relapse reported in mantle cell "
+            "lymphoma)."
+        )
+    count = len(indication.lineages)
+    return Fired(
+        action=f"Consider a stem cell boost with {_product(indication.stored)}, without "
+        f"conditioning: {count} severe lineages have persisted at least "
+        f"{ctx.profile.severity.persisting_days} days and the marrow shows no relapse, MDS or "
+        "infiltration. The source prefers the boost over allogeneic HCT.",
+        facts=(*indication.facts(), marrow_fact(marrow), *ctx.marrow_review.facts),
+        caveats=tuple(caveats),
+    )
 
 
 @rule(
@@ -178,75 +254,137 @@ def _boost_marrow_caveats(marrows: list[MarrowBiopsy]) -> tuple[str, ...]:
     title="Stem cell boost candidate",
     category="stem cell boost",
     decision="boost-hct",
-    summary="Prolonged or late phase with transfusion dependence, G-CSF dependence or ANC <= 0.5 "
-    "x10^9/L, stored autologous or donor cells on file, no relapse and no malignant infiltration "
-    "or MDS in a post-infusion marrow (without a marrow: fire with the caveat to obtain one "
-    "first). Unknown stored cells cannot be evaluated.",
+    summary="From boost.earliest_day, at least boost.min_lineages severe lineages (severity "
+    "terms) each persisting severity.persisting_days, stored autologous or donor cells and a "
+    "marrow on file (marrow.valid_days rule) without relapse, MDS or infiltration (without one: "
+    "the marrow card). Blocked by relapse or secondary malignancy, a haemolytic cause (DAT or "
+    "haemolysis) or a hypercellular marrow; not after a prior allo-HCT (donor pathway). Unknown "
+    "stored cells cannot be evaluated.",
     citations=[Citation("JAIN", "L63, L67, L69, L73, L77")],
-    inputs=[
-        "jain_phase",
-        "platelet_transfusion",
-        "rbc_transfusion",
-        "gcsf_dependence",
-        "anc",
-        "patient.stored_cells",
-        "disease_status",
-        "marrow_biopsy",
-        "stem_cell_boost",
-        "infection",
-    ],
-    settings=[
-        "transfusion.platelet_dependence_window_days",
-        "transfusion.rbc_dependence_window_days",
-        "gcsf.dependence_window_days",
-        *STALE_SETTINGS,
-    ],
+    inputs=[*_BOOST_INPUTS, "infection"],
+    settings=_BOOST_SETTINGS,
 )
 def stem_cell_boost_candidate(ctx: RuleContext) -> Outcome:
     """JAIN L63: autologous stem cell boost is preferred over allogeneic BMT for severe
     transfusion-dependent late cytopenia without secondary malignancy or recurrent disease; L69:
-    feasible only with stored autologous or allogeneic cells, CD34+-selected or unmanipulated,
-    without conditioning, tumour contamination (MCL relapse); L67: case 2 boosted at month 4."""
-    if not prolonged_or_late(ctx) or _blocked_by_disease(ctx):
+    "transfusion-dependent cytopenias in >1 lineage", feasible only with stored cells,
+    CD34+-selected or unmanipulated, without conditioning, tumour contamination (MCL relapse);
+    L77: donor cells T-cell-depleted; L67: case 2 boosted at month 4 after the month-3 marrow."""
+    return _boost_card(ctx)
+
+
+# -- 10. prior allo-HCT with late cytopenia ------------------------------------------------------
+def prior_allo_indication(ctx: RuleContext) -> tuple[SevereLineage, ...] | None:
+    """clinical-decisions.md, After a prior allo-HCT, all but the marrow: a prior allo-HCT, beyond
+    day 90, a severe lineage persisting ``severity.persisting_days``, no relapse or malignant
+    marrow since infusion, no boost or allo-HCT since infusion."""
+    if not _late(ctx) or ctx.course.facts.prior_allo_hct is not True:
         return None
-    if any(day_of(b.start) >= 0 for b in ctx.course.of_kind(StemCellBoost)):
+    if _blocked_by_disease(ctx) or _boosted(ctx) is not None or _allo_hct_since(ctx, 0.0):
         return None
-    lineages, facts = _boost_indication(ctx)
-    stored = ctx.course.facts.stored_cells
-    if not lineages or stored == StoredCells.NONE:
+    return _persisting(ctx) or None
+
+
+def _falling_chimerism(ctx: RuleContext, marrow: MarrowBiopsy) -> Fact | None:
+    """Donor chimerism on the marrow lower than on the marrow before it that reports one."""
+    earlier = [
+        m
+        for m in ctx.course.of_kind(MarrowBiopsy)
+        if m.donor_chimerism_pct is not None and day_of(m.start) < day_of(marrow.start)
+    ]
+    now = marrow.donor_chimerism_pct
+    if not earlier or now is None or earlier[-1].donor_chimerism_pct is None:
         return None
-    if stored is None:
-        return CannotEvaluate(
-            missing=("stored cells on file (patient.stored_cells)",), facts=tuple(facts)
-        )
-    marrows = ctx.marrows_after(0)
-    extent = "multilineage" if len(lineages) > 1 else "single lineage"
-    caveats = [*_boost_marrow_caveats(marrows), *_active_infection_caveat(ctx)]
-    if stored == StoredCells.AUTOLOGOUS:
-        caveats.append(
-            "An autologous product may contain tumour cells (relapse reported in mantle cell "
-            "lymphoma)."
-        )
-    return Fired(
-        action=f"Consider a stem cell boost with the stored {stored.value} cells (CD34+-selected "
-        "or unmanipulated, without conditioning) for the prolonged or late cytopenia needing "
-        "support; the source prefers it over allogeneic HCT when there is no secondary "
-        "malignancy or recurrent disease.",
-        facts=(
-            *facts,
-            fact("Lineages needing support", f"{', '.join(lineages)} ({extent})"),
-            fact("Stored cells on file", stored.value),
-            *(marrow_fact(m) for m in marrows[-1:]),
-        ),
-        caveats=tuple(caveats),
+    before = earlier[-1].donor_chimerism_pct
+    if now >= before:
+        return None
+    return fact(
+        "Donor chimerism falling", f"{before:g}% -> {now:g}%", calendar_day(day_of(marrow.start))
     )
 
 
-# -- 10. allogeneic HCT --------------------------------------------------------------------------
-_HCT_AFTER_SCB = (
-    "Stored cells are on file: the source prefers a stem cell boost over allogeneic HCT "
-    "(see the stem cell boost recommendation)."
+def _graft_failure_signs(ctx: RuleContext, marrow: MarrowBiopsy) -> list[Fact]:
+    """JAIN L77: hypocellularity or donor graft dysfunction (or falling donor chimerism)."""
+    day = calendar_day(day_of(marrow.start))
+    signs = []
+    if marrow.cellularity == "hypocellular":
+        signs.append(fact("Marrow hypocellular", "yes", day))
+    if marrow.graft_dysfunction:
+        signs.append(fact("Donor graft dysfunction", "yes", day))
+    falling = _falling_chimerism(ctx, marrow)
+    return [*signs, falling] if falling is not None else signs
+
+
+@rule(
+    id="stem-cell-boost.prior-allo-donor",
+    title="Prior allo-HCT, late cytopenia: donor boost or second HCT",
+    category="stem cell boost",
+    decision="boost-hct",
+    strength="source recommends",
+    summary="Prior allogeneic HCT, beyond day 90, a severe lineage persisting "
+    "severity.persisting_days, no relapse or malignant marrow, and a marrow on file showing "
+    "hypocellularity, donor graft dysfunction or falling donor chimerism (without a marrow: the "
+    "marrow card): a T-cell-depleted CD34+ boost from the original donor or, with adequate "
+    "organ function, a second allogeneic HCT.",
+    citations=[Citation("JAIN", "L75, L77")],
+    inputs=[*_BOOST_INPUTS, "jain_phase", "hct"],
+    settings=_BOOST_SETTINGS[2:],
 )
+def prior_allo_donor_boost(ctx: RuleContext) -> Outcome:
+    """JAIN L77: post-BMT late cytopenia beyond 90 days "that appear to be because of bone marrow
+    hypocellularity and donor graft dysfunction": "strong consideration should be given to
+    providing a stem cell boost" from the original donor or leftover T-cell-depleted CD34+ cells;
+    a new collection ex vivo T-cell depleted (CD34 selection or TCRab depletion); second
+    allogeneic BMT with adequate organ function, particularly if the original donor is hard to
+    reach."""
+    lineages = prior_allo_indication(ctx)
+    marrow = ctx.marrow_on_file()
+    if lineages is None or marrow is None:
+        return None
+    signs = _graft_failure_signs(ctx, marrow)
+    if not signs:
+        return None
+    stored = ctx.course.facts.stored_cells
+    return Fired(
+        action="Consider a stem cell boost from the original donor or leftover T-cell-depleted "
+        "CD34+ cells (a new donor collection: ex vivo T-cell-depleted mobilized peripheral blood "
+        "stem cells, by CD34 selection or TCR alpha-beta depletion), or a second allogeneic HCT "
+        "if organ function is adequate, particularly if the original donor is hard to reach.",
+        facts=(
+            fact("Prior allogeneic HCT", "yes"),
+            *(s.fact() for s in lineages),
+            fact("Stored cells on file", "unknown" if stored is None else stored.value),
+            marrow_fact(marrow),
+            *signs,
+        ),
+        caveats=(_NO_DONOR_DATA,),
+    )
+
+
+# -- 11. allogeneic HCT --------------------------------------------------------------------------
+def _hct_action(ctx: RuleContext, what: str) -> tuple[str, tuple[Fact, ...]]:
+    """The HCT wording: the alternative to a boost offered today (clinical-decisions.md:
+    the boost is preferred and shown first), else plain."""
+    if isinstance(_boost_card(ctx), Fired):
+        return (
+            f"If the stem cell boost is unavailable or fails, consider {what}",
+            (fact("Preferred first", "stem cell boost (see the boost card)"),),
+        )
+    return f"Consider {what}", ()
+
+
+def _aplastic(marrow: MarrowBiopsy) -> bool:
+    """Complete aplasia, or hypocellular with every recorded lineage absent (JAIN L59, L63)."""
+    if marrow.aplasia:
+        return True
+    lineages = [
+        v for v in (marrow.myelopoiesis, marrow.erythropoiesis, marrow.megakaryopoiesis) if v
+    ]
+    return (
+        marrow.cellularity == "hypocellular"
+        and bool(lineages)
+        and all(v == "absent" for v in lineages)
+    )
 
 
 @rule(
@@ -254,55 +392,36 @@ _HCT_AFTER_SCB = (
     title="Allogeneic HCT for complete aplasia",
     category="HCT",
     decision="boost-hct",
-    summary="Prolonged or late phase, the latest post-infusion marrow hypocellular, no ANC > 0.5 "
-    "x10^9/L for >= 14 days (HT aplastic duration) and RBC- and platelet-transfusion "
-    "dependence: the source considers allogeneic HCT in rare complete aplasia with little "
-    "hematopoiesis.",
-    citations=[Citation("JAIN", "L59, L63"), Citation("HT", "aplastic phenotype (>= 14 days)")],
-    inputs=[
-        "jain_phase",
-        "marrow_biopsy",
-        "anc",
-        "rbc_transfusion",
-        "platelet_transfusion",
-        "patient.stored_cells",
-    ],
-    settings=[
-        "transfusion.platelet_dependence_window_days",
-        "transfusion.rbc_dependence_window_days",
-        *STALE_SETTINGS,
-    ],
+    summary="Late phase (> day 90), no prior allo-HCT, a severe lineage, and the marrow on file "
+    "(marrow.valid_days rule; after a boost, a marrow since it) shows complete aplasia with "
+    "little haematopoiesis: the source considers allogeneic HCT (rare). When a stem cell boost "
+    "is offered the same day, this is its alternative.",
+    citations=[Citation("JAIN", "L59, L63")],
+    inputs=[*_BOOST_INPUTS, "jain_phase", "hct", "infection"],
+    settings=_BOOST_SETTINGS,
 )
 def hct_complete_aplasia(ctx: RuleContext) -> Outcome:
     """JAIN L63: "Consideration of allogeneic BMT should be made in rare cases in which complete
-    aplastic anemia occurs with little evidence of hematopoiesis, as seen in case 2" (L59: marrow
-    profoundly hypocellular, ANC never > 500/mm3, PRBC and platelet dependent)."""
-    marrows = ctx.marrows_after(0)
-    dependent = ctx.rbc_transfusion.dependent and ctx.platelet_transfusion.dependent
-    if not prolonged_or_late(ctx) or not marrows or not dependent:
+    aplastic anemia occurs with little evidence of hematopoiesis, as seen in case 2" (L59: month-3
+    marrow profoundly hypocellular); the boost is preferred and shown first."""
+    if not _late(ctx) or ctx.course.facts.prior_allo_hct or _allo_hct_since(ctx, 0.0):
         return None
-    if marrows[-1].cellularity != "hypocellular":
+    marrow = ctx.marrow_on_file()
+    if marrow is None or not _aplastic(marrow) or not ctx.severe_lineages:
         return None
-    start = _severe_neutropenia_start(ctx)
-    if start is None or ctx.as_of_day - start + 1 < PERSISTENT_SEVERE_NEUTROPENIA_MIN_DAYS:
+    boost = _boosted(ctx)
+    if boost is not None and day_of(boost.start) >= day_of(marrow.start):
         return None
-    anc = ctx.current(Analyte.ANC)
-    if anc is None:
-        return CannotEvaluate(missing=("current ANC (the latest value is stale)",))
-    stored = ctx.course.facts.stored_cells
-    has_cells = stored in (StoredCells.AUTOLOGOUS, StoredCells.DONOR)
+    action, order = _hct_action(
+        ctx,
+        "allogeneic HCT: complete aplasia with little haematopoiesis on the marrow, with "
+        "persisting severe cytopenia. This is rare; attribution to CAR-T is often clouded by "
+        "prior transplant or therapy.",
+    )
     return Fired(
-        action="Consider allogeneic HCT: complete aplasia with little hematopoiesis (hypocellular "
-        "marrow, persistent ANC <= 0.5 x10^9/L, RBC and platelet transfusion dependence). This is "
-        "rare; attribution to CAR-T is often clouded by prior transplant or therapy.",
-        facts=(
-            marrow_fact(marrows[-1]),
-            fact("No ANC > 0.5 since", f"{ctx.as_of_day - start + 1} days", start),
-            lab_fact(Analyte.ANC, anc),
-            support_fact(ctx.rbc_transfusion),
-            support_fact(ctx.platelet_transfusion),
-        ),
-        caveats=((_HCT_AFTER_SCB,) if has_cells else ()) + (_NO_DONOR_DATA,),
+        action=action,
+        facts=(*order, marrow_fact(marrow), *(s.fact() for s in ctx.severe_lineages)),
+        caveats=(_NO_DONOR_DATA,),
     )
 
 
@@ -319,8 +438,8 @@ def hct_complete_aplasia(ctx: RuleContext) -> Outcome:
 def hct_therapy_related_neoplasm(ctx: RuleContext) -> Outcome:
     """JAIN L3, L65: late cytopenia raises therapy-related myeloid neoplasm (MDS after CAR-T,
     rapid onset with prior CHIP); L63: the stem cell boost is for cytopenia without secondary
-    malignancy. clinical-decisions.md lists a therapy-related myeloid neoplasm as an allogeneic HCT
-    indication."""
+    malignancy (so it never shows beside this card). clinical-decisions.md lists a
+    therapy-related myeloid neoplasm as an allogeneic HCT indication."""
     neoplasms = [m for m in ctx.marrows_after(0) if m.mds]
     if not neoplasms or _allo_hct_since(ctx, day_of(neoplasms[0].start)):
         return None
@@ -343,24 +462,12 @@ def _child_hct_indication(ctx: RuleContext) -> list[Fact]:
     category="HCT",
     decision="boost-hct",
     summary="A child without prior allogeneic HCT beyond day 90 with transfusion dependence or "
-    "neutropenia needing G-CSF: the source considers allogeneic HCT with the best available "
-    "donor. Unknown age or prior-HCT status cannot be evaluated.",
+    "G-CSF-dependent neutropenia: the source considers allogeneic HCT with the best available "
+    "donor (the alternative when a stem cell boost is offered). Unknown age or prior-HCT status "
+    "cannot be evaluated.",
     citations=[Citation("JAIN", "L73")],
-    inputs=[
-        "jain_phase",
-        "patient.age_years",
-        "patient.prior_allo_hct",
-        "rbc_transfusion",
-        "platelet_transfusion",
-        "gcsf_dependence",
-        "hct",
-    ],
-    settings=[
-        "patient_groups.child_max_age_years",
-        "transfusion.platelet_dependence_window_days",
-        "transfusion.rbc_dependence_window_days",
-        "gcsf.dependence_window_days",
-    ],
+    inputs=[*_BOOST_INPUTS, "jain_phase", "patient.age_years", "hct", "infection"],
+    settings=["patient_groups.child_max_age_years", *_BOOST_SETTINGS],
 )
 def hct_child_bmt_naive(ctx: RuleContext) -> Outcome:
     """JAIN L73: "for BMT-naive pediatric patients with transfusion dependence or severe
@@ -380,74 +487,20 @@ def hct_child_bmt_naive(ctx: RuleContext) -> Outcome:
     ]
     if missing:
         return CannotEvaluate(missing=tuple(missing), facts=tuple(indication))
+    action, order = _hct_action(
+        ctx,
+        "allogeneic HCT with the best available donor: a transplant-naive child beyond day 90 "
+        "still needs transfusions or G-CSF.",
+    )
     return Fired(
-        action="Consider allogeneic HCT with the best available donor: a transplant-naive child "
-        "beyond day 90 still needs transfusions or G-CSF.",
+        action=action,
         facts=(
+            *order,
             fact("Age", f"{ctx.course.facts.age_years:g} years"),
             fact("Prior allogeneic HCT", "no"),
             *indication,
         ),
         caveats=(_NO_DONOR_DATA,),
-    )
-
-
-# -- 11. prior allo-HCT with late cytopenia ------------------------------------------------------
-def _graft_caveat(marrows: list[MarrowBiopsy]) -> tuple[str, ...]:
-    if any(m.cellularity == "hypocellular" for m in marrows):
-        return ()
-    return (
-        "The source applies this when the cytopenia appears due to marrow hypocellularity and "
-        "donor graft dysfunction: no post-infusion marrow on file shows hypocellularity.",
-    )
-
-
-@rule(
-    id="stem-cell-boost.prior-allo-donor",
-    title="Prior allo-HCT, late cytopenia: donor boost or second HCT",
-    category="stem cell boost",
-    decision="boost-hct",
-    strength="source recommends",
-    summary="Prior allogeneic HCT and significant cytopenia or transfusion dependence beyond day "
-    "90, without relapse or malignant marrow: strongly consider a CD34+ boost from the original "
-    "donor (or stored T-cell-depleted CD34+ cells) or, with adequate organ function, a second "
-    "allogeneic HCT.",
-    citations=[Citation("JAIN", "L75, L77")],
-    inputs=[
-        *CYTOPENIA_INPUTS,
-        "jain_phase",
-        "patient.prior_allo_hct",
-        "patient.stored_cells",
-        "disease_status",
-        "marrow_biopsy",
-    ],
-    settings=CYTOPENIA_SETTINGS,
-)
-def prior_allo_donor_boost(ctx: RuleContext) -> Outcome:
-    """JAIN L77: post-BMT late cytopenia beyond 90 days from hypocellularity and graft
-    dysfunction: "strong consideration should be given to providing a stem cell boost" from the
-    original donor or leftover T-cell-depleted CD34+ cells; a new collection ex vivo T-cell
-    depleted (CD34 selection or TCRab depletion); second allogeneic BMT with adequate organ
-    function, particularly if the original donor is hard to reach."""
-    if not _late(ctx) or ctx.course.facts.prior_allo_hct is not True or _blocked_by_disease(ctx):
-        return None
-    cytopenia = cytopenia_picture(ctx)
-    if not cytopenia.lineages:
-        return cytopenia.unknown()
-    stored = ctx.course.facts.stored_cells
-    marrows = ctx.marrows_after(0)
-    return Fired(
-        action="Consider a stem cell boost from the original donor or leftover T-cell-depleted "
-        "CD34+ cells (a new donor collection: ex vivo T-cell-depleted mobilized peripheral blood "
-        "stem cells, by CD34 selection or TCR alpha-beta depletion), or a second allogeneic HCT "
-        "if organ function is adequate, particularly if the original donor is hard to reach.",
-        facts=(
-            fact("Prior allogeneic HCT", "yes"),
-            fact("Stored cells on file", "unknown" if stored is None else stored.value),
-            *cytopenia.facts,
-            *(marrow_fact(m) for m in marrows[-1:]),
-        ),
-        caveats=(*_graft_caveat(marrows), _NO_DONOR_DATA),
     )
 
 

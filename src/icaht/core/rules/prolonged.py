@@ -1,6 +1,6 @@
-"""Prolonged phase (Jain: day 30-90) and beyond: biphasic neutropenia, G-CSF failure and the other
-marrow triggers, PJP and extended anti-infective prophylaxis, TA-TMA screening after allo-HCT and
-IPF interpretation.
+"""Prolonged phase (Jain: day 30-90) and beyond: biphasic neutropenia, PJP and extended
+anti-infective prophylaxis, TA-TMA screening after allo-HCT and IPF interpretation (the marrow
+triggers are the one marrow card of :mod:`icaht.core.rules.marrow`).
 
 Also the shared reading of "clinically significant cytopenia" (profile section ``cytopenia`` plus
 transfusion dependence) used by the late-phase rules.
@@ -18,7 +18,8 @@ import numpy as np
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
-from icaht.core.record import Finding, Infection, MarrowBiopsy
+from icaht.core.marrow import marrow_fact
+from icaht.core.record import Finding, Infection
 from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.baseline import (
@@ -31,7 +32,7 @@ from icaht.core.rules.baseline import (
     tmp_smx_switch,
 )
 from icaht.core.severity import SevereLineage
-from icaht.core.support import SupportStatus, gcsf_days
+from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
@@ -156,21 +157,6 @@ def present_findings(ctx: RuleContext, name: str) -> list[Finding]:
     return [f for f in ctx.course.of_kind(Finding) if f.finding == name and f.present]
 
 
-def marrow_fact(marrow: MarrowBiopsy) -> Fact:
-    """A post-infusion marrow with the fields the rules read."""
-    parts = [
-        f"{label} {value}"
-        for label, value in (
-            ("cellularity", marrow.cellularity),
-            ("malignant infiltration", marrow.malignant_infiltration),
-            ("MDS", marrow.mds),
-            ("megakaryopoiesis", marrow.megakaryopoiesis),
-        )
-        if value is not None
-    ]
-    return event_fact("Marrow biopsy", "; ".join(parts) or "recorded", day_of(marrow.start))
-
-
 def medication_facts(ctx: RuleContext, drugs: frozenset[str], label: str) -> tuple[Fact, ...]:
     """Facts for the active segments of a drug class."""
     return tuple(event_fact(label, m.drug, day_of(m.start)) for m in ctx.active_medications(drugs))
@@ -252,122 +238,6 @@ def biphasic_drop(ctx: RuleContext) -> Outcome:
         "and G-CSF dependence usually fades over weeks.",
         facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC"), *on_gcsf),
         caveats=_crs_caveats(ctx),
-    )
-
-
-# -- 2. no response to G-CSF ---------------------------------------------------------------------
-def _unanswered_gcsf_days(ctx: RuleContext) -> list[int]:
-    """G-CSF exposure days from day 0 on that follow the last ANC > 0.5 (none since they began)."""
-    above = [d for d, v in anc_after(ctx, 0) if v > GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L]
-    last_above = above[-1] if above else -1
-    return [d for d in gcsf_days(ctx.course, ctx.as_of_day) if d >= 0 and d > last_above]
-
-
-@rule(
-    id="workup.gcsf-no-response",
-    title="No response to G-CSF: marrow biopsy",
-    category="workup",
-    decision="marrow",
-    summary="Prolonged or late phase, G-CSF given on at least gcsf.no_response_days days with no "
-    "ANC > 0.5 x10^9/L since it (re)started, and no marrow biopsy since: the source lets a "
-    "complete lack of response to G-CSF prompt a marrow aspirate and biopsy.",
-    citations=[Citation("JAIN", "L53, L61")],
-    inputs=["anc", "medication", "marrow_biopsy", "jain_phase"],
-    settings=["gcsf.no_response_days", *STALE_SETTINGS],
-)
-def gcsf_no_response(ctx: RuleContext) -> Outcome:
-    """JAIN L53: "A complete lack of responsiveness to G-CSF may prompt bone marrow biopsy"
-    (prolonged or late cytopenia, L51-53; L61). Response = any ANC > 0.5 x10^9/L (L39); exposure
-    days are counted from the G-CSF days after the last such value."""
-    if not prolonged_or_late(ctx):
-        return None
-    exposed = _unanswered_gcsf_days(ctx)
-    if len(exposed) < ctx.profile.gcsf.no_response_days:
-        return None
-    start = exposed[0]
-    if ctx.marrows_after(start):
-        return None
-    facts = (
-        fact("G-CSF started (no ANC > 0.5 since)", "G-CSF", start),
-        fact("G-CSF exposure days without response", len(exposed), exposed[-1]),
-    )
-    current = ctx.current(Analyte.ANC)
-    if current is None or calendar_day(current.day) < start:
-        return CannotEvaluate(missing=(f"current ANC on G-CSF (since day {start})",), facts=facts)
-    return Fired(
-        action="Consider a marrow aspirate and biopsy: there has been no response to G-CSF "
-        f"(no ANC > 0.5 x10^9/L over at least {ctx.profile.gcsf.no_response_days} days on G-CSF). "
-        "Most marrows are hypocellular "
-        "without dysplasia; the biopsy looks for relapse and secondary myeloid neoplasm.",
-        facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC")),
-    )
-
-
-# -- 3. other marrow triggers in prolonged cytopenia ---------------------------------------------
-_PEDIATRIC_MARROW = (
-    " In a child, look closely at marrow morphology (dysplasia, fibrosis) and send broad "
-    "cytogenetics, immunophenotype and molecular testing, including NGS of B-cell receptor "
-    "rearrangements for MRD in ALL."
-)
-
-
-def _pending_marrow_triggers(ctx: RuleContext) -> list[Fact]:
-    """Marrow triggers (relapse, prior dysplasia/fibrosis, IEC-HS) with no marrow since."""
-    triggers: list[tuple[Fact, int]] = []
-    relapse = ctx.relapse()
-    if relapse is not None:
-        day = day_of(relapse.start)
-        label = "Relapse or progression"
-        triggers.append((event_fact(label, relapse.status, day), calendar_day(day)))
-    if ctx.course.facts.prior_marrow_dysplasia_or_fibrosis:
-        triggers.append((fact("Marrow dysplasia or fibrosis before CAR-T", "yes"), 0))
-    iec_hs = [f for f in present_findings(ctx, "iec_hs") if day_of(f.start) >= 0]
-    if iec_hs:
-        day = day_of(iec_hs[0].start)
-        triggers.append((event_fact("IEC-HS", "present", day), calendar_day(day)))
-    return [trigger for trigger, day in triggers if not ctx.marrows_after(day)]
-
-
-@rule(
-    id="workup.marrow-prolonged-triggers",
-    title="Marrow evaluation: relapse, prior dysplasia/fibrosis or IEC-HS",
-    category="workup",
-    decision="marrow",
-    summary="Prolonged or late phase with significant cytopenia (profile section cytopenia or "
-    "transfusion dependence) and a likely relapse, marrow dysplasia or fibrosis before CAR-T, or "
-    "IEC-HS, with no marrow since: the source also takes a marrow aspirate then (children: the "
-    "pediatric marrow work-up).",
-    citations=[Citation("JAIN", "L53, L73; abstract")],
-    inputs=[
-        *CYTOPENIA_INPUTS,
-        "jain_phase",
-        "disease_status",
-        "finding",
-        "marrow_biopsy",
-        "patient.prior_marrow_dysplasia_or_fibrosis",
-        "patient.age_years",
-    ],
-    settings=[*CYTOPENIA_SETTINGS, "patient_groups.child_max_age_years"],
-)
-def marrow_prolonged_triggers(ctx: RuleContext) -> Outcome:
-    """JAIN L53: "for prolonged cytopenia we also consider a bone marrow aspirate when there is a
-    high likelihood of primary disease progression/relapse, evidence of marrow fibrosis or lineage
-    dysplasia before CAR-T, or evidence of IEC-HS"; L73 (pediatric marrow work-up)."""
-    if not prolonged_or_late(ctx):
-        return None
-    triggers = _pending_marrow_triggers(ctx)
-    if not triggers:
-        return None
-    cytopenia = cytopenia_picture(ctx)
-    if not cytopenia.lineages:
-        return cytopenia.unknown()
-    action = (
-        "Consider a marrow aspirate and biopsy to look for relapse, secondary myeloid neoplasm, "
-        "fibrosis, dysplasia or hemophagocytosis as the cause of the prolonged cytopenia."
-    )
-    return Fired(
-        action=action + (_PEDIATRIC_MARROW if ctx.is_child() else ""),
-        facts=(*triggers, *cytopenia.facts),
     )
 
 

@@ -315,39 +315,6 @@ def candidate(ctx: RuleContext) -> Outcome:
     )
 
 
-@rule(
-    id="tpo-ra.marrow-first",
-    title="Marrow before a TPO-RA",
-    category="workup",
-    decision="marrow",
-    summary="The TPO-RA indication is met but no post-infusion marrow has excluded MDS: consider a "
-    "marrow aspirate and biopsy to exclude malignant infiltration and MDS first.",
-    citations=[Citation("BAUR", "L252-255"), Citation("JAIN", "L57")],
-    inputs=[*_INDICATION_INPUTS, "marrow_biopsy"],
-    settings=_INDICATION_SETTINGS,
-)
-def marrow_first(ctx: RuleContext) -> Outcome:
-    marrow = _marrow_findings(ctx)
-    if marrow.excludes_tpo_ra or marrow.mds is not None:
-        return None
-    indication = tpo_ra_indication(ctx)
-    if indication is None:
-        return None
-    after = ctx.marrows_after(0)
-    seen = (
-        event_fact(
-            "Latest post-infusion marrow (MDS not stated)", "on file", day_of(after[-1].start)
-        )
-        if after
-        else fact("Post-infusion marrow", "none on file")
-    )
-    return Fired(
-        action="Consider a marrow aspirate and biopsy to exclude malignant infiltration and MDS "
-        "before starting a TPO-RA.",
-        facts=(*indication, seen, *marrow.facts()),
-    )
-
-
 # -- titration ------------------------------------------------------------------------------------
 def _above_for_weeks(ctx: RuleContext, threshold: float) -> bool:
     """Every platelet value from the latest one at least a week before the latest value on is

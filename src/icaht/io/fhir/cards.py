@@ -196,9 +196,7 @@ ORDERS: dict[str, _Order] = {
     "growth-factor.prophylactic-gcsf": _filgrastim,
     "growth-factor.consider-gcsf": _filgrastim,
     "growth-factor.biphasic-drop": _filgrastim,
-    "workup.gcsf-no-response": _marrow,
-    "workup.marrow-prolonged-triggers": _marrow,
-    "tpo-ra.marrow-first": _marrow,
+    "workup.marrow-biopsy": _marrow,
     "transfusion.platelet-trigger": _platelets,
     "transfusion.rbc-trigger": _rbc,
 }
