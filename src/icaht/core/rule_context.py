@@ -141,7 +141,12 @@ class RuleContext:
         plt = self.course.series(Analyte.PLATELETS)
         end, reason = self.follow_up_end
         return grade_late_ticaht(
-            plt.day, plt.value, end_day=float(end), end_reason=reason, settings=self.profile.ticaht
+            plt.day,
+            plt.value,
+            end_day=float(end),
+            end_reason=reason,
+            settings=self.profile.ticaht,
+            late_rule=self.profile.icaht.late_rule,  # one rule for both (clinical-decisions.md)
         )
 
     @cached_property

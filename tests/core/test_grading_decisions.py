@@ -1,0 +1,123 @@
+"""The revised grading defaults of shared/clinical-decisions.md ("Grading"), issue 15 finding 9.
+
+Each test names the decisions-page paragraph (or the CTCAE table / LIANG-ICAHT text) it checks,
+through the whole assessment (record -> course -> assess) where the default lives in the profile.
+"""
+
+from __future__ import annotations
+
+from tests.rule_helpers import assessment_of, daily, record
+
+from icaht.knowledge.profile import load_profile
+
+SEED = load_profile("seed-2023")
+
+
+# --------------------------------------------------------------------------------------------
+# Ties at a window's end go to the event
+# --------------------------------------------------------------------------------------------
+
+
+def test_death_on_the_as_of_day_closes_the_early_window_grade_4() -> None:
+    """clinical-decisions.md, Grading ("Ties at a window's end go to the event"): ANC <= 0.5
+    from day 0 and death on day 20 -> early ICAHT grade 4 as of day 20, censored by death (was
+    grade 3 provisional as of day 20 and grade 4 only as of day 21)."""
+    rec = record(labs=daily("anc", 0, 20, 0.3), events=[{"kind": "death", "start": 20}])
+    early = assessment_of(rec, 20).early_icaht
+    assert (early.grade, early.provisional, early.censored_by) == (4, False, "death")
+    assert assessment_of(rec, 21).early_icaht.grade == 4  # the day after: unchanged
+
+
+def test_liang_patient_8_no_recovery_to_last_follow_up_is_grade_4() -> None:
+    """LIANG-ICAHT (index.Rmd, "Additionally defining grade 4 early ICAHT"): patient #8 "never
+    experienced count recovery before death/last follow-up on day +16" and is grade 4 by the
+    no-recovery rule (neutropenia from day 0-3 through the last lab). Built from that text: ANC
+    <= 0.5 from day 0 to the last follow-up on day 16. As of day 16 it is grade 4, not grade 3
+    provisional (clinical-decisions.md, Grading: ties at a window's end go to the event)."""
+    rec = record(labs=daily("anc", 0, 16, 0.2), events=[{"kind": "last_follow_up", "start": 16}])
+    a = assessment_of(rec, 16)
+    assert (a.follow_up_end_day, a.follow_up_end_reason) == (16, "last follow-up")
+    assert (a.early_icaht.grade, a.early_icaht.provisional) == (4, False)
+    assert a.early_icaht.censored_by == "last follow-up"
+
+
+# --------------------------------------------------------------------------------------------
+# Late windows end quietly no more
+# --------------------------------------------------------------------------------------------
+
+
+def _late_course_then_cytopenia() -> list[tuple[str, float, float]]:
+    """Normal counts weekly in the late window (day 35-98), then ANC 0.2 and platelets 10 on
+    days 110-150 (after the window closed on day 100)."""
+    labs: list[tuple[str, float, float]] = []
+    for day in range(35, 99, 7):
+        labs += [("anc", float(day), 2.0), ("platelets", float(day), 150.0)]
+    for day in range(110, 151, 5):
+        labs += [("anc", float(day), 0.2), ("platelets", float(day), 10.0)]
+    return labs
+
+
+def test_late_icaht_after_the_window_closed_says_so() -> None:
+    """clinical-decisions.md, Grading ("Late windows end quietly no more"): as of day 150 the
+    late ICAHT grade of the window (day 31-100: grade 0) is shown with the caveat "late window
+    closed on day 100; cytopenia after it is not graded by ICAHT", and today's CTCAE picture
+    (ANC 0.2 -> grade 4). The old code showed grade 0 with no caveat."""
+    a = assessment_of(record(labs=_late_course_then_cytopenia()), 150)
+    late = a.late_icaht
+    assert (late.grade, late.window_end_day) == (0, 100)
+    assert any(
+        c.startswith("late window closed on day 100; cytopenia after it is not graded by ICAHT")
+        for c in late.caveats
+    )
+    neutrophils = next(s for s in a.lineages if s.lineage == "neutrophils")
+    assert neutrophils.latest_ctcae == 4
+
+
+def test_late_ticaht_after_the_window_closed_says_so() -> None:
+    """clinical-decisions.md, Grading ("Late windows end quietly no more"), for T-ICAHT."""
+    late = assessment_of(record(labs=_late_course_then_cytopenia()), 150).late_ticaht
+    assert (late.grade, late.window_end_day) == (0, 100)
+    assert any(
+        c.startswith("late window closed on day 100; cytopenia after it is not graded by T-ICAHT")
+        for c in late.caveats
+    )
+
+
+def test_no_closed_window_caveat_on_the_last_day_of_the_window() -> None:
+    """The window closes on day 100: as of day 100 it is complete, not yet closed."""
+    late = assessment_of(record(labs=_late_course_then_cytopenia()), 100).late_icaht
+    assert not any("late window closed" in c for c in late.caveats)
+
+
+# --------------------------------------------------------------------------------------------
+# Late T-ICAHT uses the same late_rule as late ICAHT
+# --------------------------------------------------------------------------------------------
+
+
+def _late_platelets(values: list[float]) -> list[tuple[str, float, float]]:
+    return [("platelets", float(day), v) for day, v in zip((40, 60, 80), values, strict=True)]
+
+
+def test_late_ticaht_default_is_lowest_confirmed() -> None:
+    """clinical-decisions.md, Grading ("Late T-ICAHT uses the same late_rule as late ICAHT",
+    default lowest_confirmed): platelets 40, 90, 130 -> the band of the lowest value (40: < 50,
+    grade 2), confirmed by 90 < 100. The old code took the second-lowest (90: grade 1)."""
+    late = assessment_of(record(labs=_late_platelets([40.0, 90.0, 130.0])), 100).late_ticaht
+    assert late.grade == 2
+
+
+def test_late_ticaht_follows_the_icaht_late_rule_setting() -> None:
+    """One setting for both lineages (clinical-decisions.md, Grading): with
+    ``icaht.late_rule = second_lowest`` late T-ICAHT grades the second-lowest value."""
+    profile = SEED.model_copy(
+        update={"icaht": SEED.icaht.model_copy(update={"late_rule": "second_lowest"})}
+    )
+    rec = record(labs=_late_platelets([40.0, 90.0, 130.0]))
+    assert assessment_of(rec, 100, profile).late_ticaht.grade == 1
+
+
+def test_late_ticaht_unconfirmed_lowest_is_transient() -> None:
+    """lowest_confirmed: a lowest value with no other value below 100 is transient (grade 0)."""
+    late = assessment_of(record(labs=_late_platelets([10.0, 150.0, 130.0])), 100).late_ticaht
+    assert late.grade == 0
+    assert any("transient" in c for c in late.caveats)
