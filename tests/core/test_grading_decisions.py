@@ -6,9 +6,11 @@ through the whole assessment (record -> course -> assess) where the default live
 
 from __future__ import annotations
 
+import numpy as np
 from tests.rule_helpers import assessment_of, daily, record
 
-from icaht.knowledge.profile import load_profile
+from icaht.core.icaht import grade_early_icaht
+from icaht.knowledge.profile import IcahtSettings, load_profile
 
 SEED = load_profile("seed-2023")
 
@@ -121,3 +123,53 @@ def test_late_ticaht_unconfirmed_lowest_is_transient() -> None:
     late = assessment_of(record(labs=_late_platelets([10.0, 150.0, 130.0])), 100).late_ticaht
     assert late.grade == 0
     assert any("transient" in c for c in late.caveats)
+
+
+# --------------------------------------------------------------------------------------------
+# Edge carry as the published method (Early ICAHT)
+# --------------------------------------------------------------------------------------------
+
+
+def test_first_value_carried_back_to_day_0() -> None:
+    """clinical-decisions.md, Grading (Early ICAHT): "a first value at most 7 days after day 0
+    is carried back to day 0" (LIANG-ICAHT: zoo::na.approx rule 2, maxgap 7). ANC 0.3 on days
+    4-14, then 2.0: ANC <= 0.5 on days 0-14 = 15 days, grade 3 (the old code counted 11 days from
+    the first value, grade 2). Carried days are flagged."""
+    labs = daily("anc", 4, 14, 0.3) + daily("anc", 15, 30, 2.0)
+    early = assessment_of(record(labs=labs), 40).early_icaht
+    assert (early.duration_days["<=0.5"], early.grade) == (15, 3)
+    assert early.carried_days == [0, 1, 2, 3]
+    assert any("carried back to day 0-3" in c for c in early.caveats)
+
+
+def test_last_value_carried_forward_to_the_window_end() -> None:
+    """clinical-decisions.md, Grading (Early ICAHT): the last value is carried forward to the
+    window's end (day 30) when that gap is at most 7 days. ANC 2.0 on days 0-19, 0.3 on days
+    20-24, no value after day 24 (as of day 60): ANC <= 0.5 on days 20-30 = 11 days, grade 2
+    (the old code counted 5 days, grade 1)."""
+    labs = daily("anc", 0, 19, 2.0) + daily("anc", 20, 24, 0.3)
+    early = assessment_of(record(labs=labs), 60).early_icaht
+    assert (early.duration_days["<=0.5"], early.grade) == (11, 2)
+    assert early.carried_days == [25, 26, 27, 28, 29, 30]
+
+
+def test_edge_carry_setting_0_carries_nothing() -> None:
+    """Setting ``icaht.carry_edges_days = 0``: no edge carry (clinical-decisions.md)."""
+    days = np.arange(4, 31, dtype=np.float64)
+    values = np.where(days <= 14, 0.3, 2.0)
+    early = grade_early_icaht(
+        days,
+        values,
+        end_day=40.0,
+        end_reason="as-of",
+        settings=IcahtSettings(carry_edges_days=0),
+    )
+    assert (early.duration_days["<=0.5"], early.grade, early.carried_days) == (11, 2, [])
+
+
+def test_ticaht_has_no_edge_carry() -> None:
+    """The decisions page asks edge carry of early ICAHT only (T-ICAHT: the published table,
+    cumulative days, censoring): platelets < 50 from day 4 count from day 4."""
+    labs = daily("platelets", 4, 8, 30.0) + daily("platelets", 9, 30, 150.0)
+    early = assessment_of(record(labs=labs), 40).early_ticaht
+    assert (early.duration_days["<50"], early.grade) == (5, 1)

@@ -26,6 +26,7 @@ from icaht.core.daily import (
     IntArray,
     below,
     calendar_end,
+    carried_caveats,
     daily_minimum,
     day_series,
     dropped_caveats,
@@ -101,6 +102,12 @@ class IcahtResult(BaseModel):
     episodes: list[Episode] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
     citations: list[str] = Field(default_factory=list)
+    carried_days: list[int] = Field(
+        default_factory=list,
+        description="Days of the window whose value was carried from the first value back to "
+        "day 0 or from the last value forward to the window end (edge carry of the published "
+        "method; setting icaht.carry_edges_days).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,8 +313,12 @@ def grade_early_icaht(
     * Window: calendar days 0..30, cut at ``floor(end_day)``; values after ``end_day`` ignored.
     * Lowest ANC per calendar day; linear interpolation over gaps of at most
       ``settings.interpolation_max_gap_days`` missing days, interpolated values rounded to
-      0.01 x10^9/L (10/uL). Longer gaps stay missing and are reported as "incomplete data";
-      days before the first / after the last value in the window are not extrapolated.
+      0.01 x10^9/L (10/uL). Longer gaps stay missing and are reported as "incomplete data".
+    * Edge carry (published method, zoo ``na.approx`` rule 2, maxgap 7; clinical-decisions.md,
+      Early ICAHT): a first value at most ``settings.carry_edges_days`` days after day 0 is
+      carried back to day 0, and the last value forward to the window end (day 30 or the end of
+      follow-up) when that gap is at most as long; longer edge stretches stay missing. Carried
+      days are listed in ``carried_days`` and named in a caveat (0 = no carry).
     * Thresholds "<=": ANC <= 0.5 and <= 0.1 (0.5 exactly counts).
     * Duration (``settings.duration_method``): ``longest_run`` = longest run under the threshold,
       runs separated by <= ``settings.join_gap_days`` days joined (the days between count);
@@ -366,6 +377,7 @@ def grade_early_icaht(
         end_day=end,
         max_gap=max_gap,
         round_decimals=ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
+        carry_edges=settings.carry_edges_days,
     )
     caveats = dropped_caveats(prep, "ANC", end_day, end_reason)
     if series.n_observed == 0:
@@ -380,6 +392,7 @@ def grade_early_icaht(
             citations=citations,
         )
     caveats.extend(gap_caveats(series, "ANC"))
+    caveats.extend(carried_caveats(series, "ANC"))
     window_open = end_reason == AS_OF and end < EARLY_WINDOW_END_DAY
 
     cmp = ICAHT_COMPARISON
@@ -463,6 +476,7 @@ def grade_early_icaht(
         episodes=episodes,
         caveats=caveats,
         citations=citations,
+        carried_days=series.carried_days(),
     )
 
 
