@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 from tests.rule_helpers import assessment_of, daily, record
 
+from icaht.core.assessment import Assessment
 from icaht.core.icaht import grade_early_icaht
+from icaht.core.lineage import LineageStatus
+from icaht.core.record import PatientRecord
 from icaht.knowledge.profile import IcahtSettings, load_profile
 
 SEED = load_profile("seed-2023")
@@ -173,3 +176,50 @@ def test_ticaht_has_no_edge_carry() -> None:
     labs = daily("platelets", 4, 8, 30.0) + daily("platelets", 9, 30, 150.0)
     early = assessment_of(record(labs=labs), 40).early_ticaht
     assert (early.duration_days["<50"], early.grade) == (5, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# CTCAE in the reported unit; anemia grade 3 "transfusion indicated"
+# --------------------------------------------------------------------------------------------
+
+
+def _hemoglobin(status_of: Assessment) -> LineageStatus:
+    return next(s for s in status_of.lineages if s.lineage == "hemoglobin")
+
+
+def test_hb_in_mmol_per_l_graded_on_the_mmol_bands() -> None:
+    """clinical-decisions.md, Grading ("CTCAE in the reported unit"); CTCAE v5 anemia
+    "<6.2-4.9 mmol/L" = grade 2 (clinical-reference.md 2). Hb 4.9 mmol/L is grade 2 through the
+    whole path (record -> course -> assessment), for the latest value and the phase's worst; the
+    old code converted first (7.9 g/dL) and said grade 3."""
+    rec = PatientRecord.model_validate(
+        {
+            "patient": {"patient_id": "t"},
+            "observations": [
+                {"time": 10, "analyte": "hb", "value": 4.9, "unit": "mmol/L", "lln": 7.4},
+            ],
+        }
+    )
+    hb = _hemoglobin(assessment_of(rec, 12))
+    assert hb.latest_ctcae == 2
+    assert hb.worst_ctcae_by_phase["early"] == 2
+    assert hb.latest_ctcae_note is not None
+    assert "4.9 mmol/L on CTCAE's mmol/L bands" in hb.latest_ctcae_note
+
+
+def test_rbc_transfusion_within_2_days_makes_anemia_grade_3() -> None:
+    """CTCAE v5 anemia grade 3 "transfusion indicated"; clinical-decisions.md, Grading: an RBC
+    transfusion within 2 days lifts a lab grade 2 to 3, named as such. Hb 9.0 g/dL on day 10 and
+    an RBC transfusion on day 11 -> grade 3; a transfusion 3 days away does not lift it."""
+    labs = [("hb", 10.0, 9.0)]
+    lifted = record(labs=labs, events=[{"kind": "transfusion", "start": 11, "product": "rbc"}])
+    hb = _hemoglobin(assessment_of(lifted, 12))
+    assert (hb.latest_ctcae, hb.worst_ctcae_by_phase["early"]) == (3, 3)
+    assert hb.latest_ctcae_note is not None
+    assert "transfusion indicated (RBC transfusion on day 11" in hb.latest_ctcae_note
+    far = record(labs=labs, events=[{"kind": "transfusion", "start": 13, "product": "rbc"}])
+    assert _hemoglobin(assessment_of(far, 14)).latest_ctcae == 2
+    platelets = record(
+        labs=labs, events=[{"kind": "transfusion", "start": 11, "product": "platelets"}]
+    )
+    assert _hemoglobin(assessment_of(platelets, 12)).latest_ctcae == 2

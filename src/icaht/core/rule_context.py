@@ -106,8 +106,19 @@ class RuleContext:
         status = self._lineages.get(analyte)
         if status is None:
             series = self.course.series(analyte)
+            rbc = None  # RBC transfusions: CTCAE anemia grade 3 "transfusion indicated"
+            if analyte is Analyte.HB:
+                transfusions = self.course.of_kind(Transfusion)
+                rbc = np.array([day_of(t.start) for t in transfusions if t.product == "rbc"])
             status = lineage_status(
-                label, analyte, term, thresholds, series, self.as_of_day, self.profile
+                label,
+                analyte,
+                term,
+                thresholds,
+                series,
+                self.as_of_day,
+                self.profile,
+                rbc,
             )
             self._lineages[analyte] = status
         return status
