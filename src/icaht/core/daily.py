@@ -352,10 +352,11 @@ def carried_caveats(series: DaySeries, analyte: str) -> list[str]:
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         leading = a == 0
         source = series.start_day + (b + 1 if leading else a - 1)  # the day carried from
+        first, last = series.start_day + a, series.start_day + b
+        days = f"day {first}" if first == last else f"day {first}-{last}"
         out.append(
-            f"{analyte} of day {source} carried {'back' if leading else 'forward'} to day "
-            f"{series.start_day + a}-{series.start_day + b} (edge carry of the published "
-            f"method, LIANG-ICAHT)"
+            f"{analyte} of day {source} carried {'back' if leading else 'forward'} to {days} "
+            f"(edge carry of the published method, LIANG-ICAHT)"
         )
     return out
 
