@@ -227,9 +227,9 @@ def _grade_scalar(
     return (1 if value < lln else 0), None
 
 
-def _lift_note(c: CtcaeCriterion, transfused_day: int) -> str:
+def _lift_note(lift: tuple[int, int], transfused_day: int) -> str:
     """The note of a grade lifted by a transfusion ("transfusion indicated")."""
-    low, high = c.transfusion_lift or (0, 0)
+    low, high = lift
     return (
         f"grade {high}: transfusion indicated (RBC transfusion on day {transfused_day}, within "
         f"{ANEMIA_TRANSFUSION_WITHIN_DAYS} days of the value); the lab value alone is grade {low}"
@@ -272,9 +272,10 @@ def grade_value(
         floors, unit_note = _unit_floors(c, value, unit)
         code, note = _grade_scalar(c, value, lln, floors)
         note = _join_notes(unit_note, note)
-        if transfused_day is not None and c.transfusion_lift and code == c.transfusion_lift[0]:
-            code = c.transfusion_lift[1]
-            note = _join_notes(_lift_note(c, transfused_day), note)
+        lift = c.transfusion_lift
+        if transfused_day is not None and lift is not None and code == lift[0]:
+            code = lift[1]
+            note = _join_notes(_lift_note(lift, transfused_day), note)
         shown = float(value)
     return CtcaeGrade(
         term=t,
