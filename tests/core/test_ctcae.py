@@ -27,6 +27,7 @@ from icaht.core.ctcae import (
     worst_grade,
     worst_grades,
 )
+from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import CTCAE_CRITERIA
 
 
@@ -401,3 +402,86 @@ def test_grade_array_agrees_at_exact_boundaries(term: CtcaeTerm, extra: list[flo
         points += [f * lln for f in floors] + [below(f * lln) for f in floors] + [50.0, below(50.0)]
     codes = grade_array(term, np.array(points), lln)
     assert codes.tolist() == [grade_value(term, p, lln).code for p in points]
+
+
+# --------------------------------------------------------------------------------------------
+# CTCAE in the reported unit; anemia grade 3 "transfusion indicated" (clinical-decisions.md)
+# --------------------------------------------------------------------------------------------
+
+_HB_UNITS = tuple(ANALYTES[Analyte.HB].units)
+
+
+def _from(value: float, unit: str) -> float:
+    """The canonical (g/dL) value of ``value`` reported in ``unit``, converted as the input
+    boundary converts it (icaht.core.units)."""
+    factor = ANALYTES[Analyte.HB].units[unit]
+    return value * factor
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "grade"),
+    [
+        (6.2, "mmol/l", 1),  # <LLN-6.2 mmol/L: grade 1 (converted: 9.99 g/dL, grade 2)
+        (6.19, "mmol/l", 2),
+        (4.9, "mmol/l", 2),  # <6.2-4.9 mmol/L: grade 2 (converted: 7.90 g/dL, grade 3)
+        (4.89, "mmol/l", 3),
+        (100.0, "g/l", 1),
+        (80.0, "g/l", 2),
+        (79.9, "g/l", 3),
+        (8.0, "g/dl", 2),
+    ],
+)
+def test_anemia_graded_on_the_bands_of_the_reported_unit(
+    value: float, unit: str, grade: int
+) -> None:
+    """CTCAE v5 anemia bands in g/dL, g/L and mmol/L (clinical-reference.md 2: <LLN-6.2 mmol/L,
+    <6.2-4.9, <4.9): a value reported in mmol/L is graded on the mmol/L bands, not converted
+    first (clinical-decisions.md, Grading: "CTCAE in the reported unit"). LLN 7.4 mmol/L."""
+    canonical = _from(value, unit)
+    lln = _from(7.4, "mmol/l")
+    g = grade_value("anemia", canonical, lln, unit=unit)
+    assert g.grade == grade
+    codes = grade_array(
+        "anemia", [canonical], [lln], unit_code=np.array([_HB_UNITS.index(unit)], dtype=np.int8)
+    )
+    assert codes.tolist() == [grade]
+
+
+def test_mmol_per_l_note_names_the_bands() -> None:
+    """The result says it was graded on CTCAE's mmol/L bands (clinical-decisions.md)."""
+    g = grade_value("anemia", _from(4.9, "mmol/l"), unit="mmol/L")
+    assert g.note is not None
+    assert "4.9 mmol/L on CTCAE's mmol/L bands (grade 2 < 6.2, grade 3 < 4.9 mmol/L)" in g.note
+
+
+def test_unknown_or_canonical_unit_code_uses_the_canonical_bands() -> None:
+    """Unit code -1 (unknown) and g/dL grade on the g/dL bands; other terms ignore unit codes."""
+    v = _from(4.9, "mmol/l")  # 7.896 g/dL
+    assert grade_array("anemia", [v, v], unit_code=np.array([-1, 0])).tolist() == [3, 3]
+    assert grade_array("neutrophils", [0.4], unit_code=np.array([0])).tolist() == [4]
+
+
+@pytest.mark.parametrize(("hb", "transfused", "grade"), [(9.0, True, 3), (9.0, False, 2)])
+def test_transfusion_indicated_lifts_anemia_grade_2_to_3(
+    hb: float, transfused: bool, grade: int
+) -> None:
+    """CTCAE v5 anemia grade 3: "<8.0 g/dL; transfusion indicated" (clinical-reference.md 2):
+    an RBC transfusion within 2 days lifts a lab grade 2 to 3, named as such in the note
+    (clinical-decisions.md, Grading)."""
+    g = grade_value("anemia", hb, 12.0, transfused_day=5 if transfused else None)
+    assert g.grade == grade
+    assert (g.note is not None and "transfusion indicated" in g.note) is transfused
+    codes = grade_array("anemia", [hb], [12.0], transfused=[transfused])
+    assert codes.tolist() == [grade]
+
+
+def test_transfusion_lifts_only_anemia_grade_2() -> None:
+    """Only a lab grade 2 is lifted (decisions page); grade 1 stays, other terms ignore it."""
+    assert grade_value("anemia", 11.0, 12.0, transfused_day=3).grade == 1
+    assert grade_value("anemia", 7.0, 12.0, transfused_day=3).grade == 3
+    assert grade_value("platelets", 60.0, 150.0, transfused_day=3).grade == 2
+    assert grade_array("anemia", [11.0, 9.0, 7.0], 12.0, transfused=[True] * 3).tolist() == [
+        1,
+        3,
+        3,
+    ]

@@ -36,6 +36,7 @@ def _series(
     end: int,
     max_gap: int = 7,
     round_decimals: int | None = None,
+    carry_edges: int = 0,
 ) -> daily.DaySeries:
     cal = np.array(days, dtype=np.int64)
     return daily.day_series(
@@ -45,6 +46,7 @@ def _series(
         end_day=end,
         max_gap=max_gap,
         round_decimals=round_decimals,
+        carry_edges=carry_edges,
     )
 
 
@@ -78,6 +80,33 @@ def test_no_extrapolation_before_first_or_after_last_value() -> None:
     assert s.gaps[-1] == daily.Gap(6, 20, "trailing")
     # leading 3 days <= limit: not reported; trailing 15 days: reported
     assert len(daily.gap_caveats(s, "ANC")) == 1
+
+
+def test_edge_carry_up_to_the_limit() -> None:
+    """clinical-decisions.md, Grading (Early ICAHT): edge values are carried as the published
+    method does (zoo::na.approx rule 2, maxgap 7): a first value at most 7 days after the window
+    start is carried back, the last value forward when the gap to the window end is at most 7
+    days; the carried days are flagged and are no longer gaps."""
+    s = _series([3, 5], [0.2, 0.4], start=0, end=12, carry_edges=7)
+    assert s.values.tolist()[:3] == [0.2, 0.2, 0.2]
+    assert s.values.tolist()[6:] == [0.4] * 7
+    assert s.carried_days() == [0, 1, 2, 6, 7, 8, 9, 10, 11, 12]
+    assert s.gaps == ()
+    assert daily.carried_caveats(s, "ANC") == [
+        "ANC of day 3 carried back to day 0-2 (edge carry of the published method, LIANG-ICAHT)",
+        "ANC of day 5 carried forward to day 6-12 (edge carry of the published method, "
+        "LIANG-ICAHT)",
+    ]
+
+
+def test_edge_stretches_longer_than_the_carry_limit_stay_missing() -> None:
+    """Longer edge gaps stay missing (clinical-decisions.md, Grading): 8 leading days and 8
+    trailing days with a limit of 7 are not carried."""
+    s = _series([8, 10], [0.2, 0.4], start=0, end=18, carry_edges=7)
+    assert np.isnan(s.values[:8]).all()
+    assert np.isnan(s.values[11:]).all()
+    assert s.carried_days() == []
+    assert s.gaps == (daily.Gap(0, 7, "leading"), daily.Gap(11, 18, "trailing"))
 
 
 def test_interpolated_values_rounded_observed_not() -> None:

@@ -18,7 +18,7 @@ from icaht.core.ticaht import (
     grade_late_ticaht,
     platelet_recovery_day,
 )
-from icaht.knowledge.profile import TicahtSettings
+from icaht.knowledge.profile import LateRule, TicahtSettings
 
 DEFAULT = TicahtSettings()
 LONGEST = TicahtSettings(duration_method="longest_run")
@@ -49,6 +49,7 @@ def late(
     end_day: float = 120.0,
     end_reason: str = "as-of",
     s: TicahtSettings = DEFAULT,
+    rule: LateRule = "lowest_confirmed",
 ) -> IcahtResult:
     return grade_late_ticaht(
         np.asarray(days, dtype=np.float64),
@@ -56,6 +57,7 @@ def late(
         end_day=end_day,
         end_reason=end_reason,
         settings=s,
+        late_rule=rule,
     )
 
 
@@ -166,8 +168,35 @@ def test_early_interpolation_limit() -> None:
         ([10.0, 19.0, 130.0], 3, False),
     ],
 )
-def test_late_depth_grades(values: list[float], grade: int, transient: bool) -> None:
-    """T-ICAHT late: < 100 G1, < 50 G2, < 20 G3; >= 2 tests, non-transient (clinical-ref. 3.4)."""
+def test_late_depth_grades_second_lowest(values: list[float], grade: int, transient: bool) -> None:
+    """T-ICAHT late, rule ``second_lowest``: < 100 G1, < 50 G2, < 20 G3 from the second-lowest
+    value; >= 2 tests, non-transient (clinical-ref. 3.4; clinical-decisions.md, Grading)."""
+    r = late([40, 60, 80], values, rule="second_lowest")
+    assert r.grade == grade
+    assert r.provisional is False
+    assert any("transient" in c for c in r.caveats) is transient
+
+
+@pytest.mark.parametrize(
+    ("values", "grade", "transient"),
+    [
+        ([150.0, 120.0, 130.0], 0, False),
+        ([90.0, 150.0, 130.0], 0, True),  # no other value < 100: transient
+        ([90.0, 99.0, 130.0], 1, False),
+        ([100.0, 99.0, 130.0], 0, True),  # 100 is not < 100
+        ([40.0, 90.0, 130.0], 2, False),  # lowest 40 (G2) confirmed by 90 < 100
+        ([40.0, 49.0, 130.0], 2, False),
+        ([10.0, 49.0, 130.0], 3, False),  # lowest 10 (G3) confirmed by 49 < 100
+        ([10.0, 100.0, 130.0], 0, True),  # 100 does not confirm (not < 100)
+        ([10.0, 19.0, 130.0], 3, False),
+    ],
+)
+def test_late_depth_grades_lowest_confirmed(
+    values: list[float], grade: int, transient: bool
+) -> None:
+    """Late T-ICAHT uses the same late_rule as late ICAHT; default ``lowest_confirmed``: the band
+    of the lowest value, confirmed by at least one other value in the window below 100 x10^9/L
+    (clinical-decisions.md, Grading). Old code: second-lowest (G1 for [40, 90, 130])."""
     r = late([40, 60, 80], values)
     assert r.grade == grade
     assert r.provisional is False

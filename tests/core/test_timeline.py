@@ -214,6 +214,24 @@ def test_follow_up_end_censoring_events(event: dict[str, Any], day: int, reason:
     assert follow_up_end(make_course(events=[event]), 60) == (day, reason)
 
 
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"kind": "death", "start": 20.5}, "death"),
+        ({"kind": "disease_status", "start": 20, "status": "relapse"}, "progression"),
+        ({"kind": "next_therapy", "start": 20, "name": "glofitamab"}, "next therapy"),
+        ({"kind": "last_follow_up", "start": 20}, "last follow-up"),
+    ],
+)
+def test_follow_up_end_tie_with_the_as_of_day_goes_to_the_event(
+    event: dict[str, Any], reason: str
+) -> None:
+    """clinical-decisions.md, Grading ("Ties at a window's end go to the event"): death,
+    relapse, next therapy (or last follow-up) on the as-of day closes the window by that event,
+    never "as-of" (the old code said "as-of")."""
+    assert follow_up_end(make_course(events=[event]), 20) == (20, reason)
+
+
 def test_follow_up_end_is_the_earliest_candidate() -> None:
     course = make_course(
         events=[

@@ -45,12 +45,18 @@ def day_of(moment: Moment | None) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One analyte's values in canonical units, sorted by day; NaN limits where unknown."""
+    """One analyte's values in canonical units, sorted by day; NaN limits where unknown.
+
+    ``unit_code`` is the unit each value was reported in (its index in
+    ``ANALYTES[analyte].units``, -1 unknown; None = not kept): an int8 column beside the values,
+    so graders that band by the reported unit (CTCAE anemia in mmol/L) stay columnar.
+    """
 
     day: NDArray[np.float64]
     value: NDArray[np.float64]
     lln: NDArray[np.float64]
     uln: NDArray[np.float64]
+    unit_code: NDArray[np.int8] | None = None
 
     @classmethod
     def empty(cls) -> Series:
@@ -60,8 +66,13 @@ class Series:
         return int(self.day.shape[0])
 
     def _slice(self, start: int, stop: int) -> Series:
+        unit_code = None if self.unit_code is None else self.unit_code[start:stop]
         return Series(
-            self.day[start:stop], self.value[start:stop], self.lln[start:stop], self.uln[start:stop]
+            self.day[start:stop],
+            self.value[start:stop],
+            self.lln[start:stop],
+            self.uln[start:stop],
+            unit_code,
         )
 
     def before(self, cut: float) -> Series:
@@ -164,10 +175,12 @@ def build_labs(
     value: NDArray[np.float64],
     lln: NDArray[np.float64],
     uln: NDArray[np.float64],
+    unit_code: NDArray[np.int8] | None = None,
 ) -> dict[Analyte, Series]:
     """Group normalised observation columns into per-analyte series sorted by day."""
     order = np.lexsort((day, codes))
-    return split_sorted_labs(codes[order], day[order], value[order], lln[order], uln[order])
+    units = None if unit_code is None else unit_code[order]
+    return split_sorted_labs(codes[order], day[order], value[order], lln[order], uln[order], units)
 
 
 def split_sorted_labs(
@@ -176,6 +189,7 @@ def split_sorted_labs(
     value: NDArray[np.float64],
     lln: NDArray[np.float64],
     uln: NDArray[np.float64],
+    unit_code: NDArray[np.int8] | None = None,
 ) -> dict[Analyte, Series]:
     """Per-analyte series from columns already sorted by (analyte code, day); slices are views."""
     n = codes.shape[0]
@@ -183,7 +197,9 @@ def split_sorted_labs(
         return {}
     edges = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), n]
     return {
-        ANALYTE_ORDER[code]: Series(day[a:b], value[a:b], lln[a:b], uln[a:b])
+        ANALYTE_ORDER[code]: Series(
+            day[a:b], value[a:b], lln[a:b], uln[a:b], None if unit_code is None else unit_code[a:b]
+        )
         for code, a, b in zip(codes[edges[:-1]].tolist(), edges[:-1], edges[1:], strict=True)
     }
 
@@ -243,6 +259,11 @@ def course_from_record(record: PatientRecord, source: str = "record") -> Course:
     if problems:
         raise InputError(problems)
     labs = build_labs(
-        normalised.analyte_code, days, normalised.value, normalised.lln, normalised.uln
+        normalised.analyte_code,
+        days,
+        normalised.value,
+        normalised.lln,
+        normalised.uln,
+        normalised.unit_code,
     )
     return Course(facts, labs, events, ld_start)

@@ -14,9 +14,12 @@ exactly those steps on numpy arrays:
 Gap length is the number of consecutive **missing calendar days** between two days with a value
 (zoo ``na.approx(maxgap=7)`` as used by LIANG-ICAHT): values on day 0 and day 8 leave a 7-day gap
 (days 1-7), which is interpolated with ``max_gap=7``; values on day 0 and day 9 leave 8 missing
-days, which stay missing. Days before the first or after the last value are never extrapolated
-(LIANG-ICAHT's zoo call also fills up to 7 such days with the nearest value; this module does not,
-so no count is assumed that was not measured on both sides).
+days, which stay missing. Days before the first or after the last value are filled only when the
+caller asks for edge carry (``carry_edges``): LIANG-ICAHT's ``na.approx(rule = 2, maxgap = 7)``
+carries the first value back and the last value forward over edge stretches of at most 7 days,
+which early ICAHT does by default (clinical-decisions.md, Grading: ``icaht.carry_edges_days``).
+Carried days are marked in :attr:`DaySeries.carried`; without carry no count is assumed that was
+not measured on both sides.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ MAX_ABS_DAY = 1e6
 
 _EMPTY_F = np.empty(0, dtype=np.float64)
 _EMPTY_I = np.empty(0, dtype=np.int64)
+_EMPTY_B = np.empty(0, dtype=np.bool_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,12 @@ class DaySeries:
     observed: BoolArray
     gaps: tuple[Gap, ...]
     max_gap: int
+    carried: BoolArray
+    """Days whose value was carried from the nearest value at an edge of the window."""
+
+    def carried_days(self) -> list[int]:
+        """Calendar days whose value was carried (edge carry), in order."""
+        return (self.start_day + np.flatnonzero(self.carried)).tolist()
 
     @property
     def n_observed(self) -> int:
@@ -145,6 +155,7 @@ def day_series(
     end_day: int,
     max_gap: int,
     round_decimals: int | None = None,
+    carry_edges: int = 0,
 ) -> DaySeries:
     """Day grid ``start_day..end_day`` with observed daily values and interpolated short gaps.
 
@@ -153,14 +164,20 @@ def day_series(
     linear interpolation (LIANG-ICAHT: ``na.approx(maxgap = 7)``); interpolated values are rounded
     to ``round_decimals`` decimals when given (LIANG-ICAHT rounds ANC to the nearest 10/uL, i.e. 2
     decimals in 10^9/L; numpy rounds halves to even, as R does). Observed values are never
-    rounded. Longer gaps, and days before the first / after the last value, stay NaN and are listed
-    in ``gaps``.
+    rounded. Longer gaps stay NaN and are listed in ``gaps``. Days before the first value are
+    filled with it when there are at most ``carry_edges`` of them, and days after the last value
+    with it likewise (LIANG-ICAHT: ``na.approx(rule = 2, maxgap = 7)``); those days are marked
+    ``carried``. Longer edge stretches (or all of them with ``carry_edges=0``) stay NaN and are
+    listed in ``gaps``.
     """
     n = end_day - start_day + 1
     if n <= 0:
-        return DaySeries(start_day, end_day, _EMPTY_F, np.zeros(0, dtype=np.bool_), (), max_gap)
+        return DaySeries(
+            start_day, end_day, _EMPTY_F, np.zeros(0, dtype=np.bool_), (), max_gap, _EMPTY_B
+        )
     grid = np.full(n, np.nan)
     observed = np.zeros(n, dtype=np.bool_)
+    carried = np.zeros(n, dtype=np.bool_)
     if cal_days.size:
         lo = int(np.searchsorted(cal_days, start_day, side="left"))
         hi = int(np.searchsorted(cal_days, end_day, side="right"))
@@ -169,14 +186,17 @@ def day_series(
     else:
         obs_days, obs_vals = cal_days, minima
     if obs_days.size == 0:
-        return DaySeries(start_day, end_day, grid, observed, (), max_gap)
+        return DaySeries(start_day, end_day, grid, observed, (), max_gap, carried)
     idx = obs_days - start_day
     grid[idx] = obs_vals
     observed[idx] = True
     gaps: list[Gap] = []
     first, last = int(obs_days[0]), int(obs_days[-1])
-    if first > start_day:
+    if first - start_day > carry_edges:
         gaps.append(Gap(start_day, first - 1, "leading"))
+    elif first > start_day:
+        grid[: first - start_day] = obs_vals[0]
+        carried[: first - start_day] = True
     if obs_days.size >= 2:
         missing = np.diff(obs_days) - 1
         if bool(np.any(missing > 0)):
@@ -195,10 +215,13 @@ def day_series(
             if round_decimals is not None:
                 filled[interp_mask] = np.round(filled[interp_mask], round_decimals)
             grid[sl][interp_mask] = filled[interp_mask]
-    if last < end_day:
+    if end_day - last > carry_edges:
         gaps.append(Gap(last + 1, end_day, "trailing"))
+    elif last < end_day:
+        grid[last - start_day + 1 :] = obs_vals[-1]
+        carried[last - start_day + 1 :] = True
     gaps.sort(key=lambda g: g.first_day)
-    return DaySeries(start_day, end_day, grid, observed, tuple(gaps), max_gap)
+    return DaySeries(start_day, end_day, grid, observed, tuple(gaps), max_gap, carried)
 
 
 def below(values: FloatArray, threshold: float, comparison: Comparison) -> BoolArray:
@@ -317,6 +340,24 @@ def gap_caveats(series: DaySeries, analyte: str) -> list[str]:
                 f"no {analyte} on day {gap.first_day}-{gap.last_day} ({gap.days} days, {where} "
                 f"value in the window): incomplete data"
             )
+    return out
+
+
+def carried_caveats(series: DaySeries, analyte: str) -> list[str]:
+    """Caveats naming the edge days whose value was carried from the nearest value."""
+    if not bool(series.carried.any()):
+        return []
+    out: list[str] = []
+    starts, ends = runs(series.carried)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        leading = a == 0
+        source = series.start_day + (b + 1 if leading else a - 1)  # the day carried from
+        first, last = series.start_day + a, series.start_day + b
+        days = f"day {first}" if first == last else f"day {first}-{last}"
+        out.append(
+            f"{analyte} of day {source} carried {'back' if leading else 'forward'} to {days} "
+            f"(edge carry of the published method, LIANG-ICAHT)"
+        )
     return out
 
 

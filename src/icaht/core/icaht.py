@@ -13,6 +13,7 @@ assessment and ``end_reason`` names it ("as-of", "death", "progression", "next t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ from icaht.core.daily import (
     IntArray,
     below,
     calendar_end,
+    carried_caveats,
     daily_minimum,
     day_series,
     dropped_caveats,
@@ -49,7 +51,7 @@ from icaht.knowledge.icaht_criteria import (
     ICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
     LATE_WINDOW_START_DAY,
 )
-from icaht.knowledge.profile import IcahtSettings
+from icaht.knowledge.profile import IcahtSettings, LateRule
 
 #: ``end_reason`` of an assessment that is simply made before the window closes (not censoring by
 #: an event): the result is the grade so far and is marked provisional.
@@ -100,6 +102,12 @@ class IcahtResult(BaseModel):
     episodes: list[Episode] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
     citations: list[str] = Field(default_factory=list)
+    carried_days: list[int] = Field(
+        default_factory=list,
+        description="Days of the window whose value was carried from the first value back to "
+        "day 0 or from the last value forward to the window end (edge carry of the published "
+        "method; setting icaht.carry_edges_days).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +185,89 @@ def window_bounds(
     return nominal_end, None
 
 
+def late_window_closed(
+    scale: Literal["ICAHT", "T-ICAHT"], nominal_end: int, end_day: float
+) -> list[str]:
+    """The caveat of a late grade read after its window closed (clinical-decisions.md, Grading:
+    "late windows end quietly no more"): the window's grade stands, later values are not graded
+    by the scale (the lineage's CTCAE grade of today is)."""
+    end_cal = calendar_end(end_day)
+    if end_cal is None or end_cal <= nominal_end:
+        return []
+    return [
+        f"late window closed on day {nominal_end}; cytopenia after it is not graded by {scale} "
+        f"(today's values are graded by CTCAE)"
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LateDepth:
+    """The depth grade of a late window with at least two daily values, what set it, and why a
+    lower value did not count."""
+
+    grade: int
+    episodes: list[Episode]
+    caveats: list[str]
+
+
+def late_depth(
+    days: IntArray,
+    values: FloatArray,
+    *,
+    bands: tuple[tuple[float, int], ...],
+    comparison: Comparison,
+    confirm: float,
+    rule: LateRule,
+    analyte: str,
+) -> LateDepth:
+    """Late (T-)ICAHT depth grade under the non-transient rule (clinical-decisions.md, Grading;
+    LIANG-ICAHT), from >= 2 daily values (calendar days and their lowest value).
+
+    * ``lowest_confirmed``: the band of the lowest value, provided another value is under
+      ``confirm`` (ANC <= 1.5, platelets < 100); otherwise grade 0, a transient dip.
+    * ``second_lowest``: the band of the second-lowest value (both values reach the band).
+
+    Late ICAHT and late T-ICAHT share this rule, so both lineages are judged the same way.
+    """
+    order = np.argsort(values, kind="stable")
+    lo, nd = int(order[0]), int(order[1])
+    lo_day, lo_val = int(days[lo]), float(values[lo])
+    nd_day, nd_val = int(days[nd]), float(values[nd])
+    lo_grade, lo_thr = depth_grade(lo_val, bands, comparison)
+    if rule == "lowest_confirmed":
+        if bool(below(np.array([nd_val]), confirm, comparison)[0]):
+            episodes = []
+            if lo_thr is not None:
+                episodes = [
+                    point_episode(lo_day, lo_val, lo_thr, comparison),
+                    point_episode(nd_day, nd_val, confirm, comparison),
+                ]
+            return LateDepth(lo_grade, episodes, [])
+        caveats = []
+        if lo_grade:
+            caveats.append(
+                f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} is transient: no other "
+                f"value in the window is {threshold_label(comparison, confirm)} (next lowest "
+                f"{fmt_value(nd_val)} on day {nd_day}); graded 0"
+            )
+        return LateDepth(0, [], caveats)
+    grade, nd_thr = depth_grade(nd_val, bands, comparison)
+    episodes = []
+    if nd_thr is not None:
+        episodes = [
+            point_episode(lo_day, lo_val, nd_thr, comparison),
+            point_episode(nd_day, nd_val, nd_thr, comparison),
+        ]
+    caveats = []
+    if lo_grade > grade:
+        caveats.append(
+            f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} not matched by a second value "
+            f"in its band (second lowest {fmt_value(nd_val)} on day {nd_day}): transient, not "
+            f"graded from it"
+        )
+    return LateDepth(grade, episodes, caveats)
+
+
 def not_evaluable(
     scale: Literal["ICAHT", "T-ICAHT"],
     window: Literal["early", "late"],
@@ -222,8 +313,12 @@ def grade_early_icaht(
     * Window: calendar days 0..30, cut at ``floor(end_day)``; values after ``end_day`` ignored.
     * Lowest ANC per calendar day; linear interpolation over gaps of at most
       ``settings.interpolation_max_gap_days`` missing days, interpolated values rounded to
-      0.01 x10^9/L (10/uL). Longer gaps stay missing and are reported as "incomplete data";
-      days before the first / after the last value in the window are not extrapolated.
+      0.01 x10^9/L (10/uL). Longer gaps stay missing and are reported as "incomplete data".
+    * Edge carry (published method, zoo ``na.approx`` rule 2, maxgap 7; clinical-decisions.md,
+      Early ICAHT): a first value at most ``settings.carry_edges_days`` days after day 0 is
+      carried back to day 0, and the last value forward to the window end (day 30 or the end of
+      follow-up) when that gap is at most as long; longer edge stretches stay missing. Carried
+      days are listed in ``carried_days`` and named in a caveat (0 = no carry).
     * Thresholds "<=": ANC <= 0.5 and <= 0.1 (0.5 exactly counts).
     * Duration (``settings.duration_method``): ``longest_run`` = longest run under the threshold,
       runs separated by <= ``settings.join_gap_days`` days joined (the days between count);
@@ -282,6 +377,7 @@ def grade_early_icaht(
         end_day=end,
         max_gap=max_gap,
         round_decimals=ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
+        carry_edges=settings.carry_edges_days,
     )
     caveats = dropped_caveats(prep, "ANC", end_day, end_reason)
     if series.n_observed == 0:
@@ -296,6 +392,7 @@ def grade_early_icaht(
             citations=citations,
         )
     caveats.extend(gap_caveats(series, "ANC"))
+    caveats.extend(carried_caveats(series, "ANC"))
     window_open = end_reason == AS_OF and end < EARLY_WINDOW_END_DAY
 
     cmp = ICAHT_COMPARISON
@@ -379,6 +476,7 @@ def grade_early_icaht(
         episodes=episodes,
         caveats=caveats,
         citations=citations,
+        carried_days=series.carried_days(),
     )
 
 
@@ -411,7 +509,11 @@ def grade_late_icaht(
       other value in the window is <= 1.5; otherwise grade 0 (a transient dip; caveat says so).
     * ``second_lowest``: the band of the second-lowest value (both values reach the band).
 
-    A single value in the window: graded from it, ``provisional=True`` with a caveat.
+    The rule is shared with late T-ICAHT (:func:`late_depth`). A single value in the window:
+    graded from it, ``provisional=True`` with a caveat. An assessment after the window closed
+    (follow-up beyond ``late_window_end_day``) keeps the window's grade with the caveat "late
+    window closed on day N; cytopenia after it is not graded by ICAHT" (clinical-decisions.md,
+    Grading: late windows end quietly no more).
     ``provisional`` is also True while the window is still open (``end_reason == "as-of"`` before
     the window end): later values can raise the grade. ``duration_days`` is empty (late ICAHT is
     graded by depth, not duration). Episodes: the graded value(s), one day each.
@@ -448,6 +550,7 @@ def grade_late_icaht(
     in_window = (cal >= start) & (cal <= end)
     wdays, wvals = cal[in_window], mins[in_window]
     caveats = dropped_caveats(prep, "ANC", end_day, end_reason)
+    caveats += late_window_closed("ICAHT", nominal_end, end_day)
     if wdays.size == 0:
         return not_evaluable(
             "ICAHT",
@@ -462,50 +565,27 @@ def grade_late_icaht(
     window_open = end_reason == AS_OF and end < nominal_end
     cmp = ICAHT_COMPARISON
     bands = ICAHT_LATE_DEPTH_GRADES_10E9_PER_L
-    order = np.argsort(wvals, kind="stable")
-    lo = int(order[0])
-    lo_day, lo_val = int(wdays[lo]), float(wvals[lo])
-    lo_grade, lo_thr = depth_grade(lo_val, bands, cmp)
-    episodes: list[Episode] = []
     single = wdays.size == 1
     if single:
-        grade = lo_grade
+        lo_day, lo_val = int(wdays[0]), float(wvals[0])
+        grade, lo_thr = depth_grade(lo_val, bands, cmp)
         caveats.append(
             f"single ANC value in the late window (day {lo_day}: {fmt_value(lo_val)}): grade "
             f"provisional (non-transient neutropenia needs a second value)"
         )
-        if lo_thr is not None:
-            episodes.append(point_episode(lo_day, lo_val, lo_thr, cmp))
+        episodes = [] if lo_thr is None else [point_episode(lo_day, lo_val, lo_thr, cmp)]
     else:
-        nd = int(order[1])
-        nd_day, nd_val = int(wdays[nd]), float(wvals[nd])
-        if settings.late_rule == "lowest_confirmed":
-            confirmed = bool(below(np.array([nd_val]), ANC_LATE_CONFIRM_MAX_10E9_PER_L, cmp)[0])
-            if confirmed:
-                grade = lo_grade
-                if lo_thr is not None:
-                    episodes.append(point_episode(lo_day, lo_val, lo_thr, cmp))
-                    episodes.append(
-                        point_episode(nd_day, nd_val, ANC_LATE_CONFIRM_MAX_10E9_PER_L, cmp)
-                    )
-            else:
-                grade = 0
-                if lo_grade:
-                    caveats.append(
-                        f"lowest ANC {fmt_value(lo_val)} on day {lo_day} is transient: no other "
-                        f"value in the window is <=1.5 (next lowest {fmt_value(nd_val)} on day "
-                        f"{nd_day}); graded 0"
-                    )
-        else:
-            grade, nd_thr = depth_grade(nd_val, bands, cmp)
-            if nd_thr is not None:
-                episodes.append(point_episode(lo_day, lo_val, nd_thr, cmp))
-                episodes.append(point_episode(nd_day, nd_val, nd_thr, cmp))
-            if lo_grade > grade:
-                caveats.append(
-                    f"lowest ANC {fmt_value(lo_val)} on day {lo_day} not matched by a second "
-                    f"value in its band (second lowest {fmt_value(nd_val)} on day {nd_day})"
-                )
+        depth = late_depth(
+            wdays,
+            wvals,
+            bands=bands,
+            comparison=cmp,
+            confirm=ANC_LATE_CONFIRM_MAX_10E9_PER_L,
+            rule=settings.late_rule,
+            analyte="ANC",
+        )
+        grade, episodes = depth.grade, depth.episodes
+        caveats.extend(depth.caveats)
     if window_open:
         caveats.append(
             f"late window open (assessed as of day {end}, window to day {nominal_end}): grade "

@@ -13,10 +13,10 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht.core.course import Series
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grades
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit, worst_grades
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte
-from icaht.knowledge.ctcae_criteria import HB_G2_FLOOR_G_PER_DL
+from icaht.knowledge.ctcae_criteria import ANEMIA_TRANSFUSION_WITHIN_DAYS, HB_G2_FLOOR_G_PER_DL
 from icaht.knowledge.icaht_criteria import (
     ANC_PROFOUND_10E9_PER_L,
     ANC_SEVERE_10E9_PER_L,
@@ -104,6 +104,26 @@ def _stale_limit(phase: JainPhase, profile: Profile) -> int:
     return dq.stale_days_early
 
 
+def transfusion_near(
+    day: NDArray[np.float64], transfusion_days: NDArray[np.float64] | None
+) -> tuple[NDArray[np.bool_], int | None]:
+    """Which values have a transfusion within ``ANEMIA_TRANSFUSION_WITHIN_DAYS`` calendar days
+    (before or after; clinical-decisions.md, Grading: anemia grade 3 "transfusion indicated"),
+    and the calendar day of the transfusion nearest the last value (None when none is near)."""
+    if transfusion_days is None or transfusion_days.shape[0] == 0 or day.shape[0] == 0:
+        return np.zeros(day.shape, dtype=np.bool_), None
+    within = ANEMIA_TRANSFUSION_WITHIN_DAYS
+    tx = np.sort(np.floor(transfusion_days).astype(np.int64))
+    cal = np.floor(day).astype(np.int64)
+    lo = np.searchsorted(tx, cal - within, side="left")
+    hi = np.searchsorted(tx, cal + within, side="right")
+    near = hi > lo
+    if not near[-1]:
+        return near, None
+    candidates = tx[lo[-1] : hi[-1]]
+    return near, int(candidates[np.argmin(np.abs(candidates - cal[-1]))])
+
+
 def lineage_status(
     label: str,
     analyte: Analyte,
@@ -112,7 +132,11 @@ def lineage_status(
     series: Series,
     as_of_day: int,
     profile: Profile,
+    transfusion_days: NDArray[np.float64] | None = None,
 ) -> LineageStatus:
+    """The lineage's status as of ``as_of_day``. CTCAE grades use the unit each value was
+    reported in (``series.unit_code``) and, for anemia, ``transfusion_days`` (RBC transfusions
+    known as of the day): grade 3 "transfusion indicated" (clinical-decisions.md, Grading)."""
     unit = ANALYTES[analyte].canonical_unit
     if not len(series):
         return LineageStatus(
@@ -128,10 +152,16 @@ def lineage_status(
             stale=True,
         )
     lln_last = float(series.lln[-1])
+    near, near_day = transfusion_near(series.day, transfusion_days)
+    units = series.unit_code
     latest_grade = grade_value(
-        term, float(series.value[-1]), None if np.isnan(lln_last) else lln_last
+        term,
+        float(series.value[-1]),
+        None if np.isnan(lln_last) else lln_last,
+        unit=None if units is None else reported_unit(term, int(units[-1])),
+        transfused_day=near_day,
     )
-    codes = grade_array(term, series.value, series.lln)
+    codes = grade_array(term, series.value, series.lln, unit_code=units, transfused=near)
     calendar = np.floor(series.day).astype(np.int64)
     # The series is sorted by day, so each Jain phase (same bounds as timeline.jain_phase) is one
     # contiguous slice: [start, day 0), [day 0, day 30), [day 30, day 91), [day 91, end).

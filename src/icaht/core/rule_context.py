@@ -107,8 +107,19 @@ class RuleContext:
         status = self._lineages.get(analyte)
         if status is None:
             series = self.course.series(analyte)
+            rbc = None  # RBC transfusions: CTCAE anemia grade 3 "transfusion indicated"
+            if analyte is Analyte.HB:
+                transfusions = self.course.of_kind(Transfusion)
+                rbc = np.array([day_of(t.start) for t in transfusions if t.product == "rbc"])
             status = lineage_status(
-                label, analyte, term, thresholds, series, self.as_of_day, self.profile
+                label,
+                analyte,
+                term,
+                thresholds,
+                series,
+                self.as_of_day,
+                self.profile,
+                rbc,
             )
             self._lineages[analyte] = status
         return status
@@ -142,7 +153,12 @@ class RuleContext:
         plt = self.course.series(Analyte.PLATELETS)
         end, reason = self.follow_up_end
         return grade_late_ticaht(
-            plt.day, plt.value, end_day=float(end), end_reason=reason, settings=self.profile.ticaht
+            plt.day,
+            plt.value,
+            end_day=float(end),
+            end_reason=reason,
+            settings=self.profile.ticaht,
+            late_rule=self.profile.icaht.late_rule,  # one rule for both (clinical-decisions.md)
         )
 
     @cached_property

@@ -34,6 +34,8 @@ from icaht.core.icaht import (
     IcahtResult,
     depth_grade,
     episodes_from_runs,
+    late_depth,
+    late_window_closed,
     not_evaluable,
     point_episode,
     window_bounds,
@@ -42,6 +44,7 @@ from icaht.knowledge.icaht_criteria import (
     EARLY_WINDOW_END_DAY,
     EARLY_WINDOW_START_DAY,
     LATE_WINDOW_START_DAY,
+    PLT_LATE_MILD_10E9_PER_L,
     PLT_PROFOUND_10E9_PER_L,
     PLT_RECOVERY_10E9_PER_L,
     PLT_SEVERE_10E9_PER_L,
@@ -53,7 +56,7 @@ from icaht.knowledge.icaht_criteria import (
     TICAHT_LATE_MIN_TESTS,
     TICAHT_PROFOUND_DURATION_GRADES,
 )
-from icaht.knowledge.profile import TicahtSettings
+from icaht.knowledge.profile import LateRule, TicahtSettings
 
 _CITATIONS = ("T-ICAHT", "LIANG-ICAHT")
 
@@ -176,6 +179,7 @@ def grade_late_ticaht(
     end_day: float,
     end_reason: str,
     settings: TicahtSettings,
+    late_rule: LateRule = "lowest_confirmed",
 ) -> IcahtResult:
     """Late platelet T-ICAHT, day +31 onward (T-ICAHT Table 1 and footnote; clinical-ref. 3.4).
 
@@ -183,14 +187,20 @@ def grade_late_ticaht(
     day 31: ``grade=None``, "late window not reached".
 
     Table: < 100 G1, < 50 G2, < 20 for 1-13 days G3, < 20 for >= 14 days G4; grading needs
-    >= 2 lab tests (non-transient). **Reading** (the table says "< 100 on >= 1 occasion"; the
-    footnote and the public T-ICAHT code require two values below the threshold): with >= 2 tests
-    (days with a value) the depth grade is the band of the **second-lowest** daily value, i.e. two
-    values below 100 for G1, below 50 for G2, below 20 for G3. G4 needs that (two values < 20)
-    and >= 14 days < 20 on the day-level series (same interpolation limit as early, durations per
-    ``settings.duration_method`` with non-stable recovery joined). A single value below a
-    threshold with others above it is transient: not graded from it (caveat). With one test in
-    the window the grade is read from it (< 20 counts as 1 day: G3) and ``provisional=True``.
+    >= 2 lab tests (non-transient). With >= 2 tests (days with a value) the depth grade follows
+    ``late_rule``, the same setting as late ICAHT (``icaht.late_rule``; clinical-decisions.md,
+    Grading: "Late T-ICAHT uses the same late_rule as late ICAHT"), see :func:`late_depth`:
+
+    * ``lowest_confirmed`` (default): the band of the lowest value, confirmed by at least one
+      other value in the window below 100 x10^9/L; unconfirmed, it is transient: grade 0.
+    * ``second_lowest``: the band of the second-lowest daily value (two values below 100 for G1,
+      below 50 for G2, below 20 for G3; the footnote and the public T-ICAHT code).
+
+    G4 needs the < 20 band reached and >= 14 days < 20 on the day-level series (same
+    interpolation limit as early, durations per ``settings.duration_method`` with non-stable
+    recovery joined). With one test in the window the grade is read from it (< 20 counts as 1
+    day: G3) and ``provisional=True``. An assessment after the window closed keeps the window's
+    grade with the caveat that later cytopenia is not graded by T-ICAHT.
     ``provisional`` is also True while the window is still open (as-of before the window end).
     """
     citations = list(_CITATIONS)
@@ -223,6 +233,7 @@ def grade_late_ticaht(
     prep = prepare(days, values, end_day)
     cal, mins = daily_minimum(prep.days, prep.values)
     caveats = dropped_caveats(prep, "platelet", end_day, end_reason)
+    caveats += late_window_closed("T-ICAHT", nominal_end, end_day)
     series = day_series(
         cal, mins, start_day=start, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
     )
@@ -265,29 +276,23 @@ def grade_late_ticaht(
             f"grade provisional (T-ICAHT needs >= {TICAHT_LATE_MIN_TESTS} tests)"
         )
     else:
-        nd = int(order[1])
-        nd_day, nd_val = start + int(obs_idx[nd]), float(obs_vals[nd])
-        grade, thr = depth_grade(nd_val, bands, cmp)
-        lo_grade, _ = depth_grade(lo_val, bands, cmp)
-        if grade == max(g for _, g in bands):
-            grade = max(grade, grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES))
-            episodes = episodes_from_runs(
-                series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
-            )
-        elif thr is not None:
-            below_thr = below(obs_vals, thr, cmp)
-            episodes = [
-                point_episode(start + int(i), float(v), thr, cmp)
-                for i, v in zip(
-                    obs_idx[below_thr].tolist(), obs_vals[below_thr].tolist(), strict=True
-                )
-            ]
-        if lo_grade > grade:
-            caveats.append(
-                f"lowest platelets {fmt_value(lo_val)} on day {lo_day} not confirmed by a second "
-                f"value in its band (next lowest {fmt_value(nd_val)} on day {nd_day}): transient, "
-                f"not graded from it"
-            )
+        depth = late_depth(
+            start + obs_idx,
+            obs_vals,
+            bands=bands,
+            comparison=cmp,
+            confirm=PLT_LATE_MILD_10E9_PER_L,
+            rule=late_rule,
+            analyte="platelets",
+        )
+        grade, episodes = depth.grade, depth.episodes
+        caveats.extend(depth.caveats)
+    if grade == max(g for _, g in bands) and not single:
+        # < 20 reached (and confirmed): G4 with >= 14 days < 20 on the day-level series
+        grade = max(grade, grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES))
+        episodes = episodes_from_runs(
+            series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
+        )
     if window_open:
         caveats.append(
             f"late window open (assessed as of day {end}, window to day {nominal_end}): grade "

@@ -79,6 +79,10 @@ class NormalisedObservations:
     lln: NDArray[np.float64]
     uln: NDArray[np.float64]
     problems: list[RowProblem]
+    #: The unit each value was reported in: its index in ``ANALYTES[analyte].units`` (-1 where
+    #: unresolved). Values are canonical; graders that band by the reported unit (CTCAE anemia in
+    #: mmol/L, clinical-decisions.md "CTCAE in the reported unit") read this int8 column.
+    unit_code: NDArray[np.int8]
 
 
 def _plausible_elsewhere(analyte: Analyte, raw: float, unit_used: str) -> list[str]:
@@ -132,17 +136,23 @@ def normalise_observations(
         )
 
     spelled = [normalise_unit_spelling(u) if u else "" for u in unit_names]
-    # factor table: (analyte code, unit index) -> factor, NaN where the unit is not accepted
+    # factor table: (analyte code, unit index) -> factor, NaN where the unit is not accepted;
+    # unit-code table: (analyte code, unit index) -> position of the unit among the analyte's
     table = np.full((len(ANALYTE_ORDER), max(len(unit_names), 1)), np.nan)
+    position = np.full(table.shape, -1, dtype=np.int8)
     for a_code, analyte in enumerate(ANALYTE_ORDER):
         units = ANALYTES[analyte].units
+        order = {spelling: i for i, spelling in enumerate(units)}
         for u_idx, spelling in enumerate(spelled):
             known_factor = units.get(spelling)
             if known_factor is not None:
                 table[a_code, u_idx] = known_factor
+                position[a_code, u_idx] = order[spelling]
     known = codes >= 0
     factor = np.full(n, np.nan)
     factor[known] = table[codes[known], unit_index[known]]
+    unit_code = np.full(n, -1, dtype=np.int8)
+    unit_code[known] = position[codes[known], unit_index[known]]
     for row in np.flatnonzero(known & np.isnan(factor)):
         analyte = ANALYTE_ORDER[codes[row]]
         given = unit_names[int(unit_index[row])]
@@ -178,4 +188,4 @@ def normalise_observations(
         for row in np.flatnonzero(np.isfinite(limits) & (limits < 0)):
             problems.append(RowProblem(int(row), name, float(limits[row]), "negative limit"))
     problems.sort(key=lambda p: p.row)
-    return NormalisedObservations(codes, canonical, lln * factor, uln * factor, problems)
+    return NormalisedObservations(codes, canonical, lln * factor, uln * factor, problems, unit_code)

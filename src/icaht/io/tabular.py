@@ -453,12 +453,18 @@ def tabular_courses(
     sorted_patients = patient_rows[order]
     s_codes, s_day = codes[order], day[order]
     s_value, s_lln, s_uln = normalised.value[order], normalised.lln[order], normalised.uln[order]
+    s_unit = normalised.unit_code[order]
     bounds = np.searchsorted(sorted_patients, np.arange(len(facts) + 1), side="left")
     courses = []
     for position, fact in enumerate(facts):
         lo, hi = int(bounds[position]), int(bounds[position + 1])
         labs = split_sorted_labs(
-            s_codes[lo:hi], s_day[lo:hi], s_value[lo:hi], s_lln[lo:hi], s_uln[lo:hi]
+            s_codes[lo:hi],
+            s_day[lo:hi],
+            s_value[lo:hi],
+            s_lln[lo:hi],
+            s_uln[lo:hi],
+            s_unit[lo:hi],
         )
         ld_start = to_day(fact.ld_start, fact.infusion_date) if fact.ld_start is not None else None
         patient_events = tuple(sorted(events[position], key=lambda e: day_of(e.start)))

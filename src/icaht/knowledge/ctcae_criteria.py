@@ -29,7 +29,9 @@ value, and so on; a value below the last floor has the highest lab grade of the 
   states.
 
 Units are the canonical units of icaht (clinical-reference.md 8.2): counts in 10^9/L
-(1 000/mm3 = 1.0 x10^9/L), hemoglobin in g/dL, fibrinogen and triglycerides in mg/dL. No grade 5
+(1 000/mm3 = 1.0 x10^9/L), hemoglobin in g/dL, fibrinogen and triglycerides in mg/dL. Where CTCAE
+writes a term's bands in several units (anemia: g/dL, g/L, mmol/L), ``unit_floors`` keeps its
+bands in the other units so a value is graded in the unit it was reported in. No grade 5
 is encoded: grade 5 (death) is never a laboratory grade.
 """
 
@@ -83,6 +85,17 @@ CD4_G3_FLOOR_10E9_PER_L: Final = 0.05
 HB_G1_FLOOR_G_PER_DL: Final = 10.0
 HB_G2_FLOOR_G_PER_DL: Final = 8.0
 ANEMIA_MAX_LAB_GRADE: Final = 3  # grade 4 is clinical only (CTCAE)
+# CTCAE v5 also writes the anemia bands in g/L and mmol/L; a value reported in one of those units
+# is graded on that unit's bands, not converted first (clinical-decisions.md, Grading: "CTCAE in
+# the reported unit"). 6.2 mmol/L is not exactly 10.0 g/dL x 0.6206, so the bands differ.
+HB_G1_FLOOR_G_PER_L: Final = 100.0  # CTCAE ("<LLN - 100 g/L")
+HB_G2_FLOOR_G_PER_L: Final = 80.0  # CTCAE ("<100 - 80 g/L")
+HB_G1_FLOOR_MMOL_PER_L: Final = 6.2  # CTCAE ("<LLN - 6.2 mmol/L")
+HB_G2_FLOOR_MMOL_PER_L: Final = 4.9  # CTCAE ("<6.2 - 4.9 mmol/L")
+# Anemia grade 3 also reads "transfusion indicated" (CTCAE): an RBC transfusion within this many
+# calendar days of a value lifts its lab grade 2 to 3 (clinical-decisions.md, Grading).
+ANEMIA_TRANSFUSION_WITHIN_DAYS: Final = 2  # clinical-decisions.md (Grading)
+ANEMIA_TRANSFUSION_LIFT: Final = (2, 3)  # lab grade 2 -> grade 3 (CTCAE; clinical-decisions.md)
 
 # --- Fibrinogen decreased ------------------------------------------------------------------------
 # G1 <1.0-0.75 x LLN; G2 <0.75-0.5 x LLN; G3 <0.5-0.25 x LLN; G4 <0.25 x LLN or <50 mg/dL.
@@ -113,6 +126,10 @@ class CtcaeCriterion:
     ``direction == INCREASED``: ``floors`` are the inclusive *start* of grade 1 followed by the
     inclusive upper bounds of grades 1, 2, 3 in ascending order (hypertriglyceridemia); no ULN is
     needed.
+
+    ``unit_floors``: CTCAE's own floors in other units of ``analyte`` (unit as CTCAE writes it,
+    floors in that unit), used for values reported in that unit. ``transfusion_lift``: (lab
+    grade, grade) set by a transfusion near the value ("transfusion indicated").
     """
 
     term: str
@@ -125,6 +142,9 @@ class CtcaeCriterion:
     absolute_worst_below: float | None = None
     citation: str = "CTCAE"
     note: str | None = None
+    analyte: str | None = None
+    unit_floors: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    transfusion_lift: tuple[int, int] | None = None
 
 
 CTCAE_CRITERIA: Final[dict[str, CtcaeCriterion]] = {
@@ -187,6 +207,12 @@ CTCAE_CRITERIA: Final[dict[str, CtcaeCriterion]] = {
             ANEMIA_MAX_LAB_GRADE,
             note="Anemia grade 4 (life-threatening; urgent intervention indicated) is clinical "
             "only: a lab value never sets it. Grade 3 also covers 'transfusion indicated'.",
+            analyte="hb",
+            unit_floors=(
+                ("g/L", (HB_G1_FLOOR_G_PER_L, HB_G2_FLOOR_G_PER_L)),
+                ("mmol/L", (HB_G1_FLOOR_MMOL_PER_L, HB_G2_FLOOR_MMOL_PER_L)),
+            ),
+            transfusion_lift=ANEMIA_TRANSFUSION_LIFT,
         ),
         CtcaeCriterion(
             "fibrinogen",

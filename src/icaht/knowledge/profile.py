@@ -23,6 +23,9 @@ _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 DEFAULT_PROFILE = "seed-2023"
 
+#: Late (T-)ICAHT non-transient rule (clinical-decisions.md, Grading): one setting for both scales.
+LateRule = Literal["lowest_confirmed", "second_lowest"]
+
 
 class BaselineSettings(BaseModel):
     """Pre-infusion baseline selection (clinical-decisions.md, Timeline)."""
@@ -68,11 +71,21 @@ class IcahtSettings(BaseModel):
         description="Neutropenia (<=0.5) starting on day 0..this day and lasting to the last "
         "available value is grade 4. Source: LIANG-ICAHT.",
     )
-    late_rule: Literal["lowest_confirmed", "second_lowest"] = Field(
+    late_rule: LateRule = Field(
         "lowest_confirmed",
         description="lowest_confirmed = band of the lowest value provided another value in the "
-        "window is <= 1.5 (LIANG-ICAHT); second_lowest = band of the second-lowest value. "
-        "Source: clinical-decisions.md (Grading).",
+        "window confirms it (ANC <= 1.5; platelets < 100) (LIANG-ICAHT); second_lowest = band of "
+        "the second-lowest value. Late T-ICAHT uses the same rule, so both lineages are judged "
+        "the same way. Source: clinical-decisions.md (Grading).",
+    )
+    carry_edges_days: int = Field(
+        7,
+        ge=0,
+        le=14,
+        description="Early ICAHT: a first value at most this many days after day 0 is carried "
+        "back to day 0, and the last value forward to the window end when that gap is at most "
+        "this many days (LIANG-ICAHT: zoo::na.approx rule 2, maxgap 7); carried days are "
+        "flagged; 0 = no carry. Source: clinical-decisions.md (Grading, Early ICAHT).",
     )
     late_window_end_day: Literal[100, 180, 365] = Field(
         100,

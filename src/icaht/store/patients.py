@@ -500,6 +500,11 @@ def load_course(session: Session, patient_key: str) -> Course | None:
         raise InputError(problems)
     ld_start = None if facts.ld_start is None else to_day(facts.ld_start, facts.infusion_date)
     labs = build_labs(
-        normalised.analyte_code, _floats(day), normalised.value, normalised.lln, normalised.uln
+        normalised.analyte_code,
+        _floats(day),
+        normalised.value,
+        normalised.lln,
+        normalised.uln,
+        normalised.unit_code,
     )
     return Course(facts, labs, events, ld_start)
