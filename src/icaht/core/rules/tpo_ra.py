@@ -889,7 +889,8 @@ def _card(
     strength: Strength | None = None,
 ) -> Fired:
     """The card of the day with what every course card carries: the course, its state, the
-    dose checks (an alert makes the card an alert), liver tests due, child and CHIP caveats."""
+    dose checks (an alert makes the card an alert), liver tests due, the response so far (a
+    response on another lineage reported), child and CHIP caveats."""
     shown = [
         fact(f"On {view.course.drug} since", f"day {view.course.first_day}", view.course.first_day),
         fact("TPO-RA course state", view.state, ctx.as_of_day),
@@ -913,7 +914,7 @@ def _card(
         notes.append(liver[1])
     return Fired(
         action=action,
-        facts=(*shown, *facts),
+        facts=(*shown, *facts, *_response_facts(ctx, view.response)),
         caveats=(*caveats, *notes, *_patient_caveats(ctx)),
         strength="alert" if alert else strength,
     )
@@ -1001,7 +1002,6 @@ def _titration(ctx: RuleContext, drug: str) -> Outcome:
     facts: tuple[Fact, ...] = (lab_fact(Analyte.PLATELETS, view.platelets),)
     caveats: tuple[str, ...] = ()
     if view.state == "responding":
-        facts += _response_facts(ctx, view.response)
         caveats = (
             "Responding below the target: BAUR kept the weekly romiplostim steps until "
             "platelets > 50 x10^9/L were reached and maintained.",
@@ -1198,7 +1198,7 @@ def responding(ctx: RuleContext) -> Outcome:
         view,
         action=f"Consider continuing {view.course.drug} at {dose}: responding "
         f"({_response_criteria(view.response)}); taper once {_taper_rule_text(ctx)}.",
-        facts=(*platelets, *_response_facts(ctx, view.response)),
+        facts=platelets,
         caveats=tuple(caveats),
     )
 
@@ -1245,7 +1245,6 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
                 view.taper_from,
             ),
             *platelets,
-            *_response_facts(ctx, view.response),
         ),
         caveats=caveats,
     )
@@ -1290,7 +1289,6 @@ def stop_without_response(ctx: RuleContext) -> Outcome:
                 else f"day {response.transfusion_independent_day}",
                 response.transfusion_independent_day,
             ),
-            *_response_facts(ctx, response),
         ),
         caveats=tuple(response.caveats),
     )
