@@ -58,7 +58,8 @@ def test_jain_case1_gcsf_in_the_first_two_weeks_then_tpo_ra_at_two_months() -> N
     candidate = active_days(result, "tpo-ra.candidate")
     assert candidate == list(range(56, 60))  # marrow day 56, eltrombopag from day 60
     rec = on_day("jain-case1", 58)["tpo-ra.candidate"]
-    assert "MDS False" in " ".join(f"{f.label} {f.value}" for f in rec.facts)
+    # issue 15 finding 13: marrow findings in words, not a raw boolean ("MDS False")
+    assert "Marrow: MDS absent" in " ".join(f"{f.label} {f.value}" for f in rec.facts)
     assert "platelet" in fact_values(rec).lower()
     assert set(active_days(result, "tpo-ra.marrow-first")) <= set(range(31, 56))
 

@@ -383,3 +383,96 @@ def test_scaldaferri_transfusion_independence_about_40_days_into_eltrombopag() -
     (elt,) = [c for c in track_treatments(course, 400, SEED).courses if c.drug == "eltrombopag"]
     assert elt.steps[0].normalised_dose == 50
     assert elt.active
+
+
+# --- platelet response and partial response (clinical-decisions.md, "A TPO-RA course is one
+# state machine": partial = platelet transfusions in the last 14 days at most half of the 14 days
+# before the first dose, or platelets at least doubled from the pre-treatment median) -----------
+
+
+@pytest.mark.parametrize(("day", "judged"), [(53, False), (54, True)])
+def test_partial_response_waits_until_the_windows_do_not_overlap(day: int, judged: bool) -> None:
+    """The latest 14-day window is judged only once it starts after the first dose day (40): on
+    day 53 it still holds the first dose day."""
+    events = [ELTROMBOPAG_FROM_40, transfusion(33), transfusion(40)]
+    p = response_of(events, day, labs=[]).partial
+    assert p.transfusions_before == 2
+    assert (p.transfusions_recent is not None) is judged
+    assert p.by_transfusions is judged
+
+
+@pytest.mark.parametrize(("recent", "partial"), [(2, False), (1, True)])
+def test_partial_response_by_transfusions_at_most_half(recent: int, partial: bool) -> None:
+    """3 platelet transfusions in days 27-40 (up to the first dose day); 2 in the last 14 days is
+    not at most half (1.5), 1 is."""
+    before = [transfusion(30), transfusion(35), transfusion(40)]
+    after = [transfusion(d) for d in (60, 66)[:recent]]
+    p = response_of([ELTROMBOPAG_FROM_40, *before, *after], 70, labs=[]).partial
+    assert (p.transfusions_before, p.transfusions_recent) == (3, recent)
+    assert p.by_transfusions is partial
+    assert p.met is partial
+
+
+def test_no_partial_response_by_transfusions_without_transfusions_before() -> None:
+    """None before the first dose: 'at most half of none' would say nothing."""
+    p = response_of([ELTROMBOPAG_FROM_40], 70, labs=[]).partial
+    assert p.transfusions_before == 0
+    assert p.by_transfusions is False
+
+
+@pytest.mark.parametrize(("recent", "partial"), [(19.0, False), (20.0, True)])
+def test_partial_response_by_platelets_doubled(recent: float, partial: bool) -> None:
+    """Pre-treatment median 10 (days 36, 38, 40); the median of the last 14 days must be >= 20."""
+    labs = [
+        ("platelets", 36.0, 8.0),
+        ("platelets", 38.0, 10.0),
+        ("platelets", 40.0, 12.0),
+        ("platelets", 60.0, recent),
+        ("platelets", 65.0, recent),
+    ]
+    p = response_of([ELTROMBOPAG_FROM_40], 66, labs=labs).partial
+    assert p.median_before == 10.0
+    assert p.median_recent == recent
+    assert p.by_platelets is partial
+
+
+def test_platelet_response_is_the_treated_lineage_only() -> None:
+    """Issue 15 finding 4: a neutrophil response (ANC > 0.5 on 3 values, no transfusions) is the
+    Beyar-Katz response, but not a response of the platelets, which stay at 15."""
+    labs = [
+        *[("anc", float(d), 0.2) for d in (36, 38, 40)],
+        *[("platelets", float(d), 15.0) for d in (36, 38, 40, 45, 47, 49)],
+        *[("anc", float(d), 1.0) for d in (45, 47, 49)],
+    ]
+    r = response_of([ELTROMBOPAG_FROM_40], 60, labs=labs)
+    assert r.response is True
+    assert r.lineages_met == ["neutrophils"]
+    assert r.platelet_response_day is None
+    assert r.partial.met is False
+
+
+def test_platelet_response_day_is_the_later_of_independence_and_the_platelet_criterion() -> None:
+    """Platelets > 20 on days 45, 47, 49 (met day 49); last platelet transfusion day 40 (TI 54)."""
+    labs = [
+        *[("platelets", float(d), 10.0) for d in (36, 38, 40)],
+        *[("platelets", float(d), 25.0) for d in (45, 47, 49)],
+    ]
+    r = response_of([ELTROMBOPAG_FROM_40, transfusion(40)], 60, labs=labs)
+    assert r.platelet_response_day == 54
+
+
+def test_scaldaferri_partial_response_at_transfusion_independence() -> None:
+    """SCAL L22: independence 40 days into eltrombopag 50 mg (day 330 here): the one platelet
+    transfusion of days 317-330 against none in days 358-371 is a partial response on day 371,
+    before the platelet criterion of Beyar-Katz (day 378)."""
+    course = load_course(EXAMPLES / "scaldaferri.json")
+    before = track_treatments(course, 370, SEED).tpo_ra_response
+    assert before is not None
+    assert before.partial.met is False
+    r = track_treatments(course, 371, SEED).tpo_ra_response
+    assert r is not None
+    assert r.partial.by_transfusions is True
+    assert (r.partial.transfusions_before, r.partial.transfusions_recent) == (1, 0)
+    later = track_treatments(course, 378, SEED).tpo_ra_response
+    assert later is not None
+    assert later.platelet_response_day == 378

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht.core.course import Course, Series, day_of
@@ -32,6 +33,8 @@ from icaht.knowledge.tpo_ra_criteria import (
     COMPLETE_HB_G_DL,
     ELTROMBOPAG_CHOLINE_MG,
     ELTROMBOPAG_OLAMINE_MG,
+    PARTIAL_PLATELET_FOLD,
+    PARTIAL_TRANSFUSION_FRACTION,
     RESPONSE_ANC_10E9_PER_L,
     RESPONSE_CONSECUTIVE_VALUES,
     RESPONSE_PLATELETS_10E9_PER_L,
@@ -96,6 +99,33 @@ class LineageResponse(BaseModel):
     )
 
 
+class PartialResponse(BaseModel):
+    """The partial response on the platelet lineage (clinical-decisions.md, "A TPO-RA course is
+    one state machine"): two windows of ``window_days``, one ending on the first dose day, one
+    ending on the as-of day; the latest is judged only once it starts after the first dose day."""
+
+    model_config = _FROZEN
+    window_days: int
+    transfusions_before: int = Field(
+        description="Platelet transfusions in the window ending on the first dose day"
+    )
+    transfusions_recent: int | None = Field(
+        description="Platelet transfusions in the latest window; None until it starts after the "
+        "first dose day"
+    )
+    median_before: float | None = Field(description="Platelet median in the window before")
+    median_recent: float | None = Field(description="Platelet median in the latest window")
+    by_transfusions: bool = Field(
+        description="Transfusions in the latest window at most half of those before (at least "
+        "one before)"
+    )
+    by_platelets: bool = Field(description="The latest median at least double the one before")
+
+    @property
+    def met(self) -> bool:
+        return self.by_transfusions or self.by_platelets
+
+
 class TpoRaResponse(BaseModel):
     """Response to a TPO-RA per Beyar-Katz 2022, as of the assessment day."""
 
@@ -111,6 +141,11 @@ class TpoRaResponse(BaseModel):
     lineages: list[LineageResponse]
     complete_resolution: bool
     complete_resolution_day: int | None
+    platelet_response_day: int | None = Field(
+        description="Day the response was met on the platelet lineage (transfusion independence "
+        "and the platelet criterion, platelets not already above it before the first dose)"
+    )
+    partial: PartialResponse
     caveats: list[str] = Field(default_factory=list)
     citations: list[str] = Field(default_factory=list)
 
@@ -143,9 +178,7 @@ def track_treatments(course: Course, as_of_day: int, profile: Profile) -> Treatm
     tpo = [c for c in courses if c.drug_class == "TPO-RA"]
     return Treatments(
         courses=courses,
-        tpo_ra_response=tpo_ra_response(known, tpo, as_of_day, profile.transfusion)
-        if tpo
-        else None,
+        tpo_ra_response=tpo_ra_response(known, tpo, as_of_day, profile) if tpo else None,
     )
 
 
@@ -306,7 +339,7 @@ def tpo_ra_response(
     known: Course,
     tpo_courses: list[DrugCourse],
     as_of_day: int,
-    transfusion: TransfusionSettings,
+    profile: Profile,
 ) -> TpoRaResponse:
     """Response to a TPO-RA per Beyar-Katz 2022 from the data known by ``as_of_day``.
 
@@ -327,7 +360,12 @@ def tpo_ra_response(
       response lineages that met it; response day = the later of the TI day and the first lineage
       met day.
     - Complete resolution: response and all three lineages met; its day is the latest of these.
+    - Platelet response (the treated lineage, clinical-decisions.md): transfusion independence
+      and the platelet criterion, platelets not already above it before the first dose; its day
+      is the later of the two.
+    - Partial response: :func:`partial_response`.
     """
+    transfusion = profile.transfusion
     first_dose = min(c.first_day for c in tpo_courses)
     ti_day = _transfusion_independence_day(known, first_dose, as_of_day, transfusion)
     lineages = [
@@ -360,9 +398,57 @@ def tpo_ra_response(
         lineages=lineages,
         complete_resolution=complete_day is not None,
         complete_resolution_day=complete_day,
+        platelet_response_day=_platelet_response_day(lineages, ti_day),
+        partial=partial_response(
+            known, first_dose, as_of_day, profile.tpo_ra.partial_response_window_days
+        ),
         caveats=_response_caveats(lineages, known, first_dose, transfusion),
         citations=list(_CITATIONS),
     )
+
+
+def _platelet_response_day(lineages: list[LineageResponse], ti_day: int | None) -> int | None:
+    platelets = next(r for r in lineages if r.lineage == "platelets")
+    if ti_day is None or platelets.met_day is None or platelets.met_before_first_dose:
+        return None
+    return max(ti_day, platelets.met_day)
+
+
+def partial_response(
+    known: Course, first_dose: int, as_of_day: int, window: int
+) -> PartialResponse:
+    """The partial response on the platelet lineage (clinical-decisions.md): platelet
+    transfusions in the last ``window`` days at most half of those in the ``window`` days up to
+    and including the first dose day (at least one then), or the platelet median over the last
+    ``window`` days at least double the median over the days up to the first dose. The latest
+    window is judged only once it starts after the first dose day, so the two never overlap (a
+    same-day value or transfusion is pre-dose, as for the response)."""
+    before_days = (first_dose - window + 1, first_dose)
+    recent_days = (as_of_day - window + 1, as_of_day)
+    judged = recent_days[0] > first_dose
+    transfused = _transfusion_days(known, "platelets")
+    before = sum(1 for d in transfused if before_days[0] <= d <= before_days[1])
+    recent = sum(1 for d in transfused if recent_days[0] <= d <= recent_days[1])
+    platelets = known.series(Analyte.PLATELETS)
+    median_before = _median(platelets.between(float(before_days[0]), float(first_dose + 1)))
+    median_recent = (
+        _median(platelets.between(float(recent_days[0]), float(as_of_day + 1))) if judged else None
+    )
+    return PartialResponse(
+        window_days=window,
+        transfusions_before=before,
+        transfusions_recent=recent if judged else None,
+        median_before=median_before,
+        median_recent=median_recent,
+        by_transfusions=judged and before > 0 and recent <= PARTIAL_TRANSFUSION_FRACTION * before,
+        by_platelets=median_before is not None
+        and median_recent is not None
+        and median_recent >= PARTIAL_PLATELET_FOLD * median_before,
+    )
+
+
+def _median(series: Series) -> float | None:
+    return float(np.median(series.value)) if len(series) else None
 
 
 def _windows(settings: TransfusionSettings) -> tuple[tuple[str, int], ...]:

@@ -303,12 +303,43 @@ class TpoRaSettings(BaseModel):
         description="Without platelet-transfusion dependence, platelets < 20 x10^9/L on this "
         "many consecutive values also qualify. Source: clinical-decisions.md.",
     )
+    indication_persistence_days: int = Field(
+        7,
+        ge=0,
+        le=28,
+        description="The platelet indication (transfusion dependence or low platelets) must have "
+        "held for at least this many days. Project default (clinical-decisions.md).",
+    )
     no_response_weeks: int = Field(
         6,
         ge=4,
         le=16,
-        description="Consider stopping a TPO-RA without response after this many weeks. Source: "
-        "JAIN (4-6 weeks).",
+        description="Consider stopping a TPO-RA after this many weeks with neither a response nor "
+        "a partial response on the treated lineage. Source: JAIN (4-6 weeks).",
+    )
+    partial_response_window_days: int = Field(
+        14,
+        ge=7,
+        le=28,
+        description="Partial response: platelet transfusions in the last this-many days at most "
+        "half of those in the same span up to the first dose, or the platelet median over the "
+        "last span at least double the median over the span up to the first dose. Project "
+        "default (clinical-decisions.md).",
+    )
+    taper_span_days: int = Field(
+        14,
+        ge=7,
+        le=60,
+        description="Taper a TPO-RA once platelets stay >= tpo_ra.taper_platelets_10e9_l on values "
+        "spanning at least this many days without platelet transfusion. Project default "
+        "(clinical-decisions.md; BAUR kept > 50 x10^9/L for 2 months).",
+    )
+    taper_platelets_10e9_l: float = Field(
+        50.0,
+        ge=20.0,
+        le=150.0,
+        description="Platelet count the taper waits for (clinical-decisions.md). Source: BAUR "
+        "(> 50 x10^9/L maintained); TPO-RA labels (target >= 50 x10^9/L).",
     )
     eltrombopag_start_mg: float = Field(
         75.0, ge=12.5, le=150.0, description="Eltrombopag starting dose. Source: JAIN (75 mg)."
@@ -319,6 +350,27 @@ class TpoRaSettings(BaseModel):
         le=75.0,
         description="Starting dose for East/Southeast Asian ancestry or hepatic impairment. "
         "Source: eltrombopag label (ITP: 25 mg).",
+    )
+    eltrombopag_reduced_both_start_mg: float = Field(
+        12.5,
+        ge=12.5,
+        le=50.0,
+        description="Starting dose for East/Southeast Asian ancestry and hepatic impairment "
+        "together. Source: eltrombopag label (ITP: 12.5 mg).",
+    )
+    eltrombopag_child_young_start_mg: float = Field(
+        25.0,
+        ge=12.5,
+        le=50.0,
+        description="Eltrombopag starting dose for children aged 1-5 years. Source: eltrombopag "
+        "label (paediatric ITP, 1-5 years: 25 mg).",
+    )
+    eltrombopag_child_older_start_mg: float = Field(
+        50.0,
+        ge=12.5,
+        le=75.0,
+        description="Eltrombopag starting dose for children aged 6 years up to the child age "
+        "limit. Source: eltrombopag label (paediatric ITP, 6-17 years: 50 mg).",
     )
     eltrombopag_max_mg_day: float = Field(
         150.0,

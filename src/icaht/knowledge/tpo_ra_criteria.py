@@ -26,9 +26,18 @@ RESPONSE_CONSECUTIVE_VALUES: Final = 3  # BK: "three consecutive values on diffe
 LOW_PLATELETS_10E9_PER_L: Final = 20.0  # clinical-decisions.md: platelets < 20 qualify
 
 # ---------------------------------------------------------------------------------------------
+# Partial response (clinical-decisions.md "A TPO-RA course is one state machine")
+# ---------------------------------------------------------------------------------------------
+PARTIAL_TRANSFUSION_FRACTION: Final = 0.5  # transfusions in the last window at most half
+PARTIAL_PLATELET_FOLD: Final = 2.0  # platelets at least doubled from the pre-treatment median
+
+# ---------------------------------------------------------------------------------------------
 # Eltrombopag (LABEL-ELTROMBOPAG via clinical-reference.md 7; JAIN L57; BK)
 # ---------------------------------------------------------------------------------------------
 ELTROMBOPAG_MAX_MG_DAY: Final = 150.0  # JAIN L57 (titrate to 150 mg), BK (max 150 mg/day)
+ELTROMBOPAG_LABEL_MAX_MG_DAY: Final = 75.0  # label (ITP, adults and children): maximum 75 mg
+ELTROMBOPAG_MIN_AGE_YEARS: Final = 1.0  # label: paediatric ITP from 1 year
+ELTROMBOPAG_CHILD_OLDER_FROM_YEARS: Final = 6.0  # label bands: 1-5 years, 6-17 years
 ELTROMBOPAG_REDUCE_FROM_10E9_PER_L: Final = 200.0  # label: platelets 200-400 -> -25 mg
 ELTROMBOPAG_STOP_ABOVE_10E9_PER_L: Final = 400.0  # label: platelets > 400 -> stop, recheck
 ELTROMBOPAG_RESTART_BELOW_10E9_PER_L: Final = 150.0  # label: restart at -25 mg once < 150

@@ -1,27 +1,42 @@
-"""Thrombopoietin-receptor agonists (TPO-RA): candidacy and the marrow to obtain first, romiplostim
-and eltrombopag titration, eltrombopag liver monitoring, stopping on response or without one, and
-dose alerts (label maximum, eltrombopag salt, romiplostim in ug without a weight).
+"""Thrombopoietin-receptor agonists (TPO-RA): the candidate, then one course as one state machine
+(clinical-decisions.md, "TPO-RA candidate", "A TPO-RA course is one state machine", "TPO-RA
+response").
 
-Candidacy follows clinical-decisions.md ("TPO-RA candidate"): after ``tpo_ra.earliest_day``,
-platelet-transfusion dependence (or platelets < 20 x10^9/L on consecutive values), marrow
-infiltration and MDS excluded, not already on a TPO-RA. The response is the Beyar-Katz definition
-tracked in :mod:`icaht.core.treatment`.
+Candidate: after ``tpo_ra.earliest_day``, platelet-transfusion dependence or platelets < 20 x10^9/L
+on consecutive values, held for ``tpo_ra.indication_persistence_days``; blocked by MDS, malignant
+infiltration, fibrosis or dysplasia on the marrow, or by no marrow on file (the marrow card then
+asks for one). Known CHIP and childhood are caveats (JAIN L65, L73); recorded bleeding raises the
+priority (JAIN L57: for patients at high risk of bleeding); eltrombopag doses follow the label by
+ancestry, liver function and age band.
+
+A course on a TPO-RA shows exactly one card a day, its state, chosen in this order: the ALT review
+(eltrombopag, ALT >= 3x ULN), a label dose reduction or hold for high platelets, taper (platelets
+>= ``tpo_ra.taper_platelets_10e9_l`` on values spanning ``tpo_ra.taper_span_days`` without platelet
+transfusion), responding (the platelet response of Beyar-Katz or a partial response), no response
+(after ``tpo_ra.no_response_weeks``), else titrating (label dose steps). "Increase" and "stop or
+taper" therefore never show together, and a response on another lineage is reported without
+changing a drug given for platelets. Liver tests due, doses above the maximum and the eltrombopag
+choline salt are facts, caveats and strength of the card of the day. The response is tracked in
+:mod:`icaht.core.treatment`.
 
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Beyar-Katz et al., Ann Hematol
-2022 (seed 002, abstract); Baur et al., J Immunother Cancer 2021 (seed 004; lines as ``L<n>``);
-eltrombopag and romiplostim labels (clinical-reference.md section 7).
+2022 (seed 002, abstract); Scaldaferri et al., EJHP 2023 (seed 003; ``L<n>``); Baur et al., J
+Immunother Cancer 2021 (seed 004; ``L<n>``); eltrombopag and romiplostim labels
+(clinical-reference.md section 7).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
-from icaht.core.record import MarrowBiopsy
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.record import Bleeding, Chip, MarrowBiopsy, Transfusion
+from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, Strength, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import (
@@ -29,7 +44,7 @@ from icaht.core.treatment import (
     ROMIPLOSTIM,
     DoseStep,
     DrugCourse,
-    LineageResponse,
+    PartialResponse,
     TpoRaResponse,
     current_step,
     dose_unit_spelling,
@@ -40,9 +55,12 @@ from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.tpo_ra_criteria import (
     ALT_PERSISTENT_WEEKS,
     ALT_STOP_ULN_MULTIPLE,
+    ELTROMBOPAG_CHILD_OLDER_FROM_YEARS,
     ELTROMBOPAG_CHOLINE_MAX_MG_DAY,
     ELTROMBOPAG_CHOLINE_MG,
+    ELTROMBOPAG_LABEL_MAX_MG_DAY,
     ELTROMBOPAG_MAX_MG_DAY,
+    ELTROMBOPAG_MIN_AGE_YEARS,
     ELTROMBOPAG_OLAMINE_MG,
     ELTROMBOPAG_REDUCE_FROM_10E9_PER_L,
     ELTROMBOPAG_REDUCE_STEP_MG,
@@ -64,7 +82,9 @@ _TRANSFUSION_WINDOWS = (
 _INDICATION_SETTINGS = (
     "tpo_ra.earliest_day",
     "tpo_ra.low_platelet_consecutive_values",
-    *_TRANSFUSION_WINDOWS,
+    "tpo_ra.indication_persistence_days",
+    "transfusion.platelet_dependence_window_days",
+    "transfusion.dependence_min_transfusions",
 )
 _INDICATION_INPUTS = (
     "platelets",
@@ -73,6 +93,33 @@ _INDICATION_INPUTS = (
     "treatments",
     "tpo_ra_response",
 )
+#: What every course card reads besides its own inputs (the decorations of :func:`_card`).
+_COURSE_INPUTS = (
+    "medication",
+    "treatments",
+    "tpo_ra_response",
+    "platelets",
+    "alt",
+    "patient.age_years",
+    "patient.chip",
+    "chip",
+    "patient.weight_kg",
+)
+_COURSE_SETTINGS = (
+    "tpo_ra.liver_test_interval_days",
+    "tpo_ra.eltrombopag_max_mg_day",
+    "patient_groups.child_max_age_years",
+)
+_RESPONSE_SETTINGS = (
+    *_TRANSFUSION_WINDOWS,
+    "tpo_ra.partial_response_window_days",
+    "tpo_ra.taper_platelets_10e9_l",
+    "tpo_ra.taper_span_days",
+)
+_COURSE_CITATIONS = (
+    Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity monitoring; eltrombopag choline"),
+    Citation("LABEL-ROMIPLOSTIM", "dosage (maximum 10 ug/kg)"),
+)
 _CHOLINE_EQUIVALENCE = (
     f"Eltrombopag choline and olamine doses differ: {ELTROMBOPAG_CHOLINE_MG:g} mg choline ~ "
     f"{ELTROMBOPAG_OLAMINE_MG:g} mg olamine; doses here are read as recorded."
@@ -80,93 +127,619 @@ _CHOLINE_EQUIVALENCE = (
 
 
 # -- shared queries -------------------------------------------------------------------------------
-def _last_daily_platelets(ctx: RuleContext, count: int) -> list[Measurement]:
-    """The last platelet value of each of the latest ``count`` calendar days, in time order."""
+def _daily_platelets(ctx: RuleContext) -> list[Measurement]:
+    """The last platelet value of each calendar day, in time order."""
     series = ctx.series(Analyte.PLATELETS)
     if not len(series):
         return []
     calendar = np.floor(series.day)
-    last_of_day = np.flatnonzero(np.append(calendar[1:] != calendar[:-1], True))[-count:]
+    last_of_day = np.flatnonzero(np.append(calendar[1:] != calendar[:-1], True))
     return [
         Measurement(day=float(series.day[i]), value=float(series.value[i])) for i in last_of_day
     ]
 
 
-def tpo_ra_indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
-    """The TPO-RA indication of clinical-decisions.md as facts, or None when it is not met: after
-    ``tpo_ra.earliest_day``, not on a TPO-RA nor after one tried without a Beyar-Katz response
-    (JAIN L57, L69: stop and consider a boost or HCT instead), and platelet-transfusion dependent
-    or platelets < 20 x10^9/L on the last ``tpo_ra.low_platelet_consecutive_values`` values
-    (different days)."""
-    settings = ctx.profile.tpo_ra
-    tried = ctx.treatments.tpo_ra_response
-    failed = tried is not None and not tried.response
-    if ctx.as_of_day <= settings.earliest_day or ctx.treatments.active_tpo_ra() or failed:
-        return None
-    day_fact = fact("Day after infusion", ctx.as_of_day, ctx.as_of_day)
-    support = ctx.platelet_transfusion
-    if support.dependent:
-        return (
-            day_fact,
+def _low_platelet_run(ctx: RuleContext) -> list[Measurement]:
+    """The latest daily platelet values, back to the last one >= 20 x10^9/L (exclusive)."""
+    daily = _daily_platelets(ctx)
+    run: list[Measurement] = []
+    for m in reversed(daily):
+        if m.value >= LOW_PLATELETS_10E9_PER_L:
+            break
+        run.insert(0, m)
+    return run
+
+
+def _platelet_indication(ctx: RuleContext) -> tuple[int, tuple[Fact, ...]] | None:
+    """The day the platelet indication began and its facts: platelet-transfusion dependence
+    (:mod:`icaht.core.severity`, from the day it began) and/or platelets < 20 x10^9/L on the last
+    ``tpo_ra.low_platelet_consecutive_values`` values or more (from the first of the run)."""
+    onsets: list[int] = []
+    facts: list[Fact] = []
+    dependent = next((s for s in ctx.severe_lineages if s.lineage == "platelets"), None)
+    if dependent is not None:
+        support = ctx.platelet_transfusion
+        onsets.append(dependent.since_day)
+        facts += [
+            dependent.fact(),
             fact(
                 f"Platelet transfusions in the last {support.window_days} days",
                 support.count_in_window,
                 support.last_day,
             ),
-        )
-    need = settings.low_platelet_consecutive_values
-    last = _last_daily_platelets(ctx, need)
-    if len(last) < need or any(m.value >= LOW_PLATELETS_10E9_PER_L for m in last):
+        ]
+    run = _low_platelet_run(ctx)
+    if len(run) >= ctx.profile.tpo_ra.low_platelet_consecutive_values:
+        onsets.append(calendar_day(run[0].day))
+        facts += [lab_fact(Analyte.PLATELETS, m) for m in run[-3:]]
+    return (min(onsets), tuple(facts)) if onsets else None
+
+
+def tpo_ra_indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
+    """The TPO-RA platelet indication of clinical-decisions.md as facts, or None when it is not
+    met: after ``tpo_ra.earliest_day``, not on a TPO-RA nor after one tried without a Beyar-Katz
+    response (JAIN L57, L69: stop and consider a boost or HCT instead), and platelet-transfusion
+    dependent or platelets < 20 x10^9/L on the last ``tpo_ra.low_platelet_consecutive_values``
+    values (different days), the indication holding for ``tpo_ra.indication_persistence_days``
+    (project default)."""
+    settings = ctx.profile.tpo_ra
+    tried = ctx.treatments.tpo_ra_response
+    failed = tried is not None and not tried.response
+    if ctx.as_of_day <= settings.earliest_day or ctx.treatments.active_tpo_ra() or failed:
         return None
-    return (day_fact, *(lab_fact(Analyte.PLATELETS, m) for m in last))
-
-
-@dataclass(frozen=True, slots=True)
-class _MarrowFindings:
-    """The latest post-infusion marrow that states MDS, and the latest that states infiltration."""
-
-    mds: MarrowBiopsy | None
-    infiltration: MarrowBiopsy | None
-
-    @property
-    def excludes_tpo_ra(self) -> bool:
-        """MDS or malignant infiltration found: no TPO-RA suggestion (BAUR L252-255)."""
-        return (self.mds is not None and self.mds.mds is True) or (
-            self.infiltration is not None and self.infiltration.malignant_infiltration is True
-        )
-
-    def facts(self) -> tuple[Fact, ...]:
-        out = []
-        if self.mds is not None:
-            out.append(event_fact("Marrow: MDS", str(self.mds.mds), day_of(self.mds.start)))
-        if self.infiltration is not None:
-            out.append(
-                event_fact(
-                    "Marrow: malignant infiltration",
-                    str(self.infiltration.malignant_infiltration),
-                    day_of(self.infiltration.start),
-                )
-            )
-        return tuple(out)
-
-
-def _marrow_findings(ctx: RuleContext) -> _MarrowFindings:
-    marrows = ctx.marrows_after(0)
-    return _MarrowFindings(
-        mds=next((m for m in reversed(marrows) if m.mds is not None), None),
-        infiltration=next(
-            (m for m in reversed(marrows) if m.malignant_infiltration is not None), None
-        ),
+    indication = _platelet_indication(ctx)
+    if indication is None:
+        return None
+    since, facts = indication
+    if ctx.as_of_day - since < settings.indication_persistence_days:
+        return None
+    return (
+        fact("Day after infusion", ctx.as_of_day, ctx.as_of_day),
+        *facts,
+        fact("Platelet indication held since", f"day {since}", since),
     )
 
 
-def _running(ctx: RuleContext, drug: str) -> tuple[DrugCourse, DoseStep] | None:
-    """The active course of ``drug`` and its current step."""
-    course = ctx.treatments.active_course(drug)
-    step = None if course is None else current_step(course, ctx.as_of_day)
-    return None if course is None or step is None else (course, step)
+# -- patient and marrow ---------------------------------------------------------------------------
+def _patient_caveats(ctx: RuleContext) -> tuple[str, ...]:
+    """Caveats every TPO-RA card carries: a child (JAIN L73) and known CHIP (JAIN L65)."""
+    out: list[str] = []
+    if ctx.is_child():
+        out.append(
+            "Child: JAIN notes that thrombopoietin mimetics might trigger myeloid clonal "
+            "evolution, and that prolonged growth factors are often deferred in children (most "
+            "are BMT candidates after CAR-T)."
+        )
+    chip = _chip_fact(ctx)
+    if chip is not None:
+        out.append(
+            f"CHIP known ({chip.value}): JAIN has seen MDS emerge within 90 days after CAR-T in "
+            "patients with preceding CHIP; weigh a TPO-RA with this risk."
+        )
+    return tuple(out)
 
 
+def _chip_fact(ctx: RuleContext) -> Fact | None:
+    """Known CHIP: a ``chip`` event known by the as-of day (the course is cut there, so never
+    before its day), else the patient fact (CHIP known before CAR-T)."""
+    events = ctx.course.of_kind(Chip)
+    if events:
+        latest = events[-1]
+        detail = " ".join(
+            part
+            for part in (
+                latest.gene,
+                None if latest.vaf_pct is None else f"VAF {latest.vaf_pct:g}%",
+            )
+            if part
+        )
+        return event_fact("CHIP", detail or "known", day_of(latest.start))
+    if ctx.course.facts.chip:
+        return fact("CHIP", "known before CAR-T")
+    return None
+
+
+_MarrowField = Callable[[MarrowBiopsy], bool | None]
+#: The marrow findings that block a TPO-RA (clinical-decisions.md; BAUR L252-255; JAIN L63, L73).
+_BLOCKING_FINDINGS: tuple[tuple[str, _MarrowField], ...] = (
+    ("MDS", lambda m: m.mds),
+    ("malignant infiltration", lambda m: m.malignant_infiltration),
+    ("fibrosis", lambda m: m.fibrosis),
+    ("dysplasia", lambda m: m.dysplasia),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _MarrowReport:
+    """One blocking finding as the latest post-infusion marrow that states it reports it (an
+    unreported field on a later marrow does not clear an earlier finding)."""
+
+    finding: str
+    value: bool | None
+    day: int | None
+
+    def fact(self) -> Fact:
+        shown = {True: "present", False: "absent", None: "not stated"}[self.value]
+        return fact(f"Marrow: {self.finding}", shown, self.day)
+
+
+def _marrow_reports(ctx: RuleContext) -> tuple[_MarrowReport, ...]:
+    marrows = ctx.marrows_after(0)
+    out = []
+    for finding, read in _BLOCKING_FINDINGS:
+        stated = next((m for m in reversed(marrows) if read(m) is not None), None)
+        out.append(
+            _MarrowReport(finding, None, None)
+            if stated is None
+            else _MarrowReport(finding, read(stated), calendar_day(day_of(stated.start)))
+        )
+    return tuple(out)
+
+
+def _bleeding(ctx: RuleContext) -> Bleeding | None:
+    """The latest bleeding recorded after infusion."""
+    after = [b for b in ctx.course.of_kind(Bleeding) if day_of(b.start) >= 0]
+    return after[-1] if after else None
+
+
+# -- eltrombopag dose by patient ------------------------------------------------------------------
+def _is_young_child(ctx: RuleContext) -> bool:
+    """A child in the label's 1-5 year band (or younger)."""
+    age = ctx.course.facts.age_years
+    return bool(ctx.is_child()) and age is not None and age < ELTROMBOPAG_CHILD_OLDER_FROM_YEARS
+
+
+def _eltrombopag_cap(ctx: RuleContext) -> float:
+    """The titration cap: JAIN/BK 150 mg/day for adults (setting); the label maximum of 75 mg/day
+    for a child (never an adult dose for a child)."""
+    cap = ctx.profile.tpo_ra.eltrombopag_max_mg_day
+    return min(cap, ELTROMBOPAG_LABEL_MAX_MG_DAY) if ctx.is_child() else cap
+
+
+def _reduced_start_reasons(ctx: RuleContext) -> list[str]:
+    facts_ = ctx.course.facts
+    return [
+        name
+        for name, present in (
+            ("East/Southeast Asian ancestry", facts_.east_southeast_asian_ancestry),
+            ("hepatic impairment", facts_.hepatic_impairment),
+        )
+        if present
+    ]
+
+
+def _start_caveats(ctx: RuleContext, reasons: list[str]) -> tuple[str, ...]:
+    """What the start dose could not take into account: an unknown ancestry or liver function,
+    an unknown age (adult doses shown)."""
+    facts_ = ctx.course.facts
+    unknown = None in (facts_.east_southeast_asian_ancestry, facts_.hepatic_impairment)
+    out = []
+    if unknown and len(reasons) < 2:
+        out.append(
+            "Ancestry or hepatic impairment not recorded: either means the reduced eltrombopag "
+            "start."
+        )
+    if facts_.age_years is None:
+        out.append("Age not recorded: the doses shown are adult doses.")
+    return tuple(out)
+
+
+def _young_child_start(ctx: RuleContext, reasons: list[str]) -> tuple[str, tuple[str, ...]]:
+    """Label band 1-5 years: 25 mg; the label's reduced start is for 6 years and over."""
+    dose = ctx.profile.tpo_ra.eltrombopag_child_young_start_mg
+    caveats = (
+        (
+            f"{' and '.join(reasons).capitalize()} recorded: the label's reduced start is given "
+            "from 6 years; for a younger child, per paediatric protocol.",
+        )
+        if reasons
+        else ()
+    )
+    return f"eltrombopag {dose:g} mg daily (label, children 1-5 years)", caveats
+
+
+def _eltrombopag_start(ctx: RuleContext) -> tuple[str | None, tuple[str, ...]]:
+    """The eltrombopag start (None under 1 year: no dose) and its caveats. Label: 25 mg for
+    East/Southeast Asian ancestry or hepatic impairment, 12.5 mg for both (issue 15, finding
+    13); children 1-5 years 25 mg, 6 years and over 50 mg (label bands); adults 75 mg (JAIN
+    L57). Never an adult dose for a child."""
+    settings = ctx.profile.tpo_ra
+    age = ctx.course.facts.age_years
+    if ctx.is_child() and age is not None and age < ELTROMBOPAG_MIN_AGE_YEARS:
+        return None, ()
+    reasons = _reduced_start_reasons(ctx)
+    if _is_young_child(ctx):
+        return _young_child_start(ctx, reasons)
+    if reasons:
+        dose = (
+            settings.eltrombopag_reduced_both_start_mg
+            if len(reasons) == 2
+            else settings.eltrombopag_reduced_start_mg
+        )
+        why = f"reduced start for {' and '.join(reasons)}, per label"
+    else:
+        dose, source = (
+            (settings.eltrombopag_child_older_start_mg, "label, children from 6 years")
+            if ctx.is_child()
+            else (settings.eltrombopag_start_mg, "JAIN")
+        )
+        why = (
+            f"{source}; {settings.eltrombopag_reduced_start_mg:g} mg for East/Southeast Asian "
+            f"ancestry or hepatic impairment, {settings.eltrombopag_reduced_both_start_mg:g} mg "
+            "for both, per label"
+        )
+    return f"eltrombopag {dose:g} mg daily ({why})", _start_caveats(ctx, reasons)
+
+
+# -- candidacy ------------------------------------------------------------------------------------
+def _candidate_action(ctx: RuleContext, start: str | None) -> str:
+    settings = ctx.profile.tpo_ra
+    romiplostim = (
+        f"romiplostim {settings.romiplostim_start_ug_kg:g} ug/kg weekly, "
+        f"+{settings.romiplostim_step_ug_kg:g} ug/kg per week while platelets are < "
+        f"{settings.platelet_target_10e9_l:g} x10^9/L, maximum "
+        f"{settings.romiplostim_max_ug_kg:g} ug/kg"
+    )
+    if start is None:
+        return (
+            "Consider a TPO-RA only per paediatric protocol: no dose is shown under 1 year (the "
+            "eltrombopag label starts at 1 year)."
+        )
+    return (
+        f"Consider a TPO-RA: {start}, titrated toward {_eltrombopag_cap(ctx):g} mg/day; or "
+        f"{romiplostim}."
+    )
+
+
+def _blocked(ctx: RuleContext, reports: tuple[_MarrowReport, ...]) -> tuple[str, ...]:
+    """Why no TPO-RA is suggested: a blocking marrow finding, or no marrow on file."""
+    found = tuple(
+        f"no TPO-RA: {r.finding} on the marrow of day {r.day}" for r in reports if r.value
+    )
+    if found:
+        return found
+    if ctx.marrow_on_file() is None:
+        return (
+            f"a marrow on file (none in the last {ctx.profile.marrow.valid_days} days: the marrow "
+            "card asks for one before a TPO-RA)",
+        )
+    return ()
+
+
+@rule(
+    id="tpo-ra.candidate",
+    title="TPO-RA candidate",
+    category="TPO-RA",
+    decision="tpo-ra",
+    summary="After tpo_ra.earliest_day, platelet-transfusion dependent or platelets < 20 x10^9/L "
+    "on consecutive values for tpo_ra.indication_persistence_days, not on a TPO-RA, a marrow on "
+    "file and no MDS, malignant infiltration, fibrosis or dysplasia on the marrow: consider "
+    "eltrombopag (label start by ancestry, liver and age) or romiplostim (weekly steps). CHIP "
+    "and childhood are caveats; recorded bleeding raises the priority.",
+    citations=[
+        Citation("JAIN", "L57, L65, L73"),
+        Citation("BK", "abstract"),
+        Citation("BAUR", "L202-206, L252-255"),
+        Citation("LABEL-ELTROMBOPAG", "dosage: reduced start, paediatric bands"),
+        Citation("LABEL-ROMIPLOSTIM", "dosage: weekly titration"),
+    ],
+    inputs=[
+        *_INDICATION_INPUTS,
+        "marrow_biopsy",
+        "bleeding",
+        "chip",
+        "patient.chip",
+        "patient.age_years",
+        "patient.east_southeast_asian_ancestry",
+        "patient.hepatic_impairment",
+    ],
+    settings=[
+        *_INDICATION_SETTINGS,
+        "marrow.valid_days",
+        "patient_groups.child_max_age_years",
+        "tpo_ra.eltrombopag_start_mg",
+        "tpo_ra.eltrombopag_reduced_start_mg",
+        "tpo_ra.eltrombopag_reduced_both_start_mg",
+        "tpo_ra.eltrombopag_child_young_start_mg",
+        "tpo_ra.eltrombopag_child_older_start_mg",
+        "tpo_ra.eltrombopag_max_mg_day",
+        "tpo_ra.romiplostim_start_ug_kg",
+        "tpo_ra.romiplostim_step_ug_kg",
+        "tpo_ra.romiplostim_max_ug_kg",
+        "tpo_ra.platelet_target_10e9_l",
+    ],
+)
+def candidate(ctx: RuleContext) -> Outcome:
+    indication = tpo_ra_indication(ctx)
+    if indication is None:
+        return None
+    reports = _marrow_reports(ctx)
+    marrow_facts = tuple(r.fact() for r in reports)
+    blocked = _blocked(ctx, reports)
+    if blocked:
+        return CannotEvaluate(missing=blocked, facts=(*indication, *marrow_facts))
+    start, start_caveats = _eltrombopag_start(ctx)
+    unstated = [r.finding for r in reports if r.value is None]
+    caveats = [
+        "No other cause of the thrombocytopenia found (JAIN: no clear etiology other than CAR-T): "
+        "confirm.",
+        *start_caveats,
+        *_patient_caveats(ctx),
+    ]
+    if unstated:
+        caveats.append(f"The marrow report does not state {', '.join(unstated)}: confirm.")
+    bleeding = _bleeding(ctx)
+    action = _candidate_action(ctx, start)
+    facts = [*indication, *marrow_facts]
+    if bleeding is None:
+        caveats.insert(
+            1,
+            "JAIN reserves TPO-RAs for patients at high risk of bleeding: counts often recover "
+            "without intervention.",
+        )
+    else:
+        action = f"Bleeding recorded (grade {bleeding.grade}): {action[0].lower()}{action[1:]}"
+        facts.append(event_fact("Bleeding", f"grade {bleeding.grade}", day_of(bleeding.start)))
+    chip = _chip_fact(ctx)
+    if chip is not None:
+        facts.append(chip)
+    return Fired(action=action, facts=tuple(facts), caveats=tuple(caveats))
+
+
+# -- the course: one state a day ------------------------------------------------------------------
+CourseState = Literal[
+    "liver review", "label adjustment", "taper", "responding", "no response", "titrating"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _CourseView:
+    """The TPO-RA course as of the day: the latest-started active course (the card's drug), its
+    current step, the response, the current platelet count, the taper start and the state."""
+
+    courses: tuple[DrugCourse, ...]
+    course: DrugCourse
+    step: DoseStep | None
+    response: TpoRaResponse
+    platelets: Measurement | None
+    taper_from: int | None
+    adjustment: str | None
+    state: CourseState
+    target: float
+
+    @property
+    def dose(self) -> float | None:
+        return None if self.step is None else self.step.normalised_dose
+
+    @property
+    def card(self) -> str | None:
+        """The one rule that shows the state: romiplostim keeps its weekly label steps while
+        responding below the target (BAUR L202-205 titrated until > 50 x10^9/L was maintained);
+        eltrombopag holds its dose while responding (SCAL L22: kept at 50 mg; JAIN case 1 kept
+        75 mg)."""
+        if self.state == "liver review":
+            return "tpo-ra.eltrombopag-alt-rise"
+        if self.state == "taper":
+            return "tpo-ra.stop-on-response"
+        if self.state == "no response":
+            return "tpo-ra.stop-without-response"
+        titration = f"tpo-ra.{self.course.drug}-titration"
+        if self.state != "responding":
+            return titration if self.course.drug in (ROMIPLOSTIM, ELTROMBOPAG) else None
+        stepping = (
+            self.course.drug == ROMIPLOSTIM
+            and self.dose is not None
+            and self.platelets is not None
+            and self.platelets.value < self.target
+        )
+        return titration if stepping else "tpo-ra.responding"
+
+
+def _course_view(ctx: RuleContext) -> _CourseView | None:
+    """The course and its one state (order in the module docstring), or None off a TPO-RA."""
+    active = ctx.treatments.active_tpo_ra()
+    response = ctx.treatments.tpo_ra_response
+    if not active or response is None:
+        return None
+    course = max(active, key=lambda c: c.first_day)
+    step = current_step(course, ctx.as_of_day)
+    platelets = ctx.current(Analyte.PLATELETS)
+    dose = None if step is None else step.normalised_dose
+    adjustment = (
+        None
+        if dose is None or platelets is None
+        else _label_adjustment(ctx, course.drug, dose, platelets.value)
+    )
+    taper_from = _taper_from(ctx, response.first_dose_day)
+    state: CourseState
+    if any(c.drug == ELTROMBOPAG for c in active) and _alt_high(ctx) is not None:
+        state = "liver review"
+    elif adjustment is not None:
+        state = "label adjustment"
+    elif taper_from is not None:
+        state = "taper"
+    elif _responding(response):
+        state = "responding"
+    elif ctx.as_of_day - response.first_dose_day >= ctx.profile.tpo_ra.no_response_weeks * 7:
+        state = "no response"
+    else:
+        state = "titrating"
+    return _CourseView(
+        courses=tuple(active),
+        course=course,
+        step=step,
+        response=response,
+        platelets=platelets,
+        taper_from=taper_from,
+        adjustment=adjustment,
+        state=state,
+        target=ctx.profile.tpo_ra.platelet_target_10e9_l,
+    )
+
+
+def _responding(response: TpoRaResponse) -> bool:
+    """The Beyar-Katz response on the platelet lineage, or a partial response."""
+    return response.platelet_response_day is not None or response.partial.met
+
+
+def _taper_from(ctx: RuleContext, first_dose: int) -> int | None:
+    """First day of the run of platelet values >= ``tpo_ra.taper_platelets_10e9_l`` after the
+    first dose day that reaches the latest value, when the run spans ``tpo_ra.taper_span_days``
+    and no platelet transfusion was given since its first day; else None."""
+    settings = ctx.profile.tpo_ra
+    series = ctx.window(Analyte.PLATELETS, first_dose + 1, ctx.as_of_day)
+    if not len(series):
+        return None
+    below = np.flatnonzero(series.value < settings.taper_platelets_10e9_l)
+    first = int(below[-1]) + 1 if below.shape[0] else 0
+    if first >= len(series):
+        return None
+    start = calendar_day(float(series.day[first]))
+    if calendar_day(float(series.day[-1])) - start < settings.taper_span_days:
+        return None
+    transfused = any(
+        t.product == "platelets" and calendar_day(day_of(t.start)) >= start
+        for t in ctx.course.of_kind(Transfusion)
+    )
+    return None if transfused else start
+
+
+def _alt_high(ctx: RuleContext) -> tuple[Measurement, float] | None:
+    """The latest ALT and its ULN when it is >= 3x ULN (label boxed warning)."""
+    series = ctx.series(Analyte.ALT)
+    if not len(series):
+        return None
+    latest = Measurement(day=float(series.day[-1]), value=float(series.value[-1]))
+    uln = float(series.uln[-1])
+    return (latest, uln) if latest.value >= ALT_STOP_ULN_MULTIPLE * uln else None
+
+
+# -- label dose steps -----------------------------------------------------------------------------
+def _label_adjustment(ctx: RuleContext, drug: str, dose: float, platelets: float) -> str | None:
+    """A label reduction, hold or stop for high platelets, or None."""
+    if drug == ROMIPLOSTIM:
+        return _romiplostim_adjustment(ctx, dose, platelets)
+    if drug == ELTROMBOPAG:
+        return _eltrombopag_adjustment(dose, platelets)
+    return None
+
+
+def _above_for_weeks(ctx: RuleContext, threshold: float) -> bool:
+    """Every platelet value from the latest one at least a week before the latest value on is
+    above ``threshold`` (label: above the cut-off for 2 consecutive weeks)."""
+    series = ctx.series(Analyte.PLATELETS)
+    if not len(series):
+        return False
+    span = (ROMIPLOSTIM_REDUCE_CONSECUTIVE_WEEKS - 1) * _WEEK_DAYS
+    earlier = np.flatnonzero(series.day <= series.day[-1] - span)
+    return bool(earlier.shape[0]) and bool(np.all(series.value[earlier[-1] :] > threshold))
+
+
+def _romiplostim_adjustment(ctx: RuleContext, dose: float, platelets: float) -> str | None:
+    settings = ctx.profile.tpo_ra
+    reduce, hold, resume = ROMIPLOSTIM_THRESHOLDS_10E9_PER_L[settings.romiplostim_label]
+    lower = max(dose - ROMIPLOSTIM_REDUCE_STEP_UG_KG, 0.0)
+    label = f"{settings.romiplostim_label.upper()} label"
+    if platelets > hold:
+        return (
+            f"Consider holding romiplostim ({label}: platelets > {hold:g} x10^9/L), checking "
+            f"counts weekly and resuming at {lower:g} ug/kg once platelets are < {resume:g}."
+        )
+    if _above_for_weeks(ctx, reduce):
+        return (
+            f"Consider reducing romiplostim from {dose:g} to {lower:g} ug/kg ({label}: platelets "
+            f"> {reduce:g} x10^9/L for {ROMIPLOSTIM_REDUCE_CONSECUTIVE_WEEKS} consecutive weeks)."
+        )
+    return None
+
+
+def _eltrombopag_adjustment(dose: float, platelets: float) -> str | None:
+    lower = max(dose - ELTROMBOPAG_REDUCE_STEP_MG, 0.0)
+    if platelets > ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:
+        return (
+            f"Consider stopping eltrombopag (label: platelets > "
+            f"{ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:g} x10^9/L), checking counts twice weekly and "
+            f"restarting at {lower:g} mg/day once platelets are < "
+            f"{ELTROMBOPAG_RESTART_BELOW_10E9_PER_L:g} x10^9/L."
+        )
+    if platelets >= ELTROMBOPAG_REDUCE_FROM_10E9_PER_L:
+        return (
+            f"Consider reducing eltrombopag from {dose:g} to {lower:g} mg/day and reassessing in "
+            f"2 weeks (label: platelets {ELTROMBOPAG_REDUCE_FROM_10E9_PER_L:g}-"
+            f"{ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:g} x10^9/L)."
+        )
+    return None
+
+
+def _romiplostim_step(ctx: RuleContext, dose: float, platelets: float) -> str:
+    """The weekly label step: +1 ug/kg while platelets are below the target, up to the maximum;
+    else keep the dose."""
+    settings = ctx.profile.tpo_ra
+    target = settings.platelet_target_10e9_l
+    if platelets >= target:
+        return (
+            f"Consider continuing romiplostim at {dose:g} ug/kg weekly (platelets >= {target:g} "
+            "x10^9/L: the label keeps the dose)."
+        )
+    if dose >= settings.romiplostim_max_ug_kg:
+        return (
+            f"Consider no further increase: romiplostim is at the maximum of "
+            f"{settings.romiplostim_max_ug_kg:g} ug/kg with platelets < {target:g} x10^9/L; the "
+            f"label stops it if there is no adequate response after "
+            f"{ROMIPLOSTIM_NO_RESPONSE_WEEKS_AT_MAX} weeks at the maximum."
+        )
+    higher = min(dose + settings.romiplostim_step_ug_kg, settings.romiplostim_max_ug_kg)
+    return (
+        f"Consider increasing romiplostim from {dose:g} to {higher:g} ug/kg this week "
+        f"(platelets < {target:g} x10^9/L; maximum {settings.romiplostim_max_ug_kg:g} ug/kg)."
+    )
+
+
+def _same_dose_since(course: DrugCourse, step: DoseStep) -> int:
+    """First day of the run of contiguous steps at the current step's dose."""
+    index = max(i for i, s in enumerate(course.steps) if s == step)
+    start = step.start_day
+    for prev in reversed(course.steps[:index]):
+        contiguous = prev.end_day is not None and prev.end_day >= start - 1
+        if not contiguous or prev.normalised_dose != step.normalised_dose:
+            break
+        start = prev.start_day
+    return start
+
+
+def _eltrombopag_step(ctx: RuleContext, view: _CourseView, dose: float, platelets: float) -> str:
+    """The label step: +step mg after >= ``tpo_ra.eltrombopag_step_after_days`` at a dose with
+    platelets below the target, up to the cap; else keep the dose (and say when the step is due)."""
+    settings = ctx.profile.tpo_ra
+    target = settings.platelet_target_10e9_l
+    assert view.step is not None
+    due = _same_dose_since(view.course, view.step) + settings.eltrombopag_step_after_days
+    cap = _eltrombopag_cap(ctx)
+    if platelets >= target:
+        return (
+            f"Consider continuing eltrombopag at {dose:g} mg/day (platelets >= {target:g} x10^9/L:"
+            " the label keeps the dose)."
+        )
+    if ctx.as_of_day < due:
+        return (
+            f"Consider continuing eltrombopag at {dose:g} mg/day: the label step "
+            f"(+{settings.eltrombopag_step_mg:g} mg if platelets are still < {target:g} x10^9/L) "
+            f"is due on day {due}, after {settings.eltrombopag_step_after_days} days at a dose."
+        )
+    if dose >= cap:
+        return (
+            f"Consider no further increase: eltrombopag is at the titration cap of {cap:g} mg/day "
+            f"with platelets < {target:g} x10^9/L."
+        )
+    higher = min(dose + settings.eltrombopag_step_mg, cap)
+    return (
+        f"Consider increasing eltrombopag from {dose:g} to {higher:g} mg/day (at least "
+        f"{settings.eltrombopag_step_after_days} days at the current dose, platelets < "
+        f"{target:g} x10^9/L; cap {cap:g} mg/day)."
+    )
+
+
+# -- what every course card carries ---------------------------------------------------------------
 def _dose_fact(label: str, step: DoseStep) -> Fact:
     if step.normalised_dose is None:
         shown = "not derivable" if step.dose is None else f"{step.dose:g} {step.dose_unit or ''}"
@@ -183,180 +756,186 @@ def _no_normalised_dose(step: DoseStep, weight_kg: float | None) -> CannotEvalua
     return CannotEvaluate(missing=(missing,), facts=(_dose_fact("Recorded dose", step),))
 
 
-def _current_platelets(ctx: RuleContext) -> Measurement | CannotEvaluate:
-    platelets = ctx.current(Analyte.PLATELETS)
-    return CannotEvaluate(missing=("platelets",)) if platelets is None else platelets
+def _dose_checks(ctx: RuleContext, course: DrugCourse) -> tuple[list[str], bool]:
+    """Dose caveats of a running course and whether one is an alert: above the romiplostim label
+    maximum, eltrombopag above the cap (olamine), the choline salt (36 mg ~ 50 mg olamine; above
+    108 mg/day an olamine-strength dose was probably recorded), the step's own note."""
+    step = current_step(course, ctx.as_of_day)
+    if step is None:
+        return [], False
+    caveats = [f"Dose note: {step.note}"] if step.note else []
+    dose = step.normalised_dose
+    if course.drug == ROMIPLOSTIM and dose is not None and dose > ROMIPLOSTIM_MAX_UG_KG:
+        caveats.append(
+            f"Check the romiplostim dose: {dose:.3g} ug/kg is above the label maximum of "
+            f"{ROMIPLOSTIM_MAX_UG_KG:g} ug/kg weekly."
+        )
+        return caveats, True
+    if course.drug != ELTROMBOPAG or dose is None:
+        return caveats, False
+    if is_eltrombopag_choline(step):
+        caveats.append(_CHOLINE_EQUIVALENCE)
+        if dose <= ELTROMBOPAG_CHOLINE_MAX_MG_DAY:
+            return caveats, False
+        caveats.append(
+            f"Check the eltrombopag choline dose: {dose:g} mg/day is above "
+            f"{ELTROMBOPAG_CHOLINE_MAX_MG_DAY:g} mg/day, the choline equivalent of "
+            f"{ELTROMBOPAG_MAX_MG_DAY:g} mg olamine: an olamine-strength dose may have been "
+            "recorded for the choline product."
+        )
+        return caveats, True
+    cap = ELTROMBOPAG_LABEL_MAX_MG_DAY if ctx.is_child() else ELTROMBOPAG_MAX_MG_DAY
+    if dose <= cap:
+        return caveats, False
+    whose = "the label maximum for a child" if ctx.is_child() else "the maximum used after CAR-T"
+    caveats.append(f"Check the eltrombopag dose: {dose:g} mg/day is above {cap:g} mg/day, {whose}.")
+    return caveats, True
 
 
-@dataclass(frozen=True, slots=True)
-class _Titration:
-    """What a titration rule reads: the running course, its step (normalised dose) and the
-    current platelet count."""
-
-    course: DrugCourse
-    step: DoseStep
-    dose: float
-    platelets: Measurement
-
-
-def _titration(ctx: RuleContext, drug: str) -> _Titration | CannotEvaluate | None:
-    """The titration inputs for ``drug``; None when it is not running; CannotEvaluate when the
-    dose cannot be normalised or there is no current platelet count."""
-    running = _running(ctx, drug)
-    if running is None:
+def _liver_tests(ctx: RuleContext, courses: tuple[DrugCourse, ...]) -> tuple[Fact, str] | None:
+    """On eltrombopag without an ALT in the last ``tpo_ra.liver_test_interval_days``: the last
+    ALT and the caveat (label: ALT, AST, bilirubin every 2 weeks during titration)."""
+    if not any(c.drug == ELTROMBOPAG for c in courses):
         return None
-    course, step = running
-    if step.normalised_dose is None:
-        return _no_normalised_dose(step, ctx.course.facts.weight_kg)
-    platelets = _current_platelets(ctx)
-    if isinstance(platelets, CannotEvaluate):
-        return platelets
-    return _Titration(course, step, step.normalised_dose, platelets)
-
-
-def _step_caveats(step: DoseStep) -> tuple[str, ...]:
-    return (f"Dose note: {step.note}",) if step.note else ()
-
-
-# -- candidacy ------------------------------------------------------------------------------------
-def _eltrombopag_start(ctx: RuleContext) -> tuple[str, tuple[str, ...]]:
-    """The eltrombopag start wording and the caveat when ancestry or liver function is unknown."""
-    settings = ctx.profile.tpo_ra
-    facts_ = ctx.course.facts
-    reasons = [
-        name
-        for name, present in (
-            ("East/Southeast Asian ancestry", facts_.east_southeast_asian_ancestry),
-            ("hepatic impairment", facts_.hepatic_impairment),
-        )
-        if present
-    ]
-    if reasons:
-        start = (
-            f"eltrombopag {settings.eltrombopag_reduced_start_mg:g} mg daily (reduced start for "
-            f"{' and '.join(reasons)}, per label)"
-        )
-    else:
-        start = (
-            f"eltrombopag {settings.eltrombopag_start_mg:g} mg daily "
-            f"({settings.eltrombopag_reduced_start_mg:g} mg for East/Southeast Asian ancestry or "
-            "hepatic impairment, per label)"
-        )
-    unknown = None in (facts_.east_southeast_asian_ancestry, facts_.hepatic_impairment)
-    caveat = (
-        (
-            "Ancestry or hepatic impairment not recorded: either means the reduced eltrombopag "
-            "start.",
-        )
-        if unknown and not reasons
-        else ()
+    interval = ctx.profile.tpo_ra.liver_test_interval_days
+    alt = ctx.latest(Analyte.ALT)
+    if alt is not None and ctx.as_of_day - calendar_day(alt.day) <= interval:
+        return None
+    last = fact("Last ALT", "none recorded") if alt is None else lab_fact(Analyte.ALT, alt)
+    return last, (
+        f"Liver tests due: consider ALT, AST and bilirubin now (every {interval} days during "
+        "eltrombopag titration, then monthly; label: every 2 weeks)."
     )
-    return start, caveat
 
 
-@rule(
-    id="tpo-ra.candidate",
-    title="TPO-RA candidate",
-    category="TPO-RA",
-    decision="tpo-ra",
-    summary="After tpo_ra.earliest_day, platelet-transfusion dependent (or platelets < 20 x10^9/L "
-    "on consecutive values), not on a TPO-RA, and a post-infusion marrow without MDS or "
-    "malignant infiltration: consider eltrombopag (titrated) or romiplostim (weekly steps).",
-    citations=[
-        Citation("JAIN", "L57"),
-        Citation("BK", "abstract"),
-        Citation("BAUR", "L202-206, L252-255"),
-        Citation("LABEL-ELTROMBOPAG", "dosage: reduced start"),
-        Citation("LABEL-ROMIPLOSTIM", "dosage: weekly titration"),
-    ],
-    inputs=[
-        *_INDICATION_INPUTS,
-        "marrow_biopsy",
-        "patient.east_southeast_asian_ancestry",
-        "patient.hepatic_impairment",
-    ],
-    settings=[
-        *_INDICATION_SETTINGS,
-        "tpo_ra.eltrombopag_start_mg",
-        "tpo_ra.eltrombopag_reduced_start_mg",
-        "tpo_ra.eltrombopag_max_mg_day",
-        "tpo_ra.romiplostim_start_ug_kg",
-        "tpo_ra.romiplostim_step_ug_kg",
-        "tpo_ra.romiplostim_max_ug_kg",
-        "tpo_ra.platelet_target_10e9_l",
-    ],
-)
-def candidate(ctx: RuleContext) -> Outcome:
-    marrow = _marrow_findings(ctx)
-    if marrow.excludes_tpo_ra or marrow.mds is None:
-        return None
-    indication = tpo_ra_indication(ctx)
-    if indication is None:
-        return None
-    settings = ctx.profile.tpo_ra
-    start, start_caveats = _eltrombopag_start(ctx)
-    caveats = [
-        "No other cause of the thrombocytopenia found (JAIN: no clear etiology other than CAR-T): "
-        "confirm.",
-        "JAIN reserves TPO-RAs for patients at high risk of bleeding: counts often recover "
-        "without intervention.",
-        *start_caveats,
+def _card(
+    ctx: RuleContext,
+    view: _CourseView,
+    action: str,
+    facts: tuple[Fact, ...],
+    caveats: tuple[str, ...] = (),
+    strength: Strength | None = None,
+) -> Fired:
+    """The card of the day with what every course card carries: the course, its state, the
+    dose checks (an alert makes the card an alert), liver tests due, the response so far (a
+    response on another lineage reported), child and CHIP caveats."""
+    shown = [
+        fact(f"On {view.course.drug} since", f"day {view.course.first_day}", view.course.first_day),
+        fact("TPO-RA course state", view.state, ctx.as_of_day),
     ]
-    if marrow.infiltration is None:
-        caveats.append("The marrow report does not state infiltration: confirm.")
+    if view.step is not None:
+        shown.append(_dose_fact(f"Current {view.course.drug} dose (since)", view.step))
+    shown += [
+        fact(f"Also on {c.drug} since", f"day {c.first_day}", c.first_day)
+        for c in view.courses
+        if c is not view.course
+    ]
+    notes: list[str] = []
+    alert = False
+    for course in view.courses:
+        checks, course_alert = _dose_checks(ctx, course)
+        notes += checks
+        alert = alert or course_alert
+    liver = _liver_tests(ctx, view.courses)
+    if liver is not None:
+        shown.append(liver[0])
+        notes.append(liver[1])
     return Fired(
-        action=f"Consider a TPO-RA: {start}, titrated toward {settings.eltrombopag_max_mg_day:g} "
-        f"mg/day; or romiplostim {settings.romiplostim_start_ug_kg:g} ug/kg weekly, "
-        f"+{settings.romiplostim_step_ug_kg:g} ug/kg per week while platelets are < "
-        f"{settings.platelet_target_10e9_l:g} x10^9/L, maximum "
-        f"{settings.romiplostim_max_ug_kg:g} ug/kg.",
-        facts=(*indication, *marrow.facts()),
-        caveats=tuple(caveats),
+        action=action,
+        facts=(*shown, *facts, *_response_facts(ctx, view.response)),
+        caveats=(*caveats, *notes, *_patient_caveats(ctx)),
+        strength="alert" if alert else strength,
     )
 
 
-# -- titration ------------------------------------------------------------------------------------
-def _above_for_weeks(ctx: RuleContext, threshold: float) -> bool:
-    """Every platelet value from the latest one at least a week before the latest value on is
-    above ``threshold`` (label: above the cut-off for 2 consecutive weeks)."""
-    series = ctx.series(Analyte.PLATELETS)
-    if not len(series):
-        return False
-    span = (ROMIPLOSTIM_REDUCE_CONSECUTIVE_WEEKS - 1) * _WEEK_DAYS
-    earlier = np.flatnonzero(series.day <= series.day[-1] - span)
-    return bool(earlier.shape[0]) and bool(np.all(series.value[earlier[-1] :] > threshold))
-
-
-def _romiplostim_action(ctx: RuleContext, dose: float, platelets: float) -> str | None:
-    settings = ctx.profile.tpo_ra
-    reduce, hold, resume = ROMIPLOSTIM_THRESHOLDS_10E9_PER_L[settings.romiplostim_label]
-    lower = max(dose - ROMIPLOSTIM_REDUCE_STEP_UG_KG, 0.0)
-    label = f"{settings.romiplostim_label.upper()} label"
-    if platelets > hold:
-        return (
-            f"Consider holding romiplostim ({label}: platelets > {hold:g} x10^9/L), checking "
-            f"counts weekly and resuming at {lower:g} ug/kg once platelets are < {resume:g}."
-        )
-    if _above_for_weeks(ctx, reduce):
-        return (
-            f"Consider reducing romiplostim from {dose:g} to {lower:g} ug/kg ({label}: platelets "
-            f"> {reduce:g} x10^9/L for {ROMIPLOSTIM_REDUCE_CONSECUTIVE_WEEKS} consecutive weeks)."
-        )
-    if platelets >= settings.platelet_target_10e9_l:
-        return None
-    if dose >= settings.romiplostim_max_ug_kg:
-        return (
-            f"Consider no further increase: romiplostim is at the maximum of "
-            f"{settings.romiplostim_max_ug_kg:g} ug/kg with platelets < "
-            f"{settings.platelet_target_10e9_l:g} x10^9/L; the label stops it if there is no "
-            f"adequate response after {ROMIPLOSTIM_NO_RESPONSE_WEEKS_AT_MAX} weeks at the maximum."
-        )
-    higher = min(dose + settings.romiplostim_step_ug_kg, settings.romiplostim_max_ug_kg)
+def _transfusion_caveats(ctx: RuleContext) -> tuple[str, ...]:
+    """Absence is not a negative: independence read from an undeclared transfusion stream."""
+    if ctx.stream_complete("transfusions"):
+        return ()
     return (
-        f"Consider increasing romiplostim from {dose:g} to {higher:g} ug/kg this week "
-        f"(platelets < {settings.platelet_target_10e9_l:g} x10^9/L; maximum "
-        f"{settings.romiplostim_max_ug_kg:g} ug/kg)."
+        "Transfusions are not declared complete in this record: independence and the transfusion "
+        "counts read only the recorded transfusions.",
     )
+
+
+def _partial_facts(p: PartialResponse, first_dose: int, as_of_day: int) -> tuple[Fact, ...]:
+    w = p.window_days
+    out = [
+        fact(
+            f"Platelet transfusions in the {w} days up to the first dose",
+            p.transfusions_before,
+            first_dose,
+        )
+    ]
+    if p.transfusions_recent is not None:
+        out.append(
+            fact(f"Platelet transfusions in the last {w} days", p.transfusions_recent, as_of_day)
+        )
+    if p.median_before is not None:
+        out.append(
+            fact(
+                f"Platelet median, {w} days up to the first dose",
+                f"{p.median_before:g} x10^9/L",
+                first_dose,
+            )
+        )
+    if p.median_recent is not None:
+        out.append(
+            fact(f"Platelet median, last {w} days", f"{p.median_recent:g} x10^9/L", as_of_day)
+        )
+    return tuple(out)
+
+
+def _response_facts(ctx: RuleContext, response: TpoRaResponse) -> tuple[Fact, ...]:
+    """The first dose, the platelet response or partial response, and a response on another
+    lineage, reported (it does not change a drug given for platelets)."""
+    out = [fact("First TPO-RA dose", f"day {response.first_dose_day}", response.first_dose_day)]
+    if response.platelet_response_day is not None:
+        out.append(fact("Platelet response (Beyar-Katz)", "met", response.platelet_response_day))
+    out += _partial_facts(response.partial, response.first_dose_day, ctx.as_of_day)
+    out += [
+        fact(
+            f"{r.lineage} response (reported; a drug given for platelets follows the platelets)",
+            f"{r.criterion}, {r.days_from_first_dose} d from the first dose",
+            r.met_day,
+        )
+        for r in response.lineages
+        if r.lineage == "neutrophils" and r.met_day is not None and not r.met_before_first_dose
+    ]
+    return tuple(out)
+
+
+def _showing(ctx: RuleContext, rule_id: str) -> _CourseView | None:
+    """The course view when ``rule_id`` is the card of the day, else None."""
+    view = _course_view(ctx)
+    return view if view is not None and view.card == rule_id else None
+
+
+# -- the course rules: exactly one shows the state of the day -------------------------------------
+def _titration(ctx: RuleContext, drug: str) -> Outcome:
+    view = _showing(ctx, f"tpo-ra.{drug}-titration")
+    if view is None or view.step is None:
+        return None
+    if view.dose is None:
+        return _no_normalised_dose(view.step, ctx.course.facts.weight_kg)
+    if view.platelets is None:
+        return CannotEvaluate(missing=("platelets",))
+    platelets = view.platelets.value
+    if view.adjustment is not None:
+        action = view.adjustment
+    elif drug == ROMIPLOSTIM:
+        action = _romiplostim_step(ctx, view.dose, platelets)
+    else:
+        action = _eltrombopag_step(ctx, view, view.dose, platelets)
+    facts: tuple[Fact, ...] = (lab_fact(Analyte.PLATELETS, view.platelets),)
+    caveats: tuple[str, ...] = ()
+    if view.state == "responding":
+        caveats = (
+            "Responding below the target: BAUR kept the weekly romiplostim steps until "
+            "platelets > 50 x10^9/L were reached and maintained.",
+            *_transfusion_caveats(ctx),
+        )
+    return _card(ctx, view, action, facts, caveats)
 
 
 @rule(
@@ -364,15 +943,20 @@ def _romiplostim_action(ctx: RuleContext, dose: float, platelets: float) -> str 
     title="Romiplostim weekly titration",
     category="TPO-RA",
     decision="tpo-ra",
-    summary="On romiplostim: +step ug/kg per week while platelets are below the target (up to the "
-    "maximum); reduce by 1 ug/kg or hold above the label thresholds (US 200/400, EU 150/250).",
+    summary="On romiplostim, titrating (or responding below the target): +step ug/kg per week "
+    "while platelets are below the target, up to the maximum; reduce by 1 ug/kg or hold above "
+    "the label thresholds (US 200/400, EU 150/250). Dose alerts and the child and CHIP caveats "
+    "ride on the card.",
     citations=[
         Citation("LABEL-ROMIPLOSTIM", "dosage and dose adjustments (US label, EU SmPC)"),
         Citation("BAUR", "L202-206"),
         Citation("JAIN", "L57"),
+        *_COURSE_CITATIONS,
     ],
-    inputs=["medication", "treatments", "platelets", "patient.weight_kg"],
+    inputs=_COURSE_INPUTS,
     settings=[
+        *_COURSE_SETTINGS,
+        *_RESPONSE_SETTINGS,
         "tpo_ra.romiplostim_step_ug_kg",
         "tpo_ra.romiplostim_max_ug_kg",
         "tpo_ra.platelet_target_10e9_l",
@@ -380,69 +964,7 @@ def _romiplostim_action(ctx: RuleContext, dose: float, platelets: float) -> str 
     ],
 )
 def romiplostim_titration(ctx: RuleContext) -> Outcome:
-    inputs = _titration(ctx, ROMIPLOSTIM)
-    if not isinstance(inputs, _Titration):
-        return inputs
-    action = _romiplostim_action(ctx, inputs.dose, inputs.platelets.value)
-    if action is None:
-        return None
-    return Fired(
-        action=action,
-        facts=(
-            _dose_fact("Current romiplostim dose (since)", inputs.step),
-            lab_fact(Analyte.PLATELETS, inputs.platelets),
-        ),
-        caveats=_step_caveats(inputs.step),
-    )
-
-
-def _same_dose_since(course: DrugCourse, step: DoseStep) -> int:
-    """First day of the run of contiguous steps at the current step's dose."""
-    index = max(i for i, s in enumerate(course.steps) if s == step)
-    start = step.start_day
-    for prev in reversed(course.steps[:index]):
-        contiguous = prev.end_day is not None and prev.end_day >= start - 1
-        if not contiguous or prev.normalised_dose != step.normalised_dose:
-            break
-        start = prev.start_day
-    return start
-
-
-def _eltrombopag_action(ctx: RuleContext, dose: float, platelets: float, since: int) -> str | None:
-    settings = ctx.profile.tpo_ra
-    lower = max(dose - ELTROMBOPAG_REDUCE_STEP_MG, 0.0)
-    if platelets > ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:
-        return (
-            f"Consider stopping eltrombopag (label: platelets > "
-            f"{ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:g} x10^9/L), checking counts twice weekly and "
-            f"restarting at {lower:g} mg/day once platelets are < "
-            f"{ELTROMBOPAG_RESTART_BELOW_10E9_PER_L:g} x10^9/L."
-        )
-    if platelets >= ELTROMBOPAG_REDUCE_FROM_10E9_PER_L:
-        return (
-            f"Consider reducing eltrombopag from {dose:g} to {lower:g} mg/day and reassessing in "
-            f"2 weeks (label: platelets {ELTROMBOPAG_REDUCE_FROM_10E9_PER_L:g}-"
-            f"{ELTROMBOPAG_STOP_ABOVE_10E9_PER_L:g} x10^9/L)."
-        )
-    at_dose = ctx.as_of_day - since
-    if (
-        platelets >= settings.platelet_target_10e9_l
-        or at_dose < settings.eltrombopag_step_after_days
-    ):
-        return None
-    if dose >= settings.eltrombopag_max_mg_day:
-        return (
-            f"Consider no further increase: eltrombopag is at the titration cap of "
-            f"{settings.eltrombopag_max_mg_day:g} mg/day with platelets < "
-            f"{settings.platelet_target_10e9_l:g} x10^9/L."
-        )
-    higher = min(dose + settings.eltrombopag_step_mg, settings.eltrombopag_max_mg_day)
-    return (
-        f"Consider increasing eltrombopag from {dose:g} to {higher:g} mg/day (at least "
-        f"{settings.eltrombopag_step_after_days} days at the current dose, platelets < "
-        f"{settings.platelet_target_10e9_l:g} x10^9/L; cap "
-        f"{settings.eltrombopag_max_mg_day:g} mg/day)."
-    )
+    return _titration(ctx, ROMIPLOSTIM)
 
 
 @rule(
@@ -450,70 +972,37 @@ def _eltrombopag_action(ctx: RuleContext, dose: float, platelets: float, since: 
     title="Eltrombopag titration",
     category="TPO-RA",
     decision="tpo-ra",
-    summary="On eltrombopag at the same dose for tpo_ra.eltrombopag_step_after_days with "
-    "platelets below the target: +step mg up to the cap; platelets 200-400 x10^9/L: -25 mg; "
-    "> 400: stop and recheck (label).",
+    summary="On eltrombopag, titrating: continue until the step is due; then, with platelets "
+    "below the target, +step mg up to the cap (150 mg/day; 75 mg/day for a child); platelets "
+    "200-400 x10^9/L: -25 mg; > 400: stop and recheck (label). Liver tests due, dose alerts and "
+    "the choline salt ride on the card.",
     citations=[
         Citation("LABEL-ELTROMBOPAG", "dosage and dose adjustments"),
         Citation("JAIN", "L57"),
         Citation("BK", "abstract"),
+        *_COURSE_CITATIONS,
     ],
-    inputs=["medication", "treatments", "platelets"],
+    inputs=_COURSE_INPUTS,
     settings=[
+        *_COURSE_SETTINGS,
+        *_RESPONSE_SETTINGS,
         "tpo_ra.eltrombopag_step_mg",
         "tpo_ra.eltrombopag_step_after_days",
-        "tpo_ra.eltrombopag_max_mg_day",
         "tpo_ra.platelet_target_10e9_l",
     ],
 )
 def eltrombopag_titration(ctx: RuleContext) -> Outcome:
-    inputs = _titration(ctx, ELTROMBOPAG)
-    if not isinstance(inputs, _Titration):
-        return inputs
-    course, step, platelets = inputs.course, inputs.step, inputs.platelets
-    since = _same_dose_since(course, step)
-    action = _eltrombopag_action(ctx, inputs.dose, platelets.value, since)
-    if action is None:
-        return None
-    caveats = _step_caveats(step)
-    if is_eltrombopag_choline(step):
-        caveats += (_CHOLINE_EQUIVALENCE,)
-    return Fired(
-        action=action,
-        facts=(
-            fact("Current eltrombopag dose since", f"{step.normalised_dose:g} mg/day", since),
-            lab_fact(Analyte.PLATELETS, platelets),
-        ),
-        caveats=caveats,
-    )
+    return _titration(ctx, ELTROMBOPAG)
 
 
-# -- eltrombopag liver monitoring -----------------------------------------------------------------
-@rule(
-    id="tpo-ra.eltrombopag-liver-tests",
-    title="Eltrombopag liver tests due",
-    category="TPO-RA",
-    decision="tpo-ra",
-    summary="On eltrombopag without an ALT in the last tpo_ra.liver_test_interval_days: consider "
-    "ALT, AST and bilirubin now (label: every 2 weeks during titration).",
-    citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity monitoring")],
-    inputs=["medication", "treatments", "alt"],
-    settings=["tpo_ra.liver_test_interval_days"],
-)
-def eltrombopag_liver_tests(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ELTROMBOPAG)
-    if running is None:
+def _alt_uln_missing(ctx: RuleContext) -> CannotEvaluate | None:
+    """On eltrombopag with a latest ALT without its ULN: the ALT rise cannot be judged."""
+    series = ctx.series(Analyte.ALT)
+    if not len(series) or not np.isnan(series.uln[-1]):
         return None
-    course, _ = running
-    interval = ctx.profile.tpo_ra.liver_test_interval_days
-    alt = ctx.latest(Analyte.ALT)
-    if alt is not None and ctx.as_of_day - calendar_day(alt.day) <= interval:
-        return None
-    last = fact("Last ALT", "none recorded") if alt is None else lab_fact(Analyte.ALT, alt)
-    return Fired(
-        action=f"Consider ALT, AST and bilirubin now (every {interval} days during eltrombopag "
-        "titration, then monthly; label: every 2 weeks).",
-        facts=(fact("Eltrombopag since", course.first_day, course.first_day), last),
+    latest = Measurement(day=float(series.day[-1]), value=float(series.value[-1]))
+    return CannotEvaluate(
+        missing=("ALT upper limit of normal",), facts=(lab_fact(Analyte.ALT, latest),)
     )
 
 
@@ -532,31 +1021,29 @@ def _alt_run_start(ctx: RuleContext) -> int | None:
     category="TPO-RA",
     decision="tpo-ra",
     strength="alert",
-    summary="On eltrombopag with the latest ALT >= 3x ULN: consider holding or stopping per label "
-    "if progressive, persistent >= 4 weeks, or with raised direct bilirubin or symptoms.",
-    citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity")],
-    inputs=["medication", "treatments", "alt"],
+    summary="On eltrombopag with the latest ALT >= 3x ULN: the card of the day is the liver "
+    "review (no dose increase): consider holding or stopping per label if progressive, "
+    "persistent >= 4 weeks, or with raised direct bilirubin or symptoms.",
+    citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity"), *_COURSE_CITATIONS],
+    inputs=_COURSE_INPUTS,
+    settings=_COURSE_SETTINGS,
 )
 def eltrombopag_alt_rise(ctx: RuleContext) -> Outcome:
-    if _running(ctx, ELTROMBOPAG) is None:
+    view = _course_view(ctx)
+    if view is None or not any(c.drug == ELTROMBOPAG for c in view.courses):
         return None
-    series = ctx.series(Analyte.ALT)
-    if not len(series):
-        return None
-    latest = Measurement(day=float(series.day[-1]), value=float(series.value[-1]))
-    uln = float(series.uln[-1])
-    if np.isnan(uln):
-        return CannotEvaluate(
-            missing=("ALT upper limit of normal",), facts=(lab_fact(Analyte.ALT, latest),)
-        )
-    if latest.value < ALT_STOP_ULN_MULTIPLE * uln:
-        return None
+    high = _alt_high(ctx)
+    if view.card != "tpo-ra.eltrombopag-alt-rise" or high is None:
+        return _alt_uln_missing(ctx)
+    latest, uln = high
     since = _alt_run_start(ctx)
-    return Fired(
+    return _card(
+        ctx,
+        view,
         action=f"Consider holding or stopping eltrombopag per label if the ALT rise is "
         f"progressive, persistent for >= {ALT_PERSISTENT_WEEKS} weeks, or comes with raised "
         "direct bilirubin, symptoms of liver injury or hepatic decompensation; confirm within "
-        "3-5 days and monitor weekly.",
+        "3-5 days and monitor weekly. No dose increase meanwhile.",
         facts=(
             lab_fact(Analyte.ALT, latest),
             fact("ALT / ULN", f"{latest.value / uln:.1f}x (ULN {uln:g} U/L)"),
@@ -566,72 +1053,128 @@ def eltrombopag_alt_rise(ctx: RuleContext) -> Outcome:
     )
 
 
-# -- stopping -------------------------------------------------------------------------------------
-def _drug_names(courses: list[DrugCourse]) -> str:
+def _drug_names(courses: tuple[DrugCourse, ...]) -> str:
     return " and ".join(c.drug for c in courses)
 
 
-def _resolved(response: TpoRaResponse) -> list[LineageResponse]:
-    """The response lineages met after the first dose that had a cytopenia to resolve (BK:
-    "resolution of severe neutropenia"); a lineage already above its threshold before the first
-    dose does not show an effect of the TPO-RA."""
-    return [
-        r
-        for r in response.lineages
-        if r.lineage in response.lineages_met and not r.met_before_first_dose
-    ]
+def _taper_rule_text(ctx: RuleContext) -> str:
+    settings = ctx.profile.tpo_ra
+    return (
+        f"platelets >= {settings.taper_platelets_10e9_l:g} x10^9/L on values spanning "
+        f"{settings.taper_span_days} days without platelet transfusion"
+    )
 
 
-def _lineage_fact(r: LineageResponse) -> Fact:
-    before = " (already met before the first dose)" if r.met_before_first_dose else ""
-    return fact(
-        f"{r.lineage}: {r.criterion}",
-        f"met {r.days_from_first_dose} d from the first dose{before}",
-        r.met_day,
+def _response_criteria(response: TpoRaResponse) -> str:
+    """The response criteria met, in words."""
+    partial = response.partial
+    met = []
+    if response.platelet_response_day is not None:
+        met.append(f"platelet response (Beyar-Katz) since day {response.platelet_response_day}")
+    if partial.by_transfusions:
+        met.append(
+            f"{partial.transfusions_recent} platelet transfusions in the last "
+            f"{partial.window_days} days vs {partial.transfusions_before} before the first dose"
+        )
+    if partial.by_platelets:
+        met.append(
+            f"platelet median {partial.median_recent:g} vs {partial.median_before:g} x10^9/L "
+            "before the first dose (at least doubled)"
+        )
+    return "; ".join(met)
+
+
+@rule(
+    id="tpo-ra.responding",
+    title="TPO-RA: responding",
+    category="TPO-RA",
+    decision="tpo-ra",
+    summary="On a TPO-RA with the platelet response of Beyar-Katz or a partial response "
+    "(platelet transfusions in the last 14 days at most half of those before the first dose, or "
+    "the platelet median at least doubled), before the taper criterion: consider continuing the "
+    "dose (eltrombopag is not increased while responding; romiplostim keeps its weekly steps "
+    "below the target on the titration card).",
+    citations=[
+        Citation("BK", "abstract (response)"),
+        Citation("SCAL", "L22 (dose kept at 50 mg/day during the response)"),
+        Citation("JAIN", "L41, L57"),
+        *_COURSE_CITATIONS,
+    ],
+    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
+    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS, "tpo_ra.platelet_target_10e9_l"],
+)
+def responding(ctx: RuleContext) -> Outcome:
+    view = _showing(ctx, "tpo-ra.responding")
+    if view is None:
+        return None
+    dose = (
+        "the current dose"
+        if view.step is None or view.dose is None
+        else f"{view.dose:g} {view.step.normalised_unit}"
+    )
+    caveats = list(_transfusion_caveats(ctx))
+    below = view.platelets is not None and view.platelets.value < view.target
+    if view.course.drug == ELTROMBOPAG and below:
+        caveats.insert(
+            0,
+            f"Platelets are below {view.target:g} x10^9/L: the label steps up after 2 weeks; "
+            "with a response under way SCAL kept 50 mg/day and JAIN case 1 kept 75 mg.",
+        )
+    platelets = () if view.platelets is None else (lab_fact(Analyte.PLATELETS, view.platelets),)
+    return _card(
+        ctx,
+        view,
+        action=f"Consider continuing {view.course.drug} at {dose}: responding "
+        f"({_response_criteria(view.response)}); taper once {_taper_rule_text(ctx)}.",
+        facts=platelets,
+        caveats=tuple(caveats),
     )
 
 
 @rule(
     id="tpo-ra.stop-on-response",
-    title="TPO-RA: taper after response",
+    title="TPO-RA: taper",
     category="TPO-RA",
     decision="tpo-ra",
-    summary="On a TPO-RA with the Beyar-Katz response met (transfusion independence plus ANC > "
-    "0.5 and/or platelets > 20 x10^9/L, in a lineage that was below it before the first dose): "
-    "consider tapering and stopping.",
+    summary="On a TPO-RA with platelets >= tpo_ra.taper_platelets_10e9_l on values spanning "
+    "tpo_ra.taper_span_days after the first dose, without platelet transfusion: consider "
+    "tapering and stopping. A response on another lineage does not taper a drug given for "
+    "platelets.",
     citations=[
         Citation("BK", "abstract (taper once the response is met)"),
         Citation("JAIN", "L57"),
         Citation("BAUR", "L202-205"),
         Citation("LABEL-ROMIPLOSTIM", "monitoring after discontinuation"),
+        *_COURSE_CITATIONS,
     ],
-    inputs=["medication", "treatments", "tpo_ra_response", "platelets"],
-    settings=[*_TRANSFUSION_WINDOWS, "tpo_ra.platelet_target_10e9_l"],
+    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
+    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS],
 )
 def stop_on_response(ctx: RuleContext) -> Outcome:
-    active = ctx.treatments.active_tpo_ra()
-    response = ctx.treatments.tpo_ra_response
-    if not active or response is None or not response.response or not _resolved(response):
+    view = _showing(ctx, "tpo-ra.stop-on-response")
+    if view is None or view.taper_from is None:
         return None
-    target = ctx.profile.tpo_ra.platelet_target_10e9_l
-    platelets = ctx.latest(Analyte.PLATELETS)
-    caveats = list(response.caveats)
-    if platelets is not None and platelets.value < target:
-        caveats.append(
-            f"Platelets are below the titration target of {target:g} x10^9/L: BAUR titrated "
-            "until platelets > 50 x10^9/L were maintained for 2 months."
-        )
-    if any(c.drug == ROMIPLOSTIM for c in active):
-        caveats.append("Monitor counts for at least 2 weeks after stopping romiplostim (label).")
-    return Fired(
-        action=f"Consider tapering and then stopping {_drug_names(active)}: the Beyar-Katz "
-        "response is met (BK tapered once it was met; JAIN stops once platelets recover).",
+    caveats = (
+        ("Monitor counts for at least 2 weeks after stopping romiplostim (label).",)
+        if any(c.drug == ROMIPLOSTIM for c in view.courses)
+        else ()
+    )
+    platelets = () if view.platelets is None else (lab_fact(Analyte.PLATELETS, view.platelets),)
+    return _card(
+        ctx,
+        view,
+        action=f"Consider tapering and then stopping {_drug_names(view.courses)}: "
+        f"{_taper_rule_text(ctx)} (BK tapered once the response was met; JAIN stops once "
+        "platelets recover; BAUR kept > 50 x10^9/L).",
         facts=(
-            fact("First TPO-RA dose", response.first_dose_day, response.first_dose_day),
-            fact("Transfusion independent from", "yes", response.transfusion_independent_day),
-            *(_lineage_fact(r) for r in response.lineages if r.lineage in response.lineages_met),
+            fact(
+                f"Platelets >= {ctx.profile.tpo_ra.taper_platelets_10e9_l:g} x10^9/L since",
+                f"day {view.taper_from}",
+                view.taper_from,
+            ),
+            *platelets,
         ),
-        caveats=tuple(caveats),
+        caveats=caveats,
     )
 
 
@@ -640,147 +1183,40 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
     title="TPO-RA: no response",
     category="TPO-RA",
     decision="tpo-ra",
-    summary="On a TPO-RA for tpo_ra.no_response_weeks weeks without the Beyar-Katz response: "
-    "consider stopping (JAIN: 4-6 weeks); next options are a stem cell boost or an HCT "
-    "assessment.",
-    citations=[Citation("JAIN", "L57, L69"), Citation("BK", "abstract (response definition)")],
-    inputs=["medication", "treatments", "tpo_ra_response"],
-    settings=["tpo_ra.no_response_weeks", *_TRANSFUSION_WINDOWS],
+    summary="On a TPO-RA for tpo_ra.no_response_weeks weeks with neither the platelet response "
+    "of Beyar-Katz nor a partial response: consider stopping (JAIN: 4-6 weeks); next options are "
+    "a stem cell boost or an HCT assessment. A response on another lineage is reported.",
+    citations=[
+        Citation("JAIN", "L57, L69"),
+        Citation("BK", "abstract (response definition)"),
+        *_COURSE_CITATIONS,
+    ],
+    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
+    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS, "tpo_ra.no_response_weeks"],
 )
 def stop_without_response(ctx: RuleContext) -> Outcome:
-    active = ctx.treatments.active_tpo_ra()
-    response = ctx.treatments.tpo_ra_response
+    view = _showing(ctx, "tpo-ra.stop-without-response")
+    if view is None:
+        return None
+    response = view.response
     weeks = ctx.profile.tpo_ra.no_response_weeks
-    if not active or response is None or (response.response and _resolved(response)):
-        return None
     elapsed = ctx.as_of_day - response.first_dose_day
-    if elapsed < weeks * _WEEK_DAYS:
-        return None
-    caveats = (
-        (
-            "The response is formally met only by lineages that already met it before the first "
-            "dose.",
-        )
-        if response.response
-        else ()
-    )
-    return Fired(
-        action=f"Consider stopping {_drug_names(active)}: no Beyar-Katz response after {weeks} "
-        "weeks (JAIN: stop if no response in 4 to 6 weeks). If the cytopenia persists, the next "
-        "options to consider are a stem cell boost (if cells are stored) or an assessment for "
-        "allogeneic HCT.",
+    return _card(
+        ctx,
+        view,
+        action=f"Consider stopping {_drug_names(view.courses)}: neither a response nor a partial "
+        f"response of the platelets after {weeks} weeks (JAIN: stop if no response in 4 to 6 "
+        "weeks). If the cytopenia persists, the next options to consider are a stem cell boost "
+        "(if cells are stored) or an assessment for allogeneic HCT.",
         facts=(
-            fact("First TPO-RA dose", response.first_dose_day, response.first_dose_day),
             fact("Days since the first dose", elapsed, ctx.as_of_day),
             fact(
                 "Transfusion independent from",
-                "not reached" if response.transfusion_independent_day is None else "yes",
+                "not reached"
+                if response.transfusion_independent_day is None
+                else f"day {response.transfusion_independent_day}",
                 response.transfusion_independent_day,
             ),
-            *(_lineage_fact(r) for r in response.lineages if r.met_day is not None),
         ),
-        caveats=(*caveats, *response.caveats),
-    )
-
-
-# -- dose alerts ----------------------------------------------------------------------------------
-@rule(
-    id="tpo-ra.romiplostim-above-max",
-    title="Romiplostim above the label maximum",
-    category="alert",
-    decision="tpo-ra",
-    strength="alert",
-    summary="The current romiplostim dose is above 10 ug/kg weekly (label maximum); a dose in ug "
-    "without a patient weight cannot be checked.",
-    citations=[Citation("LABEL-ROMIPLOSTIM", "dosage (maximum 10 ug/kg)"), Citation("JAIN", "L57")],
-    inputs=["medication", "treatments", "patient.weight_kg"],
-)
-def romiplostim_above_max(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ROMIPLOSTIM)
-    if running is None:
-        return None
-    _, step = running
-    if step.normalised_dose is None:
-        return _no_normalised_dose(step, ctx.course.facts.weight_kg)
-    if step.normalised_dose <= ROMIPLOSTIM_MAX_UG_KG:
-        return None
-    return Fired(
-        action=f"Consider checking the romiplostim dose: {step.normalised_dose:.3g} ug/kg is "
-        f"above the label maximum of {ROMIPLOSTIM_MAX_UG_KG:g} ug/kg weekly.",
-        facts=(_dose_fact("Current romiplostim dose (since)", step),),
-        caveats=_step_caveats(step),
-    )
-
-
-@rule(
-    id="tpo-ra.eltrombopag-above-max",
-    title="Eltrombopag above 150 mg/day",
-    category="alert",
-    decision="tpo-ra",
-    strength="alert",
-    summary="The current eltrombopag (olamine) dose is above 150 mg/day, the maximum used after "
-    "CAR-T (JAIN, BK; the ITP label caps at 75 mg).",
-    citations=[
-        Citation("JAIN", "L57"),
-        Citation("BK", "abstract"),
-        Citation("LABEL-ELTROMBOPAG", "dosage (maximum)"),
-    ],
-    inputs=["medication", "treatments"],
-)
-def eltrombopag_above_max(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ELTROMBOPAG)
-    if running is None:
-        return None
-    _, step = running
-    dose = step.normalised_dose
-    if dose is None or is_eltrombopag_choline(step) or dose <= ELTROMBOPAG_MAX_MG_DAY:
-        return None
-    return Fired(
-        action=f"Consider checking the eltrombopag dose: {dose:g} mg/day is above "
-        f"{ELTROMBOPAG_MAX_MG_DAY:g} mg/day, the maximum used after CAR-T.",
-        facts=(_dose_fact("Current eltrombopag dose (since)", step),),
-        caveats=_step_caveats(step),
-    )
-
-
-@rule(
-    id="tpo-ra.eltrombopag-choline",
-    title="Eltrombopag choline: salt-form dose",
-    category="alert",
-    decision="tpo-ra",
-    strength="alert",
-    summary="An eltrombopag choline product is recorded: its doses differ from the olamine salt "
-    "(36 mg choline ~ 50 mg olamine); above 108 mg/day (the choline equivalent of 150 mg "
-    "olamine) an olamine-strength dose was probably recorded.",
-    citations=[Citation("LABEL-ELTROMBOPAG", "eltrombopag choline (Alvaiz) dose equivalence")],
-    inputs=["medication", "treatments"],
-)
-def eltrombopag_choline(ctx: RuleContext) -> Outcome:
-    running = _running(ctx, ELTROMBOPAG)
-    if running is None or not is_eltrombopag_choline(running[1]):
-        return None
-    step = running[1]
-    dose = step.normalised_dose
-    facts_ = (_dose_fact(f"Current dose of {step.product}", step),)
-    if dose is not None and dose > ELTROMBOPAG_CHOLINE_MAX_MG_DAY:
-        return Fired(
-            action=f"Consider checking the eltrombopag choline dose: {dose:g} mg/day is above "
-            f"{ELTROMBOPAG_CHOLINE_MAX_MG_DAY:g} mg/day, the choline equivalent of "
-            f"{ELTROMBOPAG_MAX_MG_DAY:g} mg olamine: an olamine-strength dose may have been "
-            "recorded for the choline product.",
-            facts=facts_,
-            caveats=(_CHOLINE_EQUIVALENCE,),
-        )
-    equivalent = (
-        ""
-        if dose is None
-        else f" ({dose:g} mg choline ~ {dose * ELTROMBOPAG_OLAMINE_MG / ELTROMBOPAG_CHOLINE_MG:.0f}"
-        " mg olamine)"
-    )
-    return Fired(
-        action=f"Consider confirming that the eltrombopag dose was prescribed for the choline "
-        f"salt{equivalent}.",
-        facts=facts_,
-        caveats=(_CHOLINE_EQUIVALENCE,),
-        strength="consider",
+        caveats=tuple(response.caveats),
     )
