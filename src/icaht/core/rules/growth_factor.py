@@ -464,9 +464,9 @@ def biphasic_drop(ctx: RuleContext) -> Outcome:
     if card.state != "biphasic" or card.indication is None:
         return card.cannot_evaluate("biphasic")
     return Fired(
-        action=f"Consider daily {_regimen(ctx)} until ANC > "
-        f"{BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L:g} x10^9/L: the ANC dropped below "
-        f"{BIPHASIC_DROP_BELOW_ANC_10E9_PER_L:g} x10^9/L after an initial recovery (biphasic "
+        action="Consider daily G-CSF until ANC > "
+        f"{BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L:g} x10^9/L ({_regimen(ctx)}): the ANC dropped "
+        f"below {BIPHASIC_DROP_BELOW_ANC_10E9_PER_L:g} x10^9/L after an initial recovery (biphasic "
         "course); transient responses are common and G-CSF dependence usually fades over weeks.",
         facts=(*card.indication.facts, _gcsf_fact(ctx)),
         caveats=_caveats(ctx, "biphasic"),
