@@ -13,11 +13,14 @@ import pytest
 from tests.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
-from icaht.core.guidance import contradictions, fired_rule_ids
+from icaht.core.guidance import contradictions, evaluate_all, fired_rule_ids
 from icaht.core.record import PatientRecord
+from icaht.core.rule import Fired
 from icaht.core.rule_context import RuleContext
+from icaht.core.rules import CATALOGUE
 from icaht.io.records import load_course
 from icaht.knowledge.profile import Profile
+from icaht.simulate import simulate_records
 
 CONSIDER = "growth-factor.consider-gcsf"
 DEFER = "growth-factor.defer-gcsf-during-crs"
@@ -105,6 +108,19 @@ def test_one_gcsf_card_a_day(name: str, profile: Profile) -> None:
     for day in range(41):
         pairs = contradictions(RuleContext.as_of(course, day, profile))
         assert not [p for p in pairs if p[0].startswith("growth-factor.")], (day, pairs)
+
+
+def test_one_gcsf_card_a_day_in_a_simulated_cohort() -> None:
+    """Issue 15 (one card per decision): no two G-CSF rules fire together on any day 0-200 of
+    40 simulated patients, with either profile (the G-CSF rules alone, to stay quick)."""
+    rules = tuple(r for r in CATALOGUE if r.decision == "gcsf")
+    for rec in simulate_records(40, 7):
+        course = course_from_record(rec)
+        for profile in (SEED, ICAHT):
+            for day in range(201):
+                outcomes = evaluate_all(RuleContext.as_of(course, day, profile), rules)
+                shown = [r.id for r, outcome in outcomes if isinstance(outcome, Fired)]
+                assert len(shown) <= 1, (rec.patient.patient_id, profile.name, day, shown)
 
 
 def test_gm_csf_running_is_the_card() -> None:

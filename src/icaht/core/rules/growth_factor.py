@@ -58,14 +58,16 @@ State = Literal["gm-csf", "prophylactic", "biphasic", "consider", "defer"]
 Episode = CrsEpisode | IcansEpisode
 
 _ANC = f"{ANC_SEVERE_10E9_PER_L:g} x10^9/L"
-#: Settings every G-CSF card may name (CRS/ICANS deferral, open episodes, children).
-_CARD_SETTINGS = (
+#: Settings and inputs of the CRS/ICANS deferral, which every G-CSF card names.
+_DEFER_SETTINGS = (
     "gcsf.defer_during_active_crs",
     "gcsf.defer_min_grade",
     "data_quality.open_episode_active_days",
-    "patient_groups.child_max_age_years",
 )
-_CARD_INPUTS = ("medication", "crs", "icans", "infection", "patient.age_years")
+_DEFER_INPUTS = ("medication", "crs", "icans", "infection")
+#: ... and the child caveat of the advising cards.
+_CARD_SETTINGS = (*_DEFER_SETTINGS, "patient_groups.child_max_age_years")
+_CARD_INPUTS = (*_DEFER_INPUTS, "patient.age_years")
 
 
 # -- the facts the state reads -------------------------------------------------------------------
@@ -162,7 +164,9 @@ def _severe(ctx: RuleContext) -> Indication | CannotEvaluate | None:
             return None
         facts = [lab_fact(Analyte.ANC, anc)]
         if ctx.persistent_severe_neutropenia:
-            facts.append(fact("Persistent severe neutropenia", "every ANC in 14 days <= 0.5"))
+            window = ctx.profile.severity.persistent_window_days
+            every = f"every ANC in {window} days <= 0.5"
+            facts.append(fact("Persistent severe neutropenia", every))
         return Indication("consider", anc, tuple(facts))
     latest = ctx.latest(Analyte.ANC)
     if ctx.phase != "early" and latest is not None and latest.value > ANC_SEVERE_10E9_PER_L:
@@ -347,8 +351,8 @@ def _regimen(ctx: RuleContext) -> str:
     "animal models); G-CSF is the growth factor to use. This alert is the G-CSF card while "
     "GM-CSF runs.",
     citations=[Citation("JAIN", "L39, L53; Fig. 1")],
-    inputs=list(_CARD_INPUTS),
-    settings=list(_CARD_SETTINGS),
+    inputs=list(_DEFER_INPUTS),
+    settings=list(_DEFER_SETTINGS),
 )
 def avoid_gm_csf(ctx: RuleContext) -> Outcome:
     """JAIN L39: GM-CSF is raised in CRS/ICANS and its blockade abrogates similar toxicity in
@@ -419,7 +423,13 @@ def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
         Citation("ICAHT", "Table 3"),
     ],
     inputs=["anc", *_CARD_INPUTS],
-    settings=["gcsf.therapeutic_start_day", *_CARD_SETTINGS, *STALE_SETTINGS],
+    settings=[
+        "gcsf.therapeutic_start_day",
+        "severity.persistent_window_days",
+        "severity.persistent_min_values",
+        *_CARD_SETTINGS,
+        *STALE_SETTINGS,
+    ],
 )
 def consider_gcsf(ctx: RuleContext) -> Outcome:
     """JAIN L39 / Fig. 1: if ANC has not recovered to > 500/mm3 by day 7-10, consider G-CSF;
