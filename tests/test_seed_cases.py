@@ -51,7 +51,10 @@ def test_jain_case1_gcsf_in_the_first_two_weeks_then_tpo_ra_at_two_months() -> N
     (JAIN L39) while CRS (days 2-3) is over. At ~2 months, weekly platelet transfusions and a
     marrow without MDS: eltrombopag 75 mg started."""
     result = _replay("jain-case1", 0, 120)
+    # clinical-decisions.md (G-CSF, revised): ICANS grade 3 (days 5-10) makes the G-CSF card the
+    # deferral on days 7-10 (tests/core/rules/test_seed_timeline_gcsf.py checks each day).
     gcsf = active_days(result, "growth-factor.consider-gcsf")
+    gcsf += active_days(result, "growth-factor.defer-gcsf-during-crs")
     assert gcsf
     assert min(gcsf) == 7
     assert max(gcsf) <= 14

@@ -36,12 +36,13 @@ def test_add_twice_then_assess_as_of_a_day(service: Service) -> None:
     assert (again["patients_created"], again["observations_added"]) == (0, 0)
     response = service.client.get(
         "/api/v1/patients/jain-2023-case1/assessment",
-        params={"as_of": 10},
+        # day 12: on day 10 the grade-3 ICANS (days 5-10) defers G-CSF (clinical-decisions.md)
+        params={"as_of": 12},
         headers=service.auth("clinician"),
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["as_of_day"] == 10
+    assert body["as_of_day"] == 12
     assert "growth-factor.consider-gcsf" in [r["rule_id"] for r in body["recommendations"]]
     engine = make_engine(service.store.url())
     with Session(engine) as session:

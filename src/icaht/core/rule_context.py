@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from icaht.core.record import (
     CrsEpisode,
     Death,
     DiseaseStatus,
+    IcansEpisode,
     Infection,
     MarrowBiopsy,
     Medication,
@@ -61,6 +63,7 @@ from icaht.knowledge.profile import Profile
 #: Disease states that mean relapse or progression (record.DiseaseStatus).
 RELAPSE_STATES = frozenset({"pd", "relapse"})
 _LINEAGE_SPECS = {spec[1]: spec for spec in LINEAGES}
+Episode = TypeVar("Episode", CrsEpisode, IcansEpisode)
 
 
 @dataclass(frozen=True)
@@ -323,10 +326,26 @@ class RuleContext:
         ]
 
     def crs_active(self) -> CrsEpisode | None:
-        """The CRS episode still active on the as-of day, if any."""
-        for crs in reversed(self.course.of_kind(CrsEpisode)):
-            if crs.end is None or calendar_day(day_of(crs.end)) >= self.as_of_day:
-                return crs
+        """The CRS episode active on the as-of day, if any (:meth:`episode_last_day`)."""
+        return self._active_episode(CrsEpisode)
+
+    def icans_active(self) -> IcansEpisode | None:
+        """The ICANS episode active on the as-of day, if any (:meth:`episode_last_day`)."""
+        return self._active_episode(IcansEpisode)
+
+    def episode_last_day(self, episode: CrsEpisode | IcansEpisode) -> int:
+        """The last calendar day a CRS or ICANS episode counts as active: its end day, or, with
+        no end date recorded, at most ``data_quality.open_episode_active_days`` after its start
+        (clinical-decisions.md, G-CSF: an episode with no end date is not active forever)."""
+        if episode.end is not None:
+            return calendar_day(day_of(episode.end))
+        limit = self.profile.data_quality.open_episode_active_days
+        return calendar_day(day_of(episode.start)) + limit
+
+    def _active_episode(self, kind: type[Episode]) -> Episode | None:
+        for episode in reversed(self.course.of_kind(kind)):
+            if self.episode_last_day(episode) >= self.as_of_day:
+                return episode
         return None
 
     def severe_infection_active(self) -> Infection | None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 GCSF: frozenset[str] = frozenset(
     {"filgrastim", "pegfilgrastim", "lenograstim", "tbo-filgrastim", "eflapegrastim", "g-csf"}
 )
+#: Pegylated (long-acting) G-CSF, given once per cycle per the labels: a running segment counts
+#: as G-CSF running whatever its recorded frequency.
+LONG_ACTING_GCSF: frozenset[str] = frozenset({"pegfilgrastim", "eflapegrastim"})
 GM_CSF: frozenset[str] = frozenset({"sargramostim", "molgramostim", "gm-csf"})
 TPO_RA: frozenset[str] = frozenset({"eltrombopag", "romiplostim", "avatrombopag"})
 ESA: frozenset[str] = frozenset(

@@ -184,8 +184,25 @@ class GcsfSettings(BaseModel):
     )
     defer_during_active_crs: bool = Field(
         True,
-        description="Defer G-CSF while CRS is active unless there is a severe infection. "
-        "Source: JAIN.",
+        description="Defer G-CSF while CRS or ICANS (grade >= defer_min_grade, or grade not "
+        "recorded) is active unless there is a severe infection. Source: JAIN (ongoing CRS; "
+        "concern that early G-CSF may worsen CRS and ICANS).",
+    )
+    defer_min_grade: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="Lowest ASTCT grade of an active CRS or ICANS that defers G-CSF; an ungraded "
+        "episode defers too (conservative). Project default (clinical-decisions.md, G-CSF; JAIN "
+        "names no grade).",
+    )
+    biphasic_advice_days: int = Field(
+        14,
+        ge=1,
+        le=42,
+        description="The biphasic-drop advice (daily G-CSF until ANC > 1.5 x10^9/L) lasts while "
+        "the drop is at most this many days old and no G-CSF has started since. Project default "
+        "(clinical-decisions.md, G-CSF).",
     )
     prophylactic_for_high_hematotox: bool = Field(
         False,
@@ -548,6 +565,14 @@ class DataQualitySettings(BaseModel):
     )
     stale_days_late: int = Field(
         35, ge=1, le=180, description="Jain late phase (> day 90). Project default."
+    )
+    open_episode_active_days: int = Field(
+        14,
+        ge=1,
+        le=60,
+        description="A CRS or ICANS episode with no end date counts as active for at most this "
+        "many days after its start, flagged 'end date missing'. Project default "
+        "(clinical-decisions.md, G-CSF).",
     )
 
 

@@ -128,9 +128,10 @@ def test_prophylactic_gcsf_unknown_risk_cannot_be_evaluated() -> None:
 
 
 def test_prophylactic_gcsf_caveat_during_crs() -> None:
-    """JAIN L39 avoids G-CSF during ongoing CRS; ICAHT reports no CRS signal: a caveat."""
+    """JAIN L39 avoids G-CSF during ongoing CRS; ICAHT reports no CRS signal: a caveat naming the
+    episode (wording revised with clinical-decisions.md, G-CSF: the caveat names the CRS)."""
     rec = record(labs=HIGH, events=[{"kind": "crs", "start": 1, "grade": 2}])
-    assert "CRS is active" in fired(rec, 2, ICAHT)[PROPHYLACTIC].caveats[0]
+    assert "CRS (grade 2) active since day 1" in fired(rec, 2, ICAHT)[PROPHYLACTIC].caveats[0]
 
 
 # -- myelosuppressive medication review ----------------------------------------------------------

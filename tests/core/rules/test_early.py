@@ -60,9 +60,12 @@ def test_gcsf_at_anc_0_5_or_below(anc: float, fires: bool) -> None:
         assert result[GCSF].facts[0].value == "0.5 10^9/L"
 
 
-@pytest.mark.parametrize(("day", "fires"), [(6, False), (7, True), (29, True), (30, False)])
-def test_gcsf_from_day_7_in_the_early_phase(day: int, fires: bool) -> None:
-    """gcsf.therapeutic_start_day = 7 (JAIN day 7-10); Jain early phase < day 30."""
+@pytest.mark.parametrize(
+    ("day", "fires"), [(6, False), (7, True), (29, True), (30, True), (120, True)]
+)
+def test_gcsf_from_day_7_in_any_phase(day: int, fires: bool) -> None:
+    """gcsf.therapeutic_start_day = 7 (JAIN day 7-10). Revised: in any phase, not only the Jain
+    early phase (clinical-decisions.md, G-CSF; JAIN L53: prolonged severe neutropenia)."""
     assert (GCSF in fired(record(labs=[("anc", float(day), 0.2)]), day)) is fires
 
 
@@ -117,7 +120,7 @@ def test_gcsf_not_deferred_when_the_profile_says_so() -> None:
     rec = record(labs=[("anc", 8.0, 0.2)], events=[{"kind": "crs", "start": 5, "grade": 2}])
     result = fired(rec, 8, with_setting(SEED, "gcsf", defer_during_active_crs=False))
     assert DEFER not in result
-    assert "CRS is active" in result[GCSF].caveats[0]
+    assert "CRS (grade 2) active since day 5" in result[GCSF].caveats[0]
 
 
 @pytest.mark.parametrize("labs", [[], [("anc", 4.0, 0.2)]])  # none; stale (day 4 as of day 8)
@@ -135,12 +138,13 @@ def test_gcsf_caveat_for_children() -> None:
 
 @pytest.mark.parametrize("day", range(7, 15))
 def test_jain_case1_gcsf_within_the_first_two_weeks(day: int) -> None:
-    """JAIN case 1 (L7): ANC nadir day 2, recovery > 500 on day 15, CRS day 2-3: G-CSF is a
-    consideration on days 7-14 and is not deferred (CRS ended on day 3)."""
+    """JAIN case 1 (L7): ANC nadir day 2, recovery > 500 on day 15, CRS day 2-3, ICANS grade 3
+    day 5-10. Revised (clinical-decisions.md, G-CSF: ICANS grade >= 2 defers too): the G-CSF card
+    is the deferral on days 7-10 and the consideration on days 11-14."""
     course = load_course(Path("examples/jain-case1.json"))
     ids = {r.rule_id for r in assess(course, day, SEED).recommendations}
-    assert GCSF in ids
-    assert DEFER not in ids
+    assert (GCSF in ids) is (day > 10)
+    assert (DEFER in ids) is (day <= 10)
 
 
 def test_jain_case1_no_gcsf_once_anc_is_above_0_5() -> None:

@@ -69,8 +69,10 @@ def test_biphasic_drop_needs_recovery_then_fall(anc: float) -> None:
 
 
 def test_biphasic_drop_crs_caveat() -> None:
-    """JAIN L39: G-CSF is usually avoided during ongoing CRS unless severe infection."""
-    rec = record(labs=_biphasic(0.6), events=[{"kind": "crs", "start": 18, "grade": 2}])
+    """JAIN L39: G-CSF is usually avoided during ongoing CRS unless severe infection. Revised
+    (clinical-decisions.md, G-CSF): a CRS below grade 2 is a caveat on the card; grade >= 2
+    defers it (tests/core/rules/test_gcsf.py)."""
+    rec = record(labs=_biphasic(0.6), events=[{"kind": "crs", "start": 18, "grade": 1}])
     assert any("CRS" in c for c in fired(rec, 20)["growth-factor.biphasic-drop"].caveats)
 
 

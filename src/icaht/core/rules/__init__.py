@@ -10,9 +10,27 @@ from __future__ import annotations
 from types import ModuleType
 
 from icaht.core.rule import Rule, validate_catalogue
-from icaht.core.rules import baseline, early, iechs, late, marrow, prolonged, tpo_ra
+from icaht.core.rules import (
+    baseline,
+    early,
+    growth_factor,
+    iechs,
+    late,
+    marrow,
+    prolonged,
+    tpo_ra,
+)
 
-_MODULES: tuple[ModuleType, ...] = (baseline, early, iechs, prolonged, tpo_ra, marrow, late)
+_MODULES: tuple[ModuleType, ...] = (
+    baseline,
+    early,
+    growth_factor,
+    iechs,
+    prolonged,
+    tpo_ra,
+    marrow,
+    late,
+)
 
 
 def _collect(modules: tuple[ModuleType, ...]) -> list[Rule]:

@@ -1,5 +1,5 @@
-"""Baseline: pre-infusion risk (CAR-HEMATOTOX, risk factors), prophylactic G-CSF for high-risk
-patients, and the review of myelosuppressive drugs (before lymphodepletion and after).
+"""Baseline: pre-infusion risk (CAR-HEMATOTOX, risk factors) and the review of myelosuppressive
+drugs (before lymphodepletion and after); prophylactic G-CSF: :mod:`icaht.core.rules.growth_factor`.
 
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al., Blood 2021
 (CAR-HEMATOTOX); Rejeski et al. (ICAHT), Blood 2023, Table 3; drug labels and Gerson 2002
@@ -17,7 +17,7 @@ from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.score import ScoreResult
 from icaht.core.severity import SevereLineage
-from icaht.core.timeline import baseline_value, calendar_day, icaht_window
+from icaht.core.timeline import baseline_value, calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drug_limits import (
@@ -28,7 +28,6 @@ from icaht.knowledge.drug_limits import (
 )
 from icaht.knowledge.drugs import (
     GANCICLOVIR,
-    GCSF,
     LENALIDOMIDE,
     LINEZOLID,
     MYCOPHENOLATE,
@@ -37,7 +36,6 @@ from icaht.knowledge.drugs import (
 )
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.management_criteria import SEVERE_CRS_ICANS_MIN_GRADE
-from icaht.knowledge.regimens import FILGRASTIM
 from icaht.knowledge.score_criteria import (
     HT_ANC_10E9_PER_L,
     HT_HB_G_PER_DL,
@@ -143,7 +141,7 @@ def tmp_smx_switch(ctx: RuleContext) -> tuple[SevereLineage, ...]:
     return persistent_cytopenia(ctx)
 
 
-def _shown_total(score: ScoreResult) -> str:
+def shown_total(score: ScoreResult) -> str:
     """The total, or the lower bound the known inputs give when some are missing."""
     if score.total is not None:
         return f"{score.total:g}"
@@ -200,7 +198,7 @@ def car_hematotox_risk(ctx: RuleContext) -> Outcome:
     facts = _hematotox_facts(ctx, score)
     if category is None:
         return CannotEvaluate(missing=hematotox_missing(score), facts=tuple(facts))
-    facts.insert(0, fact("CAR-HEMATOTOX", f"{_shown_total(score)} ({category} risk)"))
+    facts.insert(0, fact("CAR-HEMATOTOX", f"{shown_total(score)} ({category} risk)"))
     caveats = () if score.computable else tuple(score.notes[1:])
     if category == "high":
         action = (
@@ -214,58 +212,6 @@ def car_hematotox_risk(ctx: RuleContext) -> Outcome:
             "of prolonged severe neutropenia (the score has a high negative predictive value)."
         )
     return Fired(action=action, facts=tuple(facts), caveats=caveats)
-
-
-# -- prophylactic G-CSF --------------------------------------------------------------------------
-@rule(
-    id="growth-factor.prophylactic-gcsf",
-    title="Prophylactic G-CSF for CAR-HEMATOTOX-high patients",
-    category="growth factor",
-    decision="gcsf",
-    summary="Profiles that give prophylactic G-CSF (icaht-2023): from the start day in the early "
-    "ICAHT window, a CAR-HEMATOTOX-high patient without G-CSF and without ANC recovery after the "
-    f"nadir: consider {FILGRASTIM}.",
-    citations=[Citation("ICAHT", "Table 3"), Citation("JAIN", "L39")],
-    inputs=["car_hematotox", "anc", "medication", "crs"],
-    settings=[
-        "gcsf.prophylactic_for_high_hematotox",
-        "gcsf.prophylactic_start_day",
-        "prophylaxis.recovery_consecutive_values",
-    ],
-)
-def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
-    """ICAHT Table 3: prophylactic G-CSF from day +2 for patients at high risk of ICAHT (e.g.
-    CAR-HEMATOTOX high), 5 ug/kg once daily; not part of the seed approach (JAIN L39)."""
-    settings = ctx.profile.gcsf
-    if not settings.prophylactic_for_high_hematotox:
-        return None
-    if ctx.as_of_day < settings.prophylactic_start_day or icaht_window(ctx.as_of_day) != "early":
-        return None
-    if ctx.active_medications(GCSF) or recovered_since_neutropenia(ctx) is not None:
-        return None
-    score = ctx.scores.car_hematotox
-    category = hematotox_category(score)
-    if category is None:
-        return CannotEvaluate(missing=hematotox_missing(score))
-    if category != "high":
-        return None
-    caveats = []
-    crs = ctx.crs_active()
-    if crs is not None:
-        caveats.append(
-            f"CRS is active (grade {crs.grade}): the seed approach avoids G-CSF during ongoing CRS "
-            "unless there is severe infection (JAIN L39); ICAHT reports no CRS/ICANS signal with "
-            "prophylactic G-CSF."
-        )
-    return Fired(
-        action=f"Consider prophylactic {FILGRASTIM} from day "
-        f"+{settings.prophylactic_start_day} (CAR-HEMATOTOX high; ICAHT Table 3).",
-        facts=(
-            fact("CAR-HEMATOTOX", f"{_shown_total(score)} (high)"),
-            fact("G-CSF", "none active"),
-        ),
-        caveats=tuple(caveats),
-    )
 
 
 # -- myelosuppressive drugs ----------------------------------------------------------------------

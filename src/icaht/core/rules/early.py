@@ -1,5 +1,5 @@
-"""Early phase (Jain: day < 30): growth factors, anti-infective prophylaxis, transfusion,
-screening at day 21-28 and the infection work-up of neutropenic fever.
+"""Early phase (Jain: day < 30): anti-infective prophylaxis, transfusion, screening at day 21-28
+and the infection work-up of neutropenic fever (G-CSF: :mod:`icaht.core.rules.growth_factor`).
 
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al. (ICAHT),
 Blood 2023, Table 3; Beyar-Katz et al., Ann Hematol 2022.
@@ -28,8 +28,6 @@ from icaht.knowledge.drugs import (
     ANTIBACTERIAL_PROPHYLAXIS,
     ANTIFUNGAL_PROPHYLAXIS,
     ANTIVIRAL_PROPHYLAXIS,
-    GCSF,
-    GM_CSF,
 )
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.management_criteria import (
@@ -37,7 +35,7 @@ from icaht.knowledge.management_criteria import (
     CYTOPENIA_SCREEN_LAST_DAY,
     DAYS_PER_MONTH,
 )
-from icaht.knowledge.regimens import ANTIVIRAL, FILGRASTIM
+from icaht.knowledge.regimens import ANTIVIRAL
 
 #: The staleness settings ``RuleContext.current`` reads.
 _STALE_SETTINGS = (
@@ -50,151 +48,6 @@ _ANC = f"{ANC_SEVERE_10E9_PER_L:g} x10^9/L"
 
 def _missing_current(ctx: RuleContext, analyte: Analyte) -> str:
     return f"current {ANALYTES[analyte].display} (within {ctx.stale_days()} days)"
-
-
-@rule(
-    id="growth-factor.avoid-gm-csf",
-    title="Avoid GM-CSF after CAR-T",
-    category="alert",
-    decision="gcsf",
-    strength="alert",
-    summary="A GM-CSF (sargramostim, molgramostim) is running after infusion: the source "
-    "advises avoiding GM-CSF after CAR-T (raised in CRS/ICANS; blocking it reduces toxicity in "
-    "animal models); G-CSF is the growth factor to use.",
-    citations=[Citation("JAIN", "L39, L53; Fig. 1")],
-    inputs=["medication"],
-)
-def avoid_gm_csf(ctx: RuleContext) -> Outcome:
-    given = [m for m in ctx.active_medications(GM_CSF) if ctx.as_of_day >= 0]
-    if not given:
-        return None
-    return Fired(
-        action="Consider stopping GM-CSF and using G-CSF (filgrastim) instead if a myeloid growth "
-        "factor is needed: GM-CSF is raised in CRS/ICANS and the source advises avoiding it "
-        "after CAR-T.",
-        facts=tuple(event_fact("GM-CSF given", m.drug, day_of(m.start)) for m in given),
-    )
-
-
-# -- therapeutic G-CSF ---------------------------------------------------------------------------
-def _gcsf_candidate(ctx: RuleContext) -> Measurement | CannotEvaluate | None:
-    """The current ANC <= 0.5 that makes G-CSF a consideration (day >= start day, Jain early
-    phase, no G-CSF active); CannotEvaluate without a current ANC; else None."""
-    if ctx.as_of_day < ctx.profile.gcsf.therapeutic_start_day or ctx.phase != "early":
-        return None
-    if ctx.active_medications(GCSF):
-        return None
-    anc = ctx.current(Analyte.ANC)
-    if anc is None:
-        latest = ctx.latest(Analyte.ANC)
-        facts = () if latest is None else (lab_fact(Analyte.ANC, latest, "Latest ANC"),)
-        return CannotEvaluate(missing=(_missing_current(ctx, Analyte.ANC),), facts=facts)
-    return anc if anc.value <= ANC_SEVERE_10E9_PER_L else None
-
-
-def _deferred_for_crs(ctx: RuleContext) -> bool:
-    """CRS active, the profile defers G-CSF during CRS, and no severe infection (JAIN L39)."""
-    return (
-        ctx.profile.gcsf.defer_during_active_crs
-        and ctx.crs_active() is not None
-        and ctx.severe_infection_active() is None
-    )
-
-
-def _gcsf_caveats(ctx: RuleContext) -> tuple[str, ...]:
-    caveats = []
-    crs = ctx.crs_active()
-    if crs is not None and ctx.severe_infection_active() is not None:
-        caveats.append(
-            "CRS is active, but with a severe infection and neutropenia the source uses G-CSF "
-            "(JAIN L39)."
-        )
-    elif crs is not None:
-        caveats.append(
-            "CRS is active and this profile does not defer G-CSF; the seed approach avoids G-CSF "
-            "during ongoing CRS unless there is severe infection (JAIN L39)."
-        )
-    if ctx.is_child():
-        caveats.append(
-            "Child: prolonged growth-factor use is often deferred in pediatric patients, who are "
-            "usually BMT candidates (JAIN L73)."
-        )
-    return tuple(caveats)
-
-
-@rule(
-    id="growth-factor.consider-gcsf",
-    title="Consider G-CSF for severe neutropenia",
-    category="growth factor",
-    decision="gcsf",
-    summary="From the G-CSF start day (default day 7) in the Jain early phase, a current ANC <= "
-    f"0.5 x10^9/L with no G-CSF active: consider {FILGRASTIM} (deferred while CRS is "
-    "active unless there is a severe infection, see growth-factor.defer-gcsf-during-crs).",
-    citations=[
-        Citation("JAIN", "L39, L53; Fig. 1"),
-        Citation("ICAHT", "Table 3"),
-    ],
-    inputs=["anc", "medication", "crs", "infection", "patient.age_years"],
-    settings=[
-        "gcsf.therapeutic_start_day",
-        "gcsf.defer_during_active_crs",
-        "patient_groups.child_max_age_years",
-        *_STALE_SETTINGS,
-    ],
-)
-def consider_gcsf(ctx: RuleContext) -> Outcome:
-    """JAIN L39 / Fig. 1: if ANC has not recovered to > 500/mm3 by day 7-10, consider G-CSF;
-    avoid it during ongoing CRS unless there is severe infection with neutropenia. ICAHT Table 3:
-    therapeutic G-CSF for ANC < 500/uL, 5 ug/kg once daily (read as the ICAHT severe band <= 0.5,
-    clinical-decisions.md). JAIN L73: prolonged growth factors often deferred in children."""
-    anc = _gcsf_candidate(ctx)
-    if not isinstance(anc, Measurement):
-        return anc
-    if _deferred_for_crs(ctx):
-        return None
-    return Fired(
-        action=f"Consider {FILGRASTIM}: ANC has not recovered above "
-        f"{_ANC} by day {ctx.profile.gcsf.therapeutic_start_day} or later. Avoid GM-CSF.",
-        facts=(
-            lab_fact(Analyte.ANC, anc),
-            fact("G-CSF", "none active"),
-        ),
-        caveats=_gcsf_caveats(ctx),
-    )
-
-
-@rule(
-    id="growth-factor.defer-gcsf-during-crs",
-    title="Defer G-CSF while CRS is active",
-    category="growth factor",
-    decision="gcsf",
-    summary="G-CSF would be considered (current ANC <= 0.5 x10^9/L from the start day) but CRS is "
-    "active and no severe infection is recorded: consider deferring G-CSF until CRS resolves.",
-    citations=[Citation("JAIN", "L39")],
-    inputs=["anc", "medication", "crs", "infection"],
-    settings=[
-        "gcsf.therapeutic_start_day",
-        "gcsf.defer_during_active_crs",
-        *_STALE_SETTINGS,
-    ],
-)
-def defer_gcsf_during_crs(ctx: RuleContext) -> Outcome:
-    """JAIN L39: 'We commonly avoid the use of G-CSF in patients with ongoing CRS, unless there is
-    concomitant severe infection in a setting of neutropenia' (gcsf.defer_during_active_crs).
-    The companion of growth-factor.consider-gcsf, so a replay shows why G-CSF was not proposed."""
-    anc = _gcsf_candidate(ctx)
-    crs = ctx.crs_active()
-    if not isinstance(anc, Measurement) or crs is None or not _deferred_for_crs(ctx):
-        return None
-    return Fired(
-        action="Consider deferring G-CSF while CRS is active; reconsider once CRS resolves or if a "
-        "severe infection develops.",
-        facts=(
-            lab_fact(Analyte.ANC, anc),
-            event_fact("CRS active", f"grade {crs.grade}", day_of(crs.start)),
-            fact("Severe infection", "none recorded as active"),
-        ),
-    )
 
 
 # -- antibacterial / antifungal prophylaxis ------------------------------------------------------

@@ -1,6 +1,7 @@
 """Late phase (Jain: > day 90) and persistent cytopenia: the late work-up, stem cell boost and
-allogeneic HCT, prior allo-HCT, pediatric specifics (lineage switch, deferring growth factors),
-secondary-malignancy vigilance and follow-up at the CAR-T centre.
+allogeneic HCT, prior allo-HCT, pediatric specifics (lineage switch; deferring growth factors in
+children is a caveat of the G-CSF card), secondary-malignancy vigilance and follow-up at the CAR-T
+centre.
 
 "Significant cytopenia" is the shared reading of
 :func:`icaht.core.rules.prolonged.cytopenia_picture` (profile section ``cytopenia`` plus
@@ -39,7 +40,7 @@ from icaht.core.rules.prolonged import (
 from icaht.core.severity import SevereLineage
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.bibliography import Citation
-from icaht.knowledge.drugs import MYELOSUPPRESSIVE, TPO_RA
+from icaht.knowledge.drugs import MYELOSUPPRESSIVE
 from icaht.knowledge.late_criteria import (
     B_ALL_DIAGNOSES,
     DAYS_PER_YEAR,
@@ -568,37 +569,6 @@ def lineage_switch(ctx: RuleContext) -> Outcome:
             fact("CAR target", facts.target or "unknown"),
             *cytopenia.facts,
         ),
-    )
-
-
-# -- 13. defer growth factors in children --------------------------------------------------------
-@rule(
-    id="growth-factor.defer-in-children",
-    title="Children: defer prolonged growth factors if an HCT is planned",
-    category="growth factor",
-    decision="gcsf",
-    summary="A child on G-CSF (G-CSF dependent) or a TPO-RA in the prolonged or late phase: most "
-    "children are HCT candidates after CAR-T and prolonged growth-factor use is often deferred.",
-    citations=[Citation("JAIN", "L73")],
-    inputs=["jain_phase", "patient.age_years", "gcsf_dependence", "medication"],
-    settings=["patient_groups.child_max_age_years", "gcsf.dependence_window_days"],
-)
-def defer_growth_factors_in_children(ctx: RuleContext) -> Outcome:
-    """JAIN L73: most pediatric patients are BMT candidates after CAR-T, so prolonged growth
-    factor use is often deferred; myeloid growth factors might exacerbate CRS and
-    thrombopoietin mimetics might trigger myeloid clonal evolution."""
-    if not prolonged_or_late(ctx) or ctx.is_child() is not True:
-        return None
-    tpo_ra = medication_facts(ctx, TPO_RA, "TPO-RA running")
-    if not ctx.gcsf.dependent and not tpo_ra:
-        return None
-    gcsf = (support_fact(ctx.gcsf),) if ctx.gcsf.dependent else ()
-    return Fired(
-        action="Consider deferring prolonged growth-factor use if an HCT is planned: most "
-        "children are HCT candidates after CAR-T, myeloid growth factors may worsen CRS and "
-        "TPO mimetics may drive myeloid clonal evolution.",
-        facts=(fact("Age", f"{ctx.course.facts.age_years:g} years"), *gcsf, *tpo_ra),
-        caveats=("Whether an HCT is planned is not part of the record.",),
     )
 
 

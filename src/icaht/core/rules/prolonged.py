@@ -1,6 +1,6 @@
-"""Prolonged phase (Jain: day 30-90) and beyond: biphasic neutropenia, PJP and extended
-anti-infective prophylaxis, TA-TMA screening after allo-HCT and IPF interpretation (the marrow
-triggers are the one marrow card of :mod:`icaht.core.rules.marrow`).
+"""Prolonged phase (Jain: day 30-90) and beyond: PJP and extended anti-infective prophylaxis,
+TA-TMA screening after allo-HCT and IPF interpretation (the marrow triggers are the one marrow card
+of :mod:`icaht.core.rules.marrow`; G-CSF is :mod:`icaht.core.rules.growth_factor`).
 
 Also the shared reading of "clinically significant cytopenia" (profile section ``cytopenia`` plus
 transfusion dependence) used by the late-phase rules.
@@ -33,20 +33,16 @@ from icaht.core.rules.baseline import (
 )
 from icaht.core.severity import SevereLineage
 from icaht.core.support import SupportStatus
-from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import (
     ANTIBACTERIAL_PROPHYLAXIS,
     ANTIFUNGAL_PROPHYLAXIS,
-    GCSF,
     MOLD_ACTIVE_AZOLES,
     PJP_PROPHYLAXIS,
     TMP_SMX,
 )
 from icaht.knowledge.late_criteria import (
-    BIPHASIC_DROP_BELOW_ANC_10E9_PER_L,
-    BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L,
     GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L,
     SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L,
 )
@@ -167,78 +163,6 @@ def anc_after(ctx: RuleContext, first_day: int) -> list[tuple[int, float]]:
     series = ctx.window(Analyte.ANC, first_day, ctx.as_of_day)
     days = np.floor(series.day).astype(np.int64).tolist()  # calendar days, vectorised
     return list(zip(days, series.value.tolist(), strict=True))
-
-
-def _crs_caveats(ctx: RuleContext) -> tuple[str, ...]:
-    crs = ctx.crs_active()
-    if crs is None or not ctx.profile.gcsf.defer_during_active_crs:
-        return ()
-    if ctx.severe_infection_active() is not None:
-        return ("CRS is active, but a severe infection is recorded: the source uses G-CSF then.",)
-    return (
-        f"CRS (grade {crs.grade}) is active since day {calendar_day(day_of(crs.start))}: the "
-        "source usually avoids G-CSF during ongoing CRS unless there is a severe infection.",
-    )
-
-
-# -- 1. biphasic drop ----------------------------------------------------------------------------
-def _open_biphasic_drop(ctx: RuleContext, recovery: int) -> tuple[int, float] | None:
-    """The fall (day, ANC < 0.75 after a value >= 0.75) from the recovery day on that no ANC > 1.5
-    has followed yet."""
-    drop: tuple[int, float] | None = None
-    was_higher = False
-    for day, value in anc_after(ctx, recovery):
-        if value < BIPHASIC_DROP_BELOW_ANC_10E9_PER_L:
-            if drop is None and was_higher:
-                drop = (day, value)
-            continue
-        was_higher = True
-        if value > BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L:
-            drop = None
-    return drop
-
-
-@rule(
-    id="growth-factor.biphasic-drop",
-    title="Biphasic neutrophil drop: daily G-CSF",
-    category="growth factor",
-    decision="gcsf",
-    summary="After an initial ANC recovery (> 0.5 x10^9/L on consecutive values), a later fall "
-    "to ANC < 0.75 x10^9/L (from a value >= 0.75): the source gives daily G-CSF until ANC > 1.5 "
-    "x10^9/L; the rule keeps firing until a value > 1.5 follows the drop.",
-    citations=[Citation("JAIN", "L53; L23; Fig. 1")],
-    inputs=["anc", "medication", "crs", "infection"],
-    settings=[
-        "prophylaxis.recovery_consecutive_values",
-        "gcsf.defer_during_active_crs",
-        *STALE_SETTINGS,
-    ],
-)
-def biphasic_drop(ctx: RuleContext) -> Outcome:
-    """JAIN L53: "in patients with initial count recovery, and then later biphasic drop in
-    neutrophils to <750/mm3, we often use daily G-CSF until ANC is >1500/mm3" (L23: biphasic,
-    "intermittent" recovery)."""
-    recovery = ctx.recovery_day()
-    if recovery is None:
-        return None
-    drop = _open_biphasic_drop(ctx, recovery)
-    if drop is None:
-        return None
-    facts = (
-        fact("ANC recovery (> 0.5 on consecutive values)", "reached", recovery),
-        fact("Biphasic drop: ANC", f"{drop[1]:g} 10^9/L", drop[0]),
-    )
-    current = ctx.current(Analyte.ANC)
-    if current is None:
-        return CannotEvaluate(missing=("current ANC (the latest value is stale)",), facts=facts)
-    on_gcsf = medication_facts(ctx, GCSF, "G-CSF running")
-    return Fired(
-        action="Consider daily G-CSF (filgrastim) until ANC > 1.5 x10^9/L: the ANC dropped below "
-        "0.75 x10^9/L after an initial recovery (biphasic course); transient responses are common "
-        "and G-CSF dependence usually fades over weeks.",
-        facts=(*facts, lab_fact(Analyte.ANC, current, "Current ANC"), *on_gcsf),
-        caveats=_crs_caveats(ctx),
-    )
 
 
 # -- 4. PJP prophylaxis --------------------------------------------------------------------------
