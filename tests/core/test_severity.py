@@ -4,12 +4,17 @@ dependent and the severe lineages with the day each began."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from tests.rule_helpers import SEED, daily, record
 
 from icaht.core.course import course_from_record
+from icaht.core.record import PatientRecord
 from icaht.core.severity import gcsf_refractory, persistent_severe_neutropenia, severe_lineages
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _course(labs: list[tuple[str, float, float]], events: list[dict[str, Any]] | None = None):  # type: ignore[no-untyped-def]
@@ -69,3 +74,26 @@ def test_gcsf_dependence_is_the_neutrophil_term_when_counts_are_not_persistently
     (neutrophils,) = severe_lineages(course, 50, SEED)
     assert neutrophils.term == "G-CSF-dependent"
     assert neutrophils.since_day == 44  # day 44: 7 days of G-CSF (38-44) and ANC 0.4 on day 40
+
+
+def test_jain_case2_is_g_csf_refractory_from_day_31() -> None:
+    """JAIN case 2: "ANC never > 500/mm3 despite G-CSF" (daily filgrastim from day 10). Against
+    a recent trend, the oscillation between 0.1 and 0.4 is no response: refractory on every day
+    from day 31 (the first day without a two-fold rise over the trailing 14 days) to the last
+    day before the ANC exceeds 0.5 (day 130: 0.8). Before day 31 the ANC was still climbing from
+    its nadir of 0.02."""
+    course = course_from_record(
+        PatientRecord.model_validate(
+            json.loads((EXAMPLES / "jain-case2.json").read_text(encoding="utf-8"))
+        )
+    )
+    days = [d for d in range(0, 140) if gcsf_refractory(course, d, SEED) is not None]
+    assert days == list(range(31, 130))
+
+
+def test_an_oscillation_below_0_5_stays_refractory() -> None:
+    """Once refractory, a later two-fold swing within the severe range does not undo it."""
+    labs = [*daily("anc", 0, 20, 0.1), ("anc", 21, 0.3)]
+    course = _course(labs, [_gcsf(5)])
+    assert gcsf_refractory(course, 20, SEED) is not None
+    assert gcsf_refractory(course, 21, SEED) is not None

@@ -5,7 +5,10 @@ al., Blood 2023 for the ideas, project defaults for the numbers, all profile set
   <= 0.5 x10^9/L, with at least ``severity.persistent_min_values`` values;
 - *G-CSF-refractory*: ANC <= 0.5 on every value after at least ``severity.refractory_gcsf_days``
   days of daily G-CSF (JAIN: "complete lack of responsiveness"), unless the ANC is rising (last
-  value >= ``severity.refractory_rising_fold`` x the lowest since infusion);
+  value >= ``severity.refractory_rising_fold`` x the lowest of the trailing
+  ``severity.persistent_window_days``: a trend is recent; against the lowest since infusion, any
+  plateau above a nadir of 0.02 would count as rising and JAIN case 2, "never > 500 despite
+  G-CSF", would never be refractory);
 - *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.support`;
 - *severe lineage*: persistent severe neutropenia or G-CSF dependence (neutrophils), platelet
   dependence (platelets), RBC dependence (red cells), with the day it began.
@@ -86,20 +89,34 @@ def _current_run(days: list[int], as_of_day: int) -> int | None:
     return start
 
 
+def _rising(anc: Series, day: int, profile: Profile) -> bool:
+    """The last ANC known on ``day`` is at least ``refractory_rising_fold`` x the lowest of the
+    trailing window: a recent upward trend."""
+    s = profile.severity
+    trailing = anc.between(float(day - s.persistent_window_days + 1), float(day + 1))
+    if not len(trailing):
+        return False
+    lowest = float(trailing.value.min())
+    return lowest > 0 and float(trailing.value[-1]) >= s.refractory_rising_fold * lowest
+
+
 def gcsf_refractory(course: Course, as_of_day: int, profile: Profile) -> Refractory | None:
-    """The current daily G-CSF run if it is refractory, else None."""
+    """The current daily G-CSF run if it is refractory, else None: every ANC since the run began
+    <= 0.5 and, on some day from its ``refractory_gcsf_days``-th on, no rising trend. Once met it
+    holds for the rest of the run while every value stays <= 0.5 (an oscillation within the
+    severe range is no response)."""
     s = profile.severity
     start = _current_run(gcsf_days(course, as_of_day), as_of_day)
     if start is None or as_of_day - start + 1 < s.refractory_gcsf_days:
         return None
     anc = course.series(Analyte.ANC)
     on = anc.between(float(start), float(as_of_day + 1))
-    after = anc.between(float(start + s.refractory_gcsf_days - 1), float(as_of_day + 1))
+    first = start + s.refractory_gcsf_days - 1
+    after = anc.between(float(first), float(as_of_day + 1))
     if not len(after) or bool(np.any(on.value > ANC_SEVERE_10E9_PER_L)):
         return None
-    since_infusion = anc.between(0.0, float(as_of_day + 1))
-    lowest = float(since_infusion.value.min())
-    if lowest > 0 and float(on.value[-1]) >= s.refractory_rising_fold * lowest:
+    known = anc.before(float(as_of_day + 1))
+    if all(_rising(known, day, profile) for day in range(first, as_of_day + 1)):
         return None
     return Refractory(start, as_of_day - start + 1, float(on.value.max()))
 

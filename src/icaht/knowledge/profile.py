@@ -618,8 +618,8 @@ class SeveritySettings(BaseModel):
         2.0,
         ge=1.1,
         le=10.0,
-        description="A rising trend (last ANC >= this many times the lowest since infusion) is "
-        "not refractory. Project default.",
+        description="A rising trend (last ANC >= this many times the lowest of the trailing "
+        "persistent_window_days) is not refractory. Project default.",
     )
     gcsf_dependent_days: int = Field(
         7,

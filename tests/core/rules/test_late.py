@@ -133,10 +133,11 @@ def test_boost_candidate_fires_with_two_persisting_severe_lineages_and_a_marrow(
 
 def test_boost_needs_two_lineages_persisting_14_days() -> None:
     """clinical-decisions.md: each severe lineage persisting >= severity.persisting_days (14).
-    Neutropenia is severe from day 22 (3 values <= 0.5 in 14 days), platelets from day 24 (the
-    second transfusion): both have persisted 14 days on day 37."""
-    assert BOOST not in fired(_severe(marrow_day=30), 36)
-    assert BOOST in fired(_severe(marrow_day=30), 37)
+    Neutropenia is persistent from day 33 (ANC 0.2 daily from day 20: the 14-day window is
+    observed from day 33), platelets severe from day 24 (the second transfusion): both have
+    persisted 14 days on day 46."""
+    assert BOOST not in fired(_severe(marrow_day=30), 45)
+    assert BOOST in fired(_severe(marrow_day=30), 46)
 
 
 def test_boost_one_lineage_is_not_enough_by_default() -> None:

@@ -165,13 +165,14 @@ def test_pjp_stop_without_cd4_cannot_be_evaluated() -> None:
 
 # -- workup.ta-tma -------------------------------------------------------------------------------
 def _tma(current_anc: float = 1.0, products: tuple[str, ...] = ("rbc", "platelets")) -> Any:
+    """Two transfusions of each product (clinical-decisions.md, revised: dependence needs 2)."""
     labs = [
         *daily("anc", 20, 39, 1.0),
         ("anc", 40, current_anc),
         ("ipf", 38, 9.0),
         ("ldh", 38, 600.0),
     ]
-    events = [tx(38, p) for p in products]
+    events = [tx(day, p) for p in products for day in (34, 38)]
     events.append({"kind": "finding", "start": 38, "finding": "hypertension"})
     return labs, events
 

@@ -79,7 +79,13 @@ def facts_of(rec: Recommendation) -> dict[str, str]:
 
 # --- candidate -----------------------------------------------------------------------------------
 
-CLEAR_MARROW = marrow(25, mds=False, malignant_infiltration=False, fibrosis=False, dysplasia=False)
+CLEAR_FINDINGS: dict[str, Any] = {
+    "mds": False,
+    "malignant_infiltration": False,
+    "fibrosis": False,
+    "dysplasia": False,
+}
+CLEAR_MARROW = marrow(25, **CLEAR_FINDINGS)
 
 
 def candidate_record(
@@ -199,8 +205,9 @@ def test_a_later_marrow_not_stating_mds_does_not_clear_it() -> None:
 @pytest.mark.parametrize(("day", "on_file"), [(67, True), (68, False)])
 def test_no_marrow_on_file_blocks_the_candidate(day: int, on_file: bool) -> None:
     """A marrow on file is the latest within 42 days (marrow.valid_days): the day-25 marrow
-    answers through day 67; after it the candidate waits for a marrow (the marrow card asks)."""
-    rec = candidate_record()
+    answers through day 67; after it, with the picture not improving (platelet transfusions go on
+    every 4 days), the candidate waits for a marrow (the marrow card asks)."""
+    rec = candidate_record(*(platelet_transfusion(d) for d in range(32, 81, 4)))
     assert ("tpo-ra.candidate" in tpo_cards(rec, day)) is on_file
     if not on_file:
         missing = unevaluated(rec, day)["tpo-ra.candidate"].missing
@@ -220,7 +227,7 @@ def test_low_platelets_must_persist_seven_days(day: int, expected: bool) -> None
     """Platelets < 20 on 3 consecutive values from day 40, held >= 7 days (project default,
     clinical-decisions.md): not on day 46, from day 47."""
     labs: Labs = [("platelets", float(d), 15) for d in (40, 42, 44)]
-    rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_MARROW)])
+    rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_FINDINGS)])
     assert ("tpo-ra.candidate" in fired(rec, day)) is expected
 
 
@@ -228,7 +235,7 @@ def test_low_platelets_must_persist_seven_days(day: int, expected: bool) -> None
 def test_candidate_on_low_platelets_without_transfusions(value: float, expected: bool) -> None:
     """Platelets < 20 on 3 consecutive values also qualify (clinical-decisions.md)."""
     labs: Labs = [("platelets", 40.0, 15), ("platelets", 42.0, 15), ("platelets", 44.0, value)]
-    rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_MARROW)])
+    rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_FINDINGS)])
     assert ("tpo-ra.candidate" in fired(rec, 50)) is expected
 
 
@@ -238,7 +245,7 @@ def test_transfusion_dependence_must_persist_seven_days() -> None:
     rec = record(
         patient={"age_years": 60},
         labs=daily("platelets", 30, 50, 30),
-        events=[platelet_transfusion(36), platelet_transfusion(40), marrow(35, **CLEAR_MARROW)],
+        events=[platelet_transfusion(36), platelet_transfusion(40), marrow(35, **CLEAR_FINDINGS)],
     )
     assert "tpo-ra.candidate" not in fired(rec, 46)
     assert "tpo-ra.candidate" in fired(rec, 47)
@@ -277,27 +284,31 @@ def test_no_tpo_ra_suggestion_with_mds_or_infiltration(findings: dict[str, Any])
     """BAUR L252-255: exclude MDS and malignant infiltration before a TPO-RA."""
     got = fired(candidate_record(marrow_event=marrow(25, **findings)), 31)
     assert "tpo-ra.candidate" not in got
-    assert "tpo-ra.marrow-first" not in got
+    assert "workup.marrow-biopsy" not in got  # the day-25 marrow answers the marrow question
 
 
-# --- marrow first (the marrow decision; rule kept until the marrow card replaces it) -------------
+# --- marrow first: the one marrow card of the marrow decision ---------------------------------
 
 
-@pytest.mark.parametrize(
-    "marrow_event", [None, marrow(25, malignant_infiltration=False), marrow(-10, mds=False)]
-)
-def test_marrow_first_without_a_post_infusion_marrow_excluding_mds(
+@pytest.mark.parametrize("marrow_event", [None, marrow(-10, mds=False)])
+def test_marrow_card_before_a_tpo_ra_without_a_post_infusion_marrow(
     marrow_event: dict[str, Any] | None,
 ) -> None:
-    """No marrow, MDS not stated, or only a pre-infusion marrow: obtain a marrow first (BAUR)."""
+    """No marrow, or only a pre-infusion marrow: no TPO-RA card; the marrow card asks for one
+    "before a TPO-RA" (BAUR L252-255; clinical-decisions.md, TPO-RA candidate and Marrow)."""
     got = fired(candidate_record(marrow_event=marrow_event), 31)
-    rec = got["tpo-ra.marrow-first"]
-    assert rec.category == "workup"
-    assert "exclude malignant infiltration and MDS" in rec.action
+    assert "tpo-ra.candidate" not in got
+    card_ = got["workup.marrow-biopsy"]
+    assert card_.decision == "marrow"
+    assert "before a TPO-RA" in card_.action
 
 
-def test_marrow_first_also_waits_for_the_earliest_day() -> None:
-    assert "tpo-ra.marrow-first" not in fired(candidate_record(marrow_event=None), 30)
+def test_marrow_card_waits_for_the_tpo_ra_earliest_day() -> None:
+    got = fired(candidate_record(marrow_event=None), 30)
+    assert (
+        "workup.marrow-biopsy" not in got
+        or "before a TPO-RA" not in got["workup.marrow-biopsy"].action
+    )
 
 
 # --- romiplostim titration -----------------------------------------------------------------------

@@ -560,7 +560,10 @@ def _course_view(ctx: RuleContext) -> _CourseView | None:
         state = "taper"
     elif _responding(response):
         state = "responding"
-    elif ctx.as_of_day - response.first_dose_day >= ctx.profile.tpo_ra.no_response_weeks * 7:
+    elif (
+        ctx.as_of_day - response.first_dose_day >= ctx.profile.tpo_ra.no_response_weeks * 7
+        and not _transfusions_falling(response)
+    ):
         state = "no response"
     else:
         state = "titrating"
@@ -580,6 +583,16 @@ def _course_view(ctx: RuleContext) -> _CourseView | None:
 def _responding(response: TpoRaResponse) -> bool:
     """The Beyar-Katz response on the platelet lineage, or a partial response."""
     return response.platelet_response_day is not None or response.partial.met
+
+
+def _transfusions_falling(response: TpoRaResponse) -> bool:
+    """Fewer platelet transfusions in the latest window than in the one before the first dose:
+    short of a partial response, but "stop: no response" waits while they fall (the decisions
+    page makes 6 weeks without a response necessary for a stop, not sufficient; JAIN case 1's
+    course went on while its transfusions fell, and recovered)."""
+    partial = response.partial
+    recent = partial.transfusions_recent
+    return recent is not None and recent < partial.transfusions_before
 
 
 def _taper_from(ctx: RuleContext, first_dose: int) -> int | None:
