@@ -14,6 +14,7 @@ from icaht import __version__
 from icaht.knowledge.profile import load_profile
 from icaht.service import problems
 from icaht.service.api import router
+from icaht.service.body_limit import BodyLimit
 from icaht.service.cds_auth import JwksClients
 from icaht.service.cds_hooks import router as cds_router
 from icaht.service.dashboard import install as install_dashboard
@@ -57,6 +58,7 @@ def create_app(
     app.state.summaries = VersionedCache[Any](service.assessment_cache_entries)
     app.state.jwks = JwksClients()
     problems.install(app)
+    app.add_middleware(BodyLimit, settings=service)
     app.include_router(router)
     app.include_router(cds_router)
     app.include_router(smart_router)

@@ -176,7 +176,9 @@ class _Builder:
         facts = self.record.patient
         subs: list[dict[str, Any]] = []
         for name in facts.model_dump(exclude_none=True):
-            if name in ("patient_id", "sex", "weight_kg", "infusion_date"):
+            if name in ("patient_id", "sex", "weight_kg", "infusion_date") or getattr(
+                facts, name
+            ) in ((), []):
                 continue
             subs.append({"url": name, **self._ext_value(getattr(facts, name))})
         if self.when.synthetic:
@@ -206,6 +208,8 @@ class _Builder:
             return {"valueDecimal": value}
         if isinstance(value, datetime | date):
             return {"valueDateTime": self.when(value)}
+        if isinstance(value, tuple | list):  # e.g. complete_streams, read back split on ";"
+            return {"valueString": ";".join(str(v) for v in value)}
         return {"valueString": str(getattr(value, "value", value))}
 
     def infusion(self) -> Resource:
