@@ -264,6 +264,13 @@ def _answer(
     try:
         records, report = bundle_records(bundle, source, cache=RESOURCES, digests=digests)
     except InputError as exc:
+        if _fetches(call):  # what the FHIR server answered is not quoted back: elements only
+            fields = sorted({p.field for p in exc.problems if p.field})[:5]
+            raise HTTPException(
+                412,
+                f"{len(exc.problems)} problem(s) in the resources read from the FHIR server, "
+                f"at {', '.join(fields) or 'resource level'}",
+            ) from None
         raise HTTPException(
             422,
             "; ".join(p.message + (f" ({p.field})" if p.field else "") for p in exc.problems[:5]),
