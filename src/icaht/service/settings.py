@@ -53,8 +53,9 @@ class ServiceSettings(BaseSettings):
     public_url: str | None = None
     #: Project default: the largest request body of the REST API and dashboard forms (413 above).
     max_body_bytes: int = Field(default=8 * MIB, ge=1024)
-    #: Project default: the largest CDS Hooks call (a prefetch of 5,000 labs is about 4 MB).
-    max_cds_body_bytes: int = Field(default=16 * MIB, ge=1024)
+    #: Project default: the largest CDS Hooks call (a prefetch resource is about 600 bytes: a
+    #: prefetch of 5,000 labs is about 3 MB).
+    max_cds_body_bytes: int = Field(default=8 * MIB, ge=1024)
     #: Project default: the largest dashboard upload form (a 5 MB file, form-encoded).
     max_upload_body_bytes: int = Field(default=20 * MIB, ge=1024)
     #: Project default: seconds a worker process may take to answer uvicorn's health ping
