@@ -68,7 +68,10 @@ def store(tmp_path: Path) -> Iterator[tuple[StoreSettings, Engine]]:
 @pytest.fixture
 def site(store: tuple[StoreSettings, Engine]) -> Iterator[Site]:
     """Real sign-in (not demo mode)."""
-    app = create_app(ServiceSettings(secret_key="dashboard-test-secret", demo=False), store[0])
+    app = create_app(
+        ServiceSettings(secret_key="dashboard-test-secret-0123456789-abcdefghij", demo=False),
+        store[0],
+    )
     with TestClient(app, base_url="https://testserver") as client:
         yield Site(client, store[1])
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import EXAMPLES, Site, csrf_of
+from tests.dashboard.conftest import EXAMPLES, PASSWORD, Site, csrf_of
 
+from icaht.service import signin_limits
+from icaht.service.app import create_app
 from icaht.service.sessions import COOKIE, SESSION_MAX_AGE_SECONDS, SessionCodec
+from icaht.service.settings import ServiceSettings
+from icaht.store import users
+from icaht.store.settings import StoreSettings
 from icaht.store.tables import AuditEntry, ObservationRow
+
+#: The secret of the ``site`` fixture (tests/dashboard/conftest.py).
+SECRET = "dashboard-test-secret-0123456789-abcdefghij"
 
 
 def _observations(site: Site) -> int:
@@ -95,7 +105,7 @@ def test_form_posts_without_or_with_a_wrong_csrf_token_are_refused(clinician: Si
     missing = clinician.client.post("/patient/lab", data=form, follow_redirects=False)
     assert missing.status_code == 403
     assert "Form refused" in missing.text
-    other = SessionCodec("dashboard-test-secret", demo=False)
+    other = SessionCodec(SECRET, demo=False)
     foreign = other.csrf_token(other.new("clinician-user"))  # a valid token of another session
     for token in ("forged", foreign):
         wrong = clinician.client.post(
@@ -131,7 +141,7 @@ def test_a_tampered_or_expired_cookie_is_not_a_session(site: Site) -> None:
     site.client.cookies.clear()
     site.client.cookies.set(COOKIE, value)
     assert site.client.get("/patients", follow_redirects=False).status_code == 200
-    codec = SessionCodec("dashboard-test-secret", demo=False)
+    codec = SessionCodec(SECRET, demo=False)
     assert codec.decode(body + "." + signature[::-1]) is None
     assert codec.decode(value) is not None
     assert codec.decode(value, now=time.time() + SESSION_MAX_AGE_SECONDS + 5) is None
@@ -166,3 +176,78 @@ def test_demo_mode_signs_the_demo_clinician_in_on_every_page(demo: Site) -> None
         assert page.status_code == 200, path
         assert "Decision support only, not a medical device" in page.text, path
         assert "Demo mode" in page.text, path
+
+
+def _limited(store: tuple[StoreSettings, Engine], **limits: int) -> Site:
+    settings = ServiceSettings(secret_key=SECRET, demo=False, **limits)
+    client = TestClient(create_app(settings, store[0]), base_url="https://testserver")
+    return Site(client, store[1])
+
+
+def _attempt(site: Site, username: str, password: str) -> str:
+    """Post the sign-in form; where it sends the browser."""
+    page = site.client.get("/signin")
+    response = site.client.post(
+        "/signin",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return str(response.headers["location"])
+
+
+def _actions(site: Site) -> list[str]:
+    with Session(site.engine) as session:
+        return list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_a_user_name_is_locked_after_repeated_failures(
+    store: tuple[StoreSettings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18, item 12: after ICAHT_SIGNIN_ACCOUNT_FAILURES failures in the window, the name
+    is refused even with its right password until the lockout ends; other names are not, and
+    an unknown name is locked the same way (a lockout reveals no names)."""
+    clock = [1000.0]
+    monkeypatch.setattr(signin_limits.time, "monotonic", lambda: clock[0])
+    site = _limited(
+        store, signin_account_failures=3, signin_address_failures=100, signin_lockout_seconds=60
+    )
+    for name in ("clinician-user", "nobody-here"):
+        for _ in range(3):
+            assert "error=1" in _attempt(site, name, "wrong password here")
+        assert "error=locked" in _attempt(site, name, PASSWORD)
+    assert "Too many failed sign-ins" in site.client.get("/signin?error=locked").text
+    assert _actions(site).count("sign-in-locked") == 2
+    assert _attempt(site, "admin-user", PASSWORD) == "/patients"  # another name: accepted
+    clock[0] += 61
+    assert _attempt(site, "clinician-user", PASSWORD) == "/patients"
+
+
+def test_an_address_is_locked_after_repeated_failures(
+    store: tuple[StoreSettings, Engine],
+) -> None:
+    """Failures with many names from one address lock the address (ICAHT_SIGNIN_ADDRESS_...)."""
+    site = _limited(store, signin_account_failures=100, signin_address_failures=4)
+    for name in ("a1", "a2", "a3", "a4"):
+        assert "error=1" in _attempt(site, name, "wrong password here")
+    assert "error=locked" in _attempt(site, "clinician-user", PASSWORD)
+
+
+def test_unknown_and_known_names_cost_the_same_password_check(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No timing oracle (issue 18, item 12: 6 ms for an unknown name against 60 ms for a known
+    one told names apart): an unknown name, a known name with a wrong password and a disabled
+    user each run the scrypt password check exactly once."""
+    calls: list[str] = []
+    real = users.check_password
+
+    def counted(password: str, stored: str) -> bool:
+        calls.append(stored)
+        return real(password, stored)
+
+    monkeypatch.setattr(users, "check_password", counted)
+    assert "error=1" in _attempt(site, "nobody-here", "wrong password here")
+    assert len(calls) == 1
+    assert "error=1" in _attempt(site, "clinician-user", "wrong password here")
+    assert len(calls) == 2

@@ -48,6 +48,6 @@ def service(store: StoreSettings) -> Iterator[Service]:
     with Session(engine) as session, session.begin():
         tokens = {role: create_token(session, f"{role}-user", "t", 1).secret for role in ROLES}
     engine.dispose()
-    app = create_app(ServiceSettings(secret_key="test-secret-not-default"), store)
+    app = create_app(ServiceSettings(secret_key="service-test-secret-0123456789-abcdefghij"), store)
     with TestClient(app) as client:
         yield Service(client, tokens, store)

@@ -214,7 +214,7 @@ def test_the_server_refuses_default_secrets_and_old_schemas(tmp_path: object) ->
         create_app(ServiceSettings(), StoreSettings(data_dir=tmp_path))  # type: ignore[arg-type]
     with pytest.raises(IcahtError, match="icaht db upgrade"):
         create_app(
-            ServiceSettings(secret_key="x-not-default"),
+            ServiceSettings(secret_key="x-not-default-0123456789-abcdefghijklmn"),
             StoreSettings(data_dir=tmp_path),  # type: ignore[arg-type]
         )
 

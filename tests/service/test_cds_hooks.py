@@ -41,8 +41,11 @@ from icaht.store.database import make_engine
 from icaht.store.settings import SQLITE_FILE, StoreSettings
 from icaht.store.sqlite_writer import lock_path
 
-HOOK_URL = f"http://testserver/cds-services/{SERVICE_ID}"
+PUBLIC_URL = "http://testserver"
+HOOK_URL = f"{PUBLIC_URL}/cds-services/{SERVICE_ID}"
 ISSUER = "https://ehr.example.org"
+#: A secret that passes the start-up check (``ServiceSettings.check``).
+SECRET = "cds-test-secret-0123456789-abcdefghijklmnop"
 #: Prefetch keys by resource type (the keys of the discovery document's templates).
 KEY_OF = {
     "Patient": "patient",
@@ -72,12 +75,23 @@ def prefetch_of(case: str) -> dict[str, Any]:
     return prefetch
 
 
+def as_patient(prefetch: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """The prefetch with its Patient (and every reference to it) given another id."""
+    old = prefetch["patient"]["id"]
+    text = json.dumps(prefetch).replace(f'"Patient/{old}"', json.dumps(f"Patient/{patient_id}"))
+    renamed: dict[str, Any] = json.loads(text)
+    renamed["patient"]["id"] = patient_id
+    return renamed
+
+
 def call(case: str, patient_id: str, **extra: Any) -> dict[str, Any]:
+    """A patient-view call for an example case; the prefetched Patient has ``patient_id``
+    (CDS Hooks: ``context.patientId`` is the id of the patient in view)."""
     return {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
         "context": {"userId": "Practitioner/1", "patientId": patient_id},
-        "prefetch": prefetch_of(case),
+        "prefetch": as_patient(prefetch_of(case), patient_id),
         **extra,
     }
 
@@ -188,7 +202,7 @@ def signed(store: StoreSettings, peer: Peer) -> Iterator[Signed]:
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     peer.jwks["keys"] = [jwk | {"kid": "k1", "use": "sig", "alg": "ES384"}]
     settings = ServiceSettings(
-        secret_key="test-secret-not-default", cds_clients={ISSUER: f"{peer.url}/jwks.json"}
+        secret_key=SECRET, public_url=PUBLIC_URL, cds_clients={ISSUER: f"{peer.url}/jwks.json"}
     )
     with TestClient(create_app(settings, store)) as client:
         yield Signed(client, key, store)
@@ -284,12 +298,17 @@ def test_a_malformed_call_is_refused_naming_where(
     assert message in error["message"]
 
 
-def test_missing_prefetch_is_fetched_from_the_fhir_server(demo: TestClient, peer: Peer) -> None:
+def test_missing_prefetch_is_fetched_from_the_fhir_server(store: StoreSettings, peer: Peer) -> None:
     """Absent prefetch keys are searched on the FHIR server with the supplied access token,
-    following the search pages; the result equals the prefetched one."""
+    following the search pages; the result equals the prefetched one. (The loopback FHIR
+    server is configured for unsigned demo calls: issue 18, item 8.)"""
+    settings = ServiceSettings(demo=True, cds_demo_fhir_servers=[f"{peer.url}/fhir"])
+    demo = TestClient(create_app(settings, store))
     body = call("jain-case2", "p-2")
-    for resource in record_resources(read_record(EXAMPLES / "jain-case2.json")):
-        peer.resources.setdefault(resource["resourceType"], []).append(resource)
+    for value in as_patient(prefetch_of("jain-case2"), "p-2").values():
+        bundle = value["resourceType"] == "Bundle"
+        for resource in [e["resource"] for e in value["entry"]] if bundle else [value]:
+            peer.resources.setdefault(resource["resourceType"], []).append(resource)
     assert len(peer.resources["Observation"]) > 50  # more than one search page
     body.pop("prefetch")
     body["fhirServer"] = f"{peer.url}/fhir"

@@ -14,10 +14,12 @@ from icaht import __version__
 from icaht.knowledge.profile import load_profile
 from icaht.service import problems
 from icaht.service.api import router
+from icaht.service.body_limit import BodyLimit
 from icaht.service.cds_auth import JwksClients
 from icaht.service.cds_hooks import router as cds_router
 from icaht.service.dashboard import install as install_dashboard
 from icaht.service.settings import ServiceSettings
+from icaht.service.signin_limits import SignInLimiter
 from icaht.service.smart import router as smart_router
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.database import make_engine, require_current
@@ -56,7 +58,9 @@ def create_app(
     app.state.assessments = VersionedCache[Any](service.assessment_cache_entries)
     app.state.summaries = VersionedCache[Any](service.assessment_cache_entries)
     app.state.jwks = JwksClients()
+    app.state.signin_limits = SignInLimiter(service)
     problems.install(app)
+    app.add_middleware(BodyLimit, settings=service)
     app.include_router(router)
     app.include_router(cds_router)
     app.include_router(smart_router)

@@ -4,11 +4,13 @@ A client (the EHR) signs every call with a JSON Web Token in ``Authorization: Be
 ``alg`` (ES384 or RS384), ``kid`` and ``typ``; claims ``iss`` (the client), ``aud`` (the absolute
 URL of the service endpoint called), ``exp`` (at most five minutes after ``iat``), ``iat`` and
 ``jti`` (unique). icaht accepts a token when its issuer is configured (``ICAHT_CDS_CLIENTS``: a
-JSON object of issuer -> JWKS URL), its signature verifies against that JWKS (fetched and kept;
-a ``jku`` header is honoured only when it equals the configured URL), the audience is this
-endpoint, it has not expired, and its ``jti`` was not used before (recorded in the database, so
-a replay is refused by every server process). Outside demo mode an unsigned call is refused. The
-token is never logged or stored; only its ``jti`` and issuer are.
+JSON object of issuer -> JWKS URL or client settings), its signature verifies against that JWKS
+(fetched and kept; a ``jku`` header is honoured only when it equals the configured URL), the
+audience is this endpoint under ``ICAHT_PUBLIC_URL`` (never built from the request's Host
+header: without the setting a signed call is refused), it has not expired, and its ``jti`` was
+not used before (recorded in the database, so a replay is refused by every server process).
+Outside demo mode an unsigned call is refused. The token is never logged or stored; only its
+``jti`` and issuer are. Errors never quote what the JWKS URL answered.
 """
 
 from __future__ import annotations
@@ -75,10 +77,11 @@ def _refuse(reason: str) -> HTTPException:
 
 
 def audience(request: Request, public_url: str | None) -> str:
-    """The absolute URL of the endpoint called (behind a proxy: ``ICAHT_PUBLIC_URL`` + path)."""
-    if public_url:
-        return public_url.rstrip("/") + request.url.path
-    return str(request.url.replace(query=""))
+    """The absolute URL of the endpoint called: ``ICAHT_PUBLIC_URL`` + path (the Host header
+    is the caller's to choose, so it never makes the audience)."""
+    if not public_url:
+        raise _refuse("ICAHT_PUBLIC_URL is not set, so the token's audience cannot be checked")
+    return public_url.rstrip("/") + request.url.path
 
 
 async def verify_client(request: Request, session: Session) -> str:
@@ -99,12 +102,12 @@ async def verify_client(request: Request, session: Session) -> str:
     except jwt.PyJWTError as exc:
         raise _refuse(f"malformed token ({type(exc).__name__})") from None
     issuer = unverified.get("iss")
-    clients: dict[str, str] = settings.cds_clients
-    if not isinstance(issuer, str) or issuer not in clients:
+    if not isinstance(issuer, str) or (client := settings.cds_client(issuer)) is None:
         raise _refuse("unknown issuer")
     if head.get("alg") not in ALGORITHMS:
         raise _refuse(f"algorithm must be one of {', '.join(ALGORITHMS)}")
-    jwks_url = clients[issuer]
+    jwks_url = client.jwks
+    expected = audience(request, settings.public_url)
     if head.get("jku") not in (None, jwks_url):
         raise _refuse("jku is not the issuer's configured JWKS URL")
     kid: str | None = head.get("kid")  # PyJWT refuses a header whose kid is not a string
@@ -114,13 +117,14 @@ async def verify_client(request: Request, session: Session) -> str:
             token,
             key.key,
             algorithms=[head["alg"]],
-            audience=audience(request, settings.public_url),
+            audience=expected,
             issuer=issuer,
             leeway=LEEWAY_S,
             options={"require": ["iss", "aud", "exp", "iat", "jti"]},
         )
-    except jwt.PyJWKClientError as exc:
-        raise _refuse(f"no usable signing key ({exc})") from None
+    except (jwt.PyJWKClientError, ValueError) as exc:
+        # Never the exception's text: it may quote what the JWKS URL answered.
+        raise _refuse(f"no usable signing key ({type(exc).__name__})") from None
     except jwt.PyJWTError as exc:
         raise _refuse(str(exc)) from None
     if int(claims["exp"]) - int(claims["iat"]) > MAX_LIFETIME_S:

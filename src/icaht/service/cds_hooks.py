@@ -3,7 +3,9 @@
 ``patient-view`` reads the patient's recent labs, medications, procedures and conditions from the
 prefetch the client sends (templates in the discovery document) or, for any prefetch key that is
 absent or null, from the client's FHIR server with the access token it supplies (never logged or
-stored), following search paging. The resources are mapped to a PatientRecord by the FHIR
+stored), following search paging on that server only (``service.prefetch``: the server must be
+one of the client's FHIR bases, pages that cannot be read give a caveat card). The prefetched
+Patient must be the context's patient. The resources are mapped to a PatientRecord by the FHIR
 importer (``icaht.io.fhir``), assessed as of today, and every recommendation is returned as a
 card (``icaht.io.fhir.cards``). Resources this process has validated before (the same
 canonical JSON) are not validated again (``icaht.io.fhir.resource_cache``): a patient's data
@@ -15,13 +17,12 @@ shown and the feedback (accepted or overridden, with the reason) go to the audit
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -34,18 +35,23 @@ from icaht.io.fhir.reader import bundle_records
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
-from icaht.service.cds_auth import verify_client
+from icaht.service.cds_auth import DEMO_CLIENT, verify_client
 from icaht.service.json_route import OrjsonRoute
 from icaht.service.loop_writes import write_soon
+from icaht.service.prefetch import (
+    Fetched,
+    caveat_card,
+    check_target,
+    fetch_query,
+    fhir_base_problem,
+)
 from icaht.service.problems import PROBLEM_RESPONSES
-from icaht.service.settings import profile_in_force
+from icaht.service.settings import ServiceSettings, profile_in_force
 from icaht.service.turns import assessment_turn
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 
 SERVICE_ID = "icaht-patient-view"
-#: Project default: search pages followed per prefetch query when fetching from the FHIR server.
-MAX_PAGES = 20
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "labs": "Observation?patient={{context.patientId}}&category=laboratory&_count=500",
@@ -98,6 +104,14 @@ class HookRequest(BaseModel):
     context: PatientViewContext
     prefetch: dict[str, Any] | None = None
 
+    @field_validator("fhirServer")
+    @classmethod
+    def _fhir_base(cls, value: str | None) -> str | None:
+        problem = None if value is None else fhir_base_problem(value)
+        if problem is not None:
+            raise ValueError(f"not a FHIR base URL: {problem}")
+        return value
+
 
 class OverrideReason(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -144,42 +158,6 @@ def _query(template: str, patient_id: str) -> str:
     return template.replace("{{context.patientId}}", patient_id)
 
 
-def _fetch(server: str, query: str, auth: FhirAuthorization | None) -> list[dict[str, Any]]:
-    """The resources of one prefetch query, read from the FHIR server (search pages followed)."""
-    headers = {"Accept": "application/fhir+json"}
-    if auth is not None:
-        headers["Authorization"] = f"Bearer {auth.access_token}"
-    url: str | None = f"{server.rstrip('/')}/{query}"
-    found: list[dict[str, Any]] = []
-    with httpx.Client(timeout=20, headers=headers) as client:
-        for _ in range(MAX_PAGES):
-            if url is None:
-                break
-            response = client.get(url)
-            if response.status_code == 404 and not query.count("?"):
-                return found
-            if response.status_code != 200:
-                kind = query.split("?", maxsplit=1)[0]
-                raise HTTPException(
-                    412, f"the FHIR server answered {response.status_code} for {kind}"
-                )
-            body = response.json()
-            if body.get("resourceType") == "Bundle":
-                found += [e["resource"] for e in body.get("entry") or [] if "resource" in e]
-                url = next(
-                    (
-                        link["url"]
-                        for link in body.get("link") or []
-                        if link.get("relation") == "next"
-                    ),
-                    None,
-                )
-            else:
-                found.append(body)
-                url = None
-    return found
-
-
 def _incomplete(call: HookRequest) -> bool:
     """Whether a key of the prefetch templates is absent or null in the call's prefetch."""
     prefetch = call.prefetch or {}
@@ -191,23 +169,73 @@ def _fetches(call: HookRequest) -> bool:
     return call.fhirServer is not None and _incomplete(call)
 
 
-def _resources(call: HookRequest) -> list[dict[str, Any]]:
-    """Every resource of the prefetch, fetching the keys the client did not prefetch."""
+def _prefetched(key: str, value: Any) -> list[dict[str, Any]]:
+    """The resources of one prefetch value: a resource, or a Bundle of entries (422 for an
+    entry that is not an object holding a resource object)."""
+    if not isinstance(value, dict):
+        raise HTTPException(422, f"prefetch {key!r} is not a FHIR resource or Bundle")
+    if value.get("resourceType") != "Bundle":
+        return [value]
+    entries = value.get("entry") or []
+    if not isinstance(entries, list):
+        raise HTTPException(422, f"prefetch {key!r}: Bundle.entry is not a list")
+    found: list[dict[str, Any]] = []
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            raise HTTPException(
+                422, f"prefetch {key!r}: Bundle.entry[{index}] holds no resource object"
+            )
+        found.append(resource)
+    return found
+
+
+def _fhir_bases(settings: ServiceSettings, client: str) -> list[str]:
+    """The FHIR bases a client's calls may name (demo: ``ICAHT_CDS_DEMO_FHIR_SERVERS``)."""
+    if client == DEMO_CLIENT:
+        return settings.cds_demo_fhir_servers
+    configured = settings.cds_client(client)
+    return configured.fhir_servers if configured is not None else []
+
+
+def _resources(call: HookRequest, bases: list[str], demo_call: bool) -> Fetched:
+    """Every resource of the prefetch, fetching the keys the client did not prefetch (from a
+    FHIR server the client may name, ``service.prefetch``)."""
     prefetch = call.prefetch or {}
-    resources: list[dict[str, Any]] = []
+    fetched = Fetched()
+    if _fetches(call):
+        assert call.fhirServer is not None
+        check_target(call.fhirServer, bases, demo_call)
+    auth = call.fhirAuthorization
     for key, template in PREFETCH.items():
         value = prefetch.get(key)
-        if value is None:
-            if call.fhirServer is None:
-                continue
-            resources += _fetch(
-                call.fhirServer, _query(template, call.context.patientId), call.fhirAuthorization
+        if value is not None:
+            fetched.resources += _prefetched(key, value)
+        elif call.fhirServer is not None:
+            token = auth.access_token if auth is not None else None
+            fetch_query(call.fhirServer, _query(template, call.context.patientId), token, fetched)
+    return fetched
+
+
+def _digests(resources: list[dict[str, Any]]) -> list[bytes]:
+    """Each resource's digest (``resource_cache``); 400 for a resource nested too deeply to be
+    written as JSON (hundreds of levels: no FHIR resource nests so)."""
+    try:
+        return [resource_digest(r) for r in resources]
+    except (ValueError, RecursionError):
+        raise HTTPException(400, "a prefetch resource is nested too deeply") from None
+
+
+def _check_patient(call: HookRequest, resources: list[dict[str, Any]]) -> None:
+    """412 unless every Patient of the prefetch is the context's patient (so nothing is
+    assessed, shown or audited for another patient)."""
+    for resource in resources:
+        if resource.get("resourceType") == "Patient" and resource.get("id") != (
+            call.context.patientId
+        ):
+            raise HTTPException(
+                412, "the prefetched Patient's id is not context.patientId; nothing was assessed"
             )
-        elif isinstance(value, dict) and value.get("resourceType") == "Bundle":
-            resources += [e["resource"] for e in value.get("entry") or [] if "resource" in e]
-        elif isinstance(value, dict):
-            resources.append(value)
-    return resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +264,13 @@ def _answer(
     try:
         records, report = bundle_records(bundle, source, cache=RESOURCES, digests=digests)
     except InputError as exc:
+        if _fetches(call):  # what the FHIR server answered is not quoted back: elements only
+            fields = sorted({p.field for p in exc.problems if p.field})[:5]
+            raise HTTPException(
+                412,
+                f"{len(exc.problems)} problem(s) in the resources read from the FHIR server, "
+                f"at {', '.join(fields) or 'resource level'}",
+            ) from None
         raise HTTPException(
             422,
             "; ".join(p.message + (f" ({p.field})" if p.field else "") for p in exc.problems[:5]),
@@ -281,12 +316,16 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
     write while another writer holds the database (``service.loop_writes``)."""
     client = await verify_client(request, db)
     profile = profile_in_force(request)
+    bases = _fhir_bases(request.app.state.settings, client)
+    demo_call = client == DEMO_CLIENT
     if _fetches(call):
-        resources = await run_in_threadpool(_resources, call)
+        fetched = await run_in_threadpool(_resources, call, bases, demo_call)
     else:
-        resources = _resources(call)
+        fetched = _resources(call, bases, demo_call)
+    resources = fetched.resources
+    _check_patient(call, resources)
     with assessment_turn:
-        digests = [resource_digest(r) for r in resources]
+        digests = _digests(resources)
         key = _answer_key(call, digests, profile)
         cache: VersionedCache[_Answer] = request.app.state.assessments
         answer = None if key is None else cache.get(("cds", *key))
@@ -294,6 +333,8 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
             answer = _answer(call, resources, digests, profile)
             if key is not None:
                 cache.put(("cds", *key), answer)
+    if fetched.caveats:
+        answer = replace(answer, cards=[caveat_card(fetched.caveats), *answer.cards])
     await write_soon(db, lambda: _record_shown(db, request, call, client, answer))
     return {"cards": answer.cards}
 

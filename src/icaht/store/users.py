@@ -6,6 +6,7 @@ Passwords are hashed with scrypt (standard library) and a per-user salt; API tok
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -65,10 +66,18 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
     return user
 
 
+@functools.cache
+def _no_user_hash() -> str:
+    """A hash to check passwords against when there is no such user (made once)."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this name and password, else None."""
+    """The active user with this name and password, else None. An unknown or disabled user
+    costs the same password hash as a known one, so the time taken does not tell them apart."""
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None or user.disabled_at is not None:
+        check_password(password, _no_user_hash())
         return None
     return user if check_password(password, user.password_hash) else None
 

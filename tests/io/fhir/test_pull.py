@@ -38,13 +38,13 @@ def test_pull_with_a_bearer_token_pages_through_every_search(
     ehr: FhirServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pages: list[str] = []
-    real = pull_module._get_json
+    real = pull_module.get_json
 
     def counting(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> object:
         pages.append(url)
         return real(client, url, params)
 
-    monkeypatch.setattr(pull_module, "_get_json", counting)
+    monkeypatch.setattr(pull_module, "get_json", counting)
     record, report = pull_patient(ehr.base, PATIENT, token=ehr.static_token, page_size=7)
     native = read_records(EXAMPLES / "jain-case2.json")[0]
     assert record.patient == native.patient

@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,12 @@ Progress = Callable[[str, int], None]
 
 
 class PullError(IcahtError):
-    """The FHIR server could not be read (network, HTTP status, not FHIR)."""
+    """The FHIR server could not be read (network, HTTP status, not FHIR); ``status`` is the
+    HTTP status the server answered, when it answered one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,32 +86,38 @@ class BackendClient:
     scope: str = BACKEND_SCOPE
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def origin(url: str) -> tuple[str, str, int | None]:
+    """A URL's origin (scheme, host, port; RFC 6454), the unit the access token is bound to."""
     parts = urlsplit(url)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """A URL for messages: without its query (search parameters may name a patient)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _get_json(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> Any:
+def get_json(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> Any:
+    """The JSON a FHIR server answers to a GET (200 only; redirects are not followed)."""
     try:
         response = client.get(url, params=params)
     except httpx.HTTPError as exc:
-        raise PullError(f"cannot reach the FHIR server at {_shown(url)}: {exc}") from None
-    if response.status_code == 401:
-        raise PullError(f"the FHIR server refused the credentials (401) at {_shown(url)}")
-    if response.status_code == 403:
-        raise PullError(f"the FHIR server forbade the request (403) at {_shown(url)}")
-    if response.status_code >= 400:
-        raise PullError(f"the FHIR server answered {response.status_code} at {_shown(url)}")
+        raise PullError(f"cannot reach the FHIR server at {shown_url(url)}: {exc}") from None
+    status = response.status_code
+    if status == 401:
+        raise PullError(f"the FHIR server refused the credentials (401) at {shown_url(url)}", 401)
+    if status == 403:
+        raise PullError(f"the FHIR server forbade the request (403) at {shown_url(url)}", 403)
+    if status >= 400:
+        raise PullError(f"the FHIR server answered {status} at {shown_url(url)}", status)
+    if status != 200:
+        raise PullError(f"the FHIR server answered {status}, not 200, at {shown_url(url)}", status)
     try:
         return response.json()
     except ValueError:
-        raise PullError(f"the FHIR server did not answer JSON at {_shown(url)}") from None
+        raise PullError(f"the FHIR server did not answer JSON at {shown_url(url)}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,9 +127,9 @@ def _get_json(client: httpx.Client, url: str, params: dict[str, str] | None = No
 
 def smart_configuration(client: httpx.Client, base: str) -> dict[str, Any]:
     """``<base>/.well-known/smart-configuration`` (SMART App Launch 2.0 discovery)."""
-    data = _get_json(client, base.rstrip("/") + "/.well-known/smart-configuration")
+    data = get_json(client, base.rstrip("/") + "/.well-known/smart-configuration")
     if not isinstance(data, dict):
-        raise PullError(f"{_shown(base)}: the SMART configuration is not a JSON object")
+        raise PullError(f"{shown_url(base)}: the SMART configuration is not a JSON object")
     return data
 
 
@@ -191,7 +202,7 @@ def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> tu
     config = smart_configuration(client, base)
     token_url = config.get("token_endpoint")
     if not isinstance(token_url, str) or not token_url:
-        raise PullError(f"{_shown(base)}: the SMART configuration names no token_endpoint")
+        raise PullError(f"{shown_url(base)}: the SMART configuration names no token_endpoint")
     form = {
         "grant_type": "client_credentials",
         "scope": backend.scope,
@@ -201,7 +212,7 @@ def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> tu
     try:
         response = client.post(token_url, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise PullError(f"cannot reach the token endpoint {_shown(token_url)}: {exc}") from None
+        raise PullError(f"cannot reach the token endpoint {shown_url(token_url)}: {exc}") from None
     try:
         data = response.json()
     except ValueError:
@@ -209,12 +220,12 @@ def backend_token(client: httpx.Client, base: str, backend: BackendClient) -> tu
     if response.status_code != 200 or not isinstance(data, dict):
         error = data.get("error") if isinstance(data, dict) else None
         raise PullError(
-            f"the token endpoint {_shown(token_url)} refused the client "
+            f"the token endpoint {shown_url(token_url)} refused the client "
             f"({response.status_code}{', ' + str(error) if error else ''})"
         )
     token = data.get("access_token")
     if not isinstance(token, str) or not token:
-        raise PullError(f"the token endpoint {_shown(token_url)} returned no access_token")
+        raise PullError(f"the token endpoint {shown_url(token_url)} returned no access_token")
     lasts = data.get("expires_in")
     if isinstance(lasts, bool) or not isinstance(lasts, int | float) or lasts <= 0:
         return token, TOKEN_SECONDS
@@ -263,6 +274,49 @@ def _next_link(page: dict[str, Any]) -> str | None:
     return None
 
 
+def page_resources(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``match`` and ``include`` resources of a search page (entries that are not objects
+    with a resource object are skipped)."""
+    out: list[dict[str, Any]] = []
+    for entry in page.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        search = entry.get("search") if isinstance(entry, dict) else None
+        mode = search.get("mode") if isinstance(search, dict) else None
+        if isinstance(resource, dict) and mode in (None, "match", "include"):
+            out.append(resource)
+    return out
+
+
+def search_pages(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, str] | None = None,
+    max_pages: int = MAX_PAGES,
+) -> Iterator[dict[str, Any]]:
+    """The Bundle pages of a search at ``url``, following ``next`` links on the same origin
+    only (the client's access token is never sent to another server). Raises
+    :class:`PullError` for a page that cannot be read or is not a Bundle, a ``next`` link to
+    another origin, and more than ``max_pages`` pages; messages never quote what was read."""
+    first = url
+    query: dict[str, str] | None = params
+    kind = urlsplit(url).path.rstrip("/").rsplit("/", maxsplit=1)[-1]
+    for _ in range(max_pages):
+        page = get_json(client, url, query)
+        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+            raise PullError(f"{shown_url(url)}: the search did not return a Bundle")
+        yield page
+        found, query = _next_link(page), None
+        if found is None:
+            return
+        if origin(found) != origin(first):
+            raise PullError(
+                f"{kind} search: the next link leads to another server ({shown_url(found)}); "
+                "refused so the access token is not sent there"
+            )
+        url = found
+    raise PullError(f"{kind} search: more than {max_pages} pages; stopped")
+
+
 def search_all(
     client: httpx.Client,
     base: str,
@@ -271,29 +325,12 @@ def search_all(
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Every ``match`` resource of a search, following ``next`` links on the base's origin."""
-    url: str | None = f"{base.rstrip('/')}/{kind}"
-    query: dict[str, str] | None = params
     out: list[dict[str, Any]] = []
-    for _ in range(MAX_PAGES):
-        if url is None:
-            return out
-        page = _get_json(client, url, query)
-        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
-            raise PullError(f"{_shown(url)}: the search did not return a Bundle")
-        for entry in page.get("entry") or []:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            mode = (entry.get("search") or {}).get("mode") if isinstance(entry, dict) else None
-            if isinstance(resource, dict) and mode in (None, "match", "include"):
-                out.append(resource)
+    for page in search_pages(client, f"{base.rstrip('/')}/{kind}", params):
+        out += page_resources(page)
         if progress is not None:
             progress(kind, len(out))
-        url, query = _next_link(page), None
-        if url is not None and _origin(url) != _origin(base):
-            raise PullError(
-                f"{kind} search: the next link leads to another server ({_shown(url)}); refused "
-                "so the access token is not sent there"
-            )
-    raise PullError(f"{kind} search: more than {MAX_PAGES} pages; stopped")
+    return out
 
 
 def _medication_references(resources: list[dict[str, Any]]) -> list[str]:
@@ -314,9 +351,9 @@ def pull_bundle(
 ) -> dict[str, Any]:
     """The patient's resources as one collection Bundle (``fullUrl`` = absolute URL)."""
     root = base.rstrip("/")
-    patient = _get_json(client, f"{root}/Patient/{patient_id}")
+    patient = get_json(client, f"{root}/Patient/{patient_id}")
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
-        raise PullError(f"{_shown(root)}/Patient/…: not a Patient resource")
+        raise PullError(f"{shown_url(root)}/Patient/…: not a Patient resource")
     resources: list[dict[str, Any]] = [patient]
     found_id = str(patient.get("id") or patient_id)
     for kind in SEARCHED_TYPES:
@@ -325,7 +362,7 @@ def pull_bundle(
     present = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources}
     for ref in _medication_references(resources):
         if ref not in present:
-            medication = _get_json(client, f"{root}/{ref}")
+            medication = get_json(client, f"{root}/{ref}")
             if isinstance(medication, dict) and medication.get("resourceType") == "Medication":
                 resources.append(medication)
                 present.add(ref)
@@ -365,7 +402,7 @@ def pull_patient(
         if token is None and backend is not None:
             client.auth = BackendAuth(token_client, base, backend)
         data = pull_bundle(client, base, patient_id, page_size, progress)
-    source = f"{_shown(base.rstrip('/'))}/Patient/{patient_id}"
+    source = f"{shown_url(base.rstrip('/'))}/Patient/{patient_id}"
     records, report = bundle_records(data, source, id_system)
     if len(records) != 1:
         raise PullError(f"{source}: expected one patient, mapped {len(records)}")

@@ -257,6 +257,8 @@ class _Builder:
             return {"valueDecimal": value}
         if isinstance(value, datetime | date):
             return {"valueDateTime": self.when(value)}
+        if isinstance(value, tuple | list):  # e.g. complete_streams, read back split on ";"
+            return {"valueString": ";".join(str(v) for v in value)}
         return {"valueString": str(getattr(value, "value", value))}
 
     def infusion(self) -> Resource:

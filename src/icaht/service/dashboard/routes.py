@@ -77,6 +77,7 @@ from icaht.service.sessions import (
     signed_in_user,
 )
 from icaht.service.settings import profile_in_force
+from icaht.service.signin_limits import SignInLimiter
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.patients import (
     NotFoundError,
@@ -326,7 +327,7 @@ def signin_page(
     context = {
         "next": _local_path(next),
         "signed_out": signed_out,
-        "error": "User name or password is wrong." if error else None,
+        "error": _SIGNIN_ERRORS.get(error or "", _SIGNIN_ERRORS["1"]) if error else None,
         "username": "",
         "demo_user": DEMO_USER,
     }
@@ -338,31 +339,46 @@ def signin_page(
 
 @router.post("/signin")
 async def signin(request: Request) -> Response:
+    """Check a user name and password. Failures are counted per name and per address, and a
+    locked name or address is refused without checking the password
+    (``service.signin_limits``); an unknown name costs the same password hash as a known one
+    (``store.users.authenticate``), so neither the answer nor its time tells names apart."""
     form, session = await _session_form(request)
     assert session is not None
-    username, password = _text(form, "username"), form.get("password")
+    username, password = _text(form, "username")[:128], form.get("password")
     target = _local_path(_text(form, "next"))
+    limits: SignInLimiter = request.app.state.signin_limits
+    address = _remote(request)
+    locked = limits.locked_seconds(username, address) > 0
 
     def check() -> str | None:
         factory = request.app.state.sessions
         with factory() as db:
-            user = authenticate(db, username, password if isinstance(password, str) else "")
-            audit(
-                db,
-                actor=username[:128] or "(empty)",
-                action="sign-in" if user else "sign-in-failed",
-                remote=_remote(request),
-            )
+            user = None
+            if not locked:
+                user = authenticate(db, username, password if isinstance(password, str) else "")
+            action = "sign-in-locked" if locked else ("sign-in" if user else "sign-in-failed")
+            audit(db, actor=username or "(empty)", action=action, remote=address)
             db.commit()
             return user.username if user else None
 
     found = await run_in_threadpool(check)
     if found is None:
-        query = urlencode({"next": target, "error": "1"})
+        if not locked:
+            limits.failed(username, address)
+        query = urlencode({"next": target, "error": "locked" if locked else "1"})
         return RedirectResponse(f"/signin?{query}", status_code=303)
+    limits.succeeded(username)
     response = RedirectResponse(target, status_code=303)
     codec(request).write(response, request, signed_in(session, found))
     return response
+
+
+_SIGNIN_ERRORS = {
+    "1": "User name or password is wrong.",
+    "locked": "Too many failed sign-ins with this user name or from this address: try again "
+    "later, or ask an administrator.",
+}
 
 
 @router.post("/signout")
