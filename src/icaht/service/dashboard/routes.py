@@ -75,7 +75,7 @@ from icaht.service.sessions import (
     signed_in_user,
 )
 from icaht.service.settings import profile_in_force
-from icaht.store.audit import assessment_shown, audit
+from icaht.store.audit import assessment_shown, audit, claimed_actor
 from icaht.store.patients import (
     NotFoundError,
     StoredObservation,
@@ -368,7 +368,7 @@ async def signin(request: Request) -> Response:
             user = authenticate(db, username, password if isinstance(password, str) else "")
             audit(
                 db,
-                actor=username[:128] or "(empty)",
+                actor=user.username if user else claimed_actor(username),
                 action="sign-in" if user else "sign-in-failed",
                 remote=_remote(request),
             )
@@ -915,7 +915,7 @@ def _preview_response(
         preview = preview_upload(filename, content, target or None, db)
         if confirm and preview.ok:
             try:
-                report = import_preview(db, preview)
+                report = import_preview(db, preview, user.username)
             except InputError as exc:
                 db.rollback()
                 preview.problems += exc.problems
