@@ -275,14 +275,17 @@ def test_audit_export_lists_every_access(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "export", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [(r["actor"], r["action"], r["patient_key"]) for r in rows] == [
+    # issue 18 item 14: the CLI's own writes are audited too (here `db upgrade`, first)
+    assert rows[0]["action"] == "db-upgrade" and rows[0]["actor"].startswith("cli:")
+    assert [(r["actor"], r["action"], r["patient_key"]) for r in rows[1:]] == [
         ("ana", "read", "p1"),
         ("bo", "assessment", "p2"),
     ]
+    assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
     table = tmp_path / "audit.csv"
     assert runner.invoke(app, ["audit", "export", "--out", str(table)], env=env).exit_code == 0
     parsed = list(csv.DictReader(table.open(encoding="utf-8")))
-    assert json.loads(parsed[1]["detail"]) == {"as_of_day": 5}
+    assert json.loads(parsed[2]["detail"]) == {"as_of_day": 5}
     assert runner.invoke(app, ["audit", "export", "--out", "x.txt"], env=env).exit_code == 2
 
 

@@ -16,6 +16,8 @@ import socket
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from icaht.service.settings import ServiceSettings, proxy_options
+
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol (a C parser) with ``TCP_NODELAY`` on the connection."""
@@ -37,4 +39,5 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         http=NoDelayHttpToolsProtocol,
         log_level="warning",
+        **proxy_options(ServiceSettings()),  # X-Forwarded-For only from ICAHT_TRUSTED_PROXIES
     )

@@ -170,4 +170,6 @@ def audit_rows(session: Session) -> Iterator[dict[str, Any]]:
             "patient_key": entry.patient_key,
             "remote": entry.remote,
             "detail": entry.detail,
+            "prev_hash": entry.prev_hash,
+            "row_hash": entry.row_hash,
         }

@@ -41,6 +41,8 @@ from icaht.store.inserts import insert_or_skip
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
 _EVENT = TypeAdapter(Event)
+#: The actor audited for a change made by a program that names none (a test, a script).
+SYSTEM_ACTOR = "system"
 _MOMENT = TypeAdapter(Moment)
 
 
@@ -365,7 +367,7 @@ def import_records(
     records: Sequence[PatientRecord],
     source: str,
     *,
-    actor: str,
+    actor: str = SYSTEM_ACTOR,
     remote: str | None = None,
 ) -> ImportReport:
     """Validate, then add the records in the session's transaction (the caller commits).
@@ -617,7 +619,7 @@ def update_facts(
     patient_key: str,
     facts: PatientFacts,
     *,
-    actor: str,
+    actor: str = SYSTEM_ACTOR,
     remote: str | None = None,
 ) -> bool:
     """Replace a patient's facts (all of them: facts not given become unknown; the id cannot
