@@ -1,18 +1,26 @@
-"""Issue 18 (security and data integrity), items 1-4, 11, 14 and 16, through the API on SQLite
-and PostgreSQL: stored days follow the infusion date, POST merges and PUT replaces, a deletion
-stays until an admin restores, every number and string of a record is bounded, ``?profile=``
-takes names only, refused patient requests are audited, and an admin manages users."""
+"""Issue 18 (security and data integrity), items 1-4, 11, 13, 14 and 16, through the API on
+SQLite and PostgreSQL: stored days follow the infusion date, POST merges and PUT replaces, a
+deletion stays until an admin restores, every number and string of a record is bounded,
+``?profile=`` takes names only, refused patient requests are audited, an admin manages users,
+and a served session logs no patient data."""
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.icaht_process import running
 from tests.service.conftest import Service
 
 from icaht.service.app import create_app
@@ -338,3 +346,77 @@ def test_an_admin_disables_enables_and_changes_roles(service: Service) -> None:
         ("user-enable", {"user": "clinician-user", "changed": True}),
         ("user-role", {"user": "clinician-user", "old": "clinician", "new": "researcher"}),
     ]
+
+
+# -- item 13: no patient data in logs; item 14: X-Forwarded-For only from trusted proxies ---------
+
+SEED_ID = "ZQXSEED7741"
+SEED_FACT = "ZQXREGIMEN5309"
+
+
+def _full_disk(database: Path) -> None:
+    """Every new patient row fails as on a full disk (what the probe saw print patient rows)."""
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON patients "
+            "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+
+
+def test_logs_hold_no_patient_data_and_forwarded_for_is_not_trusted(tmp_path: Path) -> None:
+    """Issue 18 item 13: a server and CLI session with seeded distinctive values, a failing
+    write included, leaves none of them in the captured output (SQL parameters were dumped and
+    the CLI traceback showed the records). Item 14: ``X-Forwarded-For`` from a proxy that is not
+    configured is not taken as the caller's address."""
+    env = {
+        **os.environ,
+        "ICAHT_DATA_DIR": str(tmp_path / "data"),
+        "ICAHT_SECRET_KEY": "a-test-secret-that-is-long-enough",
+    }
+    icaht = [sys.executable, "-m", "icaht.cli"]
+    subprocess.run([*icaht, "db", "upgrade"], env=env, check=True, capture_output=True)
+    user = [*icaht, "user", "create", "ana", "--role", "clinician", "--password", "long password!"]
+    subprocess.run(user, env=env, check=True, capture_output=True)
+    token = (
+        subprocess.run(
+            [*icaht, "token", "create", "ana", "--name", "t"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    record = {
+        "patient": {"patient_id": SEED_ID, "ld_regimen": SEED_FACT, "infusion_date": "2024-01-01"},
+        "observations": [{"time": 1, "analyte": "anc", "value": 0.4321, "unit": "10^9/L"}],
+    }
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": "203.0.113.9"}
+    with running(["serve"], env, tmp_path / "serve.log") as server:
+        assert httpx.post(f"{server.url}/api/v1/patients", json=record, headers=headers).is_success
+        httpx.get(f"{server.url}/api/v1/patients/{SEED_ID}/assessment", headers=headers)
+        _full_disk(tmp_path / "data" / "icaht.sqlite3")
+        failing = {**record, "patient": {**record["patient"], "patient_id": SEED_ID + "B"}}
+        answer = httpx.post(f"{server.url}/api/v1/patients", json=failing, headers=headers)
+        assert answer.status_code >= 500
+        served = server.stop()
+    (tmp_path / "record.json").write_text(json.dumps(failing), encoding="utf-8")
+    imported = subprocess.run(
+        [*icaht, "db", "import", str(tmp_path / "record.json")],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert imported.returncode != 0
+    cli = imported.stdout.decode() + imported.stderr.decode()
+    assert "database or disk is full" in cli
+    for seeded in (SEED_ID, SEED_FACT, "0.4321"):
+        assert seeded not in served, served
+        assert seeded not in cli, cli
+    engine = make_engine(StoreSettings(data_dir=tmp_path / "data").url())
+    with Session(engine) as session:
+        remotes = set(
+            session.scalars(select(AuditEntry.remote).where(AuditEntry.remote.is_not(None)))
+        )
+    engine.dispose()
+    assert remotes == {"127.0.0.1"}
