@@ -583,8 +583,10 @@ def _explain(exc: ValidationError) -> list[str]:
         dotted = ".".join(str(part) for part in err["loc"])
         if err["type"] == "extra_forbidden":
             problems.append(f"{dotted}: unknown setting")
-        else:  # the setting and the reason, never the value read (it may not be a profile)
-            problems.append(f"{dotted}: {err['msg']}")
+        else:  # the setting, the reason and a number read; never text (it may not be a profile)
+            value = err.get("input")
+            shown = f" (got {value!r})" if isinstance(value, int | float) else ""
+            problems.append(f"{dotted}: {err['msg']}{shown}")
     return problems
 
 
