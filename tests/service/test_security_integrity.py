@@ -292,11 +292,16 @@ def test_refused_patient_requests_are_audited(service: Service) -> None:
 
 
 def test_a_list_audits_which_patients_it_returned(service: Service) -> None:
-    """Issue 18 item 14: the list's audit entry names the patients it returned."""
+    """Issue 18 item 14: the audit entry of a list and of a cohort export names the patients
+    it returned."""
     assert _post(service, _record()).status_code == 201
     assert _get(service, "/patients").status_code == 200
-    listed = [e for e in _audit(service) if e.action == "list-patients"]
+    assert _get(service, "/cohort/results", role="researcher").status_code == 200
+    entries = _audit(service)
+    listed = [e for e in entries if e.action == "list-patients"]
     assert listed[-1].detail["patient_keys"] == [KEY]
+    exported = [e for e in entries if e.action == "cohort-export"]
+    assert exported[-1].detail["patient_keys"] == [KEY]
 
 
 def test_an_unauthenticated_name_is_capped_and_marked() -> None:
