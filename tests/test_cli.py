@@ -6,17 +6,21 @@ import csv
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from tests.io.test_tabular import GOOD_EVENTS, GOOD_OBSERVATIONS, GOOD_PATIENTS, write_set
 from typer.testing import CliRunner
 
 from icaht.cli import app
-from icaht.store.audit import audit
+from icaht.store.audit import audit, audit_rows, verify_chain
 from icaht.store.database import make_engine
 from icaht.store.settings import StoreSettings
+from icaht.store.tables import Patient
+from icaht.store.users import user_for_token
 
 runner = CliRunner()
 
@@ -275,14 +279,18 @@ def test_audit_export_lists_every_access(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "export", "--out", str(out)], env=env)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [(r["actor"], r["action"], r["patient_key"]) for r in rows] == [
+    # issue 18 item 14: the CLI's own writes are audited too (here `db upgrade`, first)
+    assert rows[0]["action"] == "db-upgrade"
+    assert rows[0]["actor"].startswith("cli:")
+    assert [(r["actor"], r["action"], r["patient_key"]) for r in rows[1:]] == [
         ("ana", "read", "p1"),
         ("bo", "assessment", "p2"),
     ]
+    assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
     table = tmp_path / "audit.csv"
     assert runner.invoke(app, ["audit", "export", "--out", str(table)], env=env).exit_code == 0
     parsed = list(csv.DictReader(table.open(encoding="utf-8")))
-    assert json.loads(parsed[1]["detail"]) == {"as_of_day": 5}
+    assert json.loads(parsed[2]["detail"]) == {"as_of_day": 5}
     assert runner.invoke(app, ["audit", "export", "--out", "x.txt"], env=env).exit_code == 2
 
 
@@ -295,3 +303,93 @@ def test_db_import_of_a_tabular_set(tmp_path: Path) -> None:
     assert f"3 patient(s): 3 created, 0 updated; observations {len(GOOD_OBSERVATIONS)}" in (
         result.output
     )
+
+
+def _actions(data: Path) -> list[tuple[str, str | None, dict[str, Any]]]:
+    engine = make_engine(StoreSettings(data_dir=data).url())
+    with Session(engine) as session:
+        rows = [(r["action"], r["patient_key"], r["detail"]) for r in audit_rows(session)]
+        assert verify_chain(session).broken_at is None
+    engine.dispose()
+    return rows
+
+
+def test_every_cli_write_is_audited(tmp_path: Path) -> None:
+    """Issue 18 item 14: `db import` and every CLI write are in the audit log (none was), with
+    a fact change's old and new values; the actor is the operating-system user."""
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    path = _write_record(tmp_path / "r.json")
+    assert runner.invoke(app, ["db", "import", str(path)], env=env).exit_code == 0
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["patient"]["product"] = "tisa-cel"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    assert runner.invoke(app, ["db", "import", str(path)], env=env).exit_code == 0
+    create = ["user", "create", "ana", "--role", "clinician", "--password", "a long password"]
+    assert runner.invoke(app, create, env=env).exit_code == 0
+    assert runner.invoke(app, ["token", "create", "ana", "--name", "etl"], env=env).exit_code == 0
+    assert runner.invoke(app, ["token", "revoke", "1"], env=env).exit_code == 0
+    actions = _actions(tmp_path / "data")
+    assert [a for a, _, _ in actions] == [
+        "db-upgrade",
+        "db-import",
+        "facts-change",
+        "db-import",
+        "user-create",
+        "token-create",
+        "token-revoke",
+    ]
+    assert actions[1][2]["patient_keys"] == ["p1"]
+    assert actions[2][1:] == ("p1", {"old": {"product": "axi-cel"}, "new": {"product": "tisa-cel"}})
+
+
+def test_user_disable_enable_and_role(tmp_path: Path) -> None:
+    """Issue 18 item 16: the README says an admin can disable a user or change a role."""
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    create = ["user", "create", "ana", "--role", "clinician", "--password", "a long password"]
+    assert runner.invoke(app, create, env=env).exit_code == 0
+    secret = runner.invoke(app, ["token", "create", "ana", "--name", "t"], env=env).stdout.strip()
+    engine = make_engine(StoreSettings(data_dir=tmp_path / "data").url())
+
+    def role_of_token() -> str | None:
+        with Session(engine) as session:
+            user = user_for_token(session, secret)
+            return None if user is None else user.role
+
+    assert runner.invoke(app, ["user", "disable", "ana"], env=env).exit_code == 0
+    assert role_of_token() is None
+    assert runner.invoke(app, ["user", "enable", "ana"], env=env).exit_code == 0
+    assert role_of_token() == "clinician"
+    assert runner.invoke(app, ["user", "role", "ana", "researcher"], env=env).exit_code == 0
+    assert role_of_token() == "researcher"
+    unknown = runner.invoke(app, ["user", "role", "ana", "root"], env=env)
+    assert unknown.exit_code == 2
+    assert "unknown role" in unknown.output
+    assert runner.invoke(app, ["user", "disable", "nobody"], env=env).exit_code == 2
+    engine.dispose()
+    actions = [(a, d) for a, _, d in _actions(tmp_path / "data") if a.startswith("user-")]
+    assert actions[1:] == [
+        ("user-disable", {"user": "ana", "changed": True}),
+        ("user-enable", {"user": "ana", "changed": True}),
+        ("user-role", {"user": "ana", "old": "clinician", "new": "researcher"}),
+    ]
+
+
+def test_db_restore_brings_a_deleted_patient_back(tmp_path: Path) -> None:
+    """Issue 18 item 3: a deleted patient's re-import is refused until an admin restores it."""
+    env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    path = _write_record(tmp_path / "r.json")
+    assert runner.invoke(app, ["db", "import", str(path)], env=env).exit_code == 0
+    engine = make_engine(StoreSettings(data_dir=tmp_path / "data").url())
+    with Session(engine) as session, session.begin():
+        session.execute(update(Patient).values(deleted_at=datetime.now(UTC)))
+    engine.dispose()
+    refused = runner.invoke(app, ["db", "import", str(path)], env=env)
+    assert refused.exit_code == 2
+    assert "deleted by an admin" in refused.output
+    assert runner.invoke(app, ["db", "restore", "p1"], env=env).exit_code == 0
+    assert runner.invoke(app, ["db", "restore", "p1"], env=env).exit_code == 2
+    assert runner.invoke(app, ["db", "import", str(path)], env=env).exit_code == 0
+    assert ("restore", "p1") in [(a, k) for a, k, _ in _actions(tmp_path / "data")]

@@ -1,14 +1,20 @@
 """The ``icaht`` command line: assess, replay, grade, rules, profile, serve, db, user, token,
 score, validate, schema.
 
-Errors from icaht (bad input, bad profile) are reported here, in one place, without a traceback.
+Errors from icaht (bad input, bad profile) and database errors are reported here, in one place,
+without a traceback and without patient data. Every command that writes to the database is in
+the audit log, with the actor ``cli:<operating-system user>``.
 """
 
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from icaht.cohort.cli import cohort_app
@@ -44,16 +51,23 @@ from icaht.service.dashboard.demo import DEMO_PASSWORD, demo_app, prepare_demo, 
 from icaht.service.server import serve
 from icaht.service.sessions import DEMO_USER
 from icaht.simulate import available_formats, write_cohort
-from icaht.store.audit import audit_rows
+from icaht.store.audit import audit, audit_rows, verify_chain
 from icaht.store.database import current_revision, make_engine, require_current, upgrade
-from icaht.store.patients import import_records
+from icaht.store.patients import import_records, restore_patient
 from icaht.store.settings import StoreSettings
-from icaht.store.users import create_token, create_user, revoke_token
+from icaht.store.users import (
+    create_token,
+    create_user,
+    revoke_token,
+    set_disabled,
+    set_role,
+)
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help=f"icaht: cytopenias after CAR T-cell therapy. {DISCLAIMER}",
+    pretty_exceptions_show_locals=False,  # a traceback's locals would show patient data
 )
 score_app = typer.Typer(no_args_is_help=True, help="Quick risk-score calculations.")
 app.add_typer(score_app, name="score")
@@ -106,6 +120,43 @@ def _parse_as_of(text: str | None) -> Moment | None:
 def _fail(exc: IcahtError) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a command: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Session]:
+    """A transaction for a command that writes: committed at the end; icaht's errors and
+    database errors reported without a traceback (database errors by their kind and message,
+    never their statement or parameters)."""
+    try:
+        with Session(engine) as session, session.begin():
+            yield session
+    except IcahtError as exc:
+        raise _fail(exc) from None
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        reason: BaseException = exc if orig is None else orig
+        err.print(f"[bold red]database error:[/] {type(reason).__name__}: {str(reason)[:200]}")
+        raise typer.Exit(2) from None
+
+
+def _audit(session: Session, action: str, **detail: object) -> None:
+    """Audit a command that writes, in its transaction."""
+    key = detail.pop("patient_key", None)
+    audit(
+        session,
+        actor=cli_actor(),
+        action=action,
+        patient_key=None if key is None else str(key),
+        detail=detail,
+    )
 
 
 def _profile(name: str) -> Profile:
@@ -264,6 +315,9 @@ def db_upgrade_command() -> None:
     engine = make_engine(StoreSettings().url())
     before = current_revision(engine)
     reached = upgrade(engine)
+    if before != reached:
+        with _writing(engine) as session:
+            _audit(session, "db-upgrade", before=before, after=reached)
     shown = "empty" if before is None else before
     out.print(f"database {engine.url.render_as_string(hide_password=True)}: {shown} -> {reached}")
 
@@ -279,12 +333,14 @@ def db_import_command(
         records = read_tabular_records(path) if is_tabular_folder(path) else read_records(path)
     except IcahtError as exc:
         raise _fail(exc) from None
-    engine = _database()
-    try:
-        with Session(engine) as session, session.begin():
-            report = import_records(session, records, str(path))
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    with _writing(_database()) as session:
+        report = import_records(session, records, str(path), actor=cli_actor())
+        _audit(
+            session,
+            "db-import",
+            patient_keys=[r.patient.patient_id for r in records],
+            **asdict(report),
+        )
     out.print(
         f"{len(records)} patient(s): {report.patients_created} created, "
         f"{report.patients_updated} updated; observations {report.observations_added} added, "
@@ -318,12 +374,54 @@ def user_create_command(
     ],
 ) -> None:
     """Add a user."""
-    try:
-        with Session(_database()) as session, session.begin():
-            create_user(session, username, password, role)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    with _writing(_database()) as session:
+        create_user(session, username, password, role)
+        _audit(session, "user-create", user=username, role=role)
     out.print(f"user {username} created with role {role}")
+
+
+UsernameArgument = Annotated[str, typer.Argument(help="Login name.")]
+
+
+@user_app.command("disable")
+def user_disable_command(username: UsernameArgument) -> None:
+    """Disable a user: their API tokens and browser sessions stop working at once."""
+    with _writing(_database()) as session:
+        changed = set_disabled(session, username, disabled=True)
+        _audit(session, "user-disable", user=username, changed=changed)
+    out.print(f"user {username} disabled" + ("" if changed else " (already)"))
+
+
+@user_app.command("enable")
+def user_enable_command(username: UsernameArgument) -> None:
+    """Enable a disabled user again."""
+    with _writing(_database()) as session:
+        changed = set_disabled(session, username, disabled=False)
+        _audit(session, "user-enable", user=username, changed=changed)
+    out.print(f"user {username} enabled" + ("" if changed else " (already)"))
+
+
+@user_app.command("role")
+def user_role_command(
+    username: UsernameArgument,
+    role: Annotated[str, typer.Argument(help="clinician, researcher or admin.")],
+) -> None:
+    """Change a user's role (applies from their next request)."""
+    with _writing(_database()) as session:
+        old = set_role(session, username, role)
+        _audit(session, "user-role", user=username, old=old, new=role)
+    out.print(f"user {username}: role {old} -> {role}")
+
+
+@db_app.command("restore")
+def db_restore_command(
+    patient_id: Annotated[str, typer.Argument(help="The deleted patient's id.")],
+) -> None:
+    """Restore a patient an admin deleted, with all its rows."""
+    with _writing(_database()) as session:
+        restore_patient(session, patient_id)
+        _audit(session, "restore", patient_key=patient_id)
+    out.print("patient restored")
 
 
 @token_app.command("create")
@@ -333,11 +431,9 @@ def token_create_command(
     days: Annotated[int, typer.Option(help="Days until it expires.")] = 90,
 ) -> None:
     """Issue an API token; it is printed once and stored only as a hash."""
-    try:
-        with Session(_database()) as session, session.begin():
-            issued = create_token(session, username, name, days)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    with _writing(_database()) as session:
+        issued = create_token(session, username, name, days)
+        _audit(session, "token-create", user=username, token=issued.id, days=days)
     err.print(f"token {issued.id} for {username}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC")
     err.print("Store it now: it cannot be shown again.")
     typer.echo(issued.secret)
@@ -346,11 +442,9 @@ def token_create_command(
 @token_app.command("revoke")
 def token_revoke_command(token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
     """Revoke an API token."""
-    try:
-        with Session(_database()) as session, session.begin():
-            revoke_token(session, token_id)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    with _writing(_database()) as session:
+        revoke_token(session, token_id)
+        _audit(session, "token-revoke", token=token_id)
     out.print(f"token {token_id} revoked")
 
 
@@ -376,6 +470,18 @@ def audit_export_command(
             count += 1
     tmp.replace(out_path)
     err.print(f"{count} audit entries -> {out_path}")
+
+
+@audit_app.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain: exit status 1 and the first broken link if an entry
+    was changed, removed or inserted."""
+    with Session(_database()) as session:
+        result = verify_chain(session)
+    if result.broken_at is not None:
+        err.print(f"[bold red]audit log broken at entry {result.broken_at}:[/] {result.reason}")
+        raise typer.Exit(1)
+    out.print(f"audit log intact: {result.entries} entries chained")
 
 
 @app.command("grade")

@@ -170,6 +170,26 @@ MATRIX = [
         "/api/v1/cohort/results",
         {"clinician": 403, "researcher": 200, "admin": 200, None: 401},
     ),
+    (
+        "POST",
+        "/api/v1/patients/x/restore",
+        {"clinician": 403, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "POST",
+        "/api/v1/users/nobody/disable",
+        {"clinician": 403, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "POST",
+        "/api/v1/users/nobody/enable",
+        {"clinician": 403, "researcher": 403, "admin": 404, None: 401},
+    ),
+    (
+        "PUT",
+        "/api/v1/users/nobody/role",
+        {"clinician": 403, "researcher": 403, "admin": 422, None: 401},
+    ),
 ]
 
 

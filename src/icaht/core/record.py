@@ -20,15 +20,21 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    FiniteFloat,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+#: The documented range of days: a day number is at most this many days either side of
+#: infusion (ten years; project default), so every stored time stays assessable.
+MAX_DAY_RANGE = 3660
+
+#: A day relative to infusion: finite and within ``MAX_DAY_RANGE``.
+Day = Annotated[float, Field(ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE, allow_inf_nan=False)]
+
 #: A moment: day relative to infusion (number), ISO date or ISO datetime.
-Moment = FiniteFloat | date | datetime
+Moment = Day | date | datetime
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -90,11 +96,13 @@ class PatientFacts(_Contract):
         None, description="e.g. LBCL, DLBCL, FL, MCL, B-ALL, MM, CLL.", max_length=64
     )
     product: str | None = Field(
-        None, description="e.g. axi-cel, tisa-cel, liso-cel, brexu-cel, ide-cel, cilta-cel."
+        None,
+        description="e.g. axi-cel, tisa-cel, liso-cel, brexu-cel, ide-cel, cilta-cel.",
+        max_length=64,
     )
     target: str | None = Field(None, description="e.g. CD19, BCMA, CD22.", max_length=32)
     costimulatory_domain: Costimulation | None = None
-    ld_regimen: str | None = Field(None, description="e.g. Flu/Cy, bendamustine.")
+    ld_regimen: str | None = Field(None, description="e.g. Flu/Cy, bendamustine.", max_length=200)
     ld_start: Moment | None = Field(None, description="First day of lymphodepletion.")
     infusion_date: date | None = Field(
         None, description="Day 0. Required when any time is given as a date."
@@ -153,8 +161,12 @@ class Observation(_Contract):
 
     model_config = _STRICT
     time: Moment = Field(validation_alias=AliasChoices("time", "day", "start"))
-    analyte: str | None = Field(None, description="Analyte name, e.g. anc, platelets, hb.")
-    loinc: str | None = Field(None, description="LOINC code (primary or alternative).")
+    analyte: str | None = Field(
+        None, description="Analyte name, e.g. anc, platelets, hb.", max_length=64
+    )
+    loinc: str | None = Field(
+        None, description="LOINC code (primary or alternative).", max_length=16
+    )
     value: Annotated[
         float,
         WithJsonSchema(
@@ -190,9 +202,19 @@ class Observation(_Contract):
             )
         return {**data, "value": bound, "censored": sign}
 
-    unit: str = Field(min_length=1)
-    lln: float | None = Field(None, description="Lower limit of normal, in the value's unit.")
-    uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
+    unit: str = Field(min_length=1, max_length=32)
+    lln: float | None = Field(
+        None, allow_inf_nan=False, description="Lower limit of normal, in the value's unit."
+    )
+    uln: float | None = Field(
+        None, allow_inf_nan=False, description="Upper limit of normal, in the value's unit."
+    )
+
+    @model_validator(mode="after")
+    def _range_not_inverted(self) -> Observation:
+        if self.lln is not None and self.uln is not None and self.lln > self.uln:
+            raise ValueError("lln must not be above uln")
+        return self
 
 
 def _kind_required(schema: dict[str, Any]) -> None:
@@ -254,8 +276,8 @@ class Fever(_Event):
 class Infection(_Span):
     kind: Literal["infection"] = "infection"
     severity: Literal["mild", "moderate", "severe", "life-threatening"]
-    site: str | None = None
-    organism: str | None = None
+    site: str | None = Field(None, max_length=200)
+    organism: str | None = Field(None, max_length=200)
 
 
 class Bleeding(_Event):
@@ -274,12 +296,18 @@ class Medication(_Span):
     """One segment of a medication course at one dose; a dose change starts a new segment."""
 
     kind: Literal["medication"] = "medication"
-    drug: str = Field(min_length=1, description="Ingredient, e.g. filgrastim, eltrombopag.")
-    product: str | None = Field(None, description="Product or salt, e.g. eltrombopag choline.")
-    dose: float | None = Field(None, gt=0)
-    dose_unit: str | None = Field(None, description="e.g. mg, ug, ug/kg, mg/m2.")
-    frequency: str | None = Field(None, description="e.g. daily, weekly, twice daily, once.")
-    route: str | None = None
+    drug: str = Field(
+        min_length=1, max_length=128, description="Ingredient, e.g. filgrastim, eltrombopag."
+    )
+    product: str | None = Field(
+        None, max_length=128, description="Product or salt, e.g. eltrombopag choline."
+    )
+    dose: float | None = Field(None, gt=0, allow_inf_nan=False)
+    dose_unit: str | None = Field(None, max_length=32, description="e.g. mg, ug, ug/kg, mg/m2.")
+    frequency: str | None = Field(
+        None, max_length=64, description="e.g. daily, weekly, twice daily, once."
+    )
+    route: str | None = Field(None, max_length=64)
 
     @field_validator("drug")
     @classmethod
@@ -381,7 +409,9 @@ class HemophagocyticSyndrome(_Span):
 class StemCellBoost(_Event):
     kind: Literal["stem_cell_boost"] = "stem_cell_boost"
     source: Literal["autologous", "donor"]
-    cd34_per_kg: float | None = Field(None, gt=0, description="CD34+ cells x10^6/kg.")
+    cd34_per_kg: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="CD34+ cells x10^6/kg."
+    )
 
 
 class Hct(_Event):
@@ -396,12 +426,12 @@ class DiseaseStatus(_Event):
 
 class NextTherapy(_Event):
     kind: Literal["next_therapy"] = "next_therapy"
-    name: str | None = None
+    name: str | None = Field(None, max_length=200)
 
 
 class Death(_Event):
     kind: Literal["death"] = "death"
-    cause: str | None = None
+    cause: str | None = Field(None, max_length=500)
 
 
 class LastFollowUp(_Event):

@@ -705,8 +705,10 @@ def _explain(exc: ValidationError) -> list[str]:
         dotted = ".".join(str(part) for part in err["loc"])
         if err["type"] == "extra_forbidden":
             problems.append(f"{dotted}: unknown setting")
-        else:
-            problems.append(f"{dotted}: {err['msg']} (got {err.get('input')!r})")
+        else:  # the setting, the reason and a number read; never text (it may not be a profile)
+            value = err.get("input")
+            shown = f" (got {value!r})" if isinstance(value, int | float) else ""
+            problems.append(f"{dotted}: {err['msg']}{shown}")
     return problems
 
 
@@ -743,6 +745,14 @@ def _shipped_profile(name: str) -> Profile:
     return parse_profile(resource.read_text(encoding="utf-8"), f"profile {name}")
 
 
+def load_shipped_profile(name: str) -> Profile:
+    """A shipped profile by name only: never reads a file outside the package (the service's
+    ``?profile=``); :class:`ProfileError` for an unknown name."""
+    if name not in _shipped_names():
+        raise ProfileError(name, [f"no such profile; shipped: {', '.join(_shipped_names())}"])
+    return _shipped_profile(name)
+
+
 def load_profile(name_or_path: str | Path | None = None) -> Profile:
     """Load a shipped profile by name, or a profile TOML file by path (default: seed-2023)."""
     if name_or_path is None:
@@ -754,7 +764,4 @@ def load_profile(name_or_path: str | Path | None = None) -> Profile:
         except OSError as exc:
             raise ProfileError(str(path), [f"cannot read: {exc.strerror}"]) from None
         return parse_profile(text, str(path))
-    name = str(name_or_path)
-    if name not in _shipped_names():
-        raise ProfileError(name, [f"no such profile; shipped: {', '.join(_shipped_names())}"])
-    return _shipped_profile(name)
+    return load_shipped_profile(str(name_or_path))

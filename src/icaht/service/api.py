@@ -1,12 +1,14 @@
 """REST API under ``/api/v1``: patients, their assessment and replay, the rule catalogue and
-profiles. Every read or change of a patient is audited; every assessment shown is recorded."""
+profiles, and the admin's user management. Every read or change of a patient is audited (a
+refused one too); every assessment shown is recorded."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
@@ -17,20 +19,21 @@ from sqlalchemy.orm import Session
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import Course
-from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
+from icaht.core.record import MAX_DAY_RANGE, Event, Observation, PatientFacts, PatientRecord
 from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
-from icaht.knowledge.profile import Profile, load_profile, shipped_profiles
+from icaht.knowledge.profile import Profile
 from icaht.report.catalogue import catalogue_json
-from icaht.service.auth import Caller, allow, audited, caller, database
+from icaht.service.auth import AuditedRoute, Caller, allow, audited, caller, database
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.research import router as research_router
-from icaht.service.settings import profile_in_force
+from icaht.service.settings import named_profile, profile_in_force, profile_names
 from icaht.service.turns import assessment_turn
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown
 from icaht.store.database import current_revision
 from icaht.store.patients import (
+    DeletedPatientError,
     add_to_patient,
     correct_event,
     correct_observation,
@@ -39,19 +42,22 @@ from icaht.store.patients import (
     list_observations,
     load_course,
     load_record,
+    restore_patient,
     update_facts,
 )
 from icaht.store.tables import Patient
+from icaht.store.users import Role, UnknownUserError, set_disabled, set_role
 from icaht.store.versions import data_versions
 
 #: A patient id in a path: the record's patient_id rules (1-128 characters, no NUL).
 PatientKey = Annotated[str, PathParam(min_length=1, max_length=128, pattern="^[^\\x00]+$")]
-#: Project default: the longest span of days one request reads or replays (ten years), and the
-#: default reach of the day ranges of observation and event listings either side of day 0.
-MAX_DAY_RANGE = 3660
+#: A day query parameter: within the documented range of days (``MAX_DAY_RANGE``, the longest
+#: span one request reads or replays, and the reach of listings either side of day 0).
+DayQuery = Query(ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, route_class=AuditedRoute)
 Clinical = Annotated[Caller, Depends(allow("clinician"))]
+Admin = Annotated[Caller, Depends(allow("admin"))]
 Anyone = Annotated[Caller, Depends(caller)]
 Db = Annotated[Session, Depends(database)]
 
@@ -78,8 +84,18 @@ class PatientSummary(BaseModel):
 
 
 def _profile(request: Request, name: str | None) -> Profile:
-    """The named shipped profile, or the one the server runs with (``ICAHT_PROFILE``)."""
-    return load_profile(name) if name else profile_in_force(request)
+    """The named (shipped or admin-registered) profile, or the one the server runs with
+    (``ICAHT_PROFILE``)."""
+    return named_profile(request, name) if name else profile_in_force(request)
+
+
+ProfileQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="A shipped or admin-registered profile name (GET /profiles); never a path.",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,21 +176,31 @@ def list_patients(request: Request, who: Clinical, db: Db) -> list[PatientSummar
     profile = _profile(request, None)
     cache: VersionedCache[PatientSummary] = request.app.state.summaries
     out = []
-    for key, version in data_versions(db).items():
+    versions = data_versions(db)
+    for key, version in versions.items():
         entry = (key, version, profile.name, profile.version)
         summary = cache.get(entry)
         if summary is None:
             summary = _summary(_course(db, key), profile)
             cache.put(entry, summary)
         out.append(summary)
-    audited(db, who, "list-patients", detail={"count": len(out)})
+    audited(db, who, "list-patients", detail={"count": len(out), "patient_keys": list(versions)})
     return out
 
 
-@router.post("/patients", status_code=201)
+@router.post("/patients", status_code=201, responses={409: {"description": "Patient deleted"}})
 def add_patient(record: PatientRecord, who: Clinical, db: Db) -> ImportResult:
-    """Add or update one patient (idempotent: the same record twice adds nothing)."""
-    report = import_records(db, [record], "request body")
+    """Add a patient, or merge into a stored one (idempotent: the same record twice adds
+    nothing).
+
+    Merge: the observations and events not stored yet are added; the facts sent replace the
+    stored ones (``null`` clears one) and facts not sent are kept (``PUT`` replaces them all).
+    A new infusion date re-dates every stored row; a fact change is audited with its old and
+    new values. A patient an admin deleted is refused with 409 until an admin restores it."""
+    try:
+        report = import_records(db, [record], "request body", actor=who.username, remote=who.remote)
+    except DeletedPatientError as exc:
+        raise HTTPException(409, exc.problems[0].message) from None
     audited(
         db,
         who,
@@ -200,18 +226,19 @@ def read_patient(patient_id: PatientKey, who: Clinical, db: Db) -> PatientRecord
 def update_patient(
     patient_id: PatientKey, facts: PatientFacts, who: Clinical, db: Db
 ) -> dict[str, bool]:
-    """Replace the patient's facts (same patient_id); stored labs and events are checked against
-    them (an ISO-dated value needs the infusion date) and nothing changes on any problem."""
-    changed = update_facts(db, patient_id, facts)
+    """Replace all the patient's facts (same patient_id): a fact not sent becomes unknown
+    (``POST /patients`` merges instead). Stored labs and events are re-dated when the infusion
+    date changes (an ISO-dated value needs the infusion date) and nothing changes on any
+    problem; the change is audited with its old and new values."""
+    changed = update_facts(db, patient_id, facts, actor=who.username, remote=who.remote)
     audited(db, who, "update-patient", patient_key=patient_id, detail={"changed": changed})
     return {"changed": changed}
 
 
 @router.delete("/patients/{patient_id}", status_code=204)
-def delete_patient(
-    patient_id: PatientKey, who: Annotated[Caller, Depends(allow("admin"))], db: Db
-) -> Response:
-    """Soft delete (admin only, audited)."""
+def delete_patient(patient_id: PatientKey, who: Admin, db: Db) -> Response:
+    """Soft delete (admin only, audited): the patient stays deleted, a re-post is refused with
+    409, until an admin restores it."""
     patient = db.scalars(
         select(Patient).where(Patient.patient_key == patient_id, Patient.deleted_at.is_(None))
     ).one_or_none()
@@ -222,14 +249,27 @@ def delete_patient(
     return Response(status_code=204)
 
 
+@router.post("/patients/{patient_id}/restore", status_code=204)
+def restore(patient_id: PatientKey, who: Admin, db: Db) -> Response:
+    """Restore a deleted patient with its rows (admin only, audited); 404 unless deleted."""
+    restore_patient(db, patient_id)
+    audited(db, who, "restore", patient_key=patient_id)
+    return Response(status_code=204)
+
+
 @router.get("/patients/{patient_id}/assessment", response_model=Assessment)
 def patient_assessment(
     request: Request,
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    as_of: Annotated[int | None, Query(description="Day after infusion; default latest")] = None,
-    profile: Annotated[str | None, Query(description="Shipped profile name")] = None,
+    as_of: Annotated[
+        int | None,
+        Query(
+            ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE, description="Day after infusion; default latest"
+        ),
+    ] = None,
+    profile: ProfileQuery = None,
 ) -> Response:
     """The assessment as of a day (no look-ahead)."""
     chosen = _profile(request, profile)
@@ -255,9 +295,9 @@ def patient_replay(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: Annotated[int, Query(alias="from")] = 0,
-    last: Annotated[int | None, Query(alias="to")] = None,
-    profile: Annotated[str | None, Query()] = None,
+    first: Annotated[int, Query(alias="from", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = 0,
+    last: Annotated[int | None, Query(alias="to", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = None,
+    profile: ProfileQuery = None,
 ) -> Response:
     """Day by day, the recommendations that appeared, changed and disappeared."""
     chosen = _profile(request, profile)
@@ -309,8 +349,10 @@ def observations(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: Annotated[float, Query(alias="from")] = -MAX_DAY_RANGE,
-    last: Annotated[float, Query(alias="to")] = MAX_DAY_RANGE,
+    first: Annotated[float, Query(alias="from", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = (
+        -MAX_DAY_RANGE
+    ),
+    last: Annotated[float, Query(alias="to", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = MAX_DAY_RANGE,
     history: bool = False,
 ) -> list[ObservationOut]:
     """Observations in a day range; ``history=true`` includes corrected (superseded) rows."""
@@ -350,8 +392,10 @@ def events(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: Annotated[float, Query(alias="from")] = -MAX_DAY_RANGE,
-    last: Annotated[float, Query(alias="to")] = MAX_DAY_RANGE,
+    first: Annotated[float, Query(alias="from", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = (
+        -MAX_DAY_RANGE
+    ),
+    last: Annotated[float, Query(alias="to", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)] = MAX_DAY_RANGE,
     history: bool = False,
 ) -> list[EventOut]:
     """Events starting in a day range; ``history=true`` includes corrected (superseded) rows."""
@@ -375,26 +419,66 @@ def correct_an_event(
 
 
 @router.get("/rules")
-def rules(
-    request: Request, _: Anyone, profile: Annotated[str | None, Query()] = None
-) -> dict[str, Any]:
+def rules(request: Request, _: Anyone, profile: ProfileQuery = None) -> dict[str, Any]:
     """The rule catalogue with the profile's values of the settings each rule uses."""
     loaded: dict[str, Any] = json.loads(catalogue_json(_profile(request, profile)))
     return loaded
 
 
 @router.get("/profiles")
-def profiles(_: Anyone) -> list[str]:
-    """The shipped profile names."""
-    return shipped_profiles()
+def profiles(request: Request, _: Anyone) -> list[str]:
+    """The profile names a request may use: shipped and admin-registered."""
+    return profile_names(request)
 
 
 @router.get("/profiles/{name}")
-def profile_detail(name: str, _: Anyone) -> Profile:
-    """A shipped profile's settings."""
-    if name not in shipped_profiles():
-        raise HTTPException(404, f"no profile {name!r}")
-    return load_profile(name)
+def profile_detail(
+    request: Request, name: Annotated[str, PathParam(max_length=64)], _: Anyone
+) -> Profile:
+    """A shipped or admin-registered profile's settings."""
+    if name not in profile_names(request):
+        raise HTTPException(404, "no such profile")
+    return named_profile(request, name)
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+Username = Annotated[str, PathParam(min_length=1, max_length=128)]
+_T = TypeVar("_T")
+
+
+def _known_user(change: Callable[[], _T]) -> _T:
+    """A change of a user; 404 when there is no such user."""
+    try:
+        return change()
+    except UnknownUserError:
+        raise HTTPException(404, "no such user") from None
+
+
+@router.post("/users/{username}/disable", status_code=204)
+def disable_user(username: Username, who: Admin, db: Db) -> Response:
+    """Disable a user (admin only, audited): their tokens and browser sessions stop working."""
+    changed = _known_user(lambda: set_disabled(db, username, disabled=True))
+    audited(db, who, "user-disable", detail={"user": username, "changed": changed})
+    return Response(status_code=204)
+
+
+@router.post("/users/{username}/enable", status_code=204)
+def enable_user(username: Username, who: Admin, db: Db) -> Response:
+    """Enable a disabled user again (admin only, audited)."""
+    changed = _known_user(lambda: set_disabled(db, username, disabled=False))
+    audited(db, who, "user-enable", detail={"user": username, "changed": changed})
+    return Response(status_code=204)
+
+
+@router.put("/users/{username}/role", status_code=204)
+def change_role(username: Username, body: RoleChange, who: Admin, db: Db) -> Response:
+    """Change a user's role (admin only, audited); it applies to the user's next request."""
+    old = _known_user(lambda: set_role(db, username, body.role))
+    audited(db, who, "user-role", detail={"user": username, "old": old, "new": body.role})
+    return Response(status_code=204)
 
 
 router.include_router(research_router)

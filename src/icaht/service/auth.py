@@ -1,16 +1,23 @@
 """Who is calling: a bearer API token (programs), a signed-in browser session (the dashboard; a
 state-changing request must then carry the session's CSRF token in ``X-CSRF-Token``), or in demo
 mode a demo clinician. Roles decide what each endpoint allows (clinician: patients; researcher:
-cohort data only; admin: all)."""
+cohort data only; admin: all).
+
+A patient route that answers 401, 403 or 404 leaves an audit entry too (:class:`AuditedRoute`),
+so guessing patient ids leaves a trace; a caller who is not signed in is recorded as
+``unauthenticated``, never under a name it chose."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from icaht.service.sessions import (
     CSRF_HEADER,
@@ -20,10 +27,20 @@ from icaht.service.sessions import (
     codec,
     signed_in_user,
 )
-from icaht.store.audit import audit
+from icaht.store.audit import UNAUTHENTICATED, audit
+from icaht.store.patients import NotFoundError
 from icaht.store.users import user_for_token
 
-__all__ = ["DEMO_USER", "Caller", "allow", "audited", "caller", "database", "database_on_loop"]
+__all__ = [
+    "DEMO_USER",
+    "AuditedRoute",
+    "Caller",
+    "allow",
+    "audited",
+    "caller",
+    "database",
+    "database_on_loop",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +66,14 @@ async def database_on_loop(request: Request) -> AsyncIterator[Session]:
 
 
 def caller(request: Request, session: Session = Depends(database)) -> Caller:  # noqa: B008
-    """The authenticated caller; 401 without valid credentials."""
+    """The authenticated caller (kept on ``request.state.caller``); 401 without valid
+    credentials."""
+    found = _identify(request, session)
+    request.state.caller = found
+    return found
+
+
+def _identify(request: Request, session: Session) -> Caller:
     remote = request.client.host if request.client else None
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -100,3 +124,49 @@ def audited(
         detail=detail,
     )
     db.commit()
+
+
+#: The refusals of a patient route that are audited (issue 18: id guessing leaves a trace).
+AUDITED_REFUSALS = (401, 403, 404)
+
+
+def _refusal_status(exc: Exception) -> int | None:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    return None
+
+
+def _audit_refusal(request: Request, status: int) -> None:
+    """An audit entry for a refused patient request, in its own transaction."""
+    who: Caller | None = getattr(request.state, "caller", None)
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as db:
+        audit(
+            db,
+            actor=UNAUTHENTICATED if who is None else who.username,
+            action=f"refused-{status}",
+            patient_key=str(request.path_params["patient_id"])[:128],
+            remote=request.client.host if request.client else None,
+            detail={"method": request.method, "route": request.scope["route"].path},
+        )
+        db.commit()
+
+
+class AuditedRoute(APIRoute):
+    """A route that audits its 401, 403 and 404 answers when its path names a patient."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def audited_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                status = _refusal_status(exc)
+                if status in AUDITED_REFUSALS and "patient_id" in request.path_params:
+                    await run_in_threadpool(_audit_refusal, request, status)
+                raise
+
+        return audited_handler

@@ -59,11 +59,12 @@ def cohort_results(
     keys = db.scalars(
         select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
     ).all()
-    rows = []
+    rows, returned = [], []
     for key in keys:
         course = load_course(db, key)
         if course is None:
             continue
+        returned.append(key)
         when = None if as_of_day is None else float(as_of_day)
         row = assessment_row(assess(course, when, profile))
         row["patient_id"] = pseudonym(secret, key)
@@ -72,7 +73,12 @@ def cohort_results(
         db,
         who,
         "cohort-export",
-        detail={"patients": len(rows), "as_of_day": as_of_day, "format": fmt},
+        detail={
+            "patients": len(rows),
+            "patient_keys": returned,  # which patients the export returned (issue 18)
+            "as_of_day": as_of_day,
+            "format": fmt,
+        },
     )
     if fmt == "json":
         return Response(json.dumps(rows), media_type="application/json")

@@ -54,8 +54,9 @@ def _light_main() -> Iterator[None]:
 def serve(host: str, port: int, workers: int) -> None:
     """Run the application factory ``icaht.service.app:create_app`` until interrupted."""
     # Imported here, not above: spawned workers import this module first and must stay light.
-    from icaht.service.settings import ServiceSettings  # noqa: PLC0415
+    from icaht.service.settings import ServiceSettings, proxy_options  # noqa: PLC0415
 
+    settings = ServiceSettings()
     with _light_main():
         uvicorn.run(
             "icaht.service.app:create_app",
@@ -65,5 +66,6 @@ def serve(host: str, port: int, workers: int) -> None:
             workers=workers,
             http=NoDelayHttpToolsProtocol,
             log_level="warning",
-            timeout_worker_healthcheck=ServiceSettings().worker_healthcheck_seconds,
+            timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+            **proxy_options(settings),  # X-Forwarded-For only from ICAHT_TRUSTED_PROXIES
         )

@@ -1,18 +1,22 @@
 """Service settings (environment, prefix ``ICAHT_``). Outside demo mode the server refuses to
 start with the default secret, a short or repetitive secret, or CDS clients without
-``ICAHT_PUBLIC_URL`` (the audience of their tokens is never taken from a request's Host header)."""
+``ICAHT_PUBLIC_URL`` (the audience of their tokens is never taken from a request's Host header).
+
+A request names a profile by name only (``?profile=``): a shipped one or one an admin registered
+in ``ICAHT_PROFILES``; the service never reads a file path a caller gives."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from icaht.errors import IcahtError
-from icaht.knowledge.profile import Profile
+from icaht.errors import IcahtError, ProfileError
+from icaht.knowledge.profile import Profile, load_profile, load_shipped_profile, shipped_profiles
 
 DEFAULT_SECRET = "demo-secret-change-me"
 #: Project default: the shortest ``ICAHT_SECRET_KEY`` accepted outside demo mode
@@ -82,6 +86,12 @@ class ServiceSettings(BaseSettings):
     #: (client_secret_basic); neither = public client (PKCE only).
     smart_key_file: str | None = None
     smart_client_secret: str | None = None
+    #: Profiles an admin registered for ``?profile=``: name -> TOML file on the server
+    #: (``ICAHT_PROFILES`` as a JSON object); shipped profiles need no registration.
+    profiles: dict[str, str] = {}
+    #: Addresses of reverse proxies whose ``X-Forwarded-For`` is trusted (``ICAHT_TRUSTED_PROXIES``,
+    #: JSON list of IPs or networks). Project default: none, the peer address is recorded.
+    trusted_proxies: list[str] = []
 
     def check(self) -> None:
         """Refuse unsafe settings outside demo mode."""
@@ -123,3 +133,27 @@ def profile_in_force(request: Request) -> Profile:
     """The profile the server runs with (``ICAHT_PROFILE``), parsed once at start-up."""
     profile: Profile = request.app.state.profile
     return profile
+
+
+def profile_names(request: Request) -> list[str]:
+    """The profiles a request may name: shipped and admin-registered."""
+    settings: ServiceSettings = request.app.state.settings
+    return sorted({*shipped_profiles(), *settings.profiles})
+
+
+def named_profile(request: Request, name: str) -> Profile:
+    """A shipped or admin-registered profile by name (never a path a caller gives);
+    :class:`ProfileError` naming the choices otherwise."""
+    settings: ServiceSettings = request.app.state.settings
+    if name in settings.profiles:
+        return load_profile(settings.profiles[name])
+    if name in shipped_profiles():
+        return load_shipped_profile(name)
+    choices = ", ".join(profile_names(request))
+    raise ProfileError(name[:64], [f"no such profile; available: {choices}"])
+
+
+def proxy_options(settings: ServiceSettings) -> dict[str, Any]:
+    """uvicorn's options for ``X-Forwarded-For``: honoured only from the configured proxies."""
+    proxies = settings.trusted_proxies
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or []}

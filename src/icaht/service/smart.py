@@ -363,7 +363,7 @@ def _store(request: Request, record: Any, username: str, iss: str) -> None:
         elif user.disabled_at is not None:
             raise LaunchError("this EHR user is disabled here", 403)
         key = record.patient.patient_id
-        summary = import_records(db, [record], f"{iss}/Patient")
+        summary = import_records(db, [record], f"{iss}/Patient", actor=username, remote=remote)
         audit(
             db,
             actor=username,

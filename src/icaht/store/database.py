@@ -4,7 +4,8 @@ SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy t
 several readers and one writer work at once; writers queue on an OS lock
 (``store.sqlite_writer``) rather than in SQLite's sleeping busy handler. ``upgrade`` applies the
 Alembic migrations; ``require_current`` refuses a database whose schema is older (or newer) than
-the code.
+the code. Engines hide statement parameters in their errors and logs: a failed statement never
+prints patient values.
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ def make_engine(url: str) -> Engine:
             "factory": sqlite_writer.WriterLockedConnection,
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
         }
-        engine = create_engine(url, connect_args=connect_args)
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         sqlite_writer.install(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _config() -> Config:

@@ -1,9 +1,13 @@
 """Patients in the database: transactional, idempotent import of records and reading them back.
 
 An import validates every record first (structure, units, times) and writes nothing if any
-problem is found. Rows carry a content hash, so importing the same data twice adds nothing; a
-changed fact updates the patient. Reading back gives the same PatientRecord, so an assessment
-from the database equals one from the file.
+problem is found. Rows carry a content hash, so importing the same data twice adds nothing.
+Importing a known patient merges its facts: the facts sent replace the stored ones (``null``
+clears one), facts not sent are kept; :func:`update_facts` replaces them all. Whenever the
+infusion date changes, every stored row's day is recomputed from its recorded time in the same
+transaction, and every change of facts is audited with its old and new values. A patient an
+admin deleted stays deleted until an admin restores it (:func:`restore_patient`). Reading back
+gives the same PatientRecord, so an assessment from the database equals one from the file.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,13 +26,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.course import Course, build_labs, canonical_events, course_from_record, to_day
-from icaht.core.record import Event, Moment, Observation, PatientFacts, PatientRecord
+from icaht.core.record import (
+    MAX_DAY_RANGE,
+    Event,
+    Moment,
+    Observation,
+    PatientFacts,
+    PatientRecord,
+)
 from icaht.core.units import normalise_observations
 from icaht.errors import InputError, Problem
+from icaht.store.audit import audit
 from icaht.store.inserts import insert_or_skip
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
 _EVENT = TypeAdapter(Event)
+#: The actor audited for a change made by a program that names none (a test, a script).
+SYSTEM_ACTOR = "system"
 _MOMENT = TypeAdapter(Moment)
 
 
@@ -44,6 +58,21 @@ class ImportReport:
     events_present: int = 0
 
 
+class DeletedPatientError(InputError):
+    """The patient was deleted by an admin: it stays deleted (a re-import is refused) until an
+    admin restores it."""
+
+    def __init__(self, patient_key: str, deleted_at: datetime) -> None:
+        self.patient_key = patient_key
+        self.deleted_at = deleted_at
+        message = (
+            f"the patient was deleted by an admin on {deleted_at:%Y-%m-%d %H:%M} UTC and stays "
+            "deleted until an admin restores it (POST /api/v1/patients/{id}/restore or "
+            "`icaht db restore`)"
+        )
+        super().__init__([Problem("database", message, field="patient_id", value=patient_key)])
+
+
 def _hash(data: dict[str, Any]) -> str:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -51,6 +80,45 @@ def _hash(data: dict[str, Any]) -> str:
 
 def _time_text(moment: Moment) -> str:
     return moment.isoformat() if isinstance(moment, date) else repr(float(moment))
+
+
+def _day(moment: Moment, infusion: date | None) -> float:
+    """The stored day of a moment: within the documented range of days (``MAX_DAY_RANGE``
+    either side of infusion), else ValueError, so that no stored row makes later assessments
+    fail."""
+    day = to_day(moment, infusion)
+    if not -MAX_DAY_RANGE <= day <= MAX_DAY_RANGE:
+        raise ValueError(f"more than {MAX_DAY_RANGE} days from the infusion date")
+    return day
+
+
+def _moments(record: PatientRecord) -> list[tuple[str, Moment]]:
+    """Every recorded time of a record with its JSON path."""
+    found: list[tuple[str, Moment]] = []
+    if record.patient.ld_start is not None:
+        found.append(("patient.ld_start", record.patient.ld_start))
+    found += [(f"observations[{i}].time", o.time) for i, o in enumerate(record.observations)]
+    for i, ev in enumerate(record.events):
+        found.append((f"events[{i}].start", ev.start))
+        end = getattr(ev, "end", None)
+        if end is not None:
+            found.append((f"events[{i}].end", end))
+    return found
+
+
+def _range_problems(record: PatientRecord, where: str) -> list[Problem]:
+    """Times more than MAX_DAY_RANGE days from infusion (a date without an infusion date is
+    reported by the course)."""
+    infusion = record.patient.infusion_date
+    problems = []
+    for field, moment in _moments(record):
+        if isinstance(moment, date) and infusion is None:
+            continue
+        try:
+            _day(moment, infusion)
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc), field=field))
+    return problems
 
 
 def validate_records(records: Sequence[PatientRecord], source: str) -> None:
@@ -63,6 +131,7 @@ def validate_records(records: Sequence[PatientRecord], source: str) -> None:
             course_from_record(record, source=where)
         except InputError as exc:
             problems += exc.problems
+        problems += _range_problems(record, where)
         key = record.patient.patient_id
         if key in seen:
             problems.append(Problem(where, "duplicate patient_id in the import", value=key))
@@ -71,23 +140,109 @@ def validate_records(records: Sequence[PatientRecord], source: str) -> None:
         raise InputError(problems)
 
 
-def _upsert_patient(session: Session, record: PatientRecord, now: datetime) -> tuple[Patient, str]:
-    """The patient row, created if new (safe against a concurrent import creating it too) or
-    updated when its facts changed."""
-    facts = record.patient.model_dump(mode="json", exclude_none=True)
-    key = record.patient.patient_id
+def _facts_dict(facts: PatientFacts) -> dict[str, Any]:
+    """Facts as stored (JSON, absent = unknown)."""
+    return facts.model_dump(mode="json", exclude_none=True)
+
+
+def _merged_facts(stored: dict[str, Any], sent: PatientFacts) -> PatientFacts:
+    """The stored facts with the facts sent replacing them (``null`` clears one); facts not
+    sent are kept."""
+    given = sent.model_dump(mode="json", include=set(sent.model_fields_set))
+    merged = {k: v for k, v in {**stored, **given}.items() if v is not None}
+    return PatientFacts.model_validate(merged)
+
+
+def _facts_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """The facts that differ, with their old and new values (None when nothing changed)."""
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if not changed:
+        return None
+    return {"old": {k: old.get(k) for k in changed}, "new": {k: new.get(k) for k in changed}}
+
+
+def _stored_moments(
+    session: Session, patient: Patient
+) -> list[tuple[ObservationRow | EventRow, Moment]]:
+    """Every stored row of a patient (current and superseded) with its recorded time."""
+    found: list[tuple[ObservationRow | EventRow, Moment]] = [
+        (row, _moment(row.time_text))
+        for row in session.scalars(
+            select(ObservationRow).where(ObservationRow.patient_id == patient.id)
+        )
+    ]
+    found += [
+        (row, _EVENT.validate_python(row.payload).start)
+        for row in session.scalars(select(EventRow).where(EventRow.patient_id == patient.id))
+    ]
+    return found
+
+
+def _redate(session: Session, patient: Patient, infusion: date | None) -> None:
+    """Recompute every stored row's day from its recorded time and the new infusion date, in
+    the caller's transaction; InputError (nothing changed) when a row cannot be dated, e.g. an
+    ISO-dated row once the infusion date is removed."""
+    problems: list[Problem] = []
+    dated: list[tuple[ObservationRow | EventRow, float]] = []
+    for row, moment in _stored_moments(session, patient):
+        try:
+            dated.append((row, _day(moment, infusion)))
+        except ValueError as exc:
+            what = "observation" if isinstance(row, ObservationRow) else "event"
+            problems.append(Problem("database", f"stored {what} {row.id}: {exc}"))
+    if problems:
+        raise InputError(problems)
+    for row, day in dated:
+        if isinstance(row, ObservationRow):
+            row.day = day
+        else:
+            row.start_day = day
+
+
+def _apply_facts(
+    session: Session,
+    patient: Patient,
+    facts: PatientFacts,
+    now: datetime,
+    audit_as: tuple[str, str | None],
+) -> bool:
+    """Store new facts of a known patient: stored rows re-dated when the infusion date changes,
+    the change audited with its old and new values (``audit_as`` = actor, remote address).
+    True when anything changed."""
+    old, new = patient.facts, _facts_dict(facts)
+    change = _facts_change(old, new)
+    if change is None:
+        return False
+    if old.get("infusion_date") != new.get("infusion_date"):
+        _redate(session, patient, facts.infusion_date)
+    patient.facts, patient.updated_at = new, now
+    actor, remote = audit_as
+    audit(
+        session,
+        actor=actor,
+        action="facts-change",
+        patient_key=patient.patient_key,
+        remote=remote,
+        detail=change,
+    )
+    return True
+
+
+def _existing(session: Session, key: str) -> Patient | None:
+    """The patient row (deleted or not), or None."""
+    return session.scalars(select(Patient).where(Patient.patient_key == key)).one_or_none()
+
+
+def _create_patient(session: Session, facts: PatientFacts, now: datetime) -> Patient | None:
+    """A new patient row, or None when a concurrent import created it first."""
     created = session.execute(
         insert_or_skip(session, Patient)
-        .values(patient_key=key, facts=facts, created_at=now, updated_at=now)
+        .values(
+            patient_key=facts.patient_id, facts=_facts_dict(facts), created_at=now, updated_at=now
+        )
         .returning(Patient.id)
     ).scalar_one_or_none()
-    patient = session.scalars(select(Patient).where(Patient.patient_key == key)).one()
-    if created is not None:
-        return patient, "created"
-    if patient.facts != facts or patient.deleted_at is not None:
-        patient.facts, patient.updated_at, patient.deleted_at = facts, now, None
-        return patient, "updated"
-    return patient, "unchanged"
+    return None if created is None else session.get(Patient, created)
 
 
 def _observation_rows(
@@ -100,7 +255,7 @@ def _observation_rows(
         rows.append(
             {
                 "patient_id": patient.id,
-                "day": to_day(obs.time, infusion),
+                "day": _day(obs.time, infusion),
                 "time_text": _time_text(obs.time),
                 "analyte": obs.analyte,
                 "loinc": obs.loinc,
@@ -124,7 +279,7 @@ def _event_rows(patient: Patient, record: PatientRecord, now: datetime) -> list[
             {
                 "patient_id": patient.id,
                 "kind": ev.kind,
-                "start_day": to_day(ev.start, infusion),
+                "start_day": _day(ev.start, infusion),
                 "payload": payload,
                 "content_hash": _hash(payload),
                 "recorded_at": now,
@@ -152,37 +307,91 @@ def _add_new(
     return len(fresh), len(rows) - len(fresh)
 
 
-def import_records(session: Session, records: Sequence[PatientRecord], source: str) -> ImportReport:
+def _add_rows(
+    session: Session, patient: Patient, record: PatientRecord, now: datetime
+) -> dict[str, int]:
+    """Store the record's rows not stored yet (validated with the patient's facts)."""
+    obs_added, obs_present = _add_new(
+        session, ObservationRow, patient, _observation_rows(patient, record, now)
+    )
+    ev_added, ev_present = _add_new(session, EventRow, patient, _event_rows(patient, record, now))
+    return {
+        "observations_added": obs_added,
+        "observations_present": obs_present,
+        "events_added": ev_added,
+        "events_present": ev_present,
+    }
+
+
+def _merged_records(
+    session: Session, records: Sequence[PatientRecord]
+) -> list[tuple[Patient | None, PatientRecord]]:
+    """Each record with its stored patient (None if new) and the facts merged into the stored
+    ones; :class:`DeletedPatientError` for a patient an admin deleted."""
+    merged: list[tuple[Patient | None, PatientRecord]] = []
+    for record in records:
+        patient = _existing(session, record.patient.patient_id)
+        if patient is None:
+            merged.append((None, record))
+            continue
+        if patient.deleted_at is not None:
+            raise DeletedPatientError(patient.patient_key, patient.deleted_at)
+        facts = _merged_facts(patient.facts, record.patient)
+        merged.append((patient, record.model_copy(update={"patient": facts})))
+    return merged
+
+
+def _import_one(
+    session: Session,
+    stored: Patient | None,
+    record: PatientRecord,
+    source: str,
+    audit_as: tuple[str, str | None],
+) -> dict[str, int]:
+    """Store one validated, merged record; what it changed."""
+    now = datetime.now(UTC)
+    patient = stored or _create_patient(session, record.patient, now)
+    if patient is None:  # created meanwhile by a concurrent import: merge into it
+        ((patient, merged),) = _merged_records(session, [record])
+        validate_records([merged], source)
+        assert patient is not None
+        return _import_one(session, patient, merged, source, audit_as)
+    counts = {"patients_created": int(stored is None), "patients_updated": 0}
+    if stored is not None and _apply_facts(session, patient, record.patient, now, audit_as):
+        counts["patients_updated"] = 1
+    return counts | _add_rows(session, patient, record, now)
+
+
+def import_records(
+    session: Session,
+    records: Sequence[PatientRecord],
+    source: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
+    remote: str | None = None,
+) -> ImportReport:
     """Validate, then add the records in the session's transaction (the caller commits).
 
-    Raises :class:`InputError` with every problem before anything is written.
+    A known patient's facts are merged (facts sent replace the stored ones, facts not sent are
+    kept); a change is audited as ``actor`` (from ``remote``) with the old and new values, and a
+    new infusion date re-dates every stored row. Raises :class:`InputError` with every problem,
+    or :class:`DeletedPatientError`, before anything is written.
     """
-    validate_records(records, source)
-    now = datetime.now(UTC)
-    counts = dict.fromkeys(
-        (
-            "patients_created",
-            "patients_updated",
-            "observations_added",
-            "observations_present",
-            "events_added",
-            "events_present",
-        ),
-        0,
-    )
-    for record in records:
-        patient, change = _upsert_patient(session, record, now)
-        if change != "unchanged":
-            counts[f"patients_{change}"] += 1
-        added, present = _add_new(
-            session, ObservationRow, patient, _observation_rows(patient, record, now)
-        )
-        counts["observations_added"] += added
-        counts["observations_present"] += present
-        added, present = _add_new(session, EventRow, patient, _event_rows(patient, record, now))
-        counts["events_added"] += added
-        counts["events_present"] += present
+    merged = _merged_records(session, records)
+    validate_records([record for _, record in merged], source)
+    counts = dict.fromkeys(asdict(ImportReport()), 0)
+    for stored, record in merged:
+        for name, value in _import_one(session, stored, record, source, (actor, remote)).items():
+            counts[name] += value
     return ImportReport(**counts)
+
+
+def restore_patient(session: Session, patient_key: str) -> None:
+    """Undo an admin's delete (the caller audits); NotFoundError unless the patient is deleted."""
+    patient = _existing(session, patient_key)
+    if patient is None or patient.deleted_at is None:
+        raise NotFoundError([Problem("database", "no deleted patient", value=patient_key)])
+    patient.deleted_at, patient.updated_at = None, datetime.now(UTC)
 
 
 def _moment(text: str) -> Moment:
@@ -252,9 +461,9 @@ def add_to_patient(
     events: Sequence[Event] = (),
 ) -> ImportReport:
     """Add observations and events to a stored patient (validated with the patient's facts)."""
-    facts = PatientFacts.model_validate(_patient(session, patient_key).facts)
-    addition = PatientRecord(patient=facts, observations=list(observations), events=list(events))
-    return import_records(session, [addition], "request body")
+    patient = _patient(session, patient_key)
+    record = _single(patient, list(observations), list(events))
+    return ImportReport(**_add_rows(session, patient, record, datetime.now(UTC)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,9 +614,18 @@ def correct_event(session: Session, patient_key: str, row_id: int, corrected: Ev
     return _supersede(session, patient, EventRow, row_id, row)
 
 
-def update_facts(session: Session, patient_key: str, facts: PatientFacts) -> bool:
-    """Replace a patient's facts (the id cannot change); the stored rows are validated against
-    the new facts (e.g. ISO times need the infusion date). True if anything changed."""
+def update_facts(
+    session: Session,
+    patient_key: str,
+    facts: PatientFacts,
+    *,
+    actor: str = SYSTEM_ACTOR,
+    remote: str | None = None,
+) -> bool:
+    """Replace a patient's facts (all of them: facts not given become unknown; the id cannot
+    change). The stored rows are re-dated when the infusion date changes, and nothing changes
+    if one cannot be (e.g. ISO times need the infusion date). The change is audited with its
+    old and new values. True if anything changed."""
     if facts.patient_id != patient_key:
         raise InputError(
             [
@@ -419,22 +637,9 @@ def update_facts(session: Session, patient_key: str, facts: PatientFacts) -> boo
                 )
             ]
         )
-    record = load_record(session, patient_key)
-    if record is None:
-        raise NotFoundError([Problem("database", "no such patient", value=patient_key)])
-    updated = record.model_copy(update={"patient": facts})
-    validate_records([updated], "request body")
-    patient, change = _upsert_patient(session, updated, datetime.now(UTC))
-    if change == "unchanged":
-        return False
-    infusion = facts.infusion_date
-    for obs_row in session.scalars(
-        select(ObservationRow).where(ObservationRow.patient_id == patient.id)
-    ):
-        obs_row.day = to_day(_moment(obs_row.time_text), infusion)
-    for ev_row in session.scalars(select(EventRow).where(EventRow.patient_id == patient.id)):
-        ev_row.start_day = to_day(_EVENT.validate_python(ev_row.payload).start, infusion)
-    return True
+    patient = _patient(session, patient_key)
+    validate_records([PatientRecord(patient=facts)], "request body")
+    return _apply_facts(session, patient, facts, datetime.now(UTC), (actor, remote))
 
 
 def _floats(column: Sequence[float | None]) -> NDArray[np.float64]:

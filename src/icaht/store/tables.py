@@ -98,7 +98,9 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who read or changed which patient, from where."""
+    """Append-only: who read or changed which patient, from where. Each entry carries the hash
+    of its content chained to the previous entry's hash (``store.audit``), and a trigger refuses
+    UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -108,6 +110,18 @@ class AuditEntry(Base):
     patient_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64), doc="row_hash of the previous entry")
+    row_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of prev_hash and content")
+
+
+class AuditHead(Base):
+    """The one row naming the audit chain's last hash and length: appending takes its row lock,
+    so entries chain in order across processes, and a removed tail is detected."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AssessmentShown(Base):

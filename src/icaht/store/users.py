@@ -31,6 +31,10 @@ class AccountError(IcahtError):
     """A user or token operation that cannot be done (unknown user, weak password, ...)."""
 
 
+class UnknownUserError(AccountError):
+    """No user has this name."""
+
+
 def hash_password(password: str) -> str:
     """``scrypt$<salt hex>$<hash hex>``."""
     salt = secrets.token_bytes(16)
@@ -97,9 +101,7 @@ class IssuedToken:
 
 def create_token(session: Session, username: str, name: str, days: int) -> IssuedToken:
     """Issue an API token for a user, valid for ``days`` days."""
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        raise AccountError(f"no user {username!r}")
+    user = _user(session, username)
     if days < 1:
         raise AccountError("a token must be valid for at least 1 day")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -139,3 +141,30 @@ def user_for_token(session: Session, secret: str) -> User | None:
         return None
     user = session.get(User, token.user_id)
     return None if user is None or user.disabled_at is not None else user
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise UnknownUserError(f"no user {username!r}")
+    return user
+
+
+def set_disabled(session: Session, username: str, *, disabled: bool) -> bool:
+    """Disable (or enable again) a user; a disabled user's tokens and browser sessions are
+    refused from their next request (both are checked against the user on every request).
+    True when it changed anything (the caller audits)."""
+    user = _user(session, username)
+    if (user.disabled_at is not None) == disabled:
+        return False
+    user.disabled_at = datetime.now(UTC) if disabled else None
+    return True
+
+
+def set_role(session: Session, username: str, role: str) -> str:
+    """Give a user another role (applies from their next request); returns the old role."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    user = _user(session, username)
+    old, user.role = user.role, role
+    return old

@@ -217,12 +217,12 @@ def pull_command(
 
 
 def _import_pulled(record: PatientRecord, source: str) -> None:
-    from icaht.cli import _database  # noqa: PLC0415 (the main CLI imports this module)
+    from icaht.cli import _database, cli_actor  # noqa: PLC0415 (the main CLI imports this module)
 
     engine = _database()
     try:
         with Session(engine) as session, session.begin():
-            summary = import_records(session, [record], source)
+            summary = import_records(session, [record], source, actor=cli_actor())
     except IcahtError as exc:
         raise _fail(exc) from None
     finally:

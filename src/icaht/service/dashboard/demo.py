@@ -106,7 +106,8 @@ def prepare_demo(
     user_created = False
     with Session(engine) as session, session.begin():
         for i, record in enumerate(records):
-            report = import_records(session, [record], f"demo patient {record.patient.patient_id}")
+            source = f"demo patient {record.patient.patient_id}"
+            report = import_records(session, [record], source, actor="demo-setup")
             created += report.patients_created
             if progress is not None:
                 progress("loading demo patients", i + 1, len(records))

@@ -78,7 +78,7 @@ from icaht.service.sessions import (
 )
 from icaht.service.settings import profile_in_force
 from icaht.service.signin_limits import SignInLimiter
-from icaht.store.audit import assessment_shown, audit
+from icaht.store.audit import assessment_shown, audit, claimed_actor
 from icaht.store.patients import (
     NotFoundError,
     StoredObservation,
@@ -358,7 +358,12 @@ async def signin(request: Request) -> Response:
             if not locked:
                 user = authenticate(db, username, password if isinstance(password, str) else "")
             action = "sign-in-locked" if locked else ("sign-in" if user else "sign-in-failed")
-            audit(db, actor=username or "(empty)", action=action, remote=address)
+            audit(
+                db,
+                actor=user.username if user else claimed_actor(username),
+                action=action,
+                remote=address,
+            )
             db.commit()
             return user.username if user else None
 
@@ -913,7 +918,7 @@ def _preview_response(
         preview = preview_upload(filename, content, target or None, db)
         if confirm and preview.ok:
             try:
-                report = import_preview(db, preview)
+                report = import_preview(db, preview, user.username)
             except InputError as exc:
                 db.rollback()
                 preview.problems += exc.problems

@@ -379,14 +379,15 @@ def preview_upload(filename: str, content: bytes, target: str | None, db: Sessio
     return preview
 
 
-def import_preview(db: Session, preview: UploadPreview) -> ImportReport:
-    """Write a clean preview in the session's transaction (the caller commits)."""
+def import_preview(db: Session, preview: UploadPreview, actor: str) -> ImportReport:
+    """Write a clean preview in the session's transaction (the caller commits); fact changes
+    are audited as ``actor``."""
     if not preview.ok:
         raise InputError(preview.problems or [Problem(preview.filename, "nothing to import")])
     totals = ImportReport()
     reports = []
     if preview.records:
-        reports.append(import_records(db, preview.records, preview.filename))
+        reports.append(import_records(db, preview.records, preview.filename, actor=actor))
     for key, (observations, events) in preview.additions.items():
         reports.append(add_to_patient(db, key, observations, events))
     for r in reports:
