@@ -193,6 +193,11 @@ class Observation(_Contract):
     unit: str = Field(min_length=1)
     lln: float | None = Field(None, description="Lower limit of normal, in the value's unit.")
     uln: float | None = Field(None, description="Upper limit of normal, in the value's unit.")
+    derived: str | None = Field(
+        None,
+        description="How a value not measured as such was computed, e.g. ANC = segmented + "
+        "band neutrophils, or a differential % x WBC of the same specimen (FHIR import).",
+    )
 
 
 def _kind_required(schema: dict[str, Any]) -> None:
@@ -253,7 +258,9 @@ class Fever(_Event):
 
 class Infection(_Span):
     kind: Literal["infection"] = "infection"
-    severity: Literal["mild", "moderate", "severe", "life-threatening"]
+    severity: Literal["mild", "moderate", "severe", "life-threatening", "unknown"] = Field(
+        description="unknown = documented without a severity (e.g. an EHR diagnosis)."
+    )
     site: str | None = None
     organism: str | None = None
 
