@@ -4,7 +4,7 @@ from the native record (assessments compared as JSON), and the same record."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest

@@ -9,8 +9,8 @@ row of each system in table order (see docs/fhir.md).
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache

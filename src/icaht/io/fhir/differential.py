@@ -22,7 +22,8 @@ _PERCENT = frozenset({"%", "percent"})
 
 
 def _key(item: dict[str, Any]) -> Hashable:
-    return item.get("specimen") or item.get("_specimen") or item["time"]
+    key: Hashable = item.get("specimen") or item.get("_specimen") or item["time"]
+    return key
 
 
 def _wbc_by_key(labs: list[dict[str, Any]]) -> dict[Hashable, float]:

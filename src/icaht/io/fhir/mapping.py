@@ -42,9 +42,9 @@ from icaht.io.fhir import codes
 from icaht.io.fhir.differential import derive_counts
 from icaht.io.fhir.options import ImportOptions, local, use_zone
 from icaht.io.fhir.report import ImportReport
+from icaht.io.problems import from_validation_error
 from icaht.knowledge.drugs import CAR_T_PRODUCTS, LYMPHODEPLETION
 from icaht.knowledge.profile import FhirImportSettings
-from icaht.io.problems import from_validation_error
 from icaht.lru import LruCache
 
 #: Anchor of exported records whose times are days relative to infusion (no infusion date):
@@ -1003,7 +1003,8 @@ def _resource_code(resource: DomainResource) -> str | None:
         concept = getattr(resource, "medicationCodeableConcept", None)
     if concept is None and getattr(resource, "medicationReference", None) is not None:
         reference = resource.medicationReference  # type: ignore[attr-defined]
-        return reference.reference or reference.display
+        found: str | None = reference.reference or reference.display
+        return found
     return _code_of(concept) if isinstance(concept, CodeableConcept) else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,7 +34,7 @@ class ImportOptions:
     """How instants become days (the site's zone) and the profile's FHIR settings."""
 
     zone: tzinfo = UTC
-    settings: FhirImportSettings = FhirImportSettings()
+    settings: FhirImportSettings = field(default_factory=FhirImportSettings)
 
     @classmethod
     def for_site(cls, profile: Profile | None = None) -> ImportOptions:

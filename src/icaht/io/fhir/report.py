@@ -2,7 +2,8 @@
 
 Resources icaht cannot map do not fail an import: each is listed (resource type, id, code,
 reason) in ``dropped`` so a data manager can find it, counted by type and by reason (the summary
-per reason), and the first few of each reason are kept as samples for the command line. Malformed JSON and invalid resources are errors (:class:`icaht.errors.InputError`).
+per reason), and the first few of each reason are kept as samples for the command line.
+Malformed JSON and invalid resources are errors (:class:`icaht.errors.InputError`).
 """
 
 from __future__ import annotations
