@@ -235,7 +235,7 @@ def bundle_records(
                 medications[alias] = resource
             report.add_mapped(type(resource).__name__)
     for _, resource, digest in parsed:
-        if isinstance(resource, Patient | REFERENCED_TYPES):
+        if isinstance(resource, (Patient, *REFERENCED_TYPES)):
             continue
         subject_key = patient_key(_subject(resource), aliases)
         if subject_key is None:
@@ -429,8 +429,8 @@ def iter_ndjson_records(
         for key in scan.patient_keys():
             group = lines.patient(scan, key)
             record = map_patient(
-                    group, scan.medications, report, str(folder), id_system, options=options
-                )
+                group, scan.medications, report, str(folder), id_system, options=options
+            )
             report.patients += 1
             yield record
 
