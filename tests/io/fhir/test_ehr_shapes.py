@@ -419,3 +419,70 @@ def test_hs_crp_only_where_the_profile_says_so(tmp_path: Path) -> None:
     on = ImportOptions(settings=FhirImportSettings(hs_crp_as_crp=True))
     record, _ = _read(tmp_path, [EPIC_CART, hs], options=on)
     assert [(o.analyte, o.value) for o in record.observations] == [("crp", 12.0)]
+
+
+# ------------------------------------------------------------------------------ vendor suite
+
+
+def _anc(day: int) -> float:
+    """One 120-day course: profound early neutropenia, recovery, a late dip."""
+    if 1 <= day <= 12:
+        return 0.3
+    if 40 <= day <= 52:
+        return 0.4
+    return 2.0
+
+
+def _epic(day: int, value: float) -> list[dict]:
+    when = f"{(INFUSION + timedelta(days=day)).isoformat()}T06:00:00-06:00"
+    spec = {"specimen": {"reference": f"Specimen/e{day}"}}
+    return [
+        _lab(f"s{day}", "30451-9", when, round(value * 0.85, 4), "x10(3)/mcL", **spec),
+        _lab(f"b{day}", "26507-4", when, round(value * 0.15, 4), "x10(3)/mcL", **spec),
+    ]
+
+
+def _oracle(day: int, value: float) -> list[dict]:
+    when = f"{(INFUSION + timedelta(days=day)).isoformat()}T12:00:00Z"
+    lab = _lab(f"a{day}", "751-8", when, value, "10*3/uL")
+    lab["valueQuantity"] |= {"system": codes.UCUM, "code": "10*3/uL"}
+    return [lab]
+
+
+def _synthea(day: int, value: float) -> list[dict]:
+    when = f"{(INFUSION + timedelta(days=day)).isoformat()}T09:30:00+00:00"
+    return [_lab(f"a{day}", "751-8", when, value, "10*3/uL")]
+
+
+def _international(day: int, value: float) -> list[dict]:
+    when = f"{(INFUSION + timedelta(days=day)).isoformat()}T08:00:00+01:00"
+    return [
+        _lab(f"w{day}", "6690-2", when, value * 2, "G/L"),
+        _lab(f"n{day}", "770-8", when, 50.0, "%"),
+    ]
+
+
+VENDORS = {
+    "epic": (EPIC_CART, _epic),
+    "oracle": (
+        _admin("c", {"coding": [{"system": RX, "code": "1987402"}]}, "2024-03-01T16:00:00Z"),
+        _oracle,
+    ),
+    "synthea": (_procedure("c", SCT, "1156961008", "2024-03-01T10:00:00+00:00"), _synthea),
+    "international": (_procedure("c", codes.ICD10PCS, "XW033H7", "2024-03-01"), _international),
+}
+
+
+def test_one_course_from_every_vendor_shape_grades_alike(tmp_path: Path) -> None:
+    """Issue 17 "done when": the same 120-day course rendered Epic-, Oracle-, Synthea-style and
+    in international units imports and grades to the same grades (EHA/EBMT ICAHT)."""
+    grades = {}
+    for name, (cart, render) in VENDORS.items():
+        labs = [lab for day in range(-5, 121) for lab in render(day, _anc(day))]
+        (record,), _ = read_bundle(_bundle(tmp_path, [PATIENT, cart, *labs], f"{name}.json"))
+        (course,) = courses_from_records([record], name)
+        result = assess(course, 120, load_profile())
+        grades[name] = (result.early_icaht.grade, result.late_icaht.grade)
+    assert len(set(grades.values())) == 1, grades
+    assert grades["synthea"][0] is not None
+    assert grades["synthea"][0] >= 2
