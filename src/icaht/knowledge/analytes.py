@@ -99,7 +99,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             "10^9/L",
             _COUNT_UNITS,
             "751-8",
-            ("753-4", "26499-4"),
+            ("753-4", "26499-4", "30451-9", "26507-4"),
             500.0,
         ),
         AnalyteInfo(
