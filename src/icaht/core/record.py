@@ -209,6 +209,12 @@ class Observation(_Contract):
     uln: float | None = Field(
         None, allow_inf_nan=False, description="Upper limit of normal, in the value's unit."
     )
+    derived: str | None = Field(
+        None,
+        max_length=200,
+        description="How a value not measured as such was computed, e.g. ANC = segmented + "
+        "band neutrophils, or a differential % x WBC of the same specimen (FHIR import).",
+    )
 
     @model_validator(mode="after")
     def _range_not_inverted(self) -> Observation:
@@ -275,7 +281,9 @@ class Fever(_Event):
 
 class Infection(_Span):
     kind: Literal["infection"] = "infection"
-    severity: Literal["mild", "moderate", "severe", "life-threatening"]
+    severity: Literal["mild", "moderate", "severe", "life-threatening", "unknown"] = Field(
+        description="unknown = documented without a severity (e.g. an EHR diagnosis)."
+    )
     site: str | None = Field(None, max_length=200)
     organism: str | None = Field(None, max_length=200)
 

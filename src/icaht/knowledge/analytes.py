@@ -69,6 +69,11 @@ _COUNT_UNITS: dict[str, float] = {
     "k/ul": 1.0,
     "thou/ul": 1.0,
     "10^3/mm3": 1.0,
+    # as US lab systems print them (issue 17; reviewed: each is 10^3 per uL = 10^9/L)
+    "thousand/ul": 1.0,
+    "10(3)/ul": 1.0,
+    "10*3/mm3": 1.0,
+    "k/mm3": 1.0,
     "/ul": 1e-3,
     "cells/ul": 1e-3,
     "{cells}/ul": 1e-3,
@@ -77,7 +82,13 @@ _COUNT_UNITS: dict[str, float] = {
     "/mm^3": 1e-3,
 }
 _PERCENT: dict[str, float] = {"%": 1.0}
-_ENZYME: dict[str, float] = {"u/l": 1.0, "iu/l": 1.0, "[iu]/l": 1.0, "ukat/l": 60.0}
+_ENZYME: dict[str, float] = {
+    "u/l": 1.0,
+    "units/l": 1.0,
+    "iu/l": 1.0,
+    "[iu]/l": 1.0,
+    "ukat/l": 60.0,
+}
 
 ANALYTES: dict[Analyte, AnalyteInfo] = {
     info.analyte: info
@@ -108,7 +119,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             "Hemoglobin",
             "g/dL",
             # mmol/L (monomer) = g/dL x 0.6206 (clinical-reference.md 8.2; CTCAE 10.0 g/dL = 6.2)
-            {"g/dl": 1.0, "g/l": 0.1, "mmol/l": 1.0 / 0.6206},
+            {"g/dl": 1.0, "gm/dl": 1.0, "g/l": 0.1, "mmol/l": 1.0 / 0.6206},
             "718-7",
             ("59260-0", "20509-6"),
             25.0,

@@ -42,3 +42,20 @@ MYCOPHENOLATE: frozenset[str] = frozenset(
 )
 LENALIDOMIDE: frozenset[str] = frozenset({"lenalidomide"})
 MYELOSUPPRESSIVE: frozenset[str] = TMP_SMX | GANCICLOVIR | LINEZOLID | MYCOPHENOLATE | LENALIDOMIDE
+
+# Lymphodepletion (JAIN; the product labels): the first dose before the infusion is the LD start.
+LYMPHODEPLETION: frozenset[str] = frozenset({"fludarabine", "cyclophosphamide"})
+
+# The CAR-T products (ingredient names, as their labels and RxNorm spell them): a record of their
+# administration is the infusion (day 0), not a medication segment.
+CAR_T_PRODUCTS: frozenset[str] = frozenset(
+    {
+        "tisagenlecleucel",
+        "axicabtagene ciloleucel",
+        "brexucabtagene autoleucel",
+        "lisocabtagene maraleucel",
+        "idecabtagene vicleucel",
+        "ciltacabtagene autoleucel",
+        "obecabtagene autoleucel",
+    }
+)

@@ -553,6 +553,25 @@ class WorkupSettings(BaseModel):
     )
 
 
+class FhirImportSettings(BaseModel):
+    """How FHIR data from an EHR is read into a record (docs/fhir.md)."""
+
+    model_config = _FROZEN
+    hs_crp_as_crp: bool = Field(
+        False,
+        description="Read high-sensitivity CRP (LOINC 30522-7) as CRP. Off: hs-CRP is dropped "
+        "with its own reason (the scores use standard CRP, clinical-reference.md 8.1). Project "
+        "default.",
+    )
+    ld_window_days: int = Field(
+        14,
+        ge=1,
+        le=30,
+        description="Fludarabine/cyclophosphamide given within this many days before the "
+        "infusion set the lymphodepletion start (the first dose). Project default.",
+    )
+
+
 class DataQualitySettings(BaseModel):
     """When the latest value of a lineage is too old to describe the patient today."""
 
@@ -697,6 +716,7 @@ class Profile(BaseModel):
     severity: SeveritySettings = SeveritySettings()
     marrow: MarrowSettings = MarrowSettings()
     boost: BoostSettings = BoostSettings()
+    fhir: FhirImportSettings = FhirImportSettings()
 
 
 def _explain(exc: ValidationError) -> list[str]:

@@ -118,7 +118,7 @@ RESOURCES: list[dict[str, Any]] = [
         severity={"coding": [{"system": SCT, "code": "24484000"}]},
         bodySite=[{"text": "lung"}],
     ),
-    _condition("inf2", _cc(None, None, "Sepsis"), "2023-03-12"),  # no severity: not mapped
+    _condition("inf2", _cc(None, None, "Sepsis"), "2023-03-12"),  # no severity: unknown
     _condition(
         "bleed",
         _cc(codes.ICAHT_CODES, "bleeding"),
@@ -275,7 +275,8 @@ def test_observations(imported: tuple[PatientRecord, Any]) -> None:
     assert set(labs) == {("anc", 0.3), ("anc", 0.1), ("platelets", 40.0)}
     anc = labs[("anc", 0.3)]
     assert (anc.unit, anc.lln, anc.uln) == ("10*9/L", 1.5, 7.5)
-    assert anc.time.isoformat() == "2023-03-05T08:30:00+01:00"  # type: ignore[union-attr]
+    # instants are the site's wall-clock time (ICAHT_TIMEZONE, default UTC; issue 17)
+    assert anc.time.isoformat() == "2023-03-05T07:30:00"  # type: ignore[union-attr]
     # issue 15 (censored values): the bound is the value and the comparator is kept
     assert report.notes["value with a comparator (<, >) taken at its limit, kept as censored"] == 1
     assert labs[("anc", 0.1)].censored == "<"
@@ -292,8 +293,10 @@ def test_conditions(imported: tuple[PatientRecord, Any]) -> None:
     assert (crs.grade, crs.start, crs.end) == (2, date(2023, 3, 2), date(2023, 3, 4))
     (icans,) = _of(record, IcansEpisode)
     assert icans.grade == 3
-    (infection,) = _of(record, Infection)
+    # issue 17: an infection without a severity maps with severity unknown
+    infection, sepsis = sorted(_of(record, Infection), key=lambda i: str(i.start))
     assert (infection.severity, infection.site) == ("severe", "lung")
+    assert sepsis.severity == "unknown"
     (bleeding,) = _of(record, Bleeding)
     assert bleeding.grade == 2
     findings = {f.finding: f.present for f in _of(record, Finding)}
@@ -338,16 +341,11 @@ def test_report_counts_and_samples_unmapped(imported: tuple[PatientRecord, Any])
     _, report = imported
     assert report.resources_read == len(RESOURCES)
     assert report.patients == 1
-    assert report.unmapped == {
-        "Observation": 2,
-        "Condition": 1,
-        "MedicationStatement": 1,
-        "Encounter": 1,
-    }
+    assert report.unmapped == {"Observation": 2, "MedicationStatement": 1, "Encounter": 1}
     assert report.unmapped_reasons["Observation: code not in the lab mapping table"] == 1
     assert report.unmapped_reasons["Observation: status entered-in-error"] == 1
     sampled = {(s.resource_type, s.resource_id) for s in report.samples}
-    assert {("Observation", "na"), ("Condition", "inf2"), ("MedicationStatement", "ms2")} <= sampled
+    assert {("Observation", "na"), ("MedicationStatement", "ms2")} <= sampled
     assert sum(report.mapped.values()) + sum(report.unmapped.values()) == len(RESOURCES)
     assert json.dumps(report.as_dict())
 

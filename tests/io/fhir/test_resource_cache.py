@@ -126,22 +126,23 @@ def test_the_cache_keeps_the_most_recently_used(resources: list[dict[str, Any]])
     assert len(off) == 0
 
 
-def test_a_lab_the_record_refuses_is_named_alike_with_the_cache(
+def test_a_lab_with_a_unit_not_accepted_is_named_alike_with_the_cache(
     resources: list[dict[str, Any]],
 ) -> None:
-    """A mapped lab that the PatientRecord contract refuses (a NUL character in its unit) is
-    named by its place in the record, with the cache as without it, every time: its kept
-    mapping holds no validated record models, so the record's own validation names it."""
+    """A lab whose unit the reviewed unit table does not accept (a NUL character in it) is
+    dropped and named in the import report by its resource id, with the cache as without it,
+    every time (issue 17: one unknown unit rejects that observation, never the patient; before,
+    the whole record was refused)."""
     bad = copy.deepcopy(resources)
     labs = [r for r in bad if r["resourceType"] == "Observation"]
     labs[3]["valueQuantity"]["code"] = labs[3]["valueQuantity"]["unit"] = "/mm3\x00"
     found = []
     for cache in (None, ResourceCache()):
         for _ in range(2):
-            with pytest.raises(InputError) as refused:
-                bundle_records(_bundle(copy.deepcopy(bad)), "b", cache=cache)
-            found.append([(p.field, p.message, p.value) for p in refused.value.problems])
+            _, report = bundle_records(_bundle(copy.deepcopy(bad)), "b", cache=cache)
+            found.append([(s.resource_id, s.code, s.reason) for s in report.dropped])
     assert found[0] == [
-        ("observations[3].unit", "Value error, text must not contain a NUL character", "/mm3\x00")
+        (labs[3]["id"], f"http://loinc.org|{labs[3]['code']['coding'][0]['code']}", found[0][0][2])
     ]
+    assert "not accepted" in found[0][0][2]
     assert all(f == found[0] for f in found)

@@ -4,7 +4,7 @@ from the native record (assessments compared as JSON), and the same record."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,16 +73,15 @@ def test_ndjson_round_trip_streams_every_patient(tmp_path: Path) -> None:
 
 
 def _dated(record: PatientRecord, infusion: date) -> PatientRecord:
-    """The record with its day numbers written as dates/datetimes from an infusion date (times
-    in UTC: a naive time is written as UTC and read back with its zone)."""
+    """The record with its day numbers written as dates/datetimes from an infusion date (naive
+    times: written as UTC, read back as the site's wall-clock time, ICAHT_TIMEZONE default UTC,
+    issue 17)."""
 
     def when(moment: Moment) -> Moment:
         day = float(moment)  # type: ignore[arg-type]
         if day.is_integer():
             return infusion + timedelta(days=int(day))
-        return datetime(infusion.year, infusion.month, infusion.day, tzinfo=UTC) + timedelta(
-            days=day
-        )
+        return datetime(infusion.year, infusion.month, infusion.day) + timedelta(days=day)
 
     data = record.model_dump()
     data["patient"]["infusion_date"] = infusion

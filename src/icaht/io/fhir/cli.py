@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
 from icaht.core.record import PatientRecord
-from icaht.errors import IcahtError
+from icaht.errors import IcahtError, InputError
 from icaht.io.detect import is_ndjson_folder
 from icaht.io.fhir.assessment import assessment_resources
 from icaht.io.fhir.cards import recommendation_cards
+from icaht.io.fhir.courses import missing_infusion
 from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
 from icaht.io.fhir.reader import read_bundle, read_ndjson
 from icaht.io.fhir.report import ImportReport
@@ -123,6 +124,9 @@ def import_command(
             records, report = read_ndjson(source)
         else:
             records, report = read_bundle(source)
+        missing = missing_infusion(records, str(source))
+        if missing:  # days cannot be counted: say so here, not in every later assessment
+            raise InputError(missing)
     except IcahtError as exc:
         raise _fail(exc) from None
     out.mkdir(parents=True, exist_ok=True)

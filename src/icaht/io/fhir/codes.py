@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -143,3 +144,66 @@ def match(
         if hit is not None:
             return hit
     return None
+
+
+CPT = "http://www.ama-assn.org/go/cpt"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
+#: ATC group "antineoplastic cell and gene therapy": a coded product of this group is read as a
+#: CAR-T product (issue 17), named by its text.
+ATC_CELL_THERAPY = "L01XL"
+
+
+@dataclass(frozen=True, slots=True)
+class RxNormRow:
+    """One reviewed RxNorm code (ingredient, clinical or branded drug, pack) -> its ingredient as
+    icaht names it, with the RxNorm name and where the code was confirmed."""
+
+    rxcui: str
+    tty: str
+    rxnorm_name: str
+    ingredient: str
+    source: str
+
+
+@cache
+def rxnorm_rows() -> tuple[RxNormRow, ...]:
+    """The reviewed RxNorm product table (``fhir_maps/rxnorm_products.csv``)."""
+    path = resources.files("icaht.knowledge").joinpath("fhir_maps/rxnorm_products.csv")
+    reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+    fields = RxNormRow.__dataclass_fields__
+    return tuple(RxNormRow(**{c: (row[c] or "").strip() for c in fields}) for row in reader)
+
+
+@cache
+def rxnorm_ingredients() -> dict[str, str]:
+    """RxNorm code -> ingredient (icaht's name)."""
+    return {row.rxcui: row.ingredient for row in rxnorm_rows()}
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
+
+
+@cache
+def _text_names(table: Table) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The text rows of a table as word sequences, the longest first."""
+    names = [
+        (tuple(_WORD.findall(r.code.lower())), r.target)
+        for r in table_rows(table)
+        if r.system == TEXT
+    ]
+    return tuple(sorted((n for n in names if n[0]), key=lambda n: -len(n[0])))
+
+
+def match_words(table: Table, text: str | None) -> str | None:
+    """The target of the text rows whose words occur in ``text`` as whole words (order-style
+    text such as "filgrastim (NEUPOGEN) injection 480 mcg"); None when none, or when names of
+    different targets occur (ambiguous)."""
+    if not text:
+        return None
+    words = tuple(_WORD.findall(text.lower()))
+    found: set[str] = set()
+    for name, target in _text_names(table):
+        size = len(name)
+        if any(words[i : i + size] == name for i in range(len(words) - size + 1)):
+            found.add(target)
+    return found.pop() if len(found) == 1 else None

@@ -20,13 +20,23 @@ def _has_dates(record: PatientRecord) -> bool:
     return any(isinstance(e.start, date) for e in record.events)
 
 
+def missing_infusion(records: Iterable[PatientRecord], source: str) -> list[Problem]:
+    """One problem per record with dates but no CAR-T infusion, naming what was looked for."""
+    return [
+        no_infusion_problem(source, record)
+        for record in records
+        if record.patient.infusion_date is None and _has_dates(record)
+    ]
+
+
 def courses_from_records(records: Iterable[PatientRecord], source: str) -> list[Course]:
     """Validated courses; every problem of every patient is reported together."""
     courses: list[Course] = []
     problems: list[Problem] = []
     for record in records:
-        if record.patient.infusion_date is None and _has_dates(record):
-            problems.append(no_infusion_problem(source, record))
+        missing = missing_infusion([record], source)
+        if missing:
+            problems += missing
             continue
         where = f"{source} (patient {record.patient.patient_id})"
         try:

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from fhir.resources.R4B.biologicallyderivedproduct import BiologicallyDerivedProduct
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
@@ -38,8 +39,12 @@ from icaht.core.record import PatientFacts, PatientRecord
 from icaht.core.units import resolve_analyte, unit_factor
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
+from icaht.io.fhir.differential import derive_counts
+from icaht.io.fhir.options import ImportOptions, local, use_zone
 from icaht.io.fhir.report import ImportReport
 from icaht.io.problems import from_validation_error
+from icaht.knowledge.drugs import CAR_T_PRODUCTS, LYMPHODEPLETION
+from icaht.knowledge.profile import FhirImportSettings
 from icaht.lru import LruCache
 
 #: Anchor of exported records whose times are days relative to infusion (no infusion date):
@@ -54,7 +59,6 @@ FHIRMoment = date | datetime
 _GRADE = re.compile(r"grade\s*([0-5])", re.IGNORECASE)
 _SKIPPED_STATUS: dict[str, frozenset[str]] = {
     "Observation": frozenset({"entered-in-error", "cancelled", "registered"}),
-    "Condition": frozenset({"entered-in-error", "refuted-error"}),
     "Procedure": frozenset({"entered-in-error", "not-done", "preparation"}),
     "DiagnosticReport": frozenset({"entered-in-error", "cancelled", "registered"}),
     "MedicationStatement": frozenset({"entered-in-error", "not-taken", "intended"}),
@@ -94,15 +98,23 @@ class PatientResources:
         self.digests.append(digest)
 
 
+#: Resources other resources refer to (Medication, BiologicallyDerivedProduct), by reference.
+Referenced = Mapping[str, DomainResource]
+
+
 @dataclass(slots=True)
 class _Collected:
     observations: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     weights: list[tuple[FHIRMoment, float]] = field(default_factory=list)
-    infusions: list[FHIRMoment] = field(default_factory=list)
+    infusions: list[FHIRMoment] = field(default_factory=list)  # given (Procedure, administration)
+    ordered: list[FHIRMoment] = field(default_factory=list)  # CAR-T product orders
+    ld_doses: list[FHIRMoment] = field(default_factory=list)  # fludarabine / cyclophosphamide
+    differential: list[dict[str, Any]] = field(default_factory=list)
     products: list[str] = field(default_factory=list)
     biopsy_days: set[date] = field(default_factory=set)
     report_days: set[date] = field(default_factory=set)
+    settings: FhirImportSettings = field(default_factory=FhirImportSettings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,8 +138,10 @@ def local_code(concept: CodeableConcept | None) -> str | None:
 
 
 def _moment(value: object, what: str) -> FHIRMoment:
+    """A FHIR date or instant; an instant with a zone becomes the site's local wall-clock time
+    (``ICAHT_TIMEZONE``), so its day is the site's day."""
     if isinstance(value, datetime | date):
-        return value
+        return local(value)
     if value is None:
         raise Skip(f"no {what}")
     raise Skip(f"{what} is a partial date ({value})")
@@ -194,11 +208,36 @@ def _status(resource: DomainResource, kind: str) -> None:
 
 
 def _observation_value_unit(obs: Observation, analyte: str) -> tuple[float, str]:
+    """The value and its unit; a unit the reviewed unit table does not accept for the analyte
+    rejects this observation (never the patient)."""
     quantity = obs.valueQuantity
     if quantity is None or quantity.value is None:
         raise Skip("no numeric value (valueQuantity)")
     unit = _unit(analyte, quantity.unit, quantity.code)
+    found = resolve_analyte(analyte, None)
+    if found is not None and unit_factor(found, unit) is None:
+        raise Skip(f"unit {unit or '(none)'!r} not accepted for {found.value}")
     return float(quantity.value), unit
+
+
+def _range_limit(
+    quantity: Quantity | None, analyte: str, unit: str, report: ImportReport
+) -> float | None:
+    """A reference-range limit in the value's unit: converted when written in another accepted
+    unit, dropped (with a note) when its unit is not accepted."""
+    if quantity is None or quantity.value is None:
+        return None
+    given = quantity.unit or quantity.code
+    found = resolve_analyte(analyte, None)
+    if not given or found is None or given == unit:
+        return float(quantity.value)
+    source, target = unit_factor(found, given), unit_factor(found, unit)
+    if source is None or target is None:
+        report.note("reference range in a unit not accepted: dropped")
+        return None
+    if source != target:
+        report.note("reference range in another unit than its value: converted")
+    return float(quantity.value) * source / target
 
 
 @functools.lru_cache(maxsize=4096)
@@ -293,6 +332,13 @@ def _map_observation(obs: Observation, acc: _Collected, report: ImportReport) ->
             }
         )
         return
+    if target.startswith("differential."):
+        acc.differential.append(_differential(obs, target.split(".")[1], start))
+        return
+    if target == "crp.hs":
+        if not acc.settings.hs_crp_as_crp:
+            raise Skip("hs-CRP (30522-7) not read as CRP (profile setting fhir.hs_crp_as_crp)")
+        target = "crp"
     value, unit = _observation_value_unit(obs, target)
     lab: dict[str, Any] = {"time": start, "analyte": target, "value": value, "unit": unit}
     comparator = obs.valueQuantity.comparator if obs.valueQuantity is not None else None
@@ -300,10 +346,33 @@ def _map_observation(obs: Observation, acc: _Collected, report: ImportReport) ->
         report.note("value with a comparator (<, >) taken at its limit, kept as censored")
         lab["censored"] = comparator[0]  # "<=" and ">=" keep their direction
     for ref in obs.referenceRange or []:
-        lab["lln"] = _float(ref.low.value) if ref.low is not None else None
-        lab["uln"] = _float(ref.high.value) if ref.high is not None else None
+        lab["lln"] = _range_limit(ref.low, target, unit, report)
+        lab["uln"] = _range_limit(ref.high, target, unit, report)
         break
+    if target == "wbc":
+        lab["_specimen"] = _specimen(obs)
     acc.observations.append(lab)
+
+
+def _specimen(obs: Observation) -> str | None:
+    return obs.specimen.reference if obs.specimen is not None else None
+
+
+def _differential(obs: Observation, part: str, start: FHIRMoment) -> dict[str, Any]:
+    """A part of a white-cell differential (segmented, bands, neutrophil or lymphocyte %), kept
+    to be combined with the others of its specimen (:mod:`icaht.io.fhir.differential`)."""
+    quantity = obs.valueQuantity
+    if quantity is None or quantity.value is None:
+        raise Skip("no numeric value (valueQuantity)")
+    return {
+        "part": part,
+        "time": start,
+        "specimen": _specimen(obs),
+        "value": float(quantity.value),
+        "unit": quantity.unit or quantity.code or "",
+        "id": obs.id,
+        "code": _code_of(obs.code),
+    }
 
 
 def _positive(obs: Observation) -> bool:
@@ -338,13 +407,18 @@ def _onset(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
     return start, end
 
 
-def _onset_or_recorded(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
-    """Onset and abatement; a Condition without an onset (CHIP) starts when it was recorded."""
-    if (
+def _only_recorded(condition: Condition) -> bool:
+    """No onset, but a recordedDate (an encounter diagnosis)."""
+    return (
         condition.onsetPeriod is None
         and condition.onsetDateTime is None
         and condition.recordedDate is not None
-    ):
+    )
+
+
+def _onset_or_recorded(condition: Condition) -> tuple[FHIRMoment, FHIRMoment | None]:
+    """Onset and abatement; a Condition without an onset starts when it was recorded."""
+    if _only_recorded(condition):
         return _moment(condition.recordedDate, "recordedDate"), None
     return _onset(condition)
 
@@ -383,7 +457,8 @@ def _hemophagocytic_status(condition: Condition, absent: bool) -> str:
 
 
 def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) -> None:
-    _status(condition, "Condition")
+    if any(c == "entered-in-error" for _, c, _ in triples(condition.verificationStatus)):
+        raise Skip("verificationStatus entered-in-error")
     target = codes.match(
         "conditions", triples(condition.code), condition.code.text if condition.code else None
     )
@@ -437,11 +512,15 @@ def _map_condition(condition: Condition, acc: _Collected, report: ImportReport) 
         event: dict[str, Any] = {"kind": kind, "start": start, "grade": grade}
         if kind != "bleeding":
             event["end"] = end
+        if kind != "bleeding" and _only_recorded(condition):
+            # an encounter diagnosis: the day it was recorded stands for the onset, flagged
+            report.note(f"{kind.upper()} without an onset: recordedDate used, start approximate")
+            event["start_known"] = "approximate"
         acc.events.append(event)
     elif kind == "infection":
-        severity = _severity(condition)
-        if severity is None:
-            raise Skip("infection without a severity (mild, moderate, severe, life-threatening)")
+        severity = _severity(condition) or "unknown"
+        if severity == "unknown":
+            report.note("infection without a severity: severity unknown")
         organism = _extension(condition.extension, codes.EXT_ORGANISM)
         site = condition.bodySite[0].text if condition.bodySite else None
         acc.events.append(
@@ -466,7 +545,28 @@ def _performed(procedure: Procedure) -> FHIRMoment:
     return _moment(procedure.performedDateTime, "performed time")
 
 
-def _map_procedure(procedure: Procedure, acc: _Collected, report: ImportReport) -> None:
+def _transfused_product(procedure: Procedure, referenced: Referenced) -> str:
+    """The product of a generic transfusion code: from the BiologicallyDerivedProduct it used
+    (``usedReference``: its productCode), else ``usedCode``."""
+    concepts: list[CodeableConcept] = []
+    for ref in procedure.usedReference or []:
+        product = referenced.get(ref.reference or "")
+        if isinstance(product, BiologicallyDerivedProduct) and product.productCode is not None:
+            concepts.append(product.productCode)
+        elif ref.display:
+            concepts.append(CodeableConcept(text=ref.display))
+    concepts += list(procedure.usedCode or [])
+    for concept in concepts:
+        found = codes.match("procedures", triples(concept), concept.text)
+        found = found or codes.match_words("procedures", concept.text)
+        if found and found.startswith("transfusion:"):
+            return found.split(":")[1]
+    raise Skip("transfusion without a known product (usedReference, usedCode)")
+
+
+def _map_procedure(
+    procedure: Procedure, acc: _Collected, report: ImportReport, referenced: Referenced
+) -> None:
     _status(procedure, "Procedure")
     target = codes.match(
         "procedures", triples(procedure.code), procedure.code.text if procedure.code else None
@@ -477,10 +577,13 @@ def _map_procedure(procedure: Procedure, acc: _Collected, report: ImportReport) 
     kind, _, detail = target.partition(":")
     if kind == "car_t_infusion":
         acc.infusions.append(start)
+        if detail:
+            acc.products.append(detail)
         for used in procedure.usedCode or []:
             if used.text:
                 acc.products.append(used.text)
     elif kind == "transfusion":
+        detail = detail or _transfused_product(procedure, referenced)
         units = _extension(procedure.extension, codes.EXT_TRANSFUSION_UNITS)
         irradiated = _extension(procedure.extension, codes.EXT_IRRADIATED)
         acc.events.append(
@@ -605,23 +708,49 @@ def _variant(obs: Observation) -> dict[str, Any]:
 
 def _medication_concept(
     resource: MedicationStatement | MedicationAdministration | MedicationRequest,
-    medications: Mapping[str, Medication],
+    referenced: Referenced,
 ) -> tuple[CodeableConcept | None, list[Extension]]:
+    """The medication's concept: the resource's own, else the Medication it refers to (contained,
+    in the Bundle or NDJSON), else the reference's ``display`` as text."""
     if resource.medicationCodeableConcept is not None:
         return resource.medicationCodeableConcept, []
-    ref = resource.medicationReference.reference if resource.medicationReference else None
-    if not ref:
-        raise Skip("no medication")
-    medication: Medication | None = None
-    if ref.startswith("#"):
+    reference = resource.medicationReference
+    ref = reference.reference if reference is not None else None
+    medication: DomainResource | None = None
+    if ref and ref.startswith("#"):
         for contained in resource.contained or []:
             if isinstance(contained, Medication) and f"#{contained.id}" == ref:
                 medication = contained
-    else:
-        medication = medications.get(ref) or medications.get(ref.rsplit("/", 1)[-1])
-    if medication is None:
-        raise Skip(f"medication reference {ref} not found")
-    return medication.code, list(medication.extension or [])
+    elif ref:
+        medication = referenced.get(ref) or referenced.get(ref.rsplit("/", 1)[-1])
+    if isinstance(medication, Medication):
+        return medication.code, list(medication.extension or [])
+    if reference is not None and reference.display:
+        return CodeableConcept(text=reference.display), []
+    raise Skip(f"medication reference {ref} not found" if ref else "no medication")
+
+
+def _drug(concept: CodeableConcept | None) -> str | None:
+    """The ingredient of a medication concept: a table code or exact text, a reviewed RxNorm
+    product code (``rxnorm_products.csv``), a CAR-T product by its ATC group, else the names of
+    the table found as words in order-style text ("filgrastim (NEUPOGEN) injection 480 mcg")."""
+    text = concept.text if concept is not None else None
+    found = codes.match("medications", triples(concept), text)
+    if found is not None:
+        return found
+    ingredients = codes.rxnorm_ingredients()
+    for system, code, _ in triples(concept):
+        if system == codes.RXNORM and code in ingredients:
+            return ingredients[code]
+    names = [text, *(d for _, _, d in triples(concept))]
+    for name in names:
+        found = codes.match_words("medications", name)
+        if found is not None:
+            return found
+    for system, code, _ in triples(concept):
+        if system == codes.ATC and (code or "").startswith(codes.ATC_CELL_THERAPY):
+            return next((n for n in names if n), None) or "CAR-T product (ATC L01XL)"
+    return None
 
 
 def _dose(dosage: Dosage | None) -> tuple[float | None, str | None, str | None, str | None]:
@@ -645,16 +774,24 @@ def _dose(dosage: Dosage | None) -> tuple[float | None, str | None, str | None, 
     )
 
 
+def _cell_therapy(concept: CodeableConcept | None, drug: str) -> bool:
+    """A CAR-T product: a named one, or a product of the ATC cell-therapy group."""
+    return drug in CAR_T_PRODUCTS or any(
+        system == codes.ATC and (code or "").startswith(codes.ATC_CELL_THERAPY)
+        for system, code, _ in triples(concept)
+    )
+
+
 def _map_medication(
     resource: MedicationStatement | MedicationAdministration | MedicationRequest,
     acc: _Collected,
     report: ImportReport,
-    medications: Mapping[str, Medication],
+    referenced: Referenced,
 ) -> None:
     kind = type(resource).__name__
     _status(resource, kind)
-    concept, med_extensions = _medication_concept(resource, medications)
-    drug = codes.match("medications", triples(concept), concept.text if concept else None)
+    concept, med_extensions = _medication_concept(resource, referenced)
+    drug = _drug(concept)
     if drug is None:
         raise Skip("medication not in the medication mapping table")
     end: FHIRMoment | None = None
@@ -690,6 +827,12 @@ def _map_medication(
         else:
             start = _moment(resource.authoredOn, "authoredOn")
         dose, unit, frequency, route = _dose(first)
+    if _cell_therapy(concept, drug):  # the infusion itself (day 0), not a medication segment
+        (acc.ordered if isinstance(resource, MedicationRequest) else acc.infusions).append(start)
+        acc.products.append(drug)
+        return
+    if drug in LYMPHODEPLETION:
+        acc.ld_doses.append(start)
     extensions = list(resource.extension or []) + med_extensions
     freq_ext = _extension(extensions, codes.EXT_FREQUENCY)
     if freq_ext is not None:
@@ -762,7 +905,6 @@ def _patient_facts(
 _MAPPERS: dict[type, Callable[..., None]] = {
     Observation: _map_observation,
     Condition: _map_condition,
-    Procedure: _map_procedure,
     DiagnosticReport: _map_report,
 }
 
@@ -793,13 +935,16 @@ class MappedResource:
         acc.events += mine.events
         acc.weights += mine.weights
         acc.infusions += mine.infusions
+        acc.ordered += mine.ordered
+        acc.ld_doses += mine.ld_doses
+        acc.differential += mine.differential
         acc.products += mine.products
         acc.biopsy_days |= mine.biopsy_days
         acc.report_days |= mine.report_days
         report.notes.update(self.notes)
         kind = type(resource).__name__
         if self.skipped is not None:
-            report.add_unmapped(kind, resource.id, self.skipped)
+            report.add_unmapped(kind, resource.id, self.skipped, _resource_code(resource))
         else:
             report.add_mapped(kind)
 
@@ -838,20 +983,50 @@ _TIMES = ("time", "start", "end")
 def _timed(item: dict[str, Any], anchor: date | None) -> dict[str, Any]:
     """A lab or event as the record has it: without absent values, its times counted in days
     from ``anchor`` (None: as mapped)."""
+    kept = {k: v for k, v in item.items() if v is not None and not k.startswith("_")}
     if anchor is None:
-        return {k: v for k, v in item.items() if v is not None}
-    return {k: _to_days(v, anchor) if k in _TIMES else v for k, v in item.items() if v is not None}
+        return kept
+    return {k: _to_days(v, anchor) if k in _TIMES else v for k, v in kept.items()}
 
 
-def map_resource(resource: DomainResource, medications: Mapping[str, Medication]) -> MappedResource:
-    """Map one resource of a patient (the Patient itself is read by :func:`map_patient`)."""
-    acc = _Collected()
+def _code_of(concept: CodeableConcept | None) -> str | None:
+    """``system|code`` of a concept's first coding, else its text (for the import report)."""
+    for system, code, _ in triples(concept):
+        if code:
+            return f"{system}|{code}" if system else code
+    return concept.text if concept is not None else None
+
+
+def _resource_code(resource: DomainResource) -> str | None:
+    concept = getattr(resource, "code", None)
+    if concept is None:
+        concept = getattr(resource, "medicationCodeableConcept", None)
+    if concept is None and getattr(resource, "medicationReference", None) is not None:
+        reference = resource.medicationReference  # type: ignore[attr-defined]
+        found: str | None = reference.reference or reference.display
+        return found
+    return _code_of(concept) if isinstance(concept, CodeableConcept) else None
+
+
+def map_resource(
+    resource: DomainResource,
+    medications: Referenced,
+    settings: FhirImportSettings | None = None,
+) -> MappedResource:
+    """Map one resource of a patient (the Patient itself is read by :func:`map_patient`);
+    ``medications`` are the resources it may refer to (Medication, BiologicallyDerivedProduct)
+    by reference."""
+    acc = _Collected(settings=settings or FhirImportSettings())
     notes = ImportReport("")
     skipped = None
     mapper = _MAPPERS.get(type(resource))
+    reusable = mapper is not None
     try:
         if mapper is not None:
             mapper(resource, acc, notes)
+        elif isinstance(resource, Procedure):
+            reusable = not resource.usedReference  # reads the products it refers to
+            _map_procedure(resource, acc, notes, medications)
         elif isinstance(
             resource, MedicationStatement | MedicationAdministration | MedicationRequest
         ):
@@ -863,7 +1038,7 @@ def map_resource(resource: DomainResource, medications: Mapping[str, Medication]
     known = _certainty(resource, codes.EXT_START_CERTAINTY)
     for event in acc.events if known else ():
         event.update(known)
-    return MappedResource(acc, notes.notes, skipped, reusable=mapper is not None)
+    return MappedResource(acc, notes.notes, skipped, reusable=reusable)
 
 
 def _certainty(resource: DomainResource, url: str) -> dict[str, Any]:
@@ -888,20 +1063,25 @@ def _to_days(moment: object, anchor: date) -> object:
 
 def map_patient(
     group: PatientResources,
-    medications: Mapping[str, Medication],
+    medications: Referenced,
     report: ImportReport,
     source: str,
     id_system: str | None = None,
     memo: LruCache[bytes, MappedResource] | None = None,
+    options: ImportOptions | None = None,
 ) -> PatientRecord:
     """One patient's resources as a validated record (structure only; units are checked when
     the record becomes a course). Raises :class:`InputError` if the mapped record is invalid.
-    With a ``memo``, a resource mapped before (the same digest) is not mapped again."""
+    With a ``memo``, a resource mapped before (the same digest) is not mapped again (the memo
+    belongs to one site: its time zone and profile). ``options``: the site's time zone and
+    profile settings (default :meth:`ImportOptions.for_site`)."""
+    options = options or ImportOptions.for_site()
+    use_zone(options.zone)
     acc = _Collected()
     parts: list[MappedResource] = []
     for resource, digest in zip(group.resources, group.digests, strict=True):
         found = memo.get(digest) if memo is not None and digest is not None else None
-        mapped = found or map_resource(resource, medications)
+        mapped = found or map_resource(resource, medications, options.settings)
         if found is None and memo is not None and digest is not None and mapped.reusable:
             memo.put(digest, mapped)
         mapped.add_to(acc, report, resource)
@@ -923,9 +1103,7 @@ def map_patient(
             )
         elif group.patient.deceasedBoolean:
             report.note("Patient.deceasedBoolean without a date: no death event")
-    infusion: date | None = min((_day(m) for m in acc.infusions), default=None)
-    if len({_day(m) for m in acc.infusions}) > 1:
-        report.note("several CAR-T infusions: the first is day 0")
+    infusion = _infusion_day(acc, report)
     if acc.products and "product" not in facts:
         facts["product"] = acc.products[0]
     if acc.weights and "weight_kg" not in facts:
@@ -943,12 +1121,23 @@ def map_patient(
             facts.setdefault(
                 f"prior_{'auto' if event['hct_type'] == 'autologous' else 'allo'}_hct", True
             )
+    ld_start = _ld_start(acc.ld_doses, infusion, options.settings.ld_window_days)
+    if ld_start is not None and "ld_start" not in facts:
+        report.note("lymphodepletion start from the first fludarabine/cyclophosphamide dose")
+        facts["ld_start"] = ld_start
     anchor = infusion if synthetic else None
     if anchor is not None and "ld_start" in facts:
         facts["ld_start"] = _to_days(facts["ld_start"], anchor)
     elif infusion is not None and not synthetic:
         facts["infusion_date"] = infusion
-    observations: list[record.Observation | dict[str, Any]] = []
+    observations: list[record.Observation | dict[str, Any]] = [
+        _timed(lab, anchor)
+        for lab in derive_counts(
+            acc.differential,
+            [lab for part in parts for lab in part.collected.observations],
+            report,
+        )
+    ]
     events: list[record.Event | dict[str, Any]] = []
     for part in parts:
         # record models pay off only for a mapping kept for the next call
@@ -962,10 +1151,11 @@ def map_patient(
             labs, happened = models.observations, models.events
         observations += labs
         # a biopsy Procedure on a day with a structured report is the same biopsy
+        from_procedure = bool(part.collected.biopsy_days)
         events += [
             event
             for event, mapped in zip(happened, part.collected.events, strict=True)
-            if not _reported_biopsy(mapped, acc.report_days)
+            if not (from_procedure and _reported_biopsy(mapped, acc.report_days))
         ]
     events += [_timed(e, anchor) for e in own_events]
     try:
@@ -975,6 +1165,30 @@ def map_patient(
     except ValidationError as exc:
         where = f"{source} (patient {facts['patient_id']})"
         raise InputError(from_validation_error(exc, where)) from None
+
+
+def _infusion_day(acc: _Collected, report: ImportReport) -> date | None:
+    """Day 0: the first CAR-T infusion given (Procedure, MedicationAdministration); without one,
+    the first CAR-T product order (MedicationRequest), noted."""
+    given = {_day(m) for m in acc.infusions}
+    if not given and acc.ordered:
+        report.note("CAR-T infusion day from the product order (no administration recorded)")
+        given = {_day(m) for m in acc.ordered}
+    if len(given) > 1:
+        report.note("several CAR-T infusions: the first is day 0")
+    return min(given, default=None)
+
+
+def _ld_start(doses: list[FHIRMoment], infusion: date | None, window_days: int) -> date | None:
+    """The first fludarabine/cyclophosphamide dose within ``window_days`` before the infusion
+    (profile setting fhir.ld_window_days), so the CAR-HEMATOTOX baseline is pre-LD."""
+    if infusion is None:
+        return None
+    days = [_day(m) for m in doses]
+    return min(
+        (d for d in days if timedelta(0) < infusion - d <= timedelta(days=window_days)),
+        default=None,
+    )
 
 
 def _reported_biopsy(event: dict[str, Any], report_days: set[date]) -> bool:
@@ -987,8 +1201,12 @@ def no_infusion_problem(source: str, record: PatientRecord) -> Problem:
     """The problem of a record with dates but no CAR-T infusion to count days from."""
     return Problem(
         source,
-        "no CAR-T infusion Procedure (SNOMED CT 1156961008 or the icaht code car-t-infusion): "
-        "days cannot be counted",
+        "no CAR-T infusion found, so days cannot be counted; looked for: a Procedure coded "
+        "SNOMED CT 1156961008, CPT 0540T/38228, ICD-10-PCS XW033/XW043 CAR-T codes or the icaht "
+        "code car-t-infusion (procedures.csv); a MedicationAdministration or MedicationRequest of "
+        "a CAR-T product (RxNorm, ATC L01XL, or the product's name: "
+        + ", ".join(sorted(CAR_T_PRODUCTS))
+        + ")",
         field="Procedure",
         value=record.patient.patient_id,
     )

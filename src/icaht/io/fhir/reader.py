@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.biologicallyderivedproduct import BiologicallyDerivedProduct
 from fhir.resources.R4B.domainresource import DomainResource
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.patient import Patient
@@ -35,6 +36,7 @@ from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
 from icaht.io.fhir.mapping import MappedResource, PatientResources, map_patient, patient_id
+from icaht.io.fhir.options import ImportOptions
 from icaht.io.fhir.report import ImportReport
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.io.records import read_json
@@ -52,8 +54,11 @@ MAPPED_TYPES: frozenset[str] = frozenset(
         "MedicationAdministration",
         "MedicationRequest",
         "Medication",
+        "BiologicallyDerivedProduct",
     }
 )
+#: Types other resources refer to (kept by reference, not grouped by patient).
+REFERENCED_TYPES: tuple[type, ...] = (Medication, BiologicallyDerivedProduct)
 BUNDLE_TYPES: frozenset[str] = frozenset({"collection", "transaction", "searchset"})
 _MAX_PROBLEMS = 200  # stop collecting after this many problems (the input is clearly broken)
 
@@ -133,8 +138,8 @@ def _subject(resource: DomainResource) -> str | None:
     return getattr(subject, "reference", None) if subject is not None else None
 
 
-def _medication_keys(resource: Medication, full_url: str | None) -> list[str]:
-    keys = [f"Medication/{resource.id}"] if resource.id else []
+def _medication_keys(resource: DomainResource, full_url: str | None) -> list[str]:
+    keys = [f"{type(resource).__name__}/{resource.id}"] if resource.id else []
     if full_url:
         keys.append(full_url)
     return keys
@@ -146,14 +151,14 @@ def _medication_keys(resource: Medication, full_url: str | None) -> list[str]:
 
 
 def read_bundle(
-    path: Path, id_system: str | None = None
+    path: Path, id_system: str | None = None, options: ImportOptions | None = None
 ) -> tuple[list[PatientRecord], ImportReport]:
     """The patients of a Bundle file, and the import report.
 
     Raises :class:`InputError` for malformed JSON, a Bundle of another type, invalid resources
     (with entry index, resource id and element path) or a mapped record that is invalid.
     """
-    return bundle_records(read_json(path), str(path), id_system)
+    return bundle_records(read_json(path), str(path), id_system, options=options)
 
 
 def bundle_records(
@@ -162,6 +167,7 @@ def bundle_records(
     id_system: str | None = None,
     cache: ResourceCache | None = None,
     digests: Sequence[bytes] | None = None,
+    options: ImportOptions | None = None,
 ) -> tuple[list[PatientRecord], ImportReport]:
     """The patients of a parsed Bundle (e.g. a CDS Hooks prefetch); errors as for
     :func:`read_bundle`, naming ``source``. With a ``cache``, resources validated before are
@@ -214,7 +220,7 @@ def bundle_records(
     if problems:
         raise InputError(problems)
     aliases: dict[str, str] = {}
-    medications: dict[str, Medication] = {}
+    medications: dict[str, DomainResource] = {}
     groups: dict[str, PatientResources] = {}
     for full_url, resource, _ in parsed:
         if isinstance(resource, Patient):
@@ -224,12 +230,12 @@ def bundle_records(
             if full_url:
                 aliases[full_url] = key
             groups.setdefault(key, PatientResources(key)).patient = resource
-        elif isinstance(resource, Medication):
+        elif isinstance(resource, REFERENCED_TYPES):
             for alias in _medication_keys(resource, full_url):
                 medications[alias] = resource
-            report.add_mapped("Medication")
+            report.add_mapped(type(resource).__name__)
     for _, resource, digest in parsed:
-        if isinstance(resource, Patient | Medication):
+        if isinstance(resource, (Patient, *REFERENCED_TYPES)):
             continue
         subject_key = patient_key(_subject(resource), aliases)
         if subject_key is None:
@@ -239,23 +245,29 @@ def bundle_records(
             continue
         groups.setdefault(subject_key, PatientResources(subject_key)).add(resource, digest)
     memo = cache.mapped if cache is not None else None
-    records = _map_groups(list(groups.values()), medications, report, source, id_system, memo)
+    records = _map_groups(
+        list(groups.values()), medications, report, source, id_system, memo, options
+    )
     return records, report
 
 
 def _map_groups(
     groups: list[PatientResources],
-    medications: dict[str, Medication],
+    medications: dict[str, DomainResource],
     report: ImportReport,
     source: str,
     id_system: str | None,
     memo: LruCache[bytes, MappedResource] | None,
+    options: ImportOptions | None,
 ) -> list[PatientRecord]:
     records: list[PatientRecord] = []
     problems: list[Problem] = []
+    options = options or ImportOptions.for_site()
     for group in groups:
         try:
-            records.append(map_patient(group, medications, report, source, id_system, memo))
+            records.append(
+                map_patient(group, medications, report, source, id_system, memo, options)
+            )
         except InputError as exc:
             problems += exc.problems
     if problems:
@@ -288,7 +300,7 @@ class _Scan:
     files: list[Path]
     patients: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (file, offset)
     offsets: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
-    medications: dict[str, Medication] = field(default_factory=dict)
+    medications: dict[str, DomainResource] = field(default_factory=dict)
     problems: list[tuple[str | None, Problem]] = field(default_factory=list)
 
     def patient_keys(self) -> list[str]:
@@ -348,10 +360,10 @@ def _scan(folder: Path, report: ImportReport, max_problems: int | None) -> _Scan
                         str(rid) if rid else None,
                         "resource type not mapped",
                     )
-                elif isinstance(result, Medication):
+                elif isinstance(result, REFERENCED_TYPES):
                     for alias in _medication_keys(result, None):
                         scan.medications[alias] = result
-                    report.add_mapped("Medication")
+                    report.add_mapped(type(result).__name__)
                 elif isinstance(result, Patient):
                     scan.patients[f"Patient/{result.id}"] = (f_index, offset)
                 else:
@@ -400,7 +412,10 @@ class _Lines:
 
 
 def iter_ndjson_records(
-    folder: Path, report: ImportReport | None = None, id_system: str | None = None
+    folder: Path,
+    report: ImportReport | None = None,
+    id_system: str | None = None,
+    options: ImportOptions | None = None,
 ) -> Iterator[PatientRecord]:
     """The patients of a bulk-data NDJSON folder, one at a time (see the module docstring for
     the memory behaviour), all or nothing: every problem in the files (malformed JSON, invalid
@@ -413,13 +428,18 @@ def iter_ndjson_records(
     with _Lines(scan.files) as lines:
         for key in scan.patient_keys():
             group = lines.patient(scan, key)
-            record = map_patient(group, scan.medications, report, str(folder), id_system)
+            record = map_patient(
+                group, scan.medications, report, str(folder), id_system, options=options
+            )
             report.patients += 1
             yield record
 
 
 def iter_ndjson_patients(
-    folder: Path, report: ImportReport | None = None, id_system: str | None = None
+    folder: Path,
+    report: ImportReport | None = None,
+    id_system: str | None = None,
+    options: ImportOptions | None = None,
 ) -> Iterator[PatientRecord | RejectedPatient]:
     """The patients of a bulk-data NDJSON folder, one at a time, each a record or a
     :class:`RejectedPatient` (a cohort run assesses the others): a patient with an invalid
@@ -443,7 +463,9 @@ def iter_ndjson_patients(
                 continue
             group = lines.patient(scan, key)
             try:
-                record = map_patient(group, scan.medications, report, str(folder), id_system)
+                record = map_patient(
+                    group, scan.medications, report, str(folder), id_system, options=options
+                )
             except InputError as exc:
                 yield RejectedPatient(patient_id(group.patient, key, id_system), exc.problems)
                 continue
@@ -452,9 +474,9 @@ def iter_ndjson_patients(
 
 
 def read_ndjson(
-    folder: Path, id_system: str | None = None
+    folder: Path, id_system: str | None = None, options: ImportOptions | None = None
 ) -> tuple[list[PatientRecord], ImportReport]:
     """Every patient of an NDJSON folder (in memory), and the import report."""
     report = ImportReport(str(folder))
-    records = list(iter_ndjson_records(folder, report, id_system))
+    records = list(iter_ndjson_records(folder, report, id_system, options))
     return records, report

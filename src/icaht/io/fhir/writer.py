@@ -418,7 +418,8 @@ class _Builder:
             resource = self._condition(
                 _concept("conditions", "infection", "Infection"), event, event.end
             )
-            resource["severity"] = self._severity(event.severity)
+            if event.severity != "unknown":  # unknown: no severity (read back as unknown)
+                resource["severity"] = self._severity(event.severity)
             if event.site:
                 resource["bodySite"] = [{"text": event.site}]
             if event.organism:

@@ -98,7 +98,7 @@ EVENT_FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("end", "End (day; empty = ongoing)", ()),
     ("grade", "Grade (empty = not recorded for CRS/ICANS)", ("1", "2", "3", "4", "5")),
     ("temperature_c", "Temperature °C", ()),
-    ("severity", "Severity", ("mild", "moderate", "severe", "life-threatening")),
+    ("severity", "Severity", ("mild", "moderate", "severe", "life-threatening", "unknown")),
     ("site", "Site", ()),
     ("organism", "Organism", ()),
     ("product", "Product", ("rbc", "platelets", "plasma", "cryoprecipitate", "granulocytes")),
