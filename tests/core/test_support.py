@@ -118,7 +118,7 @@ def test_one_transfusion_is_transfused_not_dependent() -> None:
         make_course(transfusion(29, "platelets")), 30, "platelets", DEFAULT_TRANSFUSION
     )
     assert not status.dependent
-    assert status.state == "1 in trailing 14 d, not dependent"
+    assert status.state == "not dependent (1 in the trailing 14 days)"
 
 
 def test_absence_is_none_recorded_unless_the_stream_is_complete() -> None:
@@ -130,7 +130,7 @@ def test_absence_is_none_recorded_unless_the_stream_is_complete() -> None:
     complete = transfusion_dependence(
         make_course(streams="transfusions"), 30, "platelets", DEFAULT_TRANSFUSION
     )
-    assert complete.state == "not dependent"
+    assert complete.state == "not dependent (none in the trailing 14 days)"
     gcsf_status = gcsf_dependence(
         make_course(streams="medications"), 30, DEFAULT_GCSF, DEFAULT_SEVERITY
     )

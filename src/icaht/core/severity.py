@@ -43,7 +43,11 @@ class SevereLineage:
     since_day: int
 
     def fact(self) -> Fact:
-        return Fact(label=f"Severe lineage: {self.lineage}", value=self.term, day=self.since_day)
+        return Fact(
+            label=f"Severe lineage: {self.lineage}",
+            value=f"{self.term} since day {self.since_day}",
+            day=self.since_day,
+        )
 
 
 @dataclass(frozen=True, slots=True)

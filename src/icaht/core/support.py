@@ -44,12 +44,13 @@ class SupportStatus(BaseModel):
     def state(self) -> str:
         """In words: dependent, given but not dependent, not dependent (complete stream), or
         none recorded (a stream not declared complete says nothing by its silence)."""
+        window = f"{self.count_in_window} in the trailing {self.window_days} days"
         if self.dependent:
-            return "dependent"
+            return f"dependent ({window})"
         if self.count_in_window:
-            return f"{self.count_in_window} in trailing {self.window_days} d, not dependent"
+            return f"not dependent ({window})"
         if self.stream_complete:
-            return "not dependent"
+            return f"not dependent (none in the trailing {self.window_days} days)"
         return "none recorded"
 
 

@@ -630,8 +630,8 @@ class SeveritySettings(BaseModel):
         ge=3,
         le=28,
         description="G-CSF-refractory = ANC <= 0.5 x10^9/L on every value after at least this "
-        "many days of daily G-CSF (JAIN: 'complete lack of responsiveness'; the number is a "
-        "project default).",
+        "many days of daily G-CSF. Project default (the idea is JAIN's 'complete lack of "
+        "responsiveness'; the number is not).",
     )
     refractory_rising_fold: float = Field(
         2.0,

@@ -9,9 +9,10 @@ from rich.table import Table
 from rich.text import Text
 
 from icaht.core.assessment import Assessment
-from icaht.core.course import Course
+from icaht.core.course import Course, day_of
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus, Measurement
+from icaht.core.record import Transfusion
 from icaht.core.score import ScoreResult
 from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
@@ -111,11 +112,8 @@ def _icaht(a: Assessment) -> Table:
 
 
 def _support(status: SupportStatus) -> str:
-    last = f", last day {status.last_day}" if status.last_day is not None else ""
-    return (
-        f"{status.support}: {status.state} ({status.count_in_window} in trailing "
-        f"{status.window_days} d{last}; setting {status.setting})"
-    )
+    last = f"last day {status.last_day}; " if status.last_day is not None else ""
+    return f"{status.support}: {status.state} ({last}setting {status.setting})"
 
 
 def _score_row(score: ScoreResult) -> list[str]:
@@ -211,12 +209,24 @@ def _tpo_ra_response(response: TpoRaResponse) -> Text:
 
 def _events(console: Console, course: Course, as_of_day: int) -> None:
     """The events known by the end of the as-of day, each with its day as well as it is known
-    ("~day 40 (+/- 7)", "before day 40")."""
+    ("~day 40 (+/- 7)", "before day 40"); transfusions on known days as one line per product
+    (count and days), since the support lines above already judge dependence."""
     known = course.until(as_of_day + 1).events
-    if known:
-        console.print(Text("Events", style="bold"))
-        for event in known:
+    if not known:
+        return
+    console.print(Text("Events", style="bold"))
+    given: dict[str, list[int]] = {}
+    for event in known:
+        if isinstance(event, Transfusion) and event.start_known == "exact":
+            given.setdefault(event.product, []).append(calendar_day(day_of(event.start)))
+        else:
             console.print(f"  - {event_text(event)}", markup=False, highlight=False)
+    for product, days in given.items():
+        console.print(
+            f"  - Transfusions, {product}: {len(days)} (days {min(days)}-{max(days)})",
+            markup=False,
+            highlight=False,
+        )
 
 
 def render_assessment(console: Console, course: Course, a: Assessment) -> None:

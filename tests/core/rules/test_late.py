@@ -124,8 +124,8 @@ def test_boost_candidate_fires_with_two_persisting_severe_lineages_and_a_marrow(
     out = fired(_severe(), 60)[BOOST]
     assert "autologous cells (CD34-selected or unmanipulated)" in out.action
     values = {f.label: f.value for f in out.facts}
-    assert values["Severe lineage: neutrophils"] == "persistent severe neutropenia"
-    assert values["Severe lineage: platelets"] == "platelet-transfusion dependent"
+    assert values["Severe lineage: neutrophils"] == "persistent severe neutropenia since day 33"
+    assert values["Severe lineage: platelets"] == "platelet-transfusion dependent since day 24"
     assert values["Stored cells on file"] == "autologous"
     assert values["Marrow biopsy"] == "hypocellular"
     assert any("tumour cells" in c for c in out.caveats)

@@ -214,10 +214,7 @@ def summary_pdf(
     pdf.grid(["Scale", "Grade", "Episodes", "Notes"], rows, [28, 18, 62, 74])
     pdf.para(f"Recovery phenotype: {a.phenotype.phenotype} - {a.phenotype.reason}")
     for support in (a.platelet_transfusion, a.rbc_transfusion, a.gcsf):
-        pdf.para(
-            f"{support.support}: {support.state} ({support.count_in_window} in the trailing "
-            f"{support.window_days} d)"
-        )
+        pdf.para(f"{support.support}: {support.state}")
     pdf.heading("Risk scores")
     rows = []
     for sc in (
