@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from icaht.core.episodes import novelty
+from icaht.core.episodes import Shown, novelty
 from icaht.core.guidance import Recommendation
 from icaht.core.tiers import tier_of
 
@@ -28,12 +28,10 @@ class Changes(BaseModel):
     unchanged: list[Recommendation]
 
 
-def against(
-    previous: Sequence[Recommendation], current: Sequence[Recommendation]
-) -> list[Recommendation]:
-    """The current recommendations with their novelty and tier taken against ``previous``
-    instead of the day before (e.g. the view the user last saw)."""
-    before = {r.episode.key: r.shown() for r in previous}
+def against(previous: Sequence[Shown], current: Sequence[Recommendation]) -> list[Recommendation]:
+    """The current recommendations with their novelty and tier taken against a ``previous``
+    view instead of the day before (e.g. the view the user last saw, as stored)."""
+    before = {s.episode.key: s for s in previous}
     out = []
     for rec in current:
         new = novelty(before.get(rec.episode.key), rec.shown())
@@ -44,7 +42,7 @@ def against(
 
 def changes(previous: Sequence[Recommendation], current: Sequence[Recommendation]) -> Changes:
     """Compare two lists of recommendations (each from one assessment) by episode."""
-    compared = against(previous, current)
+    compared = against([r.shown() for r in previous], current)
     now = {r.episode for r in current}
     return Changes(
         new=[r for r in compared if r.novelty == "new"],

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from icaht.core.guidance import Recommendation
+from icaht.core.guidance import CitedSource, Recommendation
 from icaht.core.record import Medication
 from icaht.core.rule_context import RuleContext
 from icaht.core.tiers import STANDING_ITEMS, StandingItem
@@ -40,6 +40,7 @@ class ChecklistItem(BaseModel):
     state: ItemState
     advice: list[str]
     rule_ids: list[str]
+    citations: list[CitedSource]
     facts_key: str
 
     @property
@@ -51,6 +52,15 @@ class ChecklistItem(BaseModel):
 def _key(state: str, advice: Sequence[tuple[str, str]]) -> str:
     text = "|".join([state, *(f"{rule_id}:{action}" for rule_id, action in advice)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _citations(fired: Sequence[Recommendation]) -> list[CitedSource]:
+    """The sources of the advice, each once, in order."""
+    out: dict[tuple[str, str], CitedSource] = {}
+    for rec in fired:
+        for source in rec.citations:
+            out.setdefault((source.key, source.where), source)
+    return list(out.values())
 
 
 def _no_medication_list(context: RuleContext) -> bool:
@@ -74,6 +84,7 @@ def _item(
         state=state,
         advice=[action for _, action in advice],
         rule_ids=[rule_id for rule_id, _ in advice],
+        citations=_citations(fired),
         facts_key=_key(state, advice),
     )
 
@@ -102,6 +113,7 @@ def checklist(
             "item (if it is running, the advice does not apply)."
         ],
         rule_ids=[rule_id for item in missing for rule_id in item.rule_ids],
+        citations=[c for item in missing for c in item.citations],
         facts_key=_key("to do", [(item.id, item.facts_key) for item in missing]),
     )
     return [summary, *items]

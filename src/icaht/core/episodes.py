@@ -18,6 +18,7 @@ episodes and tiers"; clinical-decisions.md, "Standing care, death and what is sh
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,15 +85,20 @@ class Signature(BaseModel):
         return higher or not set(self.lineages) <= set(other.lineages)
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """What a comparison of two days needs of one fired recommendation."""
+class Shown(BaseModel):
+    """What a comparison of two views needs of one fired recommendation (compact, so that a
+    view can be stored with the audit entry of a page that showed it)."""
 
+    model_config = _FROZEN
     episode: Episode
-    rule_id: str
-    action: str
-    strength: Strength
+    said: str
+    """A digest of the rule id, action and strength (:func:`said`)."""
     signature: Signature
+
+
+def said(rule_id: str, action: str, strength: Strength) -> str:
+    """A short digest of what a recommendation says (rule id, action and strength)."""
+    return hashlib.sha256(f"{rule_id}|{action}|{strength}".encode()).hexdigest()[:16]
 
 
 def novelty(previous: Shown | None, current: Shown) -> Novelty:
@@ -100,8 +106,7 @@ def novelty(previous: Shown | None, current: Shown) -> Novelty:
     strength, or a worse signature) or unchanged."""
     if previous is None or previous.episode != current.episode:
         return "new"
-    said = (previous.rule_id, previous.action, previous.strength)
-    if said != (current.rule_id, current.action, current.strength):
+    if previous.said != current.said:
         return "changed"
     return "changed" if current.signature.worse_than(previous.signature) else "unchanged"
 
@@ -187,9 +192,7 @@ def _shown(key: str, began_day: int, hit: tuple[Rule, Fired, Signature] | None) 
         return None
     rule, outcome, sig = hit
     return Shown(
-        Episode(key=key, began_day=began_day),
-        rule.id,
-        outcome.action,
-        outcome.strength or rule.strength,
-        sig,
+        episode=Episode(key=key, began_day=began_day),
+        said=said(rule.id, outcome.action, outcome.strength or rule.strength),
+        signature=sig,
     )

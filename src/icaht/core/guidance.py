@@ -20,6 +20,7 @@ from icaht.core.episodes import (
     Trace,
     episode_key,
     novelty,
+    said,
     signature,
     trace,
 )
@@ -87,7 +88,11 @@ class Recommendation(BaseModel):
 
     def shown(self) -> Shown:
         """What :func:`icaht.core.episodes.novelty` compares."""
-        return Shown(self.episode, self.rule_id, self.action, self.strength, self.signature)
+        return Shown(
+            episode=self.episode,
+            said=said(self.rule_id, self.action, self.strength),
+            signature=self.signature,
+        )
 
 
 class NotEvaluated(BaseModel):
@@ -245,7 +250,8 @@ def _recommendation(
     strength = outcome.strength or rule.strength
     episode = Episode(key=key, began_day=traces[key].began_day)
     sig = signature(rule, context)
-    new = novelty(traces[key].day_before, Shown(episode, rule.id, outcome.action, strength, sig))
+    shown = Shown(episode=episode, said=said(rule.id, outcome.action, strength), signature=sig)
+    new = novelty(traces[key].day_before, shown)
     return Recommendation(
         rule_id=rule.id,
         title=rule.title,
