@@ -44,6 +44,7 @@ bench: install system-deps bench-deps
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/fhir_exchange.py
 	$(BIN)/python benchmarks/cohort_scale.py
+	$(BIN)/python benchmarks/worklist.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

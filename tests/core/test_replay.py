@@ -11,7 +11,9 @@ GM_CSF = "growth-factor.avoid-gm-csf"
 
 
 def test_a_recommendation_appears_and_disappears_on_its_days() -> None:
-    """JAIN L39: GM-CSF to be avoided; the alert lasts while GM-CSF runs (days 5-6)."""
+    """JAIN L39: GM-CSF to be avoided; the alert lasts while GM-CSF runs (days 5-6). The G-CSF
+    decision shows one state at a time and its episode continues (shared/DESIGN.md, "Decisions,
+    episodes and tiers"): on day 7 it changes from the GM-CSF alert to the G-CSF advice."""
     course = course_from_record(
         record(
             labs=daily("anc", 0, 12, 0.3),
@@ -20,10 +22,12 @@ def test_a_recommendation_appears_and_disappears_on_its_days() -> None:
     )
     result = replay(course, 0, 12, SEED)
     appeared = {d.day: [r.rule_id for r in d.appeared] for d in result.days}
-    gone = {d.day: [r.rule_id for r in d.disappeared] for d in result.days}
+    changed = {d.day: [r.episode.id for r in d.changed] for d in result.days}
+    active = {d.day: d.active for d in result.days}
     assert GM_CSF in appeared[5]
     assert all(GM_CSF not in ids for day, ids in appeared.items() if day != 5)
-    assert GM_CSF in gone[7]
+    assert GM_CSF not in active[7]
+    assert changed[7] == ["gcsf@5"]
     assert (result.first_day, result.last_day, result.profile_name) == (0, 12, "seed-2023")
 
 

@@ -29,7 +29,7 @@ def test_list_decision_and_upload_on_each_database(database_url: str) -> None:
         form = {"csrf_token": csrf_of(page), "id": "baur-2021", "as_of": "180"}
         rule = page.split('data-rule="', 1)[1].split('"', 1)[0]
         done = client.post("/patient/decision", data={**form, "rule_id": rule, "choice": "accept"})
-        assert "Accepted by demo" in done.text
+        assert "Acknowledged by demo" in done.text
         upload = client.post(
             "/upload",
             data={"csrf_token": csrf_of(page), "target": "baur-2021"},

@@ -29,6 +29,7 @@ from tests.service.conftest import EXAMPLES
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
+from icaht.io.fhir.cards import SUMMARY_CODE
 from icaht.io.fhir.writer import record_resources
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile
@@ -97,8 +98,12 @@ def call(case: str, patient_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def expected_rule_ids(case: str) -> list[str]:
+    """The cards follow the tiers (issue 16, docs/worklist.md): the summary card, then one card
+    per new or changed act-now recommendation."""
     course = course_from_record(read_record(EXAMPLES / f"{case}.json"))
-    return [r.rule_id for r in assess(course, None, load_profile()).recommendations]
+    recs = assess(course, None, load_profile()).recommendations
+    fresh = [r.rule_id for r in recs if r.tier == "act now" and r.novelty != "unchanged"]
+    return [SUMMARY_CODE, *fresh]
 
 
 @dataclass

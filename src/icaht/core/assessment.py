@@ -9,9 +9,12 @@ the recommendations of the rule catalogue and data-quality findings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict
 
 from icaht import __version__
+from icaht.core.checklist import ChecklistItem, checklist
 from icaht.core.course import Course
 from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fired_rule_ids
 from icaht.core.icaht import IcahtResult
@@ -62,6 +65,7 @@ class Assessment(BaseModel):
     scores: Scores
     treatments: Treatments
     recommendations: list[Recommendation]
+    checklist: list[ChecklistItem]
     not_evaluated: list[NotEvaluated]
     data_quality: list[DataQualityFinding]
 
@@ -90,13 +94,21 @@ def _data_quality(lineages: list[LineageStatus], as_of_day: int) -> list[DataQua
     return findings
 
 
-def assess(course: Course, as_of: Moment | None, profile: Profile) -> Assessment:
+def assess(
+    course: Course,
+    as_of: Moment | None,
+    profile: Profile,
+    day_before: Sequence[Recommendation] | None = None,
+) -> Assessment:
     """Assess a course as of a moment (a day number, date or datetime; None = latest data).
 
-    Only what was known before the end of the as-of day is used (``Course.until``).
+    Only what was known before the end of the as-of day is used (``Course.until``). A caller
+    that assessed the day before the as-of day (a day-by-day replay) passes its recommendations
+    as ``day_before``: the episodes continue them instead of being traced back again
+    (:func:`icaht.core.guidance.evaluate_rules`).
     """
     context = RuleContext.as_of(course, as_of, profile)
-    recommendations, not_evaluated = evaluate_rules(context)
+    recommendations, not_evaluated = evaluate_rules(context, day_before=day_before)
     as_of_day = context.as_of_day
     end_day, end_reason = context.follow_up_end
     lineages = list(context.lineages.values())
@@ -123,6 +135,7 @@ def assess(course: Course, as_of: Moment | None, profile: Profile) -> Assessment
         scores=context.scores,
         treatments=context.treatments,
         recommendations=recommendations,
+        checklist=checklist(context, recommendations),
         not_evaluated=not_evaluated,
         data_quality=_data_quality(lineages, as_of_day),
     )

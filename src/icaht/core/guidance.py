@@ -7,10 +7,23 @@ The system supports, it never decides (shared/DESIGN.md): actions are worded "co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
+from icaht.core.episodes import (
+    Episode,
+    Novelty,
+    Shown,
+    Signature,
+    Trace,
+    episode_key,
+    novelty,
+    said,
+    signature,
+    trace,
+)
 from icaht.core.rule import (
     CATEGORIES,
     EXCLUSIVE_DECISIONS,
@@ -26,6 +39,7 @@ from icaht.core.rule import (
 )
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules import CATALOGUE
+from icaht.core.tiers import Tier, tier_of
 from icaht.knowledge.bibliography import cite
 from icaht.knowledge.profile import Profile
 
@@ -52,7 +66,9 @@ class SettingUsed(BaseModel):
 
 
 class Recommendation(BaseModel):
-    """A fired rule: what to consider, the facts that triggered it, caveats and evidence."""
+    """A fired rule: what to consider, the facts that triggered it, caveats and evidence; the
+    episode it belongs to, its severity signature, its novelty against the day before and its
+    tier (:mod:`icaht.core.episodes`, :mod:`icaht.core.tiers`)."""
 
     model_config = _FROZEN
     rule_id: str
@@ -65,6 +81,18 @@ class Recommendation(BaseModel):
     caveats: list[str]
     citations: list[CitedSource]
     settings: list[SettingUsed]
+    episode: Episode
+    signature: Signature
+    novelty: Novelty
+    tier: Tier
+
+    def shown(self) -> Shown:
+        """What :func:`icaht.core.episodes.novelty` compares."""
+        return Shown(
+            episode=self.episode,
+            said=said(self.rule_id, self.action, self.strength),
+            signature=self.signature,
+        )
 
 
 class NotEvaluated(BaseModel):
@@ -172,25 +200,23 @@ def fired_rule_ids(context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
 
 
 def evaluate_rules(
-    context: RuleContext, catalogue: tuple[Rule, ...] = CATALOGUE
+    context: RuleContext,
+    catalogue: tuple[Rule, ...] = CATALOGUE,
+    day_before: Sequence[Recommendation] | None = None,
 ) -> tuple[list[Recommendation], list[NotEvaluated]]:
-    """Evaluate every rule; recommendations ordered by category, then catalogue order."""
+    """Evaluate every rule; recommendations ordered by category, then catalogue order, each with
+    its episode, severity signature, novelty against the day before and tier.
+
+    The episodes are traced back day by day (:func:`icaht.core.episodes.trace`), unless the
+    caller passes the recommendations of the day before the as-of day (a day-by-day replay): an
+    episode then continues the one of the day before, the same answer without the walk back.
+    """
     fired, unevaluated = run_rules(context, catalogue)
-    recommendations = [
-        Recommendation(
-            rule_id=rule.id,
-            title=rule.title,
-            category=rule.category,
-            decision=rule.decision,
-            strength=outcome.strength or rule.strength,
-            action=outcome.action,
-            facts=list(outcome.facts),
-            caveats=list(outcome.caveats),
-            citations=list(sources(rule)),
-            settings=list(settings_used(rule, context.profile)),
-        )
-        for rule, outcome in fired
-    ]
+    if day_before is None:
+        traces = trace(context, [rule for rule, _ in fired], catalogue)
+    else:
+        traces = continued(context.as_of_day, [rule for rule, _ in fired], day_before)
+    recommendations = [_recommendation(rule, outcome, context, traces) for rule, outcome in fired]
     not_evaluated = [
         NotEvaluated(
             rule_id=rule.id,
@@ -202,3 +228,43 @@ def evaluate_rules(
         for rule, outcome in unevaluated
     ]
     return recommendations, not_evaluated
+
+
+def continued(
+    as_of_day: int, fired: Sequence[Rule], day_before: Sequence[Recommendation]
+) -> dict[str, Trace]:
+    """The traces of the ``fired`` rules' episodes given the recommendations of the day before."""
+    before = {r.episode.key: r.shown() for r in day_before}
+    out: dict[str, Trace] = {}
+    for rule in fired:
+        shown = before.get(episode_key(rule))
+        began = as_of_day if shown is None else shown.episode.began_day
+        out[episode_key(rule)] = Trace(began_day=began, day_before=shown)
+    return out
+
+
+def _recommendation(
+    rule: Rule, outcome: Fired, context: RuleContext, traces: dict[str, Trace]
+) -> Recommendation:
+    key = episode_key(rule)
+    strength = outcome.strength or rule.strength
+    episode = Episode(key=key, began_day=traces[key].began_day)
+    sig = signature(rule, context)
+    shown = Shown(episode=episode, said=said(rule.id, outcome.action, strength), signature=sig)
+    new = novelty(traces[key].day_before, shown)
+    return Recommendation(
+        rule_id=rule.id,
+        title=rule.title,
+        category=rule.category,
+        decision=rule.decision,
+        strength=strength,
+        action=outcome.action,
+        facts=list(outcome.facts),
+        caveats=list(outcome.caveats),
+        citations=list(sources(rule)),
+        settings=list(settings_used(rule, context.profile)),
+        episode=episode,
+        signature=sig,
+        novelty=new,
+        tier=tier_of(rule.id, rule.decision, strength, new),
+    )

@@ -1,7 +1,7 @@
 """Replay: the recommendations day by day, so a clinician can hold the system against what
 happened. Each day is assessed as of that day (no look-ahead); a day lists the recommendations
-that appeared, the ones whose action changed (e.g. the next titration step) and the ones that
-disappeared since the day before.
+that appeared, the ones that changed (e.g. the next titration step) and the ones that disappeared
+since the day before, compared by episode (:mod:`icaht.core.changes`).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from icaht.core.assessment import assess
+from icaht.core.changes import changes
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation
 from icaht.knowledge.profile import Profile
@@ -47,40 +48,32 @@ class Replay(BaseModel):
     days: list[ReplayDay]
 
 
-def _differs(now: Recommendation, before: Recommendation) -> bool:
-    """The same rule now says something else (another action or strength)."""
-    return (now.action, now.strength) != (before.action, before.strength)
-
-
 def replay(course: Course, first_day: int, last_day: int, profile: Profile) -> Replay:
-    """Assess every day from ``first_day`` to ``last_day`` and keep the changes.
+    """Assess every day from ``first_day`` to ``last_day`` and keep the changes
+    (:func:`icaht.core.changes.changes` by episode: an episode that ends and begins again is
+    listed as disappeared and appeared; another state of one decision, another action or
+    strength, or a worse severity signature is changed).
 
-    The first day lists every recommendation active on it as "appeared".
+    The first day lists every recommendation active on it as "appeared". Each day after the first
+    continues the episodes of the day before (``assess(..., day_before=...)``).
     """
-    previous: dict[str, Recommendation] = {}
+    previous: list[Recommendation] = []
     days: list[ReplayDay] = []
     for day in range(first_day, last_day + 1):
-        current = {r.rule_id: r for r in assess(course, float(day), profile).recommendations}
-        appeared = [r for rid, r in current.items() if rid not in previous]
-        changed = [
-            r
-            for rid, r in current.items()
-            if rid in previous
-            and (r.action, r.strength) != (previous[rid].action, previous[rid].strength)
-        ]
-        gone = [
-            Disappeared(rule_id=rid, title=r.title)
-            for rid, r in previous.items()
-            if rid not in current
-        ]
-        if appeared or changed or gone:
+        current = assess(
+            course, float(day), profile, day_before=previous if day > first_day else None
+        ).recommendations
+        diff = changes(previous, current)
+        if diff.new or diff.changed or diff.resolved:
             days.append(
                 ReplayDay(
                     day=day,
-                    appeared=appeared,
-                    changed=changed,
-                    disappeared=gone,
-                    active=list(current),
+                    appeared=diff.new,
+                    changed=diff.changed,
+                    disappeared=[
+                        Disappeared(rule_id=r.rule_id, title=r.title) for r in diff.resolved
+                    ],
+                    active=[r.rule_id for r in current],
                 )
             )
         previous = current

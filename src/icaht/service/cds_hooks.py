@@ -30,7 +30,7 @@ from icaht import __version__
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
-from icaht.io.fhir.cards import recommendation_cards
+from icaht.io.fhir.cards import worklist_cards
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
@@ -252,7 +252,11 @@ class _Answer:
 
 
 def _answer(
-    call: HookRequest, resources: list[Any], digests: list[bytes], profile: Profile
+    call: HookRequest,
+    resources: list[Any],
+    digests: list[bytes],
+    profile: Profile,
+    link: tuple[str, str] | None = None,
 ) -> _Answer:
     """Map the patient's resources, assess them as of today and make the cards."""
     bundle = {
@@ -281,7 +285,12 @@ def _answer(
     infusion = course.facts.infusion_date
     a = assess(course, date.today() if infusion is not None else None, profile)
     return _Answer(
-        recommendation_cards(a, f"Patient/{call.context.patientId}"),
+        worklist_cards(
+            a,
+            f"Patient/{call.context.patientId}",
+            infused=infusion is not None or course.facts.product is not None,
+            link=link,
+        ),
         a.as_of_day,
         (a.profile_name, a.profile_version),
         a.icaht_version,
@@ -302,6 +311,18 @@ def _answer_key(
     digest = hashlib.sha256(b"".join(digests)).hexdigest()
     today = date.today().isoformat()
     return (digest, call.context.patientId, today, profile.name, profile.version)
+
+
+def dashboard_link(request: Request) -> tuple[str, str] | None:
+    """The summary card's link: the SMART launch when SMART is configured, else the dashboard
+    page (absolute); None without a public URL."""
+    settings = request.app.state.settings
+    if not settings.public_url:
+        return None
+    base = settings.public_url.rstrip("/")
+    if settings.smart_client_id:
+        return f"{base}/smart/launch", "smart"
+    return f"{base}/patients", "absolute"
 
 
 @router.post(f"/{SERVICE_ID}")
@@ -330,7 +351,7 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
         cache: VersionedCache[_Answer] = request.app.state.assessments
         answer = None if key is None else cache.get(("cds", *key))
         if answer is None:
-            answer = _answer(call, resources, digests, profile)
+            answer = _answer(call, resources, digests, profile, dashboard_link(request))
             if key is not None:
                 cache.put(("cds", *key), answer)
     if fetched.caveats:

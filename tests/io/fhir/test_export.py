@@ -185,6 +185,11 @@ def _recommendation(**change: object) -> Recommendation:
             )
         ],
         "settings": [],
+        # issue 16: every fired recommendation carries its episode, signature, novelty and tier
+        "episode": {"key": "prophylaxis.pjp-start", "began_day": 30},
+        "signature": {"grade": None, "lineages": []},
+        "novelty": "new",
+        "tier": "standing",
     }
     return Recommendation.model_validate(base | change)
 

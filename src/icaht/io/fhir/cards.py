@@ -10,11 +10,19 @@
   filgrastim, platelet or RBC transfusion, marrow biopsy); the clinician accepts or not.
 * ``uuid``: stable for (patient, as-of day, profile, rule), so feedback can refer to it.
 
+:func:`worklist_cards` follows the tiers (docs/worklist.md): one summary card (phase, grades,
+today's counts, the act-now items, a link to the dashboard page: ``smart`` when SMART is
+configured, ``absolute`` otherwise) and one card per new or changed act-now recommendation;
+standing items never become cards; a patient without a CAR-T infusion gets no card. Citations
+read as authors, journal and year, with figures or tables but without line locators.
+
 Decision support only, not a medical device: wording stays "consider".
 """
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +39,8 @@ from icaht.knowledge.regimens import (
 SUMMARY_MAX = 140  # CDS Hooks 2.0: "<140 characters"
 _NAMESPACE = uuid.UUID("4a1f3c52-7d3e-5a8b-b2c1-9e7f0a6d2c14")  # icaht card namespace
 DISCLAIMER = "Decision support only, not a medical device."
+#: The topic code of the summary card (icaht local code).
+SUMMARY_CODE = "icaht-summary"
 #: Override reasons offered with every card (icaht local codes; recorded by the feedback
 #: endpoint).
 OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
@@ -65,6 +75,15 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
 
 
+_LINE_LOCATOR = re.compile(r"^L\d+(?:-L?\d+)?$")
+
+
+def readable_where(where: str) -> str:
+    """A citation locator without line numbers of the source text ("L37; Fig. 1" -> "Fig. 1")."""
+    parts = [p.strip() for p in re.split(r"[;,]", where)]
+    return "; ".join(p for p in parts if p and not _LINE_LOCATOR.match(p))
+
+
 def detail(rec: Recommendation, assessment: Assessment) -> str:
     """The card's markdown detail."""
     lines = [f"**{_md(rec.action)}**", "", "**Triggering facts**", ""]
@@ -78,7 +97,8 @@ def detail(rec: Recommendation, assessment: Assessment) -> str:
     for cite in rec.citations:
         url = _doi_url(cite.doi)
         label = f"[{_md(cite.label)}]({url})" if url else _md(cite.label)
-        lines.append(f"- {label}, {_md(cite.where)}")
+        where = readable_where(cite.where)
+        lines.append(f"- {label}, {_md(where)}" if where else f"- {label}")
     if rec.settings:
         lines += ["", f"**Settings** (profile {_md(assessment.profile_name)})", ""]
         for setting in rec.settings:
@@ -249,3 +269,80 @@ def recommendation_cards(
 ) -> list[dict[str, Any]]:
     """CDS Hooks 2.0 cards for the assessment's recommendations, in their order."""
     return [card(rec, assessment, patient_reference) for rec in assessment.recommendations]
+
+
+def _grade_text(grade: int | None) -> str:
+    return "n/a" if grade is None else str(grade)
+
+
+def _counts(assessment: Assessment) -> list[str]:
+    """Today's counts with their CTCAE grade, e.g. "ANC 0.3 10^9/L (G4, day 12)"."""
+    out = []
+    for status in assessment.lineages[:3]:  # ANC, platelets, Hb
+        if status.latest is None:
+            out.append(f"{status.lineage}: no value")
+            continue
+        grade = "G0-1" if status.latest_ctcae is None else f"G{status.latest_ctcae}"
+        day = math.floor(status.latest.day)
+        out.append(f"{status.lineage} {status.latest.value:g} {status.unit} ({grade}, day {day})")
+    return out
+
+
+def summary_card(
+    assessment: Assessment, act_now: list[Recommendation], link: tuple[str, str] | None
+) -> dict[str, Any]:
+    """The one card that sums the patient up: phase, ICAHT grades, today's counts and the
+    act-now items; ``link`` is (url, "smart" or "absolute")."""
+    a = assessment
+    window = a.late_icaht if a.icaht_window == "late" else a.early_icaht
+    summary = (
+        f"icaht day {a.as_of_day}, {a.jain_phase} phase: {window.window} ICAHT "
+        f"{_grade_text(window.grade)}; {len(act_now)} to act on"
+    )
+    lines = [
+        f"**Day {a.as_of_day} after infusion, {_md(a.jain_phase)} phase** (ICAHT window "
+        f"{_md(a.icaht_window)})",
+        "",
+        f"- ICAHT early {_grade_text(a.early_icaht.grade)}, late {_grade_text(a.late_icaht.grade)}"
+        f"; T-ICAHT early {_grade_text(a.early_ticaht.grade)}, late "
+        f"{_grade_text(a.late_ticaht.grade)}",
+        *(f"- {_md(text)}" for text in _counts(a)),
+    ]
+    if act_now:
+        lines += ["", "**Act now**", ""]
+        lines += [f"- {_md(r.title)} (since day {r.episode.began_day})" for r in act_now]
+    lines += ["", f"_{DISCLAIMER}_"]
+    key = f"{a.patient_id}|{a.as_of_day}|{a.profile_name}|summary"
+    result: dict[str, Any] = {
+        "uuid": str(uuid.uuid5(_NAMESPACE, key)),
+        "summary": summary[:SUMMARY_MAX],
+        "indicator": "critical" if any(r.strength == "alert" for r in act_now) else "info",
+        "detail": "\n".join(lines),
+        "source": {
+            "label": "icaht",
+            "topic": {"system": codes.ICAHT_CODES, "code": SUMMARY_CODE, "display": "Summary"},
+        },
+    }
+    if link is not None:
+        url, kind = link
+        result["links"] = [{"label": "Open in icaht", "url": url, "type": kind}]
+    return result
+
+
+def worklist_cards(
+    assessment: Assessment,
+    patient_reference: str | None = None,
+    *,
+    infused: bool = True,
+    link: tuple[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The cards of the tiers (module docstring): none without an infusion; else the summary
+    card, then one card per new or changed act-now recommendation."""
+    if not infused:
+        return []
+    act_now = [r for r in assessment.recommendations if r.tier == "act now"]
+    fresh = [r for r in act_now if r.novelty != "unchanged"]
+    return [
+        summary_card(assessment, act_now, link),
+        *(card(rec, assessment, patient_reference) for rec in fresh),
+    ]

@@ -29,6 +29,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
+from icaht.core.changes import against
+from icaht.core.checklist import ChecklistItem
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation, settings_used, sources
 from icaht.core.record import Observation
@@ -56,15 +58,20 @@ from icaht.service.dashboard.forms import (
 from icaht.service.dashboard.pdf import summary_pdf
 from icaht.service.dashboard.upload import MAX_UPLOAD_BYTES, import_preview, preview_upload
 from icaht.service.dashboard.views import (
+    LOOK_ACTION,
     RowCache,
+    by_tier,
+    count_cells,
     ctcae_cell,
     day_label,
     filter_rows,
     fmt,
     icaht_cell,
+    last_views,
     list_rows,
     new_row_cache,
     real_day,
+    shown_detail,
     sort_rows,
     transfusions_per_week,
 )
@@ -187,7 +194,8 @@ def _remote(request: Request) -> str | None:
 def _record_shown(
     request: Request, db: Session, user: PageUser, key: str, a: Assessment, action: str
 ) -> None:
-    """Audit a page that shows an assessment, and record the assessment shown (committed)."""
+    """Audit a page that shows an assessment, and record the assessment shown (committed); a
+    patient page also keeps the cards it showed, for "new since you last looked"."""
     assessment_shown(
         db,
         actor=user.username,
@@ -197,13 +205,16 @@ def _record_shown(
         icaht_version=a.icaht_version,
         rule_ids=[r.rule_id for r in a.recommendations],
     )
+    detail: dict[str, Any] = {"as_of_day": a.as_of_day}
+    if action == LOOK_ACTION:
+        detail["shown"] = shown_detail(a.recommendations)
     audit(
         db,
         actor=user.username,
         action=action,
         patient_key=key,
         remote=_remote(request),
-        detail={"as_of_day": a.as_of_day},
+        detail=detail,
     )
     db.commit()
 
@@ -415,7 +426,7 @@ def patients_page(
     phase: str = "",
     severe: bool = False,
     tpo: bool = False,
-    sort: str = "patient",
+    sort: str = "worklist",
     dir: str = "asc",
 ) -> HTMLResponse:
     if user.role not in PATIENT_ROLES:
@@ -448,6 +459,7 @@ def patients_page(
             "rows": shown,
             "total": len(rows),
             "decided": decided,
+            "looked": last_views(db, user.username),
             "q": q,
             "phase": phase,
             "phases": ("pre-infusion", "early", "prolonged", "late"),
@@ -503,6 +515,7 @@ def _show_patient(
     template: str = "patient.html",
     lab: FormResult | None = None,
     event: FormResult | None = None,
+    page_errors: list[str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     course = load_course(db, key)
@@ -511,15 +524,28 @@ def _show_patient(
     profile = _profile(request)
     view = _patient_view(course, as_of, profile)
     a = view.a
-    decided = decision_store.decisions(db, key)
-    action = "dashboard-print" if template == "print.html" else "dashboard-patient"
+    last = last_views(db, user.username, key).get(key)
+    recs = a.recommendations if last is None else against(last, a.recommendations)
+    decided_by_key = decision_store.decisions(db, key)
+    decided = decision_store.covering(decided_by_key, recs, a.as_of_day)
+    action = "dashboard-print" if template == "print.html" else LOOK_ACTION
     _record_shown(request, db, user, key, a, action)
+    errors = list(page_errors or [])
+    for form in (lab, event):
+        if form is not None and form.errors:
+            errors += [f"{name}: {'; '.join(msgs)}" for name, msgs in form.errors.items()]
     context = {
         "nav": "patients",
         "facts": course.facts,
         "a": a,
         "groups": _groups(a),
+        "tiers": by_tier(recs, decided),
+        "checklist": a.checklist,
+        "item_decided": decision_store.covering_items(decided_by_key, a.checklist, a.as_of_day),
+        "seen_before": last is not None,
+        "counts": count_cells(view.known, a),
         "decided": decided,
+        "page_errors": errors,
         "figure": timeline_figure(view.known, a.as_of_day),
         "weeks": transfusions_per_week(view.known),
         "first_day": view.first_day,
@@ -625,49 +651,93 @@ def _patient_url(key: str, as_of: str | int | None = None, msg: str | None = Non
     return "/patient?" + urlencode(params)
 
 
+def _decision_problem(choice: str, reason: str, as_of: int | None, until: int | None) -> str | None:
+    """Why a decision form cannot be recorded, or None."""
+    if as_of is None:
+        return "The decision needs the as-of day it was taken on."
+    if choice == "dismiss" and not reason:
+        return (
+            "Dismissing a recommendation needs a reason (it goes to the audit log): enter one "
+            "and dismiss again."
+        )
+    if choice == "snooze" and (until is None or until <= as_of):
+        return f"Snoozing needs a day after day {as_of} on which the card shows again."
+    return None
+
+
+def _int_field(form: FormData, name: str) -> int | None:
+    text = _text(form, name)
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _decision_subject(
+    a: Assessment, rule_id: str, item_id: str
+) -> Recommendation | ChecklistItem | None:
+    """The recommendation (by rule id) or checklist item (by id) shown as of the assessment."""
+    if item_id:
+        return next((i for i in a.checklist if i.id == item_id), None)
+    return next((r for r in a.recommendations if r.rule_id == rule_id), None)
+
+
 @router.post("/patient/decision")
 async def decision(request: Request) -> Response:
+    """Acknowledge, dismiss (with a reason), snooze (until a day) or reopen one episode of a
+    recommendation, or one standing checklist item, as shown as of a day (docs/worklist.md)."""
     form, user = await _post_form(request)
     if user.role not in PATIENT_ROLES:
         return _forbidden(request, user)
-    key, rule_id, choice = _text(form, "id"), _text(form, "rule_id"), _text(form, "choice")
+    key, choice = _text(form, "id"), _text(form, "choice")
+    rule_id, item_id = _text(form, "rule_id"), _text(form, "item")
     reason = _text(form, "reason")[: decision_store.MAX_REASON_CHARS]
-    as_of_text = _text(form, "as_of")
-    as_of = int(as_of_text) if as_of_text.lstrip("-").isdigit() else None
-    if choice not in decision_store.ACTIONS or not rule_id or not key:
+    as_of, until = _int_field(form, "as_of"), _int_field(form, "until")
+    if choice not in decision_store.ACTIONS or not (rule_id or item_id) or not key:
         return _error_page(request, user, 400, "Cannot record", "Unknown decision.")
-    if choice == "dismiss" and not reason:
-        return _error_page(
-            request,
-            user,
-            422,
-            "A reason is needed",
-            "Dismissing a recommendation needs a reason (it goes to the audit log). "
-            "Go back and enter one.",
-        )
+    problem = _decision_problem(choice, reason, as_of, until)
+    anchor = f"#item-{item_id}" if item_id else f"#rec-{rule_id}"
 
-    def save() -> bool:
+    def save() -> Response | None:
         with request.app.state.sessions() as db:
-            if load_course(db, key) is None:
-                return False
+            course = load_course(db, key)
+            if course is None:
+                return _error_page(
+                    request, user, 404, "No such patient", "No current patient has this id."
+                )
+            if problem is not None:
+                return _show_patient(
+                    request, db, user, key, as_of, page_errors=[problem], status_code=422
+                )
+            assert as_of is not None
+            subject = _decision_subject(
+                _patient_view(course, as_of, _profile(request)).a, rule_id, item_id
+            )
+            if subject is None:
+                return _show_patient(
+                    request,
+                    db,
+                    user,
+                    key,
+                    as_of,
+                    page_errors=[f"Nothing to decide: this card is not shown as of day {as_of}."],
+                    status_code=409,
+                )
             decision_store.record_decision(
                 db,
                 actor=user.username,
                 remote=_remote(request),
                 patient_key=key,
-                rule_id=rule_id,
+                subject=subject,
                 choice=choice,  # type: ignore[arg-type]
                 reason=reason,
                 as_of_day=as_of,
+                until_day=until if choice == "snooze" else None,
             )
             db.commit()
-            return True
+            return None
 
-    if not await run_in_threadpool(save):
-        return _error_page(request, user, 404, "No such patient", "No current patient has this id.")
-    return RedirectResponse(
-        _patient_url(key, as_of, "decision") + f"#rec-{rule_id}", status_code=303
-    )
+    refused = await run_in_threadpool(save)
+    if refused is not None:
+        return refused
+    return RedirectResponse(_patient_url(key, as_of, "decision") + anchor, status_code=303)
 
 
 def _add_item(request: Request, user: PageUser, form: FormData, kind: str) -> Response:

@@ -11,17 +11,25 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.assessment import Assessment, assess
+from icaht.core.changes import against
 from icaht.core.course import Course, day_of
+from icaht.core.episodes import Shown
+from icaht.core.guidance import Recommendation
 from icaht.core.icaht import IcahtResult
+from icaht.core.lineage import LineageStatus
 from icaht.core.record import Transfusion
+from icaht.core.rule import CATEGORIES
 from icaht.core.timeline import calendar_day, jain_phase
+from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import Profile
-from icaht.service.dashboard.decisions import Decision
+from icaht.service.dashboard.decisions import Decision, covering
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.patients import load_course
+from icaht.store.tables import AuditEntry
 from icaht.store.versions import data_versions
 
 #: Lineages shown as "current grade" columns: label, lineage name in the assessment.
@@ -112,11 +120,42 @@ class PatientRow:
     stale_note: str
     on_tpo_ra: bool
     infusion_date: date | None
-    worst: int = field(default=-1)
+    as_of_day: int = 0
+    recommendations: tuple[Recommendation, ...] = ()
+    counts: tuple[CountCell, ...] = ()
+    worst_ctcae: tuple[GradeCell, ...] = ()
+    summary_tail: str = ""
+    current: int = field(default=-1)
 
     def open_recommendations(self, decided: dict[str, Decision]) -> int:
-        """Fired recommendations without an accept/dismiss decision."""
-        return sum(1 for rule_id in self.fired if rule_id not in decided)
+        """Act-now and review recommendations not covered by a decision on their episode."""
+        return len(self._open(decided, ("act now", "review")))
+
+    def open_act_now(self, decided: dict[str, Decision]) -> int:
+        """Act-now recommendations not covered by a decision on their episode."""
+        return len(self._open(decided, ("act now",)))
+
+    def _open(self, decided: dict[str, Decision], tiers: tuple[str, ...]) -> list[Recommendation]:
+        covered = covering(decided, self.recommendations, self.as_of_day)
+        return [r for r in self.recommendations if r.tier in tiers and r.rule_id not in covered]
+
+    def new_since(self, last_view: list[Shown] | None) -> int:
+        """Recommendations new or changed since the user's last look (all, if never seen)."""
+        if last_view is None:
+            return len(self.recommendations)
+        return sum(1 for r in against(last_view, self.recommendations) if r.novelty != "unchanged")
+
+    def summary(self, last_view: list[Shown] | None) -> str:
+        """The one-line summary: "D+45 · ANC 0.2 ↓ G4 · PLT 16 transfusion-dependent · early
+        ICAHT 4 · 2 new"."""
+        new = self.new_since(last_view)
+        parts = [f"D+{self.as_of_day}" if self.as_of_day >= 0 else f"D{self.as_of_day}"]
+        parts += [c.text for c in self.counts if c.value is not None]
+        if self.summary_tail:
+            parts.append(self.summary_tail)
+        if new:
+            parts.append(f"{new} new")
+        return " · ".join(parts)
 
 
 def patient_row(course: Course, a: Assessment) -> PatientRow:
@@ -128,17 +167,7 @@ def patient_row(course: Course, a: Assessment) -> PatientRow:
         cells.append(
             ctcae_cell(status.latest_ctcae, status.latest_ctcae_note, status.latest is not None)
         )
-    grades = [
-        c.value
-        for c in (
-            *cells,
-            icaht_cell(a.early_icaht),
-            icaht_cell(a.late_icaht),
-            icaht_cell(a.early_ticaht),
-            icaht_cell(a.late_ticaht),
-        )
-        if c.value is not None
-    ]
+    grades = [c.value for c in cells if c.value is not None]
     lab_days = [float(s.day[-1]) for s in course.labs.values() if len(s)]
     stale = [f.message for f in a.data_quality if f.code in ("stale", "no-values")]
     last = course.last_data_day()
@@ -161,8 +190,98 @@ def patient_row(course: Course, a: Assessment) -> PatientRow:
         stale_note="; ".join(stale),
         on_tpo_ra=bool(a.treatments.active_tpo_ra()),
         infusion_date=course.facts.infusion_date,
-        worst=max(grades, default=-1),
+        as_of_day=a.as_of_day,
+        recommendations=tuple(a.recommendations),
+        counts=count_cells(course, a),
+        worst_ctcae=tuple(worst_cell(by_lineage[lineage]) for _, lineage in LIST_LINEAGES),
+        summary_tail=_summary_tail(a),
+        current=max(grades, default=-1),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CountCell:
+    """Today's count of one lineage: value, unit, CTCAE grade, trend against the value before,
+    days since it was measured, and the support state that qualifies it."""
+
+    label: str
+    value: float | None
+    unit: str
+    grade: GradeCell
+    arrow: str
+    trend: str
+    day: int | None
+    days_since: int | None
+    support: str
+
+    @property
+    def text(self) -> str:
+        """E.g. "ANC 0.2 ↓ G4" or "PLT 16 transfusion-dependent"."""
+        if self.value is None:
+            return f"{self.label} no value"
+        shown = f"{self.label} {fmt(self.value)}"
+        if self.arrow:
+            shown += f" {self.arrow}"
+        return f"{shown} {self.support or self.grade.text}"
+
+
+_TRENDS = {1: ("↑", "up"), -1: ("↓", "down"), 0: ("→", "unchanged")}
+
+
+def _trend(course: Course, analyte: Analyte, as_of_day: int) -> tuple[str, str]:
+    series = course.series(analyte).before(float(as_of_day + 1))
+    if len(series) < 2:
+        return "", "no earlier value"
+    last, before = float(series.value[-1]), float(series.value[-2])
+    arrow, word = _TRENDS[(last > before) - (last < before)]
+    return arrow, f"{word} from {fmt(before)} (day {calendar_day(float(series.day[-2]))})"
+
+
+def count_cells(course: Course, a: Assessment) -> tuple[CountCell, ...]:
+    """Today's counts (ANC, platelets, Hb) of an assessment, with grade and trend."""
+    by_lineage = {s.lineage: s for s in a.lineages}
+    support = {
+        "platelets": a.platelet_transfusion,
+        "hemoglobin": a.rbc_transfusion,
+        "neutrophils": a.gcsf,
+    }
+    out = []
+    for label, lineage in LIST_LINEAGES:
+        status = by_lineage[lineage]
+        latest = status.latest
+        arrow, trend = _trend(course, status.analyte, a.as_of_day) if latest else ("", "")
+        kind = "G-CSF" if lineage == "neutrophils" else "transfusion"
+        out.append(
+            CountCell(
+                label=label,
+                value=None if latest is None else latest.value,
+                unit=status.unit,
+                grade=ctcae_cell(status.latest_ctcae, status.latest_ctcae_note, latest is not None),
+                arrow=arrow,
+                trend=trend,
+                day=None if latest is None else calendar_day(latest.day),
+                days_since=status.days_since_latest,
+                support=f"{kind}-dependent" if support[lineage].dependent else "",
+            )
+        )
+    return tuple(out)
+
+
+def worst_cell(status: LineageStatus) -> GradeCell:
+    """The worst CTCAE grade of a lineage over every phase so far ("worst-ever")."""
+    grades = [g for g in status.worst_ctcae_by_phase.values() if g is not None]
+    if not grades:
+        return GradeCell("no value", "grade-na", "no value", None)
+    worst = max(grades)
+    return ctcae_cell(None if worst < 0 else worst, None, True)
+
+
+def _summary_tail(a: Assessment) -> str:
+    """The ICAHT grade of the current window, e.g. "early ICAHT 4"."""
+    result = a.late_icaht if a.icaht_window == "late" else a.early_icaht
+    if result.grade is None:
+        return ""
+    return f"{result.window} ICAHT {icaht_cell(result).text}"
 
 
 #: The patient-list rows kept per server process, keyed by patient and data version.
@@ -199,6 +318,7 @@ def real_day(row: PatientRow, today: date | None = None) -> int | None:
 
 # -- sorting and filtering ----------------------------------------------------------------------
 SORT_KEYS = (
+    "worklist",
     "patient",
     "product",
     "day",
@@ -219,6 +339,20 @@ def _grade_value(cell: GradeCell) -> int:
     return -2 if cell.value is None else cell.value
 
 
+def worklist_key(row: PatientRow, decided: dict[str, Decision]) -> tuple[int, int, int, str]:
+    """Today's worklist order: most unacknowledged act-now items first, then stale counts, then
+    phase (early before prolonged before late), then the patient key."""
+    return (
+        -row.open_act_now(decided),
+        0 if row.lab_stale else 1,
+        _WORKLIST_PHASE.get(row.phase, 9),
+        row.key.lower(),
+    )
+
+
+_WORKLIST_PHASE = {"early": 0, "prolonged": 1, "late": 2, "pre-infusion": 3}
+
+
 def sort_rows(
     rows: Sequence[PatientRow],
     sort: str,
@@ -226,6 +360,8 @@ def sort_rows(
     decided: dict[str, dict[str, Decision]],
 ) -> list[PatientRow]:
     def key(row: PatientRow) -> Any:
+        if sort == "worklist":
+            return worklist_key(row, decided.get(row.key, {}))
         if sort == "product":
             return (row.product.lower(), row.key)
         if sort == "day":
@@ -262,7 +398,7 @@ def filter_rows(
     for row in rows:
         if phase and row.phase != phase:
             continue
-        if severe and row.worst < SEVERE_GRADE:
+        if severe and row.current < SEVERE_GRADE:
             continue
         if tpo_ra and not row.on_tpo_ra:
             continue
@@ -300,3 +436,40 @@ def transfusions_per_week(course: Course) -> list[TransfusionWeek]:
 
 def phase_of(day: int) -> str:
     return jain_phase(day)
+
+
+# -- what a user last looked at -----------------------------------------------------------------
+#: The audit action of a patient page view; its detail keeps the recommendations shown.
+LOOK_ACTION = "dashboard-patient"
+
+
+def shown_detail(recommendations: Iterable[Recommendation]) -> list[dict[str, Any]]:
+    """The compact form of a view stored with its audit entry (:class:`Shown` per card)."""
+    return [r.shown().model_dump(mode="json") for r in recommendations]
+
+
+def last_views(db: Session, actor: str, patient_key: str | None = None) -> dict[str, list[Shown]]:
+    """The recommendations each patient's page last showed this user (patient key -> view)."""
+    query = select(AuditEntry).where(AuditEntry.action == LOOK_ACTION, AuditEntry.actor == actor)
+    if patient_key is not None:
+        query = query.where(AuditEntry.patient_key == patient_key)
+    out: dict[str, list[Shown]] = {}
+    for entry in db.scalars(query.order_by(AuditEntry.id)):
+        shown = (entry.detail or {}).get("shown")
+        if entry.patient_key is not None and isinstance(shown, list):
+            out[entry.patient_key] = [Shown.model_validate(item) for item in shown]
+    return out
+
+
+def by_tier(
+    recommendations: Sequence[Recommendation], covered: dict[str, Decision]
+) -> list[tuple[str, list[Recommendation]]]:
+    """Cards ordered by tier, then category (catalogue order within one): act now, review,
+    folded (with every card a decision still covers); standing cards go to the checklist."""
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    tiers: dict[str, list[Recommendation]] = {"act now": [], "review": [], "folded": []}
+    for rec in sorted(recommendations, key=lambda r: order[r.category]):
+        if rec.tier == "standing":
+            continue
+        tiers["folded" if rec.rule_id in covered else rec.tier].append(rec)
+    return [(tier, recs) for tier, recs in tiers.items() if recs]

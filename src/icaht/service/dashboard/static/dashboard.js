@@ -20,8 +20,12 @@
     var number = document.getElementById("as_of");
     var form = document.getElementById("asof-form");
     if (!range || !number || !form) { return; }
+    // Follow the slider while it moves; submit only on release (pointer) or Enter, never on
+    // every arrow key.
+    function submit() { number.value = range.value; form.submit(); }
     range.addEventListener("input", function () { number.value = range.value; });
-    range.addEventListener("change", function () { number.value = range.value; form.submit(); });
+    range.addEventListener("pointerup", submit);
+    range.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); submit(); } });
     number.addEventListener("input", function () { range.value = number.value; });
   }
 
@@ -69,7 +73,14 @@
     });
   }
 
+  function showErrors() {
+    // After a rejected form the page opens on its errors (listed at the top).
+    var errors = document.getElementById("page-errors");
+    if (errors) { errors.focus(); errors.scrollIntoView({ block: "start" }); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    showErrors();
     syncAsOf();
     filterUnits();
     eventFields();
