@@ -177,11 +177,14 @@ def test_replay_prints_days_and_respects_the_range(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(path), "--from", "0", "--to", "10"])
     assert result.exit_code == 0, result.output
     assert "+ [alert] Avoid GM-CSF after CAR-T (growth-factor.avoid-gm-csf)" in result.output
-    assert "- Avoid GM-CSF after CAR-T (growth-factor.avoid-gm-csf)" in result.output
+    # Day 7: the one G-CSF card changes state (GM-CSF stopped, ANC still <= 0.5): one decision,
+    # so "changed", not one card gone and another come (clinical-decisions.md, G-CSF).
+    assert "~ [consider] Consider G-CSF" in result.output
     js = json.loads(runner.invoke(app, ["replay", str(path), "--format", "json"]).output)
     days = {d["day"]: d for d in js["days"]}
     assert "growth-factor.avoid-gm-csf" in [r["rule_id"] for r in days[5]["appeared"]]
-    assert "growth-factor.avoid-gm-csf" in [r["rule_id"] for r in days[7]["disappeared"]]
+    assert "growth-factor.consider-gcsf" in [r["rule_id"] for r in days[7]["changed"]]
+    assert "growth-factor.avoid-gm-csf" not in days[7]["active"]
     short = runner.invoke(app, ["replay", str(path), "--to", "4", "--format", "json"])
     assert json.loads(short.output)["last_day"] == 4
     backwards = runner.invoke(app, ["replay", str(path), "--from", "9", "--to", "3"])

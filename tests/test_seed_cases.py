@@ -23,17 +23,15 @@ def _replay(case: str, first: int, last: int) -> Replay:
 
 
 def active_days(result: Replay, rule_id: str) -> list[int]:
-    """The days on which a rule was active, from the replay's appear/disappear events."""
+    """The days on which a rule was active: each replay day lists every active rule, and the
+    set holds until the next listed day."""
     days: list[int] = []
-    on_since: int | None = None
-    for day in result.days:
-        if on_since is not None and rule_id in [g.rule_id for g in day.disappeared]:
-            days += range(on_since, day.day)
-            on_since = None
-        if rule_id in [r.rule_id for r in day.appeared]:
-            on_since = day.day
-    if on_since is not None:
-        days += range(on_since, result.last_day + 1)
+    active: list[str] = []
+    listed = {d.day: d.active for d in result.days}
+    for day in range(result.first_day, result.last_day + 1):
+        active = listed.get(day, active)
+        if rule_id in active:
+            days.append(day)
     return days
 
 

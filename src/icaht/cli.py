@@ -504,7 +504,7 @@ def grade_command(
     with _counting_bar() as progress:
         task = progress.add_task("grading", total=len(courses))
         for course in courses:
-            rows.append(assessment_row(assess(course, moment, chosen)))
+            rows.append(assessment_row(assess(course, moment, chosen, episodes=False)))
             progress.advance(task)
     tmp = out_path.with_name(out_path.name + ".partial")
     with tmp.open("w", newline="", encoding="utf-8") as handle:

@@ -103,10 +103,14 @@ def open_patient(page: Page, demo: Demo, key: str, as_of: int | None = None) -> 
 
 
 def rules(page: Page) -> set[str]:
+    """The rules shown: cards, and the fired rules of the standing-care checklist items."""
     found: list[str] = page.eval_on_selector_all(
         "article.rec", "els => els.map(e => e.dataset.rule)"
     )
-    return set(found)
+    items: list[str] = page.eval_on_selector_all(
+        "li.item", "els => els.map(e => e.dataset.itemRules)"
+    )
+    return set(found) | {rule for rules in items for rule in rules.split()}
 
 
 def test_sign_in_and_patient_list(page: Page, demo_server: Demo) -> None:

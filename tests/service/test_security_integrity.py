@@ -260,7 +260,9 @@ def registered(store: StoreSettings, tmp_path: Path) -> Iterator[TestClient]:
     """The service with an admin-registered profile ``local`` (ICAHT_PROFILES)."""
     local = tmp_path / "local.toml"
     local.write_text('name = "local"\nversion = "7"\n', encoding="utf-8")
-    settings = ServiceSettings(secret_key="test-secret-not-default", profiles={"local": str(local)})
+    settings = ServiceSettings(
+        secret_key="service-test-secret-0123456789-abcdefghij", profiles={"local": str(local)}
+    )
     with TestClient(create_app(settings, store)) as client:
         yield client
 

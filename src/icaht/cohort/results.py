@@ -211,7 +211,7 @@ def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[
     course, day and profile always give the same row.
     """
     day = default_as_of_day(course) if as_of_day is None else as_of_day
-    main = assess(course, day, profile)
+    main = assess(course, day, profile, episodes=False)
     at = {
         c: _rule_ids(main) if c == day else ";".join(recommendation_ids(course, c, profile))
         for c in CHECKPOINT_DAYS

@@ -99,16 +99,20 @@ def assess(
     as_of: Moment | None,
     profile: Profile,
     day_before: Sequence[Recommendation] | None = None,
+    episodes: bool = True,
 ) -> Assessment:
     """Assess a course as of a moment (a day number, date or datetime; None = latest data).
 
     Only what was known before the end of the as-of day is used (``Course.until``). A caller
     that assessed the day before the as-of day (a day-by-day replay) passes its recommendations
     as ``day_before``: the episodes continue them instead of being traced back again
-    (:func:`icaht.core.guidance.evaluate_rules`).
+    (:func:`icaht.core.guidance.evaluate_rules`); bulk rows that need no episodes pass
+    ``episodes=False``.
     """
     context = RuleContext.as_of(course, as_of, profile)
-    recommendations, not_evaluated = evaluate_rules(context, day_before=day_before)
+    recommendations, not_evaluated = evaluate_rules(
+        context, day_before=day_before, episodes=episodes
+    )
     as_of_day = context.as_of_day
     end_day, end_reason = context.follow_up_end
     lineages = list(context.lineages.values())

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from icaht.core.episodes import Shown, novelty
 from icaht.core.guidance import Recommendation
-from icaht.core.tiers import tier_of
+from icaht.core.tiers import standing_item, tier_of
 
 _FROZEN = ConfigDict(frozen=True)
 
@@ -34,7 +34,8 @@ def against(previous: Sequence[Shown], current: Sequence[Recommendation]) -> lis
     before = {s.episode.key: s for s in previous}
     out = []
     for rec in current:
-        new = novelty(before.get(rec.episode.key), rec.shown())
+        standing = standing_item(rec.rule_id) is not None
+        new = novelty(before.get(rec.episode.key), rec.shown(), standing)
         tier = tier_of(rec.rule_id, rec.decision, rec.strength, new)
         out.append(rec.model_copy(update={"novelty": new, "tier": tier}))
     return out

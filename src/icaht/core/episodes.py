@@ -5,11 +5,11 @@ episodes and tiers"; clinical-decisions.md, "Standing care, death and what is sh
   (:data:`~icaht.core.rule.EXCLUSIVE_DECISIONS`: a change of state inside it is the same episode,
   changed), else the rule id.
 - An episode **began** on the first day of the unbroken run of calendar days, ending on the as-of
-  day, on which the key fired. Each earlier day is judged as of that day (the course cut at its
-  end, as :func:`~icaht.core.assessment.assess` would have judged it then: no look-ahead); the
-  walk back stops at the first day the key did not fire, or at the first day of the record (or day
-  0 when the record starts later). A key that fires, stops for a day and fires again is a new
-  episode.
+  day, on which the key fired (a standing-care item is one episode from day 0). Each earlier day
+  is judged as of that day (the course cut at its end, as :func:`~icaht.core.assessment.assess`
+  would have judged it then: no look-ahead); the walk back stops at the first day the key did not
+  fire, or at the first day of the record (or day 0 when the record starts later). A key that
+  fires, stops for a day and fires again is a new episode.
 - The **severity signature** is the highest current CTCAE grade of the blood lineages the rule
   reads, and the lineages among them that are severe today (current CTCAE grade >= 3, or a severity
   term of :mod:`icaht.core.severity`). It is *worse* than another when the grade is higher or a
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -101,14 +101,16 @@ def said(rule_id: str, action: str, strength: Strength) -> str:
     return hashlib.sha256(f"{rule_id}|{action}|{strength}".encode()).hexdigest()[:16]
 
 
-def novelty(previous: Shown | None, current: Shown) -> Novelty:
+def novelty(previous: Shown | None, current: Shown, standing: bool = False) -> Novelty:
     """New (no previous, or another episode), changed (same episode with another rule, action or
-    strength, or a worse signature) or unchanged."""
+    strength, or, unless the advice is standing care, a worse signature) or unchanged. Standing
+    care does not change with the counts: its checklist is raised again when its advice does."""
     if previous is None or previous.episode != current.episode:
         return "new"
     if previous.said != current.said:
         return "changed"
-    return "changed" if current.signature.worse_than(previous.signature) else "unchanged"
+    worse = not standing and current.signature.worse_than(previous.signature)
+    return "changed" if worse else "unchanged"
 
 
 def episode_key(rule: Rule) -> str:
@@ -159,16 +161,25 @@ def _first_fired(rules: Sequence[Rule], context: RuleContext) -> tuple[Rule, Fir
 
 
 def trace(
-    context: RuleContext, fired: Sequence[Rule], catalogue: Sequence[Rule]
+    context: RuleContext,
+    fired: Sequence[Rule],
+    catalogue: Sequence[Rule],
+    standing: Callable[[str], bool] = lambda _rule_id: False,
 ) -> dict[str, Trace]:
     """For each episode key of the ``fired`` rules: when its unbroken run began, and what it
-    said on the day before the as-of day (None when it did not fire then)."""
+    said on the day before the as-of day (None when it did not fire then).
+
+    A key whose rules are all standing care (``standing(rule_id)``: the checklist items, advice
+    that applies for months) is one episode from day 0: only the day before is evaluated for
+    it, which keeps the walk back short (the checklist raises such an item again when its facts
+    change, :mod:`icaht.core.checklist`)."""
     members: dict[str, list[Rule]] = {episode_key(rule): [] for rule in fired}
     for rule in catalogue:
         key = episode_key(rule)
         if key in members and (rule.decision in EXCLUSIVE_DECISIONS or rule in fired):
             members[key].append(rule)
-    began = dict.fromkeys(members, context.as_of_day)
+    fixed = {key for key, rules in members.items() if all(standing(r.id) for r in rules)}
+    began = {key: 0 if key in fixed else context.as_of_day for key in members}
     before: dict[str, tuple[Rule, Fired, Signature]] = {}
     pending = set(members)
     first = _first_day(context.course, context.as_of_day)
@@ -177,10 +188,12 @@ def trace(
         earlier = RuleContext.as_of(context.course, float(day), context.profile)
         for key in sorted(pending):
             hit = _first_fired(members[key], earlier)
-            if hit is None:
+            if hit is None or key in fixed:
                 pending.discard(key)
+            if hit is None:
                 continue
-            began[key] = day
+            if key not in fixed:
+                began[key] = day
             if day == context.as_of_day - 1:
                 before[key] = (*hit, signature(hit[0], earlier))
         day -= 1

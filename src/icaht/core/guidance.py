@@ -39,7 +39,7 @@ from icaht.core.rule import (
 )
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules import CATALOGUE
-from icaht.core.tiers import Tier, tier_of
+from icaht.core.tiers import Tier, standing_item, tier_of
 from icaht.knowledge.bibliography import cite
 from icaht.knowledge.profile import Profile
 
@@ -203,6 +203,7 @@ def evaluate_rules(
     context: RuleContext,
     catalogue: tuple[Rule, ...] = CATALOGUE,
     day_before: Sequence[Recommendation] | None = None,
+    episodes: bool = True,
 ) -> tuple[list[Recommendation], list[NotEvaluated]]:
     """Evaluate every rule; recommendations ordered by category, then catalogue order, each with
     its episode, severity signature, novelty against the day before and tier.
@@ -210,10 +211,19 @@ def evaluate_rules(
     The episodes are traced back day by day (:func:`icaht.core.episodes.trace`), unless the
     caller passes the recommendations of the day before the as-of day (a day-by-day replay): an
     episode then continues the one of the day before, the same answer without the walk back.
+    With ``episodes=False`` (bulk rows that read only what fired: cohort, research export,
+    ``icaht grade``) nothing is traced: every recommendation is a new episode of the as-of day.
     """
     fired, unevaluated = run_rules(context, catalogue)
-    if day_before is None:
-        traces = trace(context, [rule for rule, _ in fired], catalogue)
+    if not episodes:
+        traces = continued(context.as_of_day, [rule for rule, _ in fired], ())
+    elif day_before is None:
+        traces = trace(
+            context,
+            [rule for rule, _ in fired],
+            catalogue,
+            standing=lambda rule_id: standing_item(rule_id) is not None,
+        )
     else:
         traces = continued(context.as_of_day, [rule for rule, _ in fired], day_before)
     recommendations = [_recommendation(rule, outcome, context, traces) for rule, outcome in fired]
@@ -238,7 +248,10 @@ def continued(
     out: dict[str, Trace] = {}
     for rule in fired:
         shown = before.get(episode_key(rule))
-        began = as_of_day if shown is None else shown.episode.began_day
+        if standing_item(rule.id) is not None:
+            began = 0  # a standing-care item is one episode (icaht.core.episodes.trace)
+        else:
+            began = as_of_day if shown is None else shown.episode.began_day
         out[episode_key(rule)] = Trace(began_day=began, day_before=shown)
     return out
 
@@ -251,7 +264,7 @@ def _recommendation(
     episode = Episode(key=key, began_day=traces[key].began_day)
     sig = signature(rule, context)
     shown = Shown(episode=episode, said=said(rule.id, outcome.action, strength), signature=sig)
-    new = novelty(traces[key].day_before, shown)
+    new = novelty(traces[key].day_before, shown, standing_item(rule.id) is not None)
     return Recommendation(
         rule_id=rule.id,
         title=rule.title,

@@ -16,11 +16,11 @@ al., Blood 2023 for the ideas, project defaults for the numbers, all profile set
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from icaht.core.course import Course, Series, day_of
 from icaht.core.record import Transfusion
@@ -131,42 +131,72 @@ def _transfusion_days(course: Course, product: str) -> list[int]:
     )
 
 
-def _dependent(days: list[int], day: int, window: int, need: int) -> bool:
-    return sum(1 for d in days if day - window < d <= day) >= need
+def _window_counts(days: NDArray[np.int64], lo: int, hi: int, window: int) -> NDArray[np.int64]:
+    """For each calendar day ``lo..hi``: how many of ``days`` (calendar days, repeats counted)
+    fall in its trailing window ``(day - window, day]``."""
+    base = lo - window
+    index = days - base
+    index = index[(index >= 0) & (index <= hi - base)]
+    cumulative = np.concatenate(([0], np.cumsum(np.bincount(index, minlength=hi - base + 1))))
+    grid = np.arange(lo, hi + 1) - base
+    return cumulative[grid + 1] - cumulative[grid + 1 - window]
 
 
-def _since(holds: Callable[[int], bool], as_of_day: int) -> int:
-    """First day of the unbroken run of days ending on the as-of day on which ``holds`` is
-    true (``holds(as_of_day)`` is)."""
-    day = as_of_day
-    while day > 0 and holds(day - 1):
-        day -= 1
-    return day
+def _persistent_days(anc: Series, lo: int, hi: int, profile: Profile) -> NDArray[np.bool_]:
+    """:func:`_persistent` for every calendar day ``lo..hi`` at once."""
+    s = profile.severity
+    window = s.persistent_window_days
+    days = np.floor(anc.day).astype(np.int64)
+    high = anc.value > ANC_SEVERE_10E9_PER_L
+    enough = _window_counts(days, lo, hi, window) >= s.persistent_min_values
+    none_high = _window_counts(days[high], lo, hi, window) == 0
+    grid = np.arange(lo, hi + 1)
+    if not len(anc):
+        return np.zeros(grid.shape, dtype=np.bool_)
+    known = anc.day.searchsorted(grid + 1.0, side="left")  # values before the end of each day
+    high_index = np.flatnonzero(high)
+    run_start = np.zeros(grid.shape, dtype=np.int64)
+    if len(high_index):
+        last_high = high_index.searchsorted(known, side="left") - 1
+        run_start = np.where(last_high >= 0, high_index[np.maximum(last_high, 0)] + 1, 0)
+    run_day = anc.day[np.minimum(run_start, len(anc) - 1)]
+    observed: NDArray[np.bool_] = run_day < grid - window + 2
+    flags: NDArray[np.bool_] = enough & none_high & observed
+    return flags
+
+
+def _since_flags(flags: NDArray[np.bool_], lo: int) -> int:
+    """First day of the unbroken run of true days ending on the last day (``flags`` covers the
+    days ``lo..`` and its last value is true)."""
+    falses = np.flatnonzero(~flags[:-1])
+    return lo + (int(falses[-1]) + 1 if len(falses) else 0)
 
 
 def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[SevereLineage, ...]:
     """The lineages that are severe as of the day, in the order neutrophils, platelets, red
-    cells, each with the day the term began to hold."""
-    anc = course.series(Analyte.ANC)
-    gcsf = gcsf_days(course, as_of_day)
+    cells, each with the day the term began to hold (at the earliest day 0). Each term is
+    computed for every day up to the as-of day at once (numpy), then read backwards."""
     s, t, g = profile.severity, profile.transfusion, profile.gcsf
-
-    def gcsf_dependent(day: int) -> bool:
-        recent = [d for d in gcsf if day - g.dependence_window_days < d <= day]
-        if len(recent) < s.gcsf_dependent_days:
-            return False
-        window = anc.between(float(day - g.dependence_window_days + 1), float(day + 1))
-        return bool(len(window)) and float(window.value.min()) <= ANC_SEVERE_10E9_PER_L
-
+    lo = min(0, as_of_day)
+    anc = course.series(Analyte.ANC).before(float(as_of_day + 1))
     out: list[SevereLineage] = []
-    if _persistent(anc, as_of_day, profile):
-        since = _since(lambda d: _persistent(anc, d, profile), as_of_day)
-        out.append(SevereLineage("neutrophils", "persistent severe neutropenia", since))
-    elif gcsf_dependent(as_of_day):
+    persistent = _persistent_days(anc, lo, as_of_day, profile)
+    exposed = np.asarray(gcsf_days(course, as_of_day), dtype=np.int64)
+    low = np.floor(anc.day[anc.value <= ANC_SEVERE_10E9_PER_L]).astype(np.int64)
+    window = g.dependence_window_days
+    gcsf_dependent = (_window_counts(exposed, lo, as_of_day, window) >= s.gcsf_dependent_days) & (
+        _window_counts(low, lo, as_of_day, window) > 0
+    )
+    if persistent[-1]:
         out.append(
-            SevereLineage("neutrophils", "G-CSF-dependent", _since(gcsf_dependent, as_of_day))
+            SevereLineage(
+                "neutrophils", "persistent severe neutropenia", _since_flags(persistent, lo)
+            )
         )
-    need = t.dependence_min_transfusions
+    elif gcsf_dependent[-1]:
+        out.append(
+            SevereLineage("neutrophils", "G-CSF-dependent", _since_flags(gcsf_dependent, lo))
+        )
     products: tuple[tuple[str, SevereLineageName, int, str], ...] = (
         (
             "platelets",
@@ -176,12 +206,9 @@ def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[S
         ),
         ("rbc", "red cells", t.rbc_dependence_window_days, "RBC-transfusion dependent"),
     )
-    for product, lineage, window, term in products:
-        days = _transfusion_days(course, product)
-
-        def dependent(day: int, days: list[int] = days, window: int = window) -> bool:
-            return _dependent(days, day, window, need)
-
-        if dependent(as_of_day):
-            out.append(SevereLineage(lineage, term, _since(dependent, as_of_day)))
+    for product, lineage, days, term in products:
+        given = np.asarray(_transfusion_days(course, product), dtype=np.int64)
+        dependent = _window_counts(given, lo, as_of_day, days) >= t.dependence_min_transfusions
+        if dependent[-1]:
+            out.append(SevereLineage(lineage, term, _since_flags(dependent, lo)))
     return tuple(out)

@@ -66,7 +66,7 @@ def cohort_results(
             continue
         returned.append(key)
         when = None if as_of_day is None else float(as_of_day)
-        row = assessment_row(assess(course, when, profile))
+        row = assessment_row(assess(course, when, profile, episodes=False))
         row["patient_id"] = pseudonym(secret, key)
         rows.append(row)
     audited(
