@@ -99,7 +99,7 @@ def test_grade_writes_one_row_per_patient(tmp_path: Path) -> None:
 
 
 def test_score_hematotox_with_units() -> None:
-    """Jain case 1 pre-LD values (clinical-reference.md 1.6) with CRP/ferritin supplied:
+    """Jain case 1 pre-LD values (docs/evidence.md 1.6) with CRP/ferritin supplied:
     PLT 125 -> 1, ANC 0.99 -> 1, Hb 9.5 -> 0, CRP 40 mg/L = 4.0 mg/dL -> 1, ferritin 700 -> 1."""
     result = runner.invoke(
         app,
@@ -178,7 +178,7 @@ def test_replay_prints_days_and_respects_the_range(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "+ [alert] Avoid GM-CSF after CAR-T (growth-factor.avoid-gm-csf)" in result.output
     # Day 7: the one G-CSF card changes state (GM-CSF stopped, ANC still <= 0.5): one decision,
-    # so "changed", not one card gone and another come (clinical-decisions.md, G-CSF).
+    # so "changed", not one card gone and another come (docs/decisions.md, G-CSF).
     assert "~ [consider] Consider G-CSF" in result.output
     js = json.loads(runner.invoke(app, ["replay", str(path), "--format", "json"]).output)
     days = {d["day"]: d for d in js["days"]}

@@ -1,6 +1,6 @@
 """The five published seed cases in ``examples/`` load, and their stated facts survive.
 
-Sources (line numbers are those of the seed files in ``shared/seeds/``):
+Sources (paragraph numbers "L<n>" of the papers in reading order, as in docs/evidence.md 0):
 
 * ``jain-case1/2/3.json``: Jain, Olson, Locke, Blood 2023 (seed 001), cases 1-3.
 * ``baur.json``: Baur et al., J Immunother Cancer 2021 (seed 004).

@@ -1,4 +1,5 @@
-"""The knowledge and core layers import only the stdlib, numpy and pydantic (DESIGN.md)."""
+"""The knowledge and core layers import only the stdlib, numpy and pydantic (see
+docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The committed JSON Schemas match the models (DESIGN.md: exported, checked for drift)."""
+"""The committed JSON Schemas match the models (exported and checked for drift; see
+docs/architecture.md)."""
 
 from __future__ import annotations
 

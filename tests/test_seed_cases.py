@@ -1,5 +1,5 @@
 """The seed cases replayed day by day: the recommendations must match, in time, what the authors
-did or considered (clinical-reference.md 1.6 gives each timeline; the examples' provenance files
+did or considered (docs/evidence.md 1.6 gives each timeline; the examples' provenance files
 say which days were stated and which chosen)."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_jain_case1_gcsf_in_the_first_two_weeks_then_tpo_ra_at_two_months() -> N
     (JAIN L39) while CRS (days 2-3) is over. At ~2 months, weekly platelet transfusions and a
     marrow without MDS: eltrombopag 75 mg started."""
     result = _replay("jain-case1", 0, 120)
-    # clinical-decisions.md (G-CSF, revised): ICANS grade 3 (days 5-10) makes the G-CSF card the
+    # docs/decisions.md (G-CSF, revised): ICANS grade 3 (days 5-10) makes the G-CSF card the
     # deferral on days 7-10 (tests/core/rules/test_seed_timeline_gcsf.py checks each day).
     gcsf = active_days(result, "growth-factor.consider-gcsf")
     gcsf += active_days(result, "growth-factor.defer-gcsf-during-crs")
@@ -74,11 +74,11 @@ def test_jain_case2_tpo_ra_without_response_then_boost_and_allo_hct() -> None:
     assert stop
     assert min(stop) == 42 + 6 * 7  # tpo_ra.no_response_weeks = 6
     boost = active_days(result, "stem-cell-boost.candidate")
-    # boost only once the month-3 marrow is on file (clinical-decisions.md, Stem cell boost)
+    # boost only once the month-3 marrow is on file (docs/decisions.md, Stem cell boost)
     assert boost == list(range(90, 120))  # the boost is given on day 120
     assert "autologous" in fact_values(on_day("jain-case2", 100)["stem-cell-boost.candidate"])
     aplasia = active_days(result, "hct.complete-aplasia")
-    assert min(aplasia) == 91  # the month-3 marrow, late phase (clinical-decisions.md)
+    assert min(aplasia) == 91  # the month-3 marrow, late phase (docs/decisions.md)
     assert "tpo-ra.candidate" not in on_day("jain-case2", 100)
 
 
@@ -87,7 +87,7 @@ def test_jain_case3_donor_boost_or_second_hct_beyond_day_90_and_lineage_switch()
     2 weeks beyond day 90: donor CD34+ boost or second HCT (L77); lineage-switch vigilance
     (L73)."""
     result = _replay("jain-case3", 0, 200)
-    # no marrow after CAR-T is reported: the marrow card asks for one first (clinical-decisions.md,
+    # no marrow after CAR-T is reported: the marrow card asks for one first (docs/decisions.md,
     # After a prior allo-HCT; tests/core/rules/test_seed_timeline_marrow_boost.py)
     assert not active_days(result, "stem-cell-boost.prior-allo-donor")
     switch = on_day("jain-case3", 100)["alert.lineage-switch"]

@@ -1,7 +1,7 @@
 """assess(): composition, baseline selection, data quality, and the as-of guarantees.
 
-The as-of properties are the design's "one idea" (DESIGN.md): an assessment as of day d uses only
-what was known by day d, so adding anything later never changes it.
+The as-of properties are the design's "one idea" (docs/architecture.md): an assessment as of
+day d uses only what was known by day d, so adding anything later never changes it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_stale_latest_value_is_flagged() -> None:
 
 
 def test_hematotox_uses_pre_lymphodepletion_baseline() -> None:
-    """CAR-HEMATOTOX is measured before LD (clinical-reference.md 5.1; clinical-decisions.md
+    """CAR-HEMATOTOX is measured before LD (docs/evidence.md 5.1; docs/decisions.md
     Timeline): with LD starting day -5, values from day -5 on are not baseline."""
     pre = [
         _obs(-6, "platelets", 200),
@@ -130,7 +130,8 @@ def test_adding_later_data_never_changes_an_earlier_assessment(
     as_of: int,
     transfusions: list[int],
 ) -> None:
-    """DESIGN.md: no look-ahead. Observations and events after the as-of day change nothing."""
+    """docs/architecture.md: no look-ahead. Observations and events after the as-of day change
+    nothing."""
     events = [{"kind": "transfusion", "time": d, "product": "platelets"} for d in transfusions]
     base = [p for p in points if p[0] <= as_of]
     extra = [(max(d, as_of + 1), a, v) for d, a, v in later]

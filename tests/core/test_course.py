@@ -1,7 +1,7 @@
 """The canonical course: days relative to infusion, unit conversion, and no look-ahead.
 
-Conversions follow ``shared/clinical-reference.md`` 8.2; day 0 = infusion day
-(``shared/clinical-decisions.md``, Timeline); JSON paths of problems follow DESIGN.md
+Conversions follow ``docs/evidence.md`` 8.2; day 0 = infusion day
+(``docs/decisions.md``, Timeline); JSON paths of problems follow docs/architecture.md
 (Data contract: an error names the field, row and value).
 """
 

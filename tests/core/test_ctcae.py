@@ -1,8 +1,8 @@
 """CTCAE v5.0 lab grading.
 
 Expected grades are written out from the CTCAE v5.0 table as given in
-``shared/clinical-reference.md`` section 2 (not read back from the knowledge module), with the
-boundary policy of ``shared/clinical-decisions.md`` (Grading): each boundary value belongs to the
+``docs/evidence.md`` section 2 (not read back from the knowledge module), with the
+boundary policy of ``docs/decisions.md`` (Grading): each boundary value belongs to the
 milder grade, grade 1 needs an LLN, grades 2-4 ignore the LLN, anemia never reaches grade 4 from
 a lab value.
 """
@@ -89,7 +89,7 @@ def test_grade_array_matches_the_boundaries(
 
 
 def test_named_boundaries_of_the_clinical_decisions() -> None:
-    """clinical-decisions.md: ANC 1.0 = G2, 0.5 = G3; platelets 75 = G1, 50 = G2, 25 = G3."""
+    """docs/decisions.md: ANC 1.0 = G2, 0.5 = G3; platelets 75 = G1, 50 = G2, 25 = G3."""
     assert grade_value(CtcaeTerm.NEUTROPHILS, 1.0, None).grade == 2
     assert grade_value(CtcaeTerm.NEUTROPHILS, 0.5, None).grade == 3
     assert grade_value(CtcaeTerm.PLATELETS, 75.0, 150.0).grade == 1
@@ -405,7 +405,7 @@ def test_grade_array_agrees_at_exact_boundaries(term: CtcaeTerm, extra: list[flo
 
 
 # --------------------------------------------------------------------------------------------
-# CTCAE in the reported unit; anemia grade 3 "transfusion indicated" (clinical-decisions.md)
+# CTCAE in the reported unit; anemia grade 3 "transfusion indicated" (docs/decisions.md)
 # --------------------------------------------------------------------------------------------
 
 _HB_UNITS = tuple(ANALYTES[Analyte.HB].units)
@@ -434,9 +434,9 @@ def _from(value: float, unit: str) -> float:
 def test_anemia_graded_on_the_bands_of_the_reported_unit(
     value: float, unit: str, grade: int
 ) -> None:
-    """CTCAE v5 anemia bands in g/dL, g/L and mmol/L (clinical-reference.md 2: <LLN-6.2 mmol/L,
+    """CTCAE v5 anemia bands in g/dL, g/L and mmol/L (docs/evidence.md 2: <LLN-6.2 mmol/L,
     <6.2-4.9, <4.9): a value reported in mmol/L is graded on the mmol/L bands, not converted
-    first (clinical-decisions.md, Grading: "CTCAE in the reported unit"). LLN 7.4 mmol/L."""
+    first (docs/decisions.md, Grading: "CTCAE in the reported unit"). LLN 7.4 mmol/L."""
     canonical = _from(value, unit)
     lln = _from(7.4, "mmol/l")
     g = grade_value("anemia", canonical, lln, unit=unit)
@@ -448,7 +448,7 @@ def test_anemia_graded_on_the_bands_of_the_reported_unit(
 
 
 def test_mmol_per_l_note_names_the_bands() -> None:
-    """The result says it was graded on CTCAE's mmol/L bands (clinical-decisions.md)."""
+    """The result says it was graded on CTCAE's mmol/L bands (docs/decisions.md)."""
     g = grade_value("anemia", _from(4.9, "mmol/l"), unit="mmol/L")
     assert g.note is not None
     assert "4.9 mmol/L on CTCAE's mmol/L bands (grade 2 < 6.2, grade 3 < 4.9 mmol/L)" in g.note
@@ -465,9 +465,9 @@ def test_unknown_or_canonical_unit_code_uses_the_canonical_bands() -> None:
 def test_transfusion_indicated_lifts_anemia_grade_2_to_3(
     hb: float, transfused: bool, grade: int
 ) -> None:
-    """CTCAE v5 anemia grade 3: "<8.0 g/dL; transfusion indicated" (clinical-reference.md 2):
+    """CTCAE v5 anemia grade 3: "<8.0 g/dL; transfusion indicated" (docs/evidence.md 2):
     an RBC transfusion within 2 days lifts a lab grade 2 to 3, named as such in the note
-    (clinical-decisions.md, Grading)."""
+    (docs/decisions.md, Grading)."""
     g = grade_value("anemia", hb, 12.0, transfused_day=5 if transfused else None)
     assert g.grade == grade
     assert (g.note is not None and "transfusion indicated" in g.note) is transfused

@@ -1,4 +1,4 @@
-"""Day-level machinery (icaht.core.daily): LIANG-ICAHT steps, via clinical-reference.md 3.1."""
+"""Day-level machinery (icaht.core.daily): LIANG-ICAHT steps, via docs/evidence.md 3.1."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def test_daily_minimum_keeps_lowest_per_calendar_day() -> None:
 
 
 def test_prepare_drops_after_end_non_finite_and_sorts() -> None:
-    """Values after the end of follow-up are ignored (no look-ahead; DESIGN.md 'The one idea')."""
+    """Values after the end of follow-up are ignored (no look-ahead; docs/architecture.md, "The
+    one idea")."""
     p = daily.prepare(arr(5, 1, 3, 12.5, 7), arr(0.5, 1.0, np.nan, 0.1, 0.2), 12.0)
     assert p.days.tolist() == [1, 5, 7]
     assert p.values.tolist() == [1.0, 0.5, 0.2]
@@ -83,7 +84,7 @@ def test_no_extrapolation_before_first_or_after_last_value() -> None:
 
 
 def test_edge_carry_up_to_the_limit() -> None:
-    """clinical-decisions.md, Grading (Early ICAHT): edge values are carried as the published
+    """docs/decisions.md, Grading (Early ICAHT): edge values are carried as the published
     method does (zoo::na.approx rule 2, maxgap 7): a first value at most 7 days after the window
     start is carried back, the last value forward when the gap to the window end is at most 7
     days; the carried days are flagged and are no longer gaps."""
@@ -100,7 +101,7 @@ def test_edge_carry_up_to_the_limit() -> None:
 
 
 def test_edge_stretches_longer_than_the_carry_limit_stay_missing() -> None:
-    """Longer edge gaps stay missing (clinical-decisions.md, Grading): 8 leading days and 8
+    """Longer edge gaps stay missing (docs/decisions.md, Grading): 8 leading days and 8
     trailing days with a limit of 7 are not carried."""
     s = _series([8, 10], [0.2, 0.4], start=0, end=18, carry_edges=7)
     assert np.isnan(s.values[:8]).all()

@@ -2,7 +2,7 @@
 500 patients from ``icaht simulate`` (the same generator, seed 15), with both shipped profiles, no
 two rules of one exclusive decision fire on the same day (stop and increase the same drug; consider
 and defer G-CSF; two marrow or IEC-HS states), and nothing is recommended on or after a recorded
-death (clinical-decisions.md, "Standing care, death and what is shown").
+death (docs/decisions.md, "Standing care, death and what is shown").
 
 The rules are evaluated raw (:func:`icaht.core.guidance.contradictions`), before the engine keeps
 one state per decision, so this proves the rules never need that safeguard.

@@ -1,5 +1,5 @@
-"""The engine's decision states (shared/DESIGN.md "Decisions, episodes and tiers";
-clinical-decisions.md "Standing care, death and what is shown"): nothing after death, and an
+"""The engine's decision states (docs/architecture.md "Decisions, episodes and tiers";
+docs/decisions.md "Standing care, death and what is shown"): nothing after death, and an
 exclusive decision shows one state at a time."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_recommendations_stop_on_the_day_of_death() -> None:
 
 
 def test_a_death_on_the_as_of_day_closes_the_window_by_death() -> None:
-    """Issue 15 finding 9 (clinical-decisions.md, Grading: ties at a window's end go to the
+    """Issue 15 finding 9 (docs/decisions.md, Grading: ties at a window's end go to the
     event): ANC <= 0.5 from day 0 and death on day 20 is early ICAHT grade 4 as of day 20, as it
     is as of day 21 (it was grade 3, provisional, "as-of", on day 20)."""
     on_the_day = assessment_of(_neutropenic(death_day=20), 20)

@@ -1,5 +1,5 @@
 """Episodes, severity signatures, tiers, changes and the standing-care checklist (issue 16;
-shared/DESIGN.md, "Decisions, episodes and tiers"; clinical-decisions.md, "Standing care, death
+docs/architecture.md, "Decisions, episodes and tiers"; docs/decisions.md, "Standing care, death
 and what is shown")."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_changes_by_episode() -> None:
 
 
 def test_prophylaxis_not_recorded_once() -> None:
-    """clinical-decisions.md: without a medication list the checklist says "prophylaxis not
+    """docs/decisions.md: without a medication list the checklist says "prophylaxis not
     recorded" once; the antiviral item reads "not recorded" instead of advising each day."""
     rec = record(labs=daily("anc", 0, 12, 0.3))
     items = {i.id: i for i in assessment_of(rec, 10).checklist}

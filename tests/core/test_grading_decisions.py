@@ -1,4 +1,4 @@
-"""The revised grading defaults of shared/clinical-decisions.md ("Grading"), issue 15 finding 9.
+"""The revised grading defaults of docs/decisions.md ("Grading"), issue 15 finding 9.
 
 Each test names the decisions-page paragraph (or the CTCAE table / LIANG-ICAHT text) it checks,
 through the whole assessment (record -> course -> assess) where the default lives in the profile.
@@ -24,7 +24,7 @@ SEED = load_profile("seed-2023")
 
 
 def test_death_on_the_as_of_day_closes_the_early_window_grade_4() -> None:
-    """clinical-decisions.md, Grading ("Ties at a window's end go to the event"): ANC <= 0.5
+    """docs/decisions.md, Grading ("Ties at a window's end go to the event"): ANC <= 0.5
     from day 0 and death on day 20 -> early ICAHT grade 4 as of day 20, censored by death (was
     grade 3 provisional as of day 20 and grade 4 only as of day 21)."""
     rec = record(labs=daily("anc", 0, 20, 0.3), events=[{"kind": "death", "start": 20}])
@@ -38,7 +38,7 @@ def test_liang_patient_8_no_recovery_to_last_follow_up_is_grade_4() -> None:
     experienced count recovery before death/last follow-up on day +16" and is grade 4 by the
     no-recovery rule (neutropenia from day 0-3 through the last lab). Built from that text: ANC
     <= 0.5 from day 0 to the last follow-up on day 16. As of day 16 it is grade 4, not grade 3
-    provisional (clinical-decisions.md, Grading: ties at a window's end go to the event)."""
+    provisional (docs/decisions.md, Grading: ties at a window's end go to the event)."""
     rec = record(labs=daily("anc", 0, 16, 0.2), events=[{"kind": "last_follow_up", "start": 16}])
     a = assessment_of(rec, 16)
     assert (a.follow_up_end_day, a.follow_up_end_reason) == (16, "last follow-up")
@@ -63,7 +63,7 @@ def _late_course_then_cytopenia() -> list[tuple[str, float, float]]:
 
 
 def test_late_icaht_after_the_window_closed_says_so() -> None:
-    """clinical-decisions.md, Grading ("Late windows end quietly no more"): as of day 150 the
+    """docs/decisions.md, Grading ("Late windows end quietly no more"): as of day 150 the
     late ICAHT grade of the window (day 31-100: grade 0) is shown with the caveat "late window
     closed on day 100; cytopenia after it is not graded by ICAHT", and today's CTCAE picture
     (ANC 0.2 -> grade 4). The old code showed grade 0 with no caveat."""
@@ -79,7 +79,7 @@ def test_late_icaht_after_the_window_closed_says_so() -> None:
 
 
 def test_late_ticaht_after_the_window_closed_says_so() -> None:
-    """clinical-decisions.md, Grading ("Late windows end quietly no more"), for T-ICAHT."""
+    """docs/decisions.md, Grading ("Late windows end quietly no more"), for T-ICAHT."""
     late = assessment_of(record(labs=_late_course_then_cytopenia()), 150).late_ticaht
     assert (late.grade, late.window_end_day) == (0, 100)
     assert any(
@@ -104,7 +104,7 @@ def _late_platelets(values: list[float]) -> list[tuple[str, float, float]]:
 
 
 def test_late_ticaht_default_is_lowest_confirmed() -> None:
-    """clinical-decisions.md, Grading ("Late T-ICAHT uses the same late_rule as late ICAHT",
+    """docs/decisions.md, Grading ("Late T-ICAHT uses the same late_rule as late ICAHT",
     default lowest_confirmed): platelets 40, 90, 130 -> the band of the lowest value (40: < 50,
     grade 2), confirmed by 90 < 100. The old code took the second-lowest (90: grade 1)."""
     late = assessment_of(record(labs=_late_platelets([40.0, 90.0, 130.0])), 100).late_ticaht
@@ -112,7 +112,7 @@ def test_late_ticaht_default_is_lowest_confirmed() -> None:
 
 
 def test_late_ticaht_follows_the_icaht_late_rule_setting() -> None:
-    """One setting for both lineages (clinical-decisions.md, Grading): with
+    """One setting for both lineages (docs/decisions.md, Grading): with
     ``icaht.late_rule = second_lowest`` late T-ICAHT grades the second-lowest value."""
     profile = SEED.model_copy(
         update={"icaht": SEED.icaht.model_copy(update={"late_rule": "second_lowest"})}
@@ -134,7 +134,7 @@ def test_late_ticaht_unconfirmed_lowest_is_transient() -> None:
 
 
 def test_first_value_carried_back_to_day_0() -> None:
-    """clinical-decisions.md, Grading (Early ICAHT): "a first value at most 7 days after day 0
+    """docs/decisions.md, Grading (Early ICAHT): "a first value at most 7 days after day 0
     is carried back to day 0" (LIANG-ICAHT: zoo::na.approx rule 2, maxgap 7). ANC 0.3 on days
     4-14, then 2.0: ANC <= 0.5 on days 0-14 = 15 days, grade 3 (the old code counted 11 days from
     the first value, grade 2). Carried days are flagged."""
@@ -146,7 +146,7 @@ def test_first_value_carried_back_to_day_0() -> None:
 
 
 def test_last_value_carried_forward_to_the_window_end() -> None:
-    """clinical-decisions.md, Grading (Early ICAHT): the last value is carried forward to the
+    """docs/decisions.md, Grading (Early ICAHT): the last value is carried forward to the
     window's end (day 30) when that gap is at most 7 days. ANC 2.0 on days 0-19, 0.3 on days
     20-24, no value after day 24 (as of day 60): ANC <= 0.5 on days 20-30 = 11 days, grade 2
     (the old code counted 5 days, grade 1)."""
@@ -157,7 +157,7 @@ def test_last_value_carried_forward_to_the_window_end() -> None:
 
 
 def test_edge_carry_setting_0_carries_nothing() -> None:
-    """Setting ``icaht.carry_edges_days = 0``: no edge carry (clinical-decisions.md)."""
+    """Setting ``icaht.carry_edges_days = 0``: no edge carry (docs/decisions.md)."""
     days = np.arange(4, 31, dtype=np.float64)
     values = np.where(days <= 14, 0.3, 2.0)
     early = grade_early_icaht(
@@ -188,8 +188,8 @@ def _hemoglobin(status_of: Assessment) -> LineageStatus:
 
 
 def test_hb_in_mmol_per_l_graded_on_the_mmol_bands() -> None:
-    """clinical-decisions.md, Grading ("CTCAE in the reported unit"); CTCAE v5 anemia
-    "<6.2-4.9 mmol/L" = grade 2 (clinical-reference.md 2). Hb 4.9 mmol/L is grade 2 through the
+    """docs/decisions.md, Grading ("CTCAE in the reported unit"); CTCAE v5 anemia
+    "<6.2-4.9 mmol/L" = grade 2 (docs/evidence.md 2). Hb 4.9 mmol/L is grade 2 through the
     whole path (record -> course -> assessment), for the latest value and the phase's worst; the
     old code converted first (7.9 g/dL) and said grade 3."""
     rec = PatientRecord.model_validate(
@@ -208,7 +208,7 @@ def test_hb_in_mmol_per_l_graded_on_the_mmol_bands() -> None:
 
 
 def test_rbc_transfusion_within_2_days_makes_anemia_grade_3() -> None:
-    """CTCAE v5 anemia grade 3 "transfusion indicated"; clinical-decisions.md, Grading: an RBC
+    """CTCAE v5 anemia grade 3 "transfusion indicated"; docs/decisions.md, Grading: an RBC
     transfusion within 2 days lifts a lab grade 2 to 3, named as such. Hb 9.0 g/dL on day 10 and
     an RBC transfusion on day 11 -> grade 3; a transfusion 3 days away does not lift it."""
     labs = [("hb", 10.0, 9.0)]

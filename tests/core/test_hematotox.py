@@ -1,8 +1,8 @@
 """CAR-HEMATOTOX (Rejeski, Blood 2021).
 
-Cut-offs from ``shared/clinical-reference.md`` 5.1 (the HT table): platelets >175 / 75-175 / <75,
+Cut-offs from ``docs/evidence.md`` 5.1 (the HT table): platelets >175 / 75-175 / <75,
 ANC >=1.2 / <1.2, Hb >=9.0 / <9.0, CRP <3.0 / >=3.0 mg/dL, ferritin <650 / 650-2000 / >2000;
-total 0-7, low 0-1, high >=2. Boundary values per ``shared/clinical-decisions.md`` (Risk scores):
+total 0-7, low 0-1, high >=2. Boundary values per ``docs/decisions.md`` (Risk scores):
 exactly on a range cut-off = middle band; ANC 1.2 -> 0, Hb 9.0 -> 0, CRP 3.0 -> 1.
 """
 

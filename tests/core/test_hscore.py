@@ -1,6 +1,6 @@
 """HScore (Fardet, Arthritis Rheumatol 2014).
 
-Item table and probability table from ``shared/clinical-reference.md`` 5.4 (Fardet's table as
+Item table and probability table from ``docs/evidence.md`` 5.4 (Fardet's table as
 reproduced in Hindawi CRIRH 2017 tab. 3 and PMC7589537 table 4); triglyceride cut-offs converted
 from mmol/L with 88.57 mg/dL per mmol/L (clinical-reference 8.2); fibrinogen 2.5 g/L = 250 mg/dL.
 """

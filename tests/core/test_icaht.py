@@ -1,8 +1,8 @@
 """Early and late neutrophil ICAHT (icaht.core.icaht).
 
 Source of every expectation: EHA/EBMT ICAHT Table 1 as encoded by LIANG-ICAHT
-(shared/clinical-reference.md 3.1) and the project defaults in shared/clinical-decisions.md
-("Grading"); seed-case expectations from clinical-reference.md 1.6 [DERIVED].
+(docs/evidence.md 3.1) and the project defaults in docs/decisions.md
+("Grading"); seed-case expectations from docs/evidence.md 1.6 [DERIVED].
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def test_censored_by_progression_day_12() -> None:
 
 
 def test_no_value_in_window_is_not_evaluable() -> None:
-    """'Cannot evaluate' is a result with a reason (DESIGN.md 'Assessment')."""
+    """'Cannot evaluate' is a result with a reason (docs/architecture.md 'Assessment')."""
     r = early(np.array([-3.0, 31.0]), np.array([0.1, 0.1]))
     assert r.grade is None
     assert r.reason == "no ANC value in day 0-30"
@@ -294,7 +294,7 @@ def test_no_value_in_window_is_not_evaluable() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Seed cases (clinical-reference.md 1.6, [DERIVED])
+# Seed cases (docs/evidence.md 1.6, [DERIVED])
 # --------------------------------------------------------------------------------------------
 
 
@@ -413,7 +413,7 @@ def test_late_as_of_inside_window_is_provisional() -> None:
 
 
 def test_late_no_value_in_window() -> None:
-    """'Cannot evaluate' with a reason (DESIGN.md 'Assessment')."""
+    """'Cannot evaluate' with a reason (docs/architecture.md 'Assessment')."""
     r = late([10, 20], [0.1, 0.1], end_day=90.0)
     assert r.grade is None
     assert r.reason == "no ANC value in day 31-90"
@@ -460,7 +460,8 @@ _SETTINGS = [
 def test_property_lowering_never_lowers_grade(
     data: tuple[np.ndarray, np.ndarray, np.ndarray], end_day: float, end_reason: str
 ) -> None:
-    """DESIGN.md 'Conventions': lowering any count never lowers an ICAHT grade (fixed days)."""
+    """Property (docs/architecture.md): lowering any count never lowers an ICAHT grade (fixed
+    days)."""
     days, values, lowered = data
     for s in _SETTINGS:
         for grader in (grade_early_icaht, grade_late_icaht):
@@ -478,7 +479,7 @@ def test_property_lowering_never_lowers_grade(
     end_day=st.floats(allow_nan=True, allow_infinity=True),
 )
 def test_property_never_raises(values: list[float], days: list[float], end_day: float) -> None:
-    """'Cannot evaluate' is a result, never an exception (DESIGN.md 'Assessment')."""
+    """'Cannot evaluate' is a result, never an exception (docs/architecture.md 'Assessment')."""
     n = min(len(values), len(days))
     d = np.sort(np.array(days[:n], dtype=np.float64))
     v = np.array(values[:n], dtype=np.float64)
@@ -491,7 +492,7 @@ def test_property_never_raises(values: list[float], days: list[float], end_day: 
 
 def test_grade_with_unmeasured_days_is_a_lower_bound() -> None:
     """Scaldaferri (seed 003): no counts before day 28. A grade counted on a window whose days
-    were not measured is a minimum (clinical-decisions.md: gaps > 7 days stay missing, flagged
+    were not measured is a minimum (docs/decisions.md: gaps > 7 days stay missing, flagged
     incomplete); a fully sampled window is not."""
     settings = IcahtSettings()
     days = np.array([28.0, 29.0, 30.0])

@@ -1,7 +1,7 @@
 """Neutrophil recovery phenotype (icaht.core.recovery).
 
 Source of every expectation: HT (Rejeski, Blood 2021) definitions as fixed in
-shared/clinical-decisions.md ("Grading") and shared/clinical-reference.md section 4.
+docs/decisions.md ("Grading") and docs/evidence.md section 4.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def test_precedence_aplastic_over_intermittent() -> None:
 def test_property_never_raises(
     values: list[float], days: list[float], end_day: float, gap: int
 ) -> None:
-    """'Undetermined' is a result, never an exception (DESIGN.md 'Assessment')."""
+    """'Undetermined' is a result, never an exception (docs/architecture.md 'Assessment')."""
     n = min(len(values), len(days))
     d = np.sort(np.array(days[:n], dtype=np.float64))
     v = np.array(values[:n], dtype=np.float64)

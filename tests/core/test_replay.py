@@ -12,7 +12,7 @@ GM_CSF = "growth-factor.avoid-gm-csf"
 
 def test_a_recommendation_appears_and_disappears_on_its_days() -> None:
     """JAIN L39: GM-CSF to be avoided; the alert lasts while GM-CSF runs (days 5-6). The G-CSF
-    decision shows one state at a time and its episode continues (shared/DESIGN.md, "Decisions,
+    decision shows one state at a time and its episode continues (docs/architecture.md, "Decisions,
     episodes and tiers"): on day 7 it changes from the GM-CSF alert to the G-CSF advice."""
     course = course_from_record(
         record(

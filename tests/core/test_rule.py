@@ -1,4 +1,4 @@
-"""The rule catalogue refuses to start when a rule is inconsistent (shared/DESIGN.md,
+"""The rule catalogue refuses to start when a rule is inconsistent (docs/architecture.md,
 Recommendations: unknown setting or missing citation = refuse to start)."""
 
 from __future__ import annotations

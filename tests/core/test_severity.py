@@ -1,4 +1,4 @@
-"""The severity terms the management rules share (icaht.core.severity; clinical-decisions.md,
+"""The severity terms the management rules share (icaht.core.severity; docs/decisions.md,
 "Severity terms", revised 2026-12): persistent severe neutropenia, G-CSF-refractory, G-CSF-
 dependent and the severe lineages with the day each began."""
 

@@ -1,6 +1,6 @@
 """Transfusion and G-CSF dependence in trailing windows (icaht.core.support).
 
-Definitions (clinical-decisions.md, Grading "Transfusion dependence" and Severity terms, revised
+Definitions (docs/decisions.md, Grading "Transfusion dependence" and Severity terms, revised
 2026-12; project defaults, profile settings): platelet-transfusion dependent = >= 2 platelet
 transfusions in the trailing 14 days; RBC-dependent = >= 2 RBC transfusions in the trailing 28 days;
 one transfusion is "transfused", not dependent. G-CSF dependent = G-CSF on >= 7 of the trailing 14
@@ -53,7 +53,7 @@ def gcsf(start: float, end: float | None = None, drug: str = "filgrastim") -> di
 
 
 def test_default_windows_are_14_and_28_days_and_two_transfusions() -> None:
-    """Platelet window 14 days, RBC window 28 days, 2 transfusions (clinical-decisions.md)."""
+    """Platelet window 14 days, RBC window 28 days, 2 transfusions (docs/decisions.md)."""
     assert DEFAULT_TRANSFUSION.platelet_dependence_window_days == 14
     assert DEFAULT_TRANSFUSION.rbc_dependence_window_days == 28
     assert DEFAULT_TRANSFUSION.dependence_min_transfusions == 2
@@ -113,7 +113,7 @@ def test_products_are_counted_separately() -> None:
 
 
 def test_one_transfusion_is_transfused_not_dependent() -> None:
-    """clinical-decisions.md (revised): one transfusion is "transfused", not "dependent"."""
+    """docs/decisions.md (revised): one transfusion is "transfused", not "dependent"."""
     status = transfusion_dependence(
         make_course(transfusion(29, "platelets")), 30, "platelets", DEFAULT_TRANSFUSION
     )
@@ -122,7 +122,7 @@ def test_one_transfusion_is_transfused_not_dependent() -> None:
 
 
 def test_absence_is_none_recorded_unless_the_stream_is_complete() -> None:
-    """clinical-decisions.md, "Absence is not a negative": no transfusion event says nothing
+    """docs/decisions.md, "Absence is not a negative": no transfusion event says nothing
     unless the record declares its transfusions complete."""
     silent = transfusion_dependence(make_course(), 30, "platelets", DEFAULT_TRANSFUSION)
     assert silent.state == "none recorded"

@@ -1,7 +1,7 @@
 """Platelet T-ICAHT and platelet recovery (icaht.core.ticaht).
 
-Source of every expectation: T-ICAHT Table 1 and footnotes (shared/clinical-reference.md 3.4, 3.1
-"How the T-ICAHT footnote counts duration") and shared/clinical-decisions.md ("Grading").
+Source of every expectation: T-ICAHT Table 1 and footnotes (docs/evidence.md 3.4, 3.1
+"How the T-ICAHT footnote counts duration") and docs/decisions.md ("Grading").
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def test_early_provisional_and_censored() -> None:
 
 
 def test_early_no_value() -> None:
-    """'Cannot evaluate' is a result with a reason (DESIGN.md)."""
+    """'Cannot evaluate' is a result with a reason (docs/architecture.md)."""
     r = early(np.array([40.0]), np.array([10.0]))
     assert r.grade is None
     assert r.reason == "no platelet value in day 0-30"
@@ -170,7 +170,7 @@ def test_early_interpolation_limit() -> None:
 )
 def test_late_depth_grades_second_lowest(values: list[float], grade: int, transient: bool) -> None:
     """T-ICAHT late, rule ``second_lowest``: < 100 G1, < 50 G2, < 20 G3 from the second-lowest
-    value; >= 2 tests, non-transient (clinical-ref. 3.4; clinical-decisions.md, Grading)."""
+    value; >= 2 tests, non-transient (clinical-ref. 3.4; docs/decisions.md, Grading)."""
     r = late([40, 60, 80], values, rule="second_lowest")
     assert r.grade == grade
     assert r.provisional is False
@@ -196,7 +196,7 @@ def test_late_depth_grades_lowest_confirmed(
 ) -> None:
     """Late T-ICAHT uses the same late_rule as late ICAHT; default ``lowest_confirmed``: the band
     of the lowest value, confirmed by at least one other value in the window below 100 x10^9/L
-    (clinical-decisions.md, Grading). Old code: second-lowest (G1 for [40, 90, 130])."""
+    (docs/decisions.md, Grading). Old code: second-lowest (G1 for [40, 90, 130])."""
     r = late([40, 60, 80], values)
     assert r.grade == grade
     assert r.provisional is False
@@ -228,7 +228,7 @@ def test_late_single_test_provisional() -> None:
 
 
 def test_late_not_reached_and_no_value() -> None:
-    """Late window starts day 31; no value -> not evaluable with a reason (3.4; DESIGN.md)."""
+    """Late window starts day 31; no value -> not evaluable with a reason (docs/evidence.md 3.4)."""
     r = late([10], [10.0], end_day=20.0)
     assert r.grade is None
     assert r.reason is not None
@@ -321,7 +321,8 @@ def _series_and_lowering(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.nd
 def test_property_lowering_never_lowers_grade(
     data: tuple[np.ndarray, np.ndarray, np.ndarray], end_day: float, end_reason: str
 ) -> None:
-    """DESIGN.md 'Conventions': lowering any count never lowers a T-ICAHT grade (fixed days)."""
+    """Property (docs/architecture.md): lowering any count never lowers a T-ICAHT grade (fixed
+    days)."""
     days, values, lowered = data
     for s in (DEFAULT, LONGEST, TicahtSettings(late_window_end_day=365)):
         for grader in (grade_early_ticaht, grade_late_ticaht):
@@ -342,7 +343,7 @@ def test_property_lowering_never_lowers_grade(
 def test_property_never_raises(
     values: list[float], days: list[float], tx: list[float], end_day: float
 ) -> None:
-    """'Cannot evaluate' is a result, never an exception (DESIGN.md 'Assessment')."""
+    """'Cannot evaluate' is a result, never an exception (docs/architecture.md 'Assessment')."""
     n = min(len(values), len(days))
     d = np.sort(np.array(days[:n], dtype=np.float64))
     v = np.array(values[:n], dtype=np.float64)

@@ -1,8 +1,8 @@
 """Timeline: Jain phase, ICAHT window, the as-of cut, baseline selection and end of follow-up.
 
-Sources: clinical-reference.md 1.1 (JAIN L1, L3: early <30 days, prolonged 30-90, late >90) and
+Sources: docs/evidence.md 1.1 (JAIN L1, L3: early <30 days, prolonged 30-90, late >90) and
 section 3 (ICAHT: early day 0-30, late after day +30; late window censored at relapse/progression,
-next therapy, death, last follow-up); clinical-decisions.md, Timeline (day 30 and day 90 both
+next therapy, death, last follow-up); docs/decisions.md, Timeline (day 30 and day 90 both
 belong to "prolonged"; baseline = last value in [day -10, day 0), before LD start when known).
 """
 
@@ -58,15 +58,15 @@ def make_course(
         (-1, "pre-infusion"),
         (0, "early"),
         (29, "early"),  # JAIN L1: early < 30 days
-        (30, "prolonged"),  # day 30 unassigned in JAIN; clinical-decisions.md: "day 30-90"
+        (30, "prolonged"),  # day 30 unassigned in JAIN; docs/decisions.md: "day 30-90"
         (60, "prolonged"),
-        (90, "prolonged"),  # day 90 unassigned in JAIN; clinical-decisions.md: "day 30-90"
+        (90, "prolonged"),  # day 90 unassigned in JAIN; docs/decisions.md: "day 30-90"
         (91, "late"),  # JAIN L3: late > 90 days
         (365, "late"),
     ],
 )
 def test_jain_phase_boundaries(day: int, phase: str) -> None:
-    """Jain phases (clinical-reference.md 1.1, JAIN L1/L3; clinical-decisions.md Timeline)."""
+    """Jain phases (docs/evidence.md 1.1, JAIN L1/L3; docs/decisions.md Timeline)."""
     assert jain_phase(day) == phase
 
 
@@ -75,7 +75,7 @@ def test_jain_phase_boundaries(day: int, phase: str) -> None:
     [(-1, "pre-infusion"), (0, "early"), (30, "early"), (31, "late"), (100, "late")],
 )
 def test_icaht_window_boundaries(day: int, window: str) -> None:
-    """ICAHT windows: early = day 0-30, late = day >= 31 (clinical-reference.md 3)."""
+    """ICAHT windows: early = day 0-30, late = day >= 31 (docs/evidence.md 3)."""
     assert icaht_window(day) == window
 
 
@@ -148,7 +148,7 @@ _BASELINE_OBS = [
 
 
 def test_baseline_is_the_last_value_before_day_0_without_ld_date() -> None:
-    """Without an LD date: the last value in [day -10, day 0) (clinical-decisions.md Timeline)."""
+    """Without an LD date: the last value in [day -10, day 0) (docs/decisions.md Timeline)."""
     course = make_course(_BASELINE_OBS)
     assert baseline_value(course, Analyte.PLATELETS, BaselineSettings()) == (-0.1, 110.0)
 
@@ -210,7 +210,7 @@ def test_follow_up_end_defaults_to_as_of() -> None:
     ],
 )
 def test_follow_up_end_censoring_events(event: dict[str, Any], day: int, reason: str) -> None:
-    """Each censoring event ends follow-up before the as-of day (clinical-reference.md 3)."""
+    """Each censoring event ends follow-up before the as-of day (docs/evidence.md 3)."""
     assert follow_up_end(make_course(events=[event]), 60) == (day, reason)
 
 
@@ -226,7 +226,7 @@ def test_follow_up_end_censoring_events(event: dict[str, Any], day: int, reason:
 def test_follow_up_end_tie_with_the_as_of_day_goes_to_the_event(
     event: dict[str, Any], reason: str
 ) -> None:
-    """clinical-decisions.md, Grading ("Ties at a window's end go to the event"): death,
+    """docs/decisions.md, Grading ("Ties at a window's end go to the event"): death,
     relapse, next therapy (or last follow-up) on the as-of day closes the window by that event,
     never "as-of" (the old code said "as-of")."""
     assert follow_up_end(make_course(events=[event]), 20) == (20, reason)

@@ -3,8 +3,8 @@ TPO-RA response per Beyar-Katz.
 
 Sources: BK abstract (seed 002; response = transfusion independence plus ANC > 0.5 and/or platelets
 > 20 x10^9/L on 3 consecutive values on different days; complete resolution adds Hb > 8 g/dL, all
-strict ">"); clinical-decisions.md ("TPO-RA response": the lineages that met it are named);
-clinical-reference.md 7 (romiplostim in ug/kg of actual body weight; eltrombopag choline 36 mg ~
+strict ">"); docs/decisions.md ("TPO-RA response": the lineages that met it are named);
+docs/evidence.md 7 (romiplostim in ug/kg of actual body weight; eltrombopag choline 36 mg ~
 olamine 50 mg); profile ``transfusion`` windows (14 days platelets, 28 days RBC). Transfusion
 independence is reached on D = max(first dose + 1, last platelet transfusion + 14, last RBC
 transfusion + 28), when D is on or before the as-of day.
@@ -154,14 +154,14 @@ def test_romiplostim_in_ug_without_weight_is_not_normalised() -> None:
     ],
 )
 def test_eltrombopag_in_mg_per_day(fields: dict[str, Any], expected: float | None) -> None:
-    """Eltrombopag is dosed in mg once daily (clinical-reference.md 7)."""
+    """Eltrombopag is dosed in mg once daily (docs/evidence.md 7)."""
     (course,) = track([med("eltrombopag", 40, **fields)], day=41).courses
     assert course.steps[0].normalised_dose == expected
     assert course.steps[0].normalised_unit == "mg/day"
 
 
 def test_eltrombopag_choline_keeps_its_mg_and_is_flagged() -> None:
-    """Choline salt: 36 mg ~ 50 mg olamine (clinical-reference.md 7); the mg are not converted."""
+    """Choline salt: 36 mg ~ 50 mg olamine (docs/evidence.md 7); the mg are not converted."""
     (course,) = track(
         [
             med(
@@ -194,7 +194,7 @@ def test_eltrombopag_choline_keeps_its_mg_and_is_flagged() -> None:
 def test_gcsf_in_ug_kg_day_when_possible(
     fields: dict[str, Any], weight: float | None, expected: float | None
 ) -> None:
-    """Filgrastim 5 ug/kg/day (label, clinical-reference.md 7); None when it cannot be derived."""
+    """Filgrastim 5 ug/kg/day (label, docs/evidence.md 7); None when it cannot be derived."""
     patient = {} if weight is None else {"weight_kg": weight}
     (course,) = track([med("filgrastim", 10, **fields)], day=11, patient=patient).courses
     assert course.steps[0].normalised_dose == expected
@@ -385,7 +385,7 @@ def test_scaldaferri_transfusion_independence_about_40_days_into_eltrombopag() -
     assert elt.active
 
 
-# --- platelet response and partial response (clinical-decisions.md, "A TPO-RA course is one
+# --- platelet response and partial response (docs/decisions.md, "A TPO-RA course is one
 # state machine": partial = platelet transfusions in the last 14 days at most half of the 14 days
 # before the first dose, or platelets at least doubled from the pre-treatment median) -----------
 

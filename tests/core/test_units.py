@@ -1,6 +1,6 @@
 """Unit normalisation, analyte resolution and plausibility checks (icaht.core.units).
 
-Every expected number below is written out from ``shared/clinical-reference.md`` section 8
+Every expected number below is written out from ``docs/evidence.md`` section 8
 (8.1 LOINC table, 8.2 unit conversions), not read back from ``icaht.knowledge.analytes``.
 Canonical units (the graders' units, documented in the analytes module): counts 10^9/L, Hb g/dL,
 CRP mg/dL, ferritin ng/mL, enzymes U/L, fibrinogen/triglycerides/IgG mg/dL, bilirubin and
@@ -107,7 +107,7 @@ def from_canonical(analyte: Analyte, canonical: float, unit: str) -> float:
 def test_count_units_convert_to_10e9_per_l(
     analyte: Analyte, value: float, unit: str, expected_10e9_per_l: float
 ) -> None:
-    """Counts normalise to 10^9/L (clinical-reference.md 8.2)."""
+    """Counts normalise to 10^9/L (docs/evidence.md 8.2)."""
     assert convert(analyte, value, unit) == pytest.approx(expected_10e9_per_l)
 
 
@@ -182,7 +182,7 @@ def test_hemoglobin_molar_factor() -> None:
 def test_chemistry_conversions(
     analyte: Analyte, value: float, unit: str, expected: float, tolerance: float
 ) -> None:
-    """Chemistry conversions to the canonical unit (clinical-reference.md 8.2)."""
+    """Chemistry conversions to the canonical unit (docs/evidence.md 8.2)."""
     assert convert(analyte, value, unit) == pytest.approx(expected, abs=tolerance)
 
 
@@ -240,7 +240,7 @@ def test_rows_sharing_dictionary_entries_are_converted_independently() -> None:
 
 # --- analyte resolution (8.1) ------------------------------------------------------------------
 
-#: clinical-reference.md 8.1, copied by hand: (analyte, preferred LOINC, alternatives).
+#: docs/evidence.md 8.1, copied by hand: (analyte, preferred LOINC, alternatives).
 LOINC_TABLE: list[tuple[Analyte, str, tuple[str, ...]]] = [
     (A.ANC, "751-8", ("753-4", "26499-4", "30451-9", "26507-4")),
     (A.WBC, "6690-2", ("26464-8", "804-5")),
@@ -276,7 +276,7 @@ _ALL_CODES = [
 
 @pytest.mark.parametrize(("analyte", "code"), _ALL_CODES)
 def test_every_loinc_code_of_the_reference_table_resolves(analyte: Analyte, code: str) -> None:
-    """Every preferred and alternative LOINC code in clinical-reference.md 8.1 names its analyte."""
+    """Every preferred and alternative LOINC code in docs/evidence.md 8.1 names its analyte."""
     assert resolve_analyte(None, code) is analyte
     assert resolve_analyte(None, f" {code} ") is analyte
     # and through the normaliser, with a unit accepted for that analyte
@@ -464,8 +464,8 @@ def test_empty_input() -> None:
 
 # Regression (fixed): normalise_unit_spelling maps "⁹" -> "9" and "³" -> "3" without a
 # caret, so "10⁹/L" becomes "109/l" and "10³/µL" becomes "103/ul", neither of which is accepted.
-# clinical-reference.md 8.2 writes counts exactly this way ("0.5 ×10⁹/L", "10³/µL").
+# docs/evidence.md 8.2 writes counts exactly this way ("0.5 ×10⁹/L", "10³/µL").
 @pytest.mark.parametrize("unit", ["10⁹/L", "×10⁹/L", "10³/µL"])
 def test_superscript_count_units(unit: str) -> None:
-    """The superscript spellings used throughout clinical-reference.md 8.2 are counts."""
+    """The superscript spellings used throughout docs/evidence.md 8.2 are counts."""
     assert unit_factor(A.ANC, unit) == pytest.approx(1.0)

@@ -1,6 +1,6 @@
 """The worklist (issue 16): decisions per episode, snooze, worse signature, tiers on the patient
 page, the summary band and errors at the top, the list order and "new since you last looked"
-(docs/worklist.md; clinical-decisions.md, "Standing care, death and what is shown")."""
+(docs/worklist.md; docs/decisions.md, "Standing care, death and what is shown")."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_a_dismissed_fever_does_not_hide_a_new_fever(ward: Site) -> None:
 
 
 def test_acknowledged_card_opens_again_when_worse(ward: Site) -> None:
-    """clinical-decisions.md, Episodes: the same episode with worse facts (a new lineage) shows
+    """docs/decisions.md, Episodes: the same episode with worse facts (a new lineage) shows
     again as new. The late-cytopenia card acknowledged on day 370 (neutrophils) stays
     acknowledged on day 390 and opens on day 400 when platelets fall to grade 4."""
     assert _decide(ward, 370, LATE, "accept") == 200

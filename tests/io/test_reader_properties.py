@@ -1,10 +1,9 @@
 """Property tests: whatever a reader is given, it loads or raises InputError, nothing else.
 
-DESIGN.md (Data contract; Errors): a bad input is an error that names the field, row and value,
+docs/architecture.md (layers: io): a bad input is an error that names the field, row and value,
 under the one IcahtError hierarchy; the CLI and API map InputError, so any other exception type
 escaping a reader is a crash for the user. The documents here are mutations of a valid record and
-small random CSV sets.
-"""
+small random CSV sets."""
 
 from __future__ import annotations
 
@@ -221,7 +220,7 @@ def test_base_record_is_valid(scratch: Path) -> None:
 Table = tuple[list[str], list[dict[str, str]]]
 TabularSet = tuple[Table, Table, Table | None]
 
-#: Valid cells: analyte -> units accepted for it (clinical-reference.md 8.2).
+#: Valid cells: analyte -> units accepted for it (docs/evidence.md 8.2).
 VALID_UNITS = {
     "anc": ["/uL", "10^9/L", "K/uL"],
     "platelets": ["/uL", "10*9/L", "G/L"],

@@ -1,7 +1,7 @@
 """The record contract's new fields end to end (issue 15, "Record completeness"): JSON, the
 tabular form, FHIR, the console and the dashboard event form.
 
-Fields (shared/clinical-decisions.md, "Absence is not a negative"; issue 15): streams declared
+Fields (docs/decisions.md, "Absence is not a negative"; issue 15): streams declared
 complete; events with an approximate or unknown day; CRS/ICANS without a grade; IEC-HS/HLH/MAS
 diagnoses with status; marrow aplasia, lineages, cytogenetics and NGS; CHIP with gene and the day
 it became known; DAT findings; censored values ("> 10,000": the bound is the value).
@@ -114,7 +114,7 @@ def test_a_bound_in_the_value_is_the_value_with_its_comparator() -> None:
 
 
 def test_a_ferritin_above_10000_reaches_the_iec_hs_rule() -> None:
-    """clinical-decisions.md (IEC-HS, seed 001 pattern): resolved CRS, then ferritin at or above
+    """docs/decisions.md (IEC-HS, seed 001 pattern): resolved CRS, then ferritin at or above
     ``iechs.ferritin_ng_ml`` (10,000), new fever and new severe cytopenia. A lab reporting
     "> 10,000" meets the ferritin criterion (the bound is read as the value)."""
     data: dict[str, Any] = {

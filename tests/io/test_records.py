@@ -1,9 +1,8 @@
 """Reading PatientRecord JSON files and folders (icaht.io.records) and the input dispatcher.
 
-DESIGN.md (Data contract): units are required and normalised at the boundary; an unknown unit or
-an implausible value is an error that names the field, row and value; imports report everything
-that is wrong and load nothing. Unit conversions: clinical-reference.md 8.2.
-"""
+docs/architecture.md (layers: io): units are required and normalised at the boundary; an unknown
+unit or an implausible value is an error that names the field, row and value; imports report
+everything that is wrong and load nothing. Unit conversions: docs/evidence.md 8.2."""
 
 from __future__ import annotations
 

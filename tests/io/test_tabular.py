@@ -1,10 +1,9 @@
 """The tabular form: patients / observations / events as CSV or Parquet (icaht.io.tabular).
 
-Contract: docs/tabular.md and DESIGN.md (Data contract): every problem of every table is reported
-together with the file, the 1-based data row, the column and the value, and nothing is loaded when
-there is any. Unit conversions: clinical-reference.md 8.2 (500 /uL = 0.5 x10^9/L, 20,000 /uL =
-20 x10^9/L, Hb 100 g/L = 10 g/dL, CRP 30 mg/L = 3.0 mg/dL).
-"""
+Contract: docs/tabular.md and docs/architecture.md (layers: io): every problem of every table is
+reported together with the file, the 1-based data row, the column and the value, and nothing is
+loaded when there is any. Unit conversions: docs/evidence.md 8.2 (500 /uL = 0.5 x10^9/L, 20,000 /uL
+= 20 x10^9/L, Hb 100 g/L = 10 g/dL, CRP 30 mg/L = 3.0 mg/dL)."""
 
 from __future__ import annotations
 

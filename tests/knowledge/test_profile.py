@@ -14,7 +14,7 @@ def test_shipped_profiles() -> None:
     assert {"seed-2023", "icaht-2023"} <= set(shipped_profiles())
     default = load_profile()
     assert default.name == DEFAULT_PROFILE == "seed-2023"
-    # clinical-decisions.md (Grading): longest_run and lowest_confirmed are the ICAHT defaults,
+    # docs/decisions.md (Grading): longest_run and lowest_confirmed are the ICAHT defaults,
     # T-ICAHT counts cumulative days, late window to day 100.
     assert default.icaht.duration_method == "longest_run"
     assert default.icaht.late_rule == "lowest_confirmed"

@@ -36,7 +36,7 @@ def test_add_twice_then_assess_as_of_a_day(service: Service) -> None:
     assert (again["patients_created"], again["observations_added"]) == (0, 0)
     response = service.client.get(
         "/api/v1/patients/jain-2023-case1/assessment",
-        # day 12: on day 10 the grade-3 ICANS (days 5-10) defers G-CSF (clinical-decisions.md)
+        # day 12: on day 10 the grade-3 ICANS (days 5-10) defers G-CSF (docs/decisions.md)
         params={"as_of": 12},
         headers=service.auth("clinician"),
     )

@@ -1,4 +1,4 @@
-"""What changed between two views of a patient (shared/DESIGN.md, "Decisions, episodes and
+"""What changed between two views of a patient (docs/architecture.md, "Decisions, episodes and
 tiers"): the recommendations that are new, changed, resolved and unchanged since a previous
 as-of day, or since the last time a user saw the patient. ``replay`` and the presenters that show
 "new since you last looked" use the same function.

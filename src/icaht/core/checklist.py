@@ -1,4 +1,4 @@
-"""The standing-care checklist (clinical-decisions.md, "Standing care, death and what is shown"):
+"""The standing-care checklist (docs/decisions.md, "Standing care, death and what is shown"):
 antiviral and PJP prophylaxis, irradiated products, follow-up at the CAR-T centre, secondary-
 malignancy vigilance and risk factors form one checklist with a state per item, shown once and
 acknowledged once. An item is raised again only when its facts change: its state, or the rules

@@ -1,7 +1,7 @@
 """CTCAE v5.0 laboratory grading of cytopenias (and related lab terms).
 
 The bands are data in :mod:`icaht.knowledge.ctcae_criteria` (citation ``CTCAE``). The policy for
-boundaries and the LLN (``shared/clinical-decisions.md``, Grading):
+boundaries and the LLN (``docs/decisions.md``, Grading):
 
 * Each boundary value belongs to the milder grade: ANC 1.0 x10^9/L is grade 2, 0.5 is grade 3;
   platelets 75 is grade 1, 50 grade 2, 25 grade 3.
@@ -12,7 +12,7 @@ boundaries and the LLN (``shared/clinical-decisions.md``, Grading):
   ``ctcae5_grader`` macro does; the result carries a note saying so.
 * Anemia: lab-only grades stop at 3 (Hb < 8.0 g/dL); grade 4 is clinical only.
 
-* CTCAE in the reported unit (clinical-decisions.md, Grading): CTCAE writes the anemia bands in
+* CTCAE in the reported unit (docs/decisions.md, Grading): CTCAE writes the anemia bands in
   g/dL, g/L and mmol/L, and a value reported in mmol/L is graded on the mmol/L bands (< 6.2,
   < 4.9), not converted first (4.9 mmol/L is grade 2, although 4.9 / 0.6206 = 7.9 g/dL is below
   8.0). Values stay canonical; the caller says which unit each was reported in (``unit`` /
@@ -21,7 +21,7 @@ boundaries and the LLN (``shared/clinical-decisions.md``, Grading):
   value was converted with, so a value on a boundary in its unit stays exactly on it.
 * Anemia grade 3 also reads "transfusion indicated": an RBC transfusion within
   ``ANEMIA_TRANSFUSION_WITHIN_DAYS`` (2) days of a value lifts its lab grade 2 to 3, and the note
-  says so (clinical-decisions.md, Grading). The caller finds the transfusion (``transfused_day``
+  says so (docs/decisions.md, Grading). The caller finds the transfusion (``transfused_day``
   / ``transfused``).
 
 Two entry points with the same rules: :func:`grade_value` for one value (a result model with a

@@ -1,6 +1,6 @@
 """Day-level machinery shared by the ICAHT, T-ICAHT and recovery graders (numpy, vectorised).
 
-The published automated ICAHT method (LIANG-ICAHT; clinical-reference.md 3.1) works on one value
+The published automated ICAHT method (LIANG-ICAHT; docs/evidence.md 3.1) works on one value
 per calendar day: the lowest value of the day, missing days filled by linear interpolation over
 short gaps, then runs of days under a threshold, short interruptions joined. This module does
 exactly those steps on numpy arrays:
@@ -17,7 +17,7 @@ Gap length is the number of consecutive **missing calendar days** between two da
 days, which stay missing. Days before the first or after the last value are filled only when the
 caller asks for edge carry (``carry_edges``): LIANG-ICAHT's ``na.approx(rule = 2, maxgap = 7)``
 carries the first value back and the last value forward over edge stretches of at most 7 days,
-which early ICAHT does by default (clinical-decisions.md, Grading: ``icaht.carry_edges_days``).
+which early ICAHT does by default (docs/decisions.md, Grading: ``icaht.carry_edges_days``).
 Carried days are marked in :attr:`DaySeries.carried`; without carry no count is assumed that was
 not measured on both sides.
 """

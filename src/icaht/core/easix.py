@@ -1,6 +1,6 @@
 """EASIX, simplified EASIX and modified EASIX (Pennisi et al., Blood Adv 2021; key ``PENNISI``).
 
-Formulas (``shared/clinical-reference.md`` 5.3):
+Formulas (``docs/evidence.md`` 5.3):
 
 * EASIX = LDH (U/L) x creatinine (mg/dL) / platelets (10^9/L)
 * simplified EASIX = LDH (U/L) / platelets (10^9/L)

@@ -1,5 +1,5 @@
-"""Episodes and severity signatures of fired recommendations (shared/DESIGN.md, "Decisions,
-episodes and tiers"; clinical-decisions.md, "Standing care, death and what is shown").
+"""Episodes and severity signatures of fired recommendations (docs/architecture.md, "Decisions,
+episodes and tiers"; docs/decisions.md, "Standing care, death and what is shown").
 
 - The **episode key** is the decision for a decision that shows one state at a time
   (:data:`~icaht.core.rule.EXCLUSIVE_DECISIONS`: a change of state inside it is the same episode,

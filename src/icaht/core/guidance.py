@@ -2,7 +2,7 @@
 facts that triggered them, their citations and the profile settings they used, and the rules that
 could not be evaluated with the data they lack.
 
-The system supports, it never decides (shared/DESIGN.md): actions are worded "consider ...".
+The system supports, it never decides (docs/architecture.md): actions are worded "consider ...".
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def run_rules(
     """Evaluate every rule: the fired ones ordered by category, then catalogue order, and the ones
     that cannot be evaluated, in catalogue order (outcomes only, no display models).
 
-    After a death on or before the as-of day nothing fires (clinical-decisions.md, "Standing care,
+    After a death on or before the as-of day nothing fires (docs/decisions.md, "Standing care,
     death and what is shown"). An exclusive decision shows one state at a time: its rules are
     written so that at most one fires (:func:`contradictions` finds any that do not); should two
     fire, the first in catalogue order is kept.

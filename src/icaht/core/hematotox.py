@@ -1,8 +1,8 @@
 """CAR-HEMATOTOX (Rejeski et al., Blood 2021; citation key ``HT``).
 
 Five pre-lymphodepletion markers (measured around day -5; baseline selection is the caller's job,
-``shared/clinical-decisions.md`` Timeline), total 0-7, low risk 0-1, high risk >= 2
-(``shared/clinical-reference.md`` 5.1):
+``docs/decisions.md`` Timeline), total 0-7, low risk 0-1, high risk >= 2
+(``docs/evidence.md`` 5.1):
 
 ==========  ===============  ==============  =========
 Variable    0                1               2
@@ -14,7 +14,7 @@ CRP         <3.0 mg/dL       >=3.0           -
 Ferritin    <650 ng/mL       650-2000        >2000
 ==========  ===============  ==============  =========
 
-Boundary values (``clinical-decisions.md``, Risk scores): a value exactly on a cut-off written as a
+Boundary values (``docs/decisions.md``, Risk scores): a value exactly on a cut-off written as a
 range scores in the middle band (platelets 75 and 175 -> 1; ferritin 650 and 2000 -> 1); ANC exactly
 1.2 -> 0, Hb exactly 9.0 -> 0, CRP exactly 3.0 -> 1. A missing input makes the score not computable
 (never imputed as normal); the present inputs still show their points and ``minimum``/``maximum``

@@ -1,7 +1,7 @@
 """HScore for reactive hemophagocytic syndrome (Fardet, Arthritis Rheumatol 2014; ``FARDET``).
 
-Shown as supporting information for suspected IEC-HS (``shared/clinical-decisions.md``). Table
-from ``shared/clinical-reference.md`` 5.4 (Fardet's table as reproduced in Hindawi CRIRH 2017
+Shown as supporting information for suspected IEC-HS (``docs/decisions.md``). Table
+from ``docs/evidence.md`` 5.4 (Fardet's table as reproduced in Hindawi CRIRH 2017
 tab. 3 and PMC7589537 table 4):
 
 =========================================  ==================================================

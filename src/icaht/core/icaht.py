@@ -1,8 +1,8 @@
 """Early and late neutrophil ICAHT (EHA/EBMT consensus grading, Rejeski et al., Blood 2023).
 
 Thresholds and tables come from :mod:`icaht.knowledge.icaht_criteria` (ICAHT Table 1 as encoded by
-the published automated method, LIANG-ICAHT; clinical-reference.md 3.1). Counting rules are the
-profile's :class:`~icaht.knowledge.profile.IcahtSettings` (clinical-decisions.md, "Grading").
+the published automated method, LIANG-ICAHT; docs/evidence.md 3.1). Counting rules are the
+profile's :class:`~icaht.knowledge.profile.IcahtSettings` (docs/decisions.md, "Grading").
 
 Inputs are numpy float64 arrays sorted by day: ``days`` relative to infusion (fractional; calendar
 day = floor) and ``values`` in 10^9/L. ``end_day`` is the end of usable follow-up as of the
@@ -188,7 +188,7 @@ def window_bounds(
 def late_window_closed(
     scale: Literal["ICAHT", "T-ICAHT"], nominal_end: int, end_day: float
 ) -> list[str]:
-    """The caveat of a late grade read after its window closed (clinical-decisions.md, Grading:
+    """The caveat of a late grade read after its window closed (docs/decisions.md, Grading:
     "late windows end quietly no more"): the window's grade stands, later values are not graded
     by the scale (the lineage's CTCAE grade of today is)."""
     end_cal = calendar_end(end_day)
@@ -220,7 +220,7 @@ def late_depth(
     rule: LateRule,
     analyte: str,
 ) -> LateDepth:
-    """Late (T-)ICAHT depth grade under the non-transient rule (clinical-decisions.md, Grading;
+    """Late (T-)ICAHT depth grade under the non-transient rule (docs/decisions.md, Grading;
     LIANG-ICAHT), from >= 2 daily values (calendar days and their lowest value).
 
     * ``lowest_confirmed``: the band of the lowest value, provided another value is under
@@ -308,13 +308,13 @@ def grade_early_icaht(
 ) -> IcahtResult:
     """Early neutrophil ICAHT, day 0 to +30 (ICAHT Table 1 via LIANG-ICAHT; clinical-reference 3.1).
 
-    Method (clinical-decisions.md "Grading"; defaults of LIANG-ICAHT):
+    Method (docs/decisions.md "Grading"; defaults of LIANG-ICAHT):
 
     * Window: calendar days 0..30, cut at ``floor(end_day)``; values after ``end_day`` ignored.
     * Lowest ANC per calendar day; linear interpolation over gaps of at most
       ``settings.interpolation_max_gap_days`` missing days, interpolated values rounded to
       0.01 x10^9/L (10/uL). Longer gaps stay missing and are reported as "incomplete data".
-    * Edge carry (published method, zoo ``na.approx`` rule 2, maxgap 7; clinical-decisions.md,
+    * Edge carry (published method, zoo ``na.approx`` rule 2, maxgap 7; docs/decisions.md,
       Early ICAHT): a first value at most ``settings.carry_edges_days`` days after day 0 is
       carried back to day 0, and the last value forward to the window end (day 30 or the end of
       follow-up) when that gap is at most as long; longer edge stretches stay missing. Carried
@@ -512,7 +512,7 @@ def grade_late_icaht(
     The rule is shared with late T-ICAHT (:func:`late_depth`). A single value in the window:
     graded from it, ``provisional=True`` with a caveat. An assessment after the window closed
     (follow-up beyond ``late_window_end_day``) keeps the window's grade with the caveat "late
-    window closed on day N; cytopenia after it is not graded by ICAHT" (clinical-decisions.md,
+    window closed on day N; cytopenia after it is not graded by ICAHT" (docs/decisions.md,
     Grading: late windows end quietly no more).
     ``provisional`` is also True while the window is still open (``end_reason == "as-of"`` before
     the window end): later values can raise the grade. ``duration_days`` is empty (late ICAHT is

@@ -62,7 +62,7 @@ class LineageStatus(BaseModel):
 #: lineage label, analyte, CTCAE term, thresholds counted in days_under (value, strict "<")
 LineageSpec = tuple[str, Analyte, CtcaeTerm, tuple[tuple[float, bool], ...]]
 LINEAGES: tuple[LineageSpec, ...] = (
-    # ICAHT thresholds are "<=" (clinical-decisions.md, Grading)
+    # ICAHT thresholds are "<=" (docs/decisions.md, Grading)
     (
         "neutrophils",
         Analyte.ANC,
@@ -108,7 +108,7 @@ def transfusion_near(
     day: NDArray[np.float64], transfusion_days: NDArray[np.float64] | None
 ) -> tuple[NDArray[np.bool_], int | None]:
     """Which values have a transfusion within ``ANEMIA_TRANSFUSION_WITHIN_DAYS`` calendar days
-    (before or after; clinical-decisions.md, Grading: anemia grade 3 "transfusion indicated"),
+    (before or after; docs/decisions.md, Grading: anemia grade 3 "transfusion indicated"),
     and the calendar day of the transfusion nearest the last value (None when none is near)."""
     if transfusion_days is None or transfusion_days.shape[0] == 0 or day.shape[0] == 0:
         return np.zeros(day.shape, dtype=np.bool_), None
@@ -136,7 +136,7 @@ def lineage_status(
 ) -> LineageStatus:
     """The lineage's status as of ``as_of_day``. CTCAE grades use the unit each value was
     reported in (``series.unit_code``) and, for anemia, ``transfusion_days`` (RBC transfusions
-    known as of the day): grade 3 "transfusion indicated" (clinical-decisions.md, Grading)."""
+    known as of the day): grade 3 "transfusion indicated" (docs/decisions.md, Grading)."""
     unit = ANALYTES[analyte].canonical_unit
     if not len(series):
         return LineageStatus(

@@ -1,7 +1,7 @@
 """The marrow on file: whether the latest marrow since infusion still answers a marrow trigger,
 and a marrow result in words.
 
-clinical-decisions.md, "Marrow" (project defaults, profile section ``marrow``): a marrow within the
+docs/decisions.md, "Marrow" (project defaults, profile section ``marrow``): a marrow within the
 trailing ``marrow.valid_days`` (42) answers every marrow trigger (G-CSF-refractory, prolonged
 cytopenia with risk features, the late work-up, before a TPO-RA or a stem cell boost); an older
 one still answers them while the picture improves (a lineage better than at the marrow: its count
@@ -198,7 +198,7 @@ def _new_facts(ctx: RuleContext, day: int) -> tuple[Fact, ...]:
 
 def review_marrow(ctx: RuleContext) -> MarrowReview:
     """Whether the latest marrow since infusion answers the marrow triggers as of the day
-    (clinical-decisions.md, Marrow)."""
+    (docs/decisions.md, Marrow)."""
     marrows = ctx.marrows_after(0)
     if not marrows:
         return MarrowReview(None, False)

@@ -4,7 +4,7 @@ This is the interchange form (JSON, the tabular ``patients``/``observations``/``
 later FHIR). Times are ISO dates/datetimes or a number = day relative to CAR-T infusion (day 0);
 :mod:`icaht.core.course` turns a record into the canonical columnar form with every time a day.
 Units are validated and normalised there, in one vectorised pass shared with the tabular readers.
-The fields follow ``shared/DESIGN.md`` (Data contract).
+The fields follow ``docs/architecture.md`` (Data contract).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class StoredCells(StrEnum):
 
 
 Stream = Literal["transfusions", "medications", "gcsf"]
-"""A data stream a record can declare complete (clinical-decisions.md, "Absence is not a negative");
+"""A data stream a record can declare complete (docs/decisions.md, "Absence is not a negative");
 ``medications`` covers every drug, G-CSF included; ``gcsf`` covers G-CSF alone."""
 STREAMS: tuple[Stream, ...] = get_args(Stream)
 
@@ -89,7 +89,7 @@ class PatientFacts(_Contract):
     sex: Sex = Sex.UNKNOWN
     weight_kg: float | None = Field(None, gt=0, le=400)
     east_southeast_asian_ancestry: bool | None = Field(
-        None, description="Eltrombopag label: reduced starting dose (clinical-reference.md 7)."
+        None, description="Eltrombopag label: reduced starting dose (docs/evidence.md 7)."
     )
     hepatic_impairment: bool | None = None
     diagnosis: str | None = Field(

@@ -1,6 +1,6 @@
 """Neutrophil recovery phenotype: quick, intermittent, aplastic (HT: Rejeski et al., Blood 2021).
 
-Definitions per clinical-decisions.md ("Grading") and clinical-reference.md section 4 (the
+Definitions per docs/decisions.md ("Grading") and docs/evidence.md section 4 (the
 operational definitions are recalled from HT and flagged [UNCONFIRMED] there):
 
 * quick: sustained recovery without a second dip below ANC 1.0;
@@ -68,7 +68,7 @@ def recovery_phenotype(
     settings: RecoveryPhenotypeSettings,
     interpolation_max_gap_days: int,
 ) -> PhenotypeResult:
-    """Neutrophil recovery phenotype (HT, Blood 2021, via clinical-decisions.md "Grading").
+    """Neutrophil recovery phenotype (HT, Blood 2021, via docs/decisions.md "Grading").
 
     ANC values from day 0 to min(``settings.window_end_day``, floor(``end_day``)) are laid on a
     day-level series as for early ICAHT: lowest value per day, linear interpolation over gaps of

@@ -3,7 +3,7 @@
 Each rule is one small pure function of a :class:`~icaht.core.rule_context.RuleContext` registered
 with :func:`rule`: stable id, title, category, strength, citations (keys into
 :mod:`icaht.knowledge.bibliography` with a locator), the inputs it reads and the profile settings
-it uses (shared/DESIGN.md, Recommendations). A rule returns :class:`Fired` (the action in plain
+it uses (docs/architecture.md, Recommendations). A rule returns :class:`Fired` (the action in plain
 clinical words and the facts that triggered it), :class:`CannotEvaluate` (the data it needs and
 lacks, never a silent skip) or ``None`` (does not apply). The catalogue is validated when it is
 built: an unknown setting, citation or input refuses to start.
@@ -57,7 +57,7 @@ Decision = Literal[
     "medication",
     "alert",
 ]
-"""The clinical decision a rule belongs to (shared/DESIGN.md, Decisions, episodes and tiers)."""
+"""The clinical decision a rule belongs to (docs/architecture.md, Decisions, episodes and tiers)."""
 DECISIONS: tuple[Decision, ...] = get_args(Decision)
 
 #: Decisions that show one state at a time: at most one of their rules fires on a day (the

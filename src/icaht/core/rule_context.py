@@ -161,7 +161,7 @@ class RuleContext:
             end_day=float(end),
             end_reason=reason,
             settings=self.profile.ticaht,
-            late_rule=self.profile.icaht.late_rule,  # one rule for both (clinical-decisions.md)
+            late_rule=self.profile.icaht.late_rule,  # one rule for both (docs/decisions.md)
         )
 
     @cached_property
@@ -240,7 +240,7 @@ class RuleContext:
 
     def marrow_on_file(self) -> MarrowBiopsy | None:
         """The marrow since infusion that answers every marrow trigger today
-        (clinical-decisions.md, Marrow): within ``marrow.valid_days`` trailing days, or older
+        (docs/decisions.md, Marrow): within ``marrow.valid_days`` trailing days, or older
         while the picture improves; None when there is none or new facts arose since it."""
         return self.marrow_review.on_file
 
@@ -293,7 +293,7 @@ class RuleContext:
     def recovery_day(self, after_day: int | None = None) -> int | None:
         """Day ANC recovery was reached: the last of ``prophylaxis.recovery_consecutive_values``
         consecutive values on different days with ANC > 0.5 x10^9/L (CIBMTR engraftment, as in
-        clinical-decisions.md), counting values on or after ``after_day`` (default: day 0)."""
+        docs/decisions.md), counting values on or after ``after_day`` (default: day 0)."""
         need = self.profile.prophylaxis.recovery_consecutive_values
         start = 0 if after_day is None else after_day
         anc = self.window(Analyte.ANC, start, self.as_of_day)
@@ -336,7 +336,7 @@ class RuleContext:
     def episode_last_day(self, episode: CrsEpisode | IcansEpisode) -> int:
         """The last calendar day a CRS or ICANS episode counts as active: its end day, or, with
         no end date recorded, at most ``data_quality.open_episode_active_days`` after its start
-        (clinical-decisions.md, G-CSF: an episode with no end date is not active forever)."""
+        (docs/decisions.md, G-CSF: an episode with no end date is not active forever)."""
         if episode.end is not None:
             return calendar_day(day_of(episode.end))
         limit = self.profile.data_quality.open_episode_active_days

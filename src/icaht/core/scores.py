@@ -3,7 +3,7 @@ baseline, and the HScore from recent values (as of the assessment day).
 
 References: Rejeski et al., Blood 2021 (CAR-HEMATOTOX); Pennisi et al., Blood Adv 2021 (EASIX
 family); Fardet et al., Arthritis Rheumatol 2014 (HScore); baseline selection per
-clinical-decisions.md (Timeline).
+docs/decisions.md (Timeline).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The severity terms the management rules share (clinical-decisions.md, Severity terms; Jain et
+"""The severity terms the management rules share (docs/decisions.md, Severity terms; Jain et
 al., Blood 2023 for the ideas, project defaults for the numbers, all profile settings):
 
 - *persistent severe neutropenia*: every ANC in the trailing ``severity.persistent_window_days``

@@ -1,6 +1,6 @@
 """Transfusion dependence per lineage and G-CSF dependence, as of a day.
 
-Definitions are project defaults named as profile settings (clinical-decisions.md, Grading and
+Definitions are project defaults named as profile settings (docs/decisions.md, Grading and
 Severity terms, revised 2026-12): platelet-transfusion dependent = >= 2 platelet transfusions in
 the trailing 14 days; RBC-dependent = >= 2 RBC transfusions in the trailing 28 days; one is
 "transfused", not dependent. G-CSF dependent = G-CSF on >= 7 of the trailing 14 days with

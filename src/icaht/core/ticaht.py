@@ -1,7 +1,7 @@
 """Platelet T-ICAHT, early and late, and platelet recovery (T-ICAHT Table 1; clin.-ref. 3.4).
 
 Thresholds and tables come from :mod:`icaht.knowledge.icaht_criteria`; counting rules from the
-profile's :class:`~icaht.knowledge.profile.TicahtSettings` (clinical-decisions.md, "Grading").
+profile's :class:`~icaht.knowledge.profile.TicahtSettings` (docs/decisions.md, "Grading").
 Counts are platelets in 10^9/L; thresholds are strict "<" (platelets exactly 20 are not < 20).
 The day-level machinery is the one of early ICAHT (:mod:`icaht.core.daily`): lowest value per
 calendar day, linear interpolation over gaps of at most
@@ -69,7 +69,7 @@ def grade_early_ticaht(
     end_reason: str,
     settings: TicahtSettings,
 ) -> IcahtResult:
-    """Early platelet T-ICAHT, day 0 to +30 (T-ICAHT Table 1; clinical-reference.md 3.4).
+    """Early platelet T-ICAHT, day 0 to +30 (T-ICAHT Table 1; docs/evidence.md 3.4).
 
     * Window: calendar days 0..30 cut at ``floor(end_day)``; values after ``end_day`` ignored.
     * Day-level series: lowest value per day, linear interpolation over gaps of at most 7 missing
@@ -188,7 +188,7 @@ def grade_late_ticaht(
 
     Table: < 100 G1, < 50 G2, < 20 for 1-13 days G3, < 20 for >= 14 days G4; grading needs
     >= 2 lab tests (non-transient). With >= 2 tests (days with a value) the depth grade follows
-    ``late_rule``, the same setting as late ICAHT (``icaht.late_rule``; clinical-decisions.md,
+    ``late_rule``, the same setting as late ICAHT (``icaht.late_rule``; docs/decisions.md,
     Grading: "Late T-ICAHT uses the same late_rule as late ICAHT"), see :func:`late_depth`:
 
     * ``lowest_confirmed`` (default): the band of the lowest value, confirmed by at least one
@@ -322,7 +322,7 @@ def platelet_recovery_day(
     end_day: float,
     settings: TicahtSettings,
 ) -> int | None:
-    """First day of platelet recovery (T-ICAHT; clinical-reference.md 3.4), or None.
+    """First day of platelet recovery (T-ICAHT; docs/evidence.md 3.4), or None.
 
     Definition: the first of ``settings.recovery_consecutive_days`` (3) consecutive calendar days
     with platelets >= 20 x10^9/L and no platelet transfusion for

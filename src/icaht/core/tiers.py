@@ -1,5 +1,5 @@
-"""Tiers: how prominently a fired recommendation is shown (shared/DESIGN.md, "Decisions, episodes
-and tiers"; clinical-decisions.md, "Standing care, death and what is shown"; docs/worklist.md).
+"""Tiers: how prominently a fired recommendation is shown (docs/architecture.md, "Rules and
+decisions"; docs/decisions.md, "Standing care, death and what is shown"; docs/worklist.md).
 
 - **act now**: alerts (strength "alert"), and *new* episodes of a high-stakes decision (a marrow,
   G-CSF, TPO-RA, stem cell boost/HCT or IEC-HS decision) or of advice the source states as its
@@ -44,7 +44,7 @@ class StandingItem:
     drugs: frozenset[str] = frozenset()
 
 
-#: The standing items of clinical-decisions.md ("Standing care, death and what is shown").
+#: The standing items of docs/decisions.md ("Standing care, death and what is shown").
 STANDING_ITEMS: tuple[StandingItem, ...] = (
     StandingItem(
         "antiviral",

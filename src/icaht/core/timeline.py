@@ -1,7 +1,7 @@
 """Timeline: day relative to infusion, Jain phase, ICAHT window, baseline, end of follow-up.
 
 References: Jain et al., Blood 2023 (phases); Rejeski et al., Blood 2023 (ICAHT windows);
-clinical-decisions.md (Timeline; baseline selection; censoring of the ICAHT windows).
+docs/decisions.md (Timeline; baseline selection; censoring of the ICAHT windows).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def baseline_value(
     course: Course, analyte: Analyte, settings: BaselineSettings
 ) -> tuple[float, float] | None:
     """Pre-infusion baseline (day, value): the last value in [day -lookback, day 0), and before
-    lymphodepletion starts when its date is known (clinical-decisions.md, Timeline)."""
+    lymphodepletion starts when its date is known (docs/decisions.md, Timeline)."""
     stop = 0.0 if course.ld_start_day is None else min(0.0, course.ld_start_day)
     window: Series = course.series(analyte).between(-float(settings.lookback_days), stop)
     if not len(window):
@@ -90,6 +90,6 @@ def follow_up_end(course: Course, as_of_day: int) -> tuple[int, str]:
     if follow_ups:
         candidates.append((max(follow_ups), "last follow-up"))
     positive = [c for c in candidates if c[0] >= 0] or candidates
-    # A tie with the as-of day goes to the event (clinical-decisions.md, Grading: ties at a
+    # A tie with the as-of day goes to the event (docs/decisions.md, Grading: ties at a
     # window's end go to the event).
     return min(positive, key=lambda c: (c[0], c[1] == "as-of"))

@@ -4,13 +4,13 @@ the response to a TPO-RA per Beyar-Katz (Ann Hematol 2022).
 Courses (one per drug, from the medication segments known by the as-of day; one step per segment):
 a step's ``end_day`` is None while the segment is open; a course is active when a segment is open
 or ends on or after the as-of day; ``days_on`` counts the calendar days covered by its segments up
-to the as-of day. Doses are normalised where the record allows it (clinical-reference.md 7):
+to the as-of day. Doses are normalised where the record allows it (docs/evidence.md 7):
 romiplostim in ug/kg per dose (a dose in ug is divided by ``patient.weight_kg``, with a note;
 without a weight it stays None, with a note), eltrombopag in mg/day (the mg of the product as
 recorded: an eltrombopag *choline* product keeps its mg and is flagged, 36 mg choline ~ 50 mg
 olamine), G-CSF in ug/kg/day when dose, unit, frequency and weight allow it.
 
-TPO-RA response (BK abstract, seed 002; clinical-decisions.md "TPO-RA response"): see
+TPO-RA response (BK abstract, seed 002; docs/decisions.md "TPO-RA response"): see
 :func:`tpo_ra_response`.
 """
 
@@ -100,7 +100,7 @@ class LineageResponse(BaseModel):
 
 
 class PartialResponse(BaseModel):
-    """The partial response on the platelet lineage (clinical-decisions.md, "A TPO-RA course is
+    """The partial response on the platelet lineage (docs/decisions.md, "A TPO-RA course is
     one state machine"): two windows of ``window_days``, one ending on the first dose day, one
     ending on the as-of day; the latest is judged only once it starts after the first dose day."""
 
@@ -192,7 +192,7 @@ def drug_class(drug: str) -> DrugClass | None:
 
 
 def is_eltrombopag_choline(step: DoseStep) -> bool:
-    """An eltrombopag *choline* product (36 mg ~ 50 mg olamine; clinical-reference.md 7)."""
+    """An eltrombopag *choline* product (36 mg ~ 50 mg olamine; docs/evidence.md 7)."""
     return step.product is not None and "choline" in step.product.lower()
 
 
@@ -267,7 +267,7 @@ def _normalise(med: Medication, klass: DrugClass, weight_kg: float | None) -> No
 
 
 def _romiplostim_ug_kg(med: Medication, weight_kg: float | None) -> Normalised:
-    """Romiplostim per dose in ug/kg (label: actual body weight; clinical-reference.md 7)."""
+    """Romiplostim per dose in ug/kg (label: actual body weight; docs/evidence.md 7)."""
     unit = dose_unit_spelling(med.dose_unit)
     if med.dose is None:
         return None, UG_KG, "dose not recorded"
@@ -331,7 +331,7 @@ _LINEAGES: tuple[tuple[LineageName, Analyte, float, str], ...] = (
 RESPONSE_LINEAGES: tuple[LineageName, ...] = ("neutrophils", "platelets")
 _CITATIONS = (
     Citation("BK", "abstract (response, complete resolution)").label(),
-    "clinical-decisions.md (TPO-RA response)",
+    "docs/decisions.md (TPO-RA response)",
 )
 
 
@@ -360,7 +360,7 @@ def tpo_ra_response(
       response lineages that met it; response day = the later of the TI day and the first lineage
       met day.
     - Complete resolution: response and all three lineages met; its day is the latest of these.
-    - Platelet response (the treated lineage, clinical-decisions.md): transfusion independence
+    - Platelet response (the treated lineage, docs/decisions.md): transfusion independence
       and the platelet criterion, platelets not already above it before the first dose; its day
       is the later of the two.
     - Partial response: :func:`partial_response`.
@@ -417,7 +417,7 @@ def _platelet_response_day(lineages: list[LineageResponse], ti_day: int | None) 
 def partial_response(
     known: Course, first_dose: int, as_of_day: int, window: int
 ) -> PartialResponse:
-    """The partial response on the platelet lineage (clinical-decisions.md): platelet
+    """The partial response on the platelet lineage (docs/decisions.md): platelet
     transfusions in the last ``window`` days at most half of those in the ``window`` days up to
     and including the first dose day (at least one then), or the platelet median over the last
     ``window`` days at least double the median over the days up to the first dose. The latest

@@ -2,7 +2,7 @@
 
 One code path serves JSON records and tabular/Parquet inputs: analytes and units arrive
 dictionary-encoded (distinct names + an index per row), so the per-row work is numpy only.
-Conversion factors and accepted units: :mod:`icaht.knowledge.analytes` (clinical-reference.md 8).
+Conversion factors and accepted units: :mod:`icaht.knowledge.analytes` (docs/evidence.md 8).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class NormalisedObservations:
     problems: list[RowProblem]
     #: The unit each value was reported in: its index in ``ANALYTES[analyte].units`` (-1 where
     #: unresolved). Values are canonical; graders that band by the reported unit (CTCAE anemia in
-    #: mmol/L, clinical-decisions.md "CTCAE in the reported unit") read this int8 column.
+    #: mmol/L, docs/decisions.md "CTCAE in the reported unit") read this int8 column.
     unit_code: NDArray[np.int8]
 
 

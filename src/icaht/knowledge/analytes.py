@@ -1,6 +1,6 @@
 """Laboratory analytes: names, LOINC codes, canonical units, accepted units and plausible ranges.
 
-LOINC codes and unit conversions from ``shared/clinical-reference.md`` section 8 (8.1 codes with
+LOINC codes and unit conversions from ``docs/evidence.md`` section 8 (8.1 codes with
 their CIBMTR reporting-IG provenance, 8.2 conversions). Canonical units are those the graders and
 scores use: counts in 10^9/L, Hb g/dL, CRP mg/dL (CAR-HEMATOTOX and m-EASIX use mg/dL), ferritin
 ng/mL, enzymes U/L, fibrinogen/triglycerides/IgG mg/dL, bilirubin/creatinine mg/dL.
@@ -56,7 +56,7 @@ class AnalyteInfo:
 
 # Unit spellings are normalised by icaht.core.units.normalise_unit_spelling before lookup:
 # lower case, no spaces, "µ"/"μ" -> "u", "^" and "*" kept as written in these keys' forms below.
-# 1 /uL = 1 /mm3 = 10^6/L; 10^9/L = 10^3/uL = K/uL = G/L = /nL (clinical-reference.md 8.2).
+# 1 /uL = 1 /mm3 = 10^6/L; 10^9/L = 10^3/uL = K/uL = G/L = /nL (docs/evidence.md 8.2).
 _COUNT_UNITS: dict[str, float] = {
     "10^9/l": 1.0,
     "10*9/l": 1.0,
@@ -118,7 +118,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             Analyte.HB,
             "Hemoglobin",
             "g/dL",
-            # mmol/L (monomer) = g/dL x 0.6206 (clinical-reference.md 8.2; CTCAE 10.0 g/dL = 6.2)
+            # mmol/L (monomer) = g/dL x 0.6206 (docs/evidence.md 8.2; CTCAE 10.0 g/dL = 6.2)
             {"g/dl": 1.0, "gm/dl": 1.0, "g/l": 0.1, "mmol/l": 1.0 / 0.6206},
             "718-7",
             ("59260-0", "20509-6"),
@@ -193,7 +193,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             40.0,
         ),
         AnalyteInfo(Analyte.IL6, "IL-6", "pg/mL", {"pg/ml": 1.0, "ng/l": 1.0}, "26881-3", (), 1e7),
-        # IPF LOINC 71693-6 is [UNCONFIRMED] in clinical-reference.md 8.1: accepted by name only.
+        # IPF LOINC 71693-6 is [UNCONFIRMED] in docs/evidence.md 8.1: accepted by name only.
         AnalyteInfo(Analyte.IPF, "IPF", "%", _PERCENT, "", (), 100.0),
         AnalyteInfo(
             Analyte.RETICULOCYTES,

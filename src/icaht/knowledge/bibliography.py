@@ -1,6 +1,6 @@
 """The sources icaht implements, keyed for citation by rules, graders and scores.
 
-Keys match the source keys of ``shared/clinical-reference.md`` section 0.
+Keys match the source keys of ``docs/evidence.md`` section 0.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Eltrombopag prescribing information",
             2023,
             None,
-            "Read through label-derived monographs (clinical-reference.md section 7)",
+            "Read through label-derived monographs (docs/evidence.md section 7)",
         ),
         Reference(
             "LABEL-ROMIPLOSTIM",
@@ -191,7 +191,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Romiplostim prescribing information",
             2022,
             None,
-            "Read through label copies (clinical-reference.md section 7)",
+            "Read through label copies (docs/evidence.md section 7)",
         ),
         Reference(
             "LABEL-GANCICLOVIR",
@@ -200,7 +200,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Ganciclovir/valganciclovir prescribing information",
             2021,
             None,
-            "Hematologic limits as summarised by Medscape (clinical-reference.md section 7)",
+            "Hematologic limits as summarised by Medscape (docs/evidence.md section 7)",
         ),
         Reference(
             "LABEL-MYCOPHENOLATE",
@@ -209,7 +209,7 @@ BIBLIOGRAPHY: dict[str, Reference] = {
             "Mycophenolate prescribing information",
             2022,
             None,
-            "Neutropenia section (clinical-reference.md section 7)",
+            "Neutropenia section (docs/evidence.md section 7)",
         ),
         Reference(
             "GERSON-LINEZOLID",

@@ -1,9 +1,9 @@
 """CTCAE v5.0 laboratory grade bands, as data.
 
 Source: NCI CTCAE v5.0 (27 Nov 2017), citation key ``CTCAE``, as tabulated in
-``shared/clinical-reference.md`` section 2 (confirmed against the PharmaForest ``ctcae5_grader``
+``docs/evidence.md`` section 2 (confirmed against the PharmaForest ``ctcae5_grader``
 SAS macro headers and several faithful copies of the v5 grade text). Boundary policy:
-``shared/clinical-decisions.md`` (Grading).
+``docs/decisions.md`` (Grading).
 
 Reading a "decreased" term. CTCAE writes the bands as ``G1 <LLN - 1.5; G2 <1.5 - 1.0; G3 <1.0 -
 0.5; G4 <0.5`` (ANC, 10^9/L). "<LLN - 1.5" runs from just below the LLN down to 1.5 inclusive, so
@@ -16,8 +16,8 @@ value, and so on; a value below the last floor has the highest lab grade of the 
   from grade 0.
 * Grades 2 and above are absolute and ignore the LLN. If a lab's LLN lies below the grade-1 floor
   (for example ANC LLN 1.4), a value of 1.45 is "normal" for that lab but still falls in the numeric
-  grade-2 band; it is graded 2, as the PharmaForest macro does (clinical-reference.md section 2
-  flags this as a policy decision; clinical-decisions.md adopts the reference table exactly).
+  grade-2 band; it is graded 2, as the PharmaForest macro does (docs/evidence.md section 2
+  flags this as a policy decision; docs/decisions.md adopts the reference table exactly).
 * Anemia grade 3 is "<8.0 g/dL; transfusion indicated" and grade 4 is clinical only
   ("life-threatening consequences; urgent intervention indicated"): a lab value never sets grade 4.
 * Fibrinogen decreased is LLN-relative (multiples of the LLN); its grade 4 is also reached below an
@@ -28,7 +28,7 @@ value, and so on; a value below the last floor has the highest lab grade of the 
   inclusive (300 is grade 1, 500 grade 2, 1000 grade 3) and 150 itself is grade 1, as the table
   states.
 
-Units are the canonical units of icaht (clinical-reference.md 8.2): counts in 10^9/L
+Units are the canonical units of icaht (docs/evidence.md 8.2): counts in 10^9/L
 (1 000/mm3 = 1.0 x10^9/L), hemoglobin in g/dL, fibrinogen and triglycerides in mg/dL. Where CTCAE
 writes a term's bands in several units (anemia: g/dL, g/L, mmol/L), ``unit_floors`` keeps its
 bands in the other units so a value is graded in the unit it was reported in. No grade 5
@@ -86,16 +86,16 @@ HB_G1_FLOOR_G_PER_DL: Final = 10.0
 HB_G2_FLOOR_G_PER_DL: Final = 8.0
 ANEMIA_MAX_LAB_GRADE: Final = 3  # grade 4 is clinical only (CTCAE)
 # CTCAE v5 also writes the anemia bands in g/L and mmol/L; a value reported in one of those units
-# is graded on that unit's bands, not converted first (clinical-decisions.md, Grading: "CTCAE in
+# is graded on that unit's bands, not converted first (docs/decisions.md, Grading: "CTCAE in
 # the reported unit"). 6.2 mmol/L is not exactly 10.0 g/dL x 0.6206, so the bands differ.
 HB_G1_FLOOR_G_PER_L: Final = 100.0  # CTCAE ("<LLN - 100 g/L")
 HB_G2_FLOOR_G_PER_L: Final = 80.0  # CTCAE ("<100 - 80 g/L")
 HB_G1_FLOOR_MMOL_PER_L: Final = 6.2  # CTCAE ("<LLN - 6.2 mmol/L")
 HB_G2_FLOOR_MMOL_PER_L: Final = 4.9  # CTCAE ("<6.2 - 4.9 mmol/L")
 # Anemia grade 3 also reads "transfusion indicated" (CTCAE): an RBC transfusion within this many
-# calendar days of a value lifts its lab grade 2 to 3 (clinical-decisions.md, Grading).
-ANEMIA_TRANSFUSION_WITHIN_DAYS: Final = 2  # clinical-decisions.md (Grading)
-ANEMIA_TRANSFUSION_LIFT: Final = (2, 3)  # lab grade 2 -> grade 3 (CTCAE; clinical-decisions.md)
+# calendar days of a value lifts its lab grade 2 to 3 (docs/decisions.md, Grading).
+ANEMIA_TRANSFUSION_WITHIN_DAYS: Final = 2  # docs/decisions.md (Grading)
+ANEMIA_TRANSFUSION_LIFT: Final = (2, 3)  # lab grade 2 -> grade 3 (CTCAE; docs/decisions.md)
 
 # --- Fibrinogen decreased ------------------------------------------------------------------------
 # G1 <1.0-0.75 x LLN; G2 <0.75-0.5 x LLN; G3 <0.5-0.25 x LLN; G4 <0.25 x LLN or <50 mg/dL.

@@ -1,6 +1,6 @@
 """Drug classes icaht recognises in medication events (ingredient names, lower case).
 
-Class membership from clinical-reference.md section 7 (drug facts) and the seeds: G-CSF
+Class membership from docs/evidence.md section 7 (drug facts) and the seeds: G-CSF
 (filgrastim and its long-acting and biosimilar forms), GM-CSF (to be avoided, JAIN), the
 thrombopoietin-receptor agonists (eltrombopag, romiplostim; JAIN, BK, BAUR, SCAL) and
 erythropoiesis-stimulating agents (SCAL: EPO).
@@ -21,7 +21,7 @@ ESA: frozenset[str] = frozenset(
 )
 
 # Anti-infective prophylaxis (JAIN L37/L61; ICAHT Table 3; the institutional table of
-# clinical-reference.md 3.3 for the agents named there).
+# docs/evidence.md 3.3 for the agents named there).
 ANTIBACTERIAL_PROPHYLAXIS: frozenset[str] = frozenset({"levofloxacin", "ciprofloxacin"})
 ANTIFUNGAL_PROPHYLAXIS: frozenset[str] = frozenset(
     {"fluconazole", "micafungin", "posaconazole", "voriconazole", "isavuconazole"}

@@ -2,8 +2,8 @@
 
 Counts are in 10^9/L (ANC 0.5 x10^9/L = 500/uL; platelets 20 x10^9/L = 20,000/uL). Days are
 calendar days relative to CAR-T infusion (day 0). Every number cites its source key
-(``icaht.knowledge.bibliography``) and where it was read; ``shared/clinical-reference.md`` sections
-3.1, 3.4 and 4 and ``shared/clinical-decisions.md`` ("Grading") are the project's record of them.
+(``icaht.knowledge.bibliography``) and where it was read; ``docs/evidence.md`` sections
+3.1, 3.4 and 4 and ``docs/decisions.md`` ("Grading") are the project's record of them.
 
 Duration tables are tuples of ``(minimum_days, grade)`` in ascending order: the grade is the one of
 the largest ``minimum_days`` that the duration reaches (0 when it reaches none). Depth tables are
@@ -22,7 +22,7 @@ EARLY_WINDOW_END_DAY: Final = 30  # ICAHT abstract: early ICAHT = day 0 to +30
 LATE_WINDOW_START_DAY: Final = 31  # ICAHT: late = after day +30; LIANG-ICAHT: day +31 onward
 
 # ---------------------------------------------------------------------------------------------
-# Early neutrophil ICAHT: ICAHT Table 1 via LIANG-ICAHT (clinical-reference.md 3.1)
+# Early neutrophil ICAHT: ICAHT Table 1 via LIANG-ICAHT (docs/evidence.md 3.1)
 # ---------------------------------------------------------------------------------------------
 ICAHT_COMPARISON: Final[Literal["<="]] = "<="  # ICAHT Table 1 via LIANG-ICAHT ("<=", coded <501)
 ANC_SEVERE_10E9_PER_L: Final = 0.5  # ICAHT Table 1 via LIANG-ICAHT ("<=")
@@ -46,7 +46,7 @@ ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L: Final = 2  # LIANG-ICAHT
 STABLE_RECOVERY_MIN_DAYS: Final = 3  # LIANG-ICAHT; T-ICAHT Table 1 footnote
 
 # ---------------------------------------------------------------------------------------------
-# Late neutrophil ICAHT: ICAHT Table 1 via LIANG-ICAHT (clinical-reference.md 3.1)
+# Late neutrophil ICAHT: ICAHT Table 1 via LIANG-ICAHT (docs/evidence.md 3.1)
 # ---------------------------------------------------------------------------------------------
 # Depth bands of the graded ANC value ("<="): <= 0.1 G4, <= 0.5 G3, <= 1.0 G2, <= 1.5 G1.
 ICAHT_LATE_DEPTH_GRADES_10E9_PER_L: Final[tuple[tuple[float, int], ...]] = (
@@ -59,7 +59,7 @@ ICAHT_LATE_DEPTH_GRADES_10E9_PER_L: Final[tuple[tuple[float, int], ...]] = (
 ANC_LATE_CONFIRM_MAX_10E9_PER_L: Final = 1.5  # LIANG-ICAHT ("<=")
 
 # ---------------------------------------------------------------------------------------------
-# Platelet T-ICAHT: T-ICAHT Table 1 (clinical-reference.md 3.4)
+# Platelet T-ICAHT: T-ICAHT Table 1 (docs/evidence.md 3.4)
 # ---------------------------------------------------------------------------------------------
 TICAHT_COMPARISON: Final[Literal["<"]] = "<"  # T-ICAHT Table 1 ("<"; its public code uses "<=")
 PLT_SEVERE_10E9_PER_L: Final = 50.0  # T-ICAHT Table 1 ("<")
@@ -86,14 +86,14 @@ TICAHT_LATE_MIN_TESTS: Final = 2  # T-ICAHT Table 1 footnote: late grading needs
 # one: the gap joined is at most STABLE_RECOVERY_MIN_DAYS - 1 = 2 days. T-ICAHT Table 1 footnote.
 TICAHT_JOIN_GAP_DAYS: Final = STABLE_RECOVERY_MIN_DAYS - 1  # T-ICAHT Table 1 footnote
 # Project reading: the LIANG-ICAHT interpolation limit (7 days) applied to platelets, since T-ICAHT
-# "follows the principal logic of N-ICAHT" (clinical-reference.md 3.1, 3.4; clinical-decisions.md).
+# "follows the principal logic of N-ICAHT" (docs/evidence.md 3.1, 3.4; docs/decisions.md).
 TICAHT_INTERPOLATION_MAX_GAP_DAYS: Final = 7  # LIANG-ICAHT, applied to T-ICAHT (project reading)
 # Platelet recovery: first of 3 consecutive days >= 20 with no platelet transfusion for 7 days.
 PLT_RECOVERY_10E9_PER_L: Final = 20.0  # T-ICAHT (">=")
 
 # ---------------------------------------------------------------------------------------------
-# Neutrophil recovery phenotype: HT (Rejeski, Blood 2021) via clinical-decisions.md and
-# clinical-reference.md 4 (operational definitions recalled, flagged [UNCONFIRMED] there).
+# Neutrophil recovery phenotype: HT (Rejeski, Blood 2021) via docs/decisions.md and
+# docs/evidence.md 4 (operational definitions recalled, flagged [UNCONFIRMED] there).
 # ---------------------------------------------------------------------------------------------
 ANC_RECOVERY_10E9_PER_L: Final = 1.0  # HT: recovery = ANC > 1.0; second dip = ANC < 1.0
 ANC_APLASTIC_10E9_PER_L: Final = 0.5  # HT: aplastic = continuous ANC < 0.5

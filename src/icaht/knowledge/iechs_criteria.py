@@ -2,7 +2,7 @@
 
 The ferritin level, rise and look-back windows are profile settings (``iechs.*``); the fixed
 thresholds of the supporting findings and of "new severe cytopenia" live here. Every number cites
-its source key (``icaht.knowledge.bibliography``); ``shared/clinical-reference.md`` sections 1.1
+its source key (``icaht.knowledge.bibliography``); ``docs/evidence.md`` sections 1.1
 (JAIN suspicion pattern), 5.5 (HLH-2004) and 6.3 (IEC-HS) are the project's record of them.
 Units are in the names: counts 10^9/L, triglycerides and fibrinogen mg/dL.
 """

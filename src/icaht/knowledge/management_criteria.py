@@ -2,7 +2,7 @@
 
 Numbers a centre may vary are profile settings; these are fixed by their source. Every number
 cites its source key (``icaht.knowledge.bibliography``) and where it was read;
-``shared/clinical-reference.md`` sections 1.1 (JAIN) and 1.2 (BK) are the project's record of them.
+``docs/evidence.md`` sections 1.1 (JAIN) and 1.2 (BK) are the project's record of them.
 """
 
 from __future__ import annotations

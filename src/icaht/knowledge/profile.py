@@ -3,7 +3,7 @@
 A profile is TOML. Shipped profiles live in ``icaht/knowledge/profiles``; ``seed-2023`` is the
 default (the approach of Jain et al., Blood 2023, seed 001) and ``icaht-2023`` follows the EHA/EBMT
 consensus where it differs. Settings whose value no source fixes say "project default" in their
-description (``shared/clinical-decisions.md``). Unknown settings and out-of-range values are
+description (``docs/decisions.md``). Unknown settings and out-of-range values are
 rejected with the setting's dotted name.
 """
 
@@ -23,12 +23,12 @@ _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 DEFAULT_PROFILE = "seed-2023"
 
-#: Late (T-)ICAHT non-transient rule (clinical-decisions.md, Grading): one setting for both scales.
+#: Late (T-)ICAHT non-transient rule (docs/decisions.md, Grading): one setting for both scales.
 LateRule = Literal["lowest_confirmed", "second_lowest"]
 
 
 class BaselineSettings(BaseModel):
-    """Pre-infusion baseline selection (clinical-decisions.md, Timeline)."""
+    """Pre-infusion baseline selection (docs/decisions.md, Timeline)."""
 
     model_config = _FROZEN
     lookback_days: int = Field(
@@ -36,7 +36,7 @@ class BaselineSettings(BaseModel):
         ge=1,
         le=60,
         description="Baseline = last value in [day -lookback, day 0) and before lymphodepletion "
-        "starts when its date is known. Source: clinical-decisions.md (Timeline).",
+        "starts when its date is known. Source: docs/decisions.md (Timeline).",
     )
 
 
@@ -48,7 +48,7 @@ class IcahtSettings(BaseModel):
         "longest_run",
         description="longest_run = longest run under the threshold with short gaps joined "
         "(LIANG-ICAHT automated method); cumulative = total days under the threshold "
-        "(T-ICAHT footnote). Source: clinical-decisions.md (Grading).",
+        "(T-ICAHT footnote). Source: docs/decisions.md (Grading).",
     )
     interpolation_max_gap_days: int = Field(
         7,
@@ -76,7 +76,7 @@ class IcahtSettings(BaseModel):
         description="lowest_confirmed = band of the lowest value provided another value in the "
         "window confirms it (ANC <= 1.5; platelets < 100) (LIANG-ICAHT); second_lowest = band of "
         "the second-lowest value. Late T-ICAHT uses the same rule, so both lineages are judged "
-        "the same way. Source: clinical-decisions.md (Grading).",
+        "the same way. Source: docs/decisions.md (Grading).",
     )
     carry_edges_days: int = Field(
         7,
@@ -85,7 +85,7 @@ class IcahtSettings(BaseModel):
         description="Early ICAHT: a first value at most this many days after day 0 is carried "
         "back to day 0, and the last value forward to the window end when that gap is at most "
         "this many days (LIANG-ICAHT: zoo::na.approx rule 2, maxgap 7); carried days are "
-        "flagged; 0 = no carry. Source: clinical-decisions.md (Grading, Early ICAHT).",
+        "flagged; 0 = no carry. Source: docs/decisions.md (Grading, Early ICAHT).",
     )
     late_window_end_day: Literal[100, 180, 365] = Field(
         100,
@@ -102,7 +102,7 @@ class TicahtSettings(BaseModel):
     duration_method: Literal["longest_run", "cumulative"] = Field(
         "cumulative",
         description="T-ICAHT counts cumulative days under the threshold (T-ICAHT Table 1 "
-        "footnote). Source: clinical-decisions.md (Grading).",
+        "footnote). Source: docs/decisions.md (Grading).",
     )
     late_window_end_day: Literal[100, 180, 365] = Field(
         100, description="Late T-ICAHT window end. Source: T-ICAHT Table 1 (day 31-100)."
@@ -136,7 +136,7 @@ class RecoveryPhenotypeSettings(BaseModel):
 
 
 class TransfusionSettings(BaseModel):
-    """Transfusion dependence windows (project defaults, clinical-decisions.md)."""
+    """Transfusion dependence windows (project defaults, docs/decisions.md)."""
 
     model_config = _FROZEN
     platelet_dependence_window_days: int = Field(
@@ -144,14 +144,14 @@ class TransfusionSettings(BaseModel):
         ge=1,
         le=56,
         description="Platelet-transfusion dependent = dependence_min_transfusions platelet "
-        "transfusions in this many trailing days. Project default (clinical-decisions.md).",
+        "transfusions in this many trailing days. Project default (docs/decisions.md).",
     )
     rbc_dependence_window_days: int = Field(
         28,
         ge=1,
         le=90,
         description="RBC-transfusion dependent = dependence_min_transfusions RBC transfusions "
-        "in this many trailing days. Project default (clinical-decisions.md).",
+        "in this many trailing days. Project default (docs/decisions.md).",
     )
     dependence_min_transfusions: int = Field(
         2,
@@ -159,12 +159,12 @@ class TransfusionSettings(BaseModel):
         le=10,
         description="Transfusions of one product within its window that make a patient "
         "dependent; fewer is 'transfused', not dependent. Project default "
-        "(clinical-decisions.md, revised 2026-12).",
+        "(docs/decisions.md, revised 2026-12).",
     )
 
 
 class GcsfSettings(BaseModel):
-    """G-CSF use and dependence (clinical-decisions.md, Management defaults)."""
+    """G-CSF use and dependence (docs/decisions.md, Management defaults)."""
 
     model_config = _FROZEN
     dependence_window_days: int = Field(
@@ -180,7 +180,7 @@ class GcsfSettings(BaseModel):
         ge=0,
         le=21,
         description="Consider G-CSF when ANC <= 0.5 x10^9/L on or after this day. Source: JAIN "
-        "(not recovered by day 7-10; setting 7-10 per clinical-decisions.md).",
+        "(not recovered by day 7-10; setting 7-10 per docs/decisions.md).",
     )
     defer_during_active_crs: bool = Field(
         True,
@@ -193,7 +193,7 @@ class GcsfSettings(BaseModel):
         ge=1,
         le=4,
         description="Lowest ASTCT grade of an active CRS or ICANS that defers G-CSF; an ungraded "
-        "episode defers too (conservative). Project default (clinical-decisions.md, G-CSF; JAIN "
+        "episode defers too (conservative). Project default (docs/decisions.md, G-CSF; JAIN "
         "names no grade).",
     )
     biphasic_advice_days: int = Field(
@@ -202,7 +202,7 @@ class GcsfSettings(BaseModel):
         le=42,
         description="The biphasic-drop advice (daily G-CSF until ANC > 1.5 x10^9/L) lasts while "
         "the drop is at most this many days old and no G-CSF has started since. Project default "
-        "(clinical-decisions.md, G-CSF).",
+        "(docs/decisions.md, G-CSF).",
     )
     prophylactic_for_high_hematotox: bool = Field(
         False,
@@ -269,7 +269,7 @@ class ProphylaxisSettings(BaseModel):
         ge=1,
         le=7,
         description="ANC recovery = ANC > 0.5 x10^9/L on this many consecutive values on "
-        "different days. Source: clinical-decisions.md (CIBMTR engraftment, LIANG-ICAHT).",
+        "different days. Source: docs/decisions.md (CIBMTR engraftment, LIANG-ICAHT).",
     )
     antiviral_months: int = Field(
         12,
@@ -297,20 +297,20 @@ class ProphylaxisSettings(BaseModel):
         le=60,
         description="Persistent cytopenia that argues for pentamidine or atovaquone instead of "
         "TMP-SMX = a severe lineage (severity terms) held for at least this many days. Project "
-        "default (clinical-decisions.md, Prophylaxis; JAIN names 'persistent cytopenias' "
+        "default (docs/decisions.md, Prophylaxis; JAIN names 'persistent cytopenias' "
         "without a number).",
     )
 
 
 class TpoRaSettings(BaseModel):
-    """Thrombopoietin-receptor agonists (clinical-decisions.md, TPO-RA candidate)."""
+    """Thrombopoietin-receptor agonists (docs/decisions.md, TPO-RA candidate)."""
 
     model_config = _FROZEN
     earliest_day: int = Field(
         30,
         ge=14,
         le=120,
-        description="TPO-RA candidacy only after this day. Source: clinical-decisions.md (JAIN "
+        description="TPO-RA candidacy only after this day. Source: docs/decisions.md (JAIN "
         "'well beyond day 30'; BK started from day 21, median 43).",
     )
     low_platelet_consecutive_values: int = Field(
@@ -318,14 +318,14 @@ class TpoRaSettings(BaseModel):
         ge=2,
         le=7,
         description="Without platelet-transfusion dependence, platelets < 20 x10^9/L on this "
-        "many consecutive values also qualify. Source: clinical-decisions.md.",
+        "many consecutive values also qualify. Source: docs/decisions.md.",
     )
     indication_persistence_days: int = Field(
         7,
         ge=0,
         le=28,
         description="The platelet indication (transfusion dependence or low platelets) must have "
-        "held for at least this many days. Project default (clinical-decisions.md).",
+        "held for at least this many days. Project default (docs/decisions.md).",
     )
     no_response_weeks: int = Field(
         6,
@@ -341,7 +341,7 @@ class TpoRaSettings(BaseModel):
         description="Partial response: platelet transfusions in the last this-many days at most "
         "half of those in the same span up to the first dose, or the platelet median over the "
         "last span at least double the median over the span up to the first dose. Project "
-        "default (clinical-decisions.md).",
+        "default (docs/decisions.md).",
     )
     taper_span_days: int = Field(
         14,
@@ -349,13 +349,13 @@ class TpoRaSettings(BaseModel):
         le=60,
         description="Taper a TPO-RA once platelets stay >= tpo_ra.taper_platelets_10e9_l on values "
         "spanning at least this many days without platelet transfusion. Project default "
-        "(clinical-decisions.md; BAUR kept > 50 x10^9/L for 2 months).",
+        "(docs/decisions.md; BAUR kept > 50 x10^9/L for 2 months).",
     )
     taper_platelets_10e9_l: float = Field(
         50.0,
         ge=20.0,
         le=150.0,
-        description="Platelet count the taper waits for (clinical-decisions.md). Source: BAUR "
+        description="Platelet count the taper waits for (docs/decisions.md). Source: BAUR "
         "(> 50 x10^9/L maintained); TPO-RA labels (target >= 50 x10^9/L).",
     )
     eltrombopag_start_mg: float = Field(
@@ -473,7 +473,7 @@ class IecHsSettings(BaseModel):
         le=1.0,
         description="A rapid ferritin rise counts only when the latest value reaches at least "
         "this fraction of iechs.ferritin_ng_ml (so 400 -> 900 ng/mL never does). Project "
-        "default (clinical-decisions.md, IEC-HS).",
+        "default (docs/decisions.md, IEC-HS).",
     )
 
 
@@ -560,7 +560,7 @@ class FhirImportSettings(BaseModel):
     hs_crp_as_crp: bool = Field(
         False,
         description="Read high-sensitivity CRP (LOINC 30522-7) as CRP. Off: hs-CRP is dropped "
-        "with its own reason (the scores use standard CRP, clinical-reference.md 8.1). Project "
+        "with its own reason (the scores use standard CRP, docs/evidence.md 8.1). Project "
         "default.",
     )
     ld_window_days: int = Field(
@@ -591,7 +591,7 @@ class DataQualitySettings(BaseModel):
         le=60,
         description="A CRS or ICANS episode with no end date counts as active for at most this "
         "many days after its start, flagged 'end date missing'. Project default "
-        "(clinical-decisions.md, G-CSF).",
+        "(docs/decisions.md, G-CSF).",
     )
 
 
@@ -609,7 +609,7 @@ class HscoreSettings(BaseModel):
 
 
 class SeveritySettings(BaseModel):
-    """The severity terms the management rules share (clinical-decisions.md, Severity terms)."""
+    """The severity terms the management rules share (docs/decisions.md, Severity terms)."""
 
     model_config = _FROZEN
     persistent_window_days: int = Field(
@@ -617,7 +617,7 @@ class SeveritySettings(BaseModel):
         ge=7,
         le=42,
         description="Persistent severe neutropenia = every ANC in this many trailing days "
-        "<= 0.5 x10^9/L. Project default (clinical-decisions.md, Severity terms).",
+        "<= 0.5 x10^9/L. Project default (docs/decisions.md, Severity terms).",
     )
     persistent_min_values: int = Field(
         3,
@@ -652,12 +652,12 @@ class SeveritySettings(BaseModel):
         ge=1,
         le=60,
         description="A severe lineage counts toward a stem cell boost when it has persisted at "
-        "least this many days. Project default (clinical-decisions.md, Stem cell boost).",
+        "least this many days. Project default (docs/decisions.md, Stem cell boost).",
     )
 
 
 class MarrowSettings(BaseModel):
-    """When a marrow on file answers a marrow trigger (clinical-decisions.md, Marrow)."""
+    """When a marrow on file answers a marrow trigger (docs/decisions.md, Marrow)."""
 
     model_config = _FROZEN
     valid_days: int = Field(
@@ -670,7 +670,7 @@ class MarrowSettings(BaseModel):
 
 
 class BoostSettings(BaseModel):
-    """When a stem cell boost is considered (clinical-decisions.md, Stem cell boost candidate)."""
+    """When a stem cell boost is considered (docs/decisions.md, Stem cell boost candidate)."""
 
     model_config = _FROZEN
     earliest_day: int = Field(
@@ -679,7 +679,7 @@ class BoostSettings(BaseModel):
         le=365,
         description="A stem cell boost is considered from this day after infusion. Project "
         "default: the start of the Jain prolonged phase; published series boosted from day 35, "
-        "median day 43-69 (clinical-decisions.md, Stem cell boost candidate).",
+        "median day 43-69 (docs/decisions.md, Stem cell boost candidate).",
     )
     min_lineages: int = Field(
         2,

@@ -1,8 +1,8 @@
 """Risk-score cut-offs, points and tables as data (no logic): CAR-HEMATOTOX, EASIX family, HScore.
 
 Every number cites its source key (``icaht.knowledge.bibliography``) and where it was read;
-``shared/clinical-reference.md`` section 5 (5.1 CAR-HEMATOTOX, 5.3 EASIX family, 5.4 HScore; unit
-conversions in 8.2) and ``shared/clinical-decisions.md`` ("Risk scores") are the project's record
+``docs/evidence.md`` section 5 (5.1 CAR-HEMATOTOX, 5.3 EASIX family, 5.4 HScore; unit
+conversions in 8.2) and ``docs/decisions.md`` ("Risk scores") are the project's record
 of them. The scoring logic is in ``icaht.core.hematotox``, ``icaht.core.easix`` and
 ``icaht.core.hscore``.
 
@@ -17,7 +17,7 @@ from typing import Final
 
 # ---------------------------------------------------------------------------------------------
 # CAR-HEMATOTOX. Source: HT (Rejeski, Blood 2021;138:2499), clinical-reference 5.1.
-# Boundary treatment: clinical-decisions.md "Risk scores" (a value exactly on a cut-off written as
+# Boundary treatment: docs/decisions.md "Risk scores" (a value exactly on a cut-off written as
 # a range scores in the middle band; ANC 1.2 -> 0, Hb 9.0 -> 0, CRP 3.0 -> 1).
 # ---------------------------------------------------------------------------------------------
 HT_PLATELETS_UPPER_10E9_PER_L: Final = 175.0  # >175 -> 0; 175 itself -> 1
@@ -43,7 +43,7 @@ EASIX_PLATELETS_UNIT: Final = "10^9/L"  # PENNISI: platelets (10^9/L), the denom
 # ---------------------------------------------------------------------------------------------
 # HScore item points and cut-offs. Source: FARDET (Fardet 2014), clinical-reference 5.4 (Fardet's
 # table as reproduced in Hindawi CRIRH 2017 tab. 3 and PMC7589537 table 4). Range ends written
-# "a-b" are inclusive (clinical-decisions.md "Risk scores": HScore as the reference).
+# "a-b" are inclusive (docs/decisions.md "Risk scores": HScore as the reference).
 # ---------------------------------------------------------------------------------------------
 HSCORE_IMMUNOSUPPRESSION_POINTS: Final = 18
 HSCORE_TEMP_LOWER_C: Final = 38.4  # <38.4 -> 0; 38.4-39.4 -> 33

@@ -1,6 +1,6 @@
 """Time windows after CAR-T infusion (day 0 = infusion day).
 
-Two taxonomies live side by side (clinical-decisions.md, Timeline):
+Two taxonomies live side by side (docs/decisions.md, Timeline):
 - Jain phase (Jain et al., Blood 2023, seed 001 L1/L3): early < day 30, prolonged day 30-90,
   late > day 90. The seed leaves day 30 and day 90 unassigned; the decisions page assigns both to
   "prolonged" ("day 30-90").

@@ -2,7 +2,7 @@
 
 The Beyar-Katz response definition (BK, Ann Hematol 2022, seed 002 abstract), the label limits of
 eltrombopag and romiplostim and the eltrombopag salt equivalence, as recorded in
-``shared/clinical-reference.md`` sections 1.2 and 7 and ``shared/clinical-decisions.md``
+``docs/evidence.md`` sections 1.2 and 7 and ``docs/decisions.md``
 ("TPO-RA candidate", "TPO-RA response"). Counts are in 10^9/L (ANC 0.5 x10^9/L = 500/uL;
 platelets 20 x10^9/L = 20,000/uL), hemoglobin in g/dL. Settings that centres vary (start doses,
 titration steps, target) are profile settings (``icaht.knowledge.profile.TpoRaSettings``).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 # ---------------------------------------------------------------------------------------------
-# Response (BK abstract; clinical-decisions.md "TPO-RA response"); every comparison is strict ">"
+# Response (BK abstract; docs/decisions.md "TPO-RA response"); every comparison is strict ">"
 # ---------------------------------------------------------------------------------------------
 RESPONSE_ANC_10E9_PER_L: Final = 0.5  # BK: resolution of severe neutropenia, ANC > 500/uL
 RESPONSE_PLATELETS_10E9_PER_L: Final = 20.0  # BK: platelets > 20,000/uL
@@ -21,18 +21,18 @@ COMPLETE_HB_G_DL: Final = 8.0  # BK: complete resolution also needs hemoglobin >
 RESPONSE_CONSECUTIVE_VALUES: Final = 3  # BK: "three consecutive values on different days"
 
 # ---------------------------------------------------------------------------------------------
-# Candidacy (clinical-decisions.md "TPO-RA candidate"; JAIN L57)
+# Candidacy (docs/decisions.md "TPO-RA candidate"; JAIN L57)
 # ---------------------------------------------------------------------------------------------
-LOW_PLATELETS_10E9_PER_L: Final = 20.0  # clinical-decisions.md: platelets < 20 qualify
+LOW_PLATELETS_10E9_PER_L: Final = 20.0  # docs/decisions.md: platelets < 20 qualify
 
 # ---------------------------------------------------------------------------------------------
-# Partial response (clinical-decisions.md "A TPO-RA course is one state machine")
+# Partial response (docs/decisions.md "A TPO-RA course is one state machine")
 # ---------------------------------------------------------------------------------------------
 PARTIAL_TRANSFUSION_FRACTION: Final = 0.5  # transfusions in the last window at most half
 PARTIAL_PLATELET_FOLD: Final = 2.0  # platelets at least doubled from the pre-treatment median
 
 # ---------------------------------------------------------------------------------------------
-# Eltrombopag (LABEL-ELTROMBOPAG via clinical-reference.md 7; JAIN L57; BK)
+# Eltrombopag (LABEL-ELTROMBOPAG via docs/evidence.md 7; JAIN L57; BK)
 # ---------------------------------------------------------------------------------------------
 ELTROMBOPAG_MAX_MG_DAY: Final = 150.0  # JAIN L57 (titrate to 150 mg), BK (max 150 mg/day)
 ELTROMBOPAG_LABEL_MAX_MG_DAY: Final = 75.0  # label (ITP, adults and children): maximum 75 mg
@@ -52,7 +52,7 @@ ALT_STOP_ULN_MULTIPLE: Final = 3.0  # label (boxed warning): ALT >= 3x ULN -> st
 ALT_PERSISTENT_WEEKS: Final = 4  # label: persistent (>= 4 weeks) rise -> stop
 
 # ---------------------------------------------------------------------------------------------
-# Romiplostim (LABEL-ROMIPLOSTIM: US label / EU SmPC via clinical-reference.md 7; JAIN L57)
+# Romiplostim (LABEL-ROMIPLOSTIM: US label / EU SmPC via docs/evidence.md 7; JAIN L57)
 # ---------------------------------------------------------------------------------------------
 ROMIPLOSTIM_MAX_UG_KG: Final = 10.0  # label maximum 10 ug/kg weekly; JAIN L57 10 ug/kg/week
 ROMIPLOSTIM_REDUCE_STEP_UG_KG: Final = 1.0  # label: reduce by 1 ug/kg; resume at -1 ug/kg

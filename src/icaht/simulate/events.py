@@ -200,7 +200,7 @@ def gcsf(
     crs: tuple[float, float, int] | None,
 ) -> list[EventRow]:
     """Filgrastim 5 ug/kg daily: when ANC <= 0.5 on or after day 7 (deferred while CRS is active,
-    clinical-decisions.md), until ANC > 1.0; for a biphasic drop below 0.75 until > 1.5 (JAIN).
+    docs/decisions.md), until ANC > 1.0; for a biphasic drop below 0.75 until > 1.5 (JAIN).
     TPO-RA patients are on daily G-CSF before the TPO-RA (BK)."""
     rows: list[EventRow] = []
     earliest = float(t.GCSF_START_DAY)

@@ -1,6 +1,6 @@
 """Calibration targets and generator settings of the synthetic cohort, each with its source.
 
-Source keys are those of ``shared/clinical-reference.md`` (section 0 and the sections named):
+Source keys are those of ``docs/evidence.md`` (section 0 and the sections named):
 ``HT`` (CAR-HEMATOTOX, Rejeski, Blood 2021; abstract and Table 3, reference 1.7), ``HT-NL`` (Dutch
 LBCL validation, Blood Adv 2025, reference 5.1), ``HT-MM`` (CAR-HEMATOTOX in myeloma, J Hematol
 Oncol 2023, reference 5.1), ``ALL-HT`` (ALL-Hematotox abstract, reference 5.1), ``BK`` (Beyar-Katz,
@@ -132,7 +132,7 @@ TPO_RA_REGIMEN_MIX: Final[dict[str, float]] = {
 }
 ELTROMBOPAG_START_MG: Final = 50.0  # BK
 ELTROMBOPAG_MAX_MG: Final = 150.0  # BK
-ELTROMBOPAG_STEP_MG: Final = 25.0  # label step (clinical-reference.md 7)
+ELTROMBOPAG_STEP_MG: Final = 25.0  # label step (docs/evidence.md 7)
 ELTROMBOPAG_STEP_DAYS: Final = 14  # label: after >= 2 weeks below 50
 ROMIPLOSTIM_FLAT_UG: Final = 125.0  # BK
 ROMIPLOSTIM_DOSES: Final = 2  # BK
@@ -149,7 +149,7 @@ TPO_RA_DAYS_TO_RESOLUTION: Final[dict[str, tuple[float, float, float]]] = {
 #: Days between the crossing of a threshold and the third consecutive value above it when
 #: counts are drawn twice weekly (the engine's "met" day; PROJECT).
 TPO_RA_THIRD_VALUE_LAG_DAYS: Final = 7.0
-TPO_RA_NO_RESPONSE_STOP_WEEKS: Final = 6  # clinical-decisions.md: stop after 6 weeks (4-6)
+TPO_RA_NO_RESPONSE_STOP_WEEKS: Final = 6  # docs/decisions.md: stop after 6 weeks (4-6)
 
 # ---------------------------------------------------------------------------------------------
 # CRS / ICANS (PROJECT: approximating the product labels / pivotal trials; the reference has the
@@ -198,13 +198,13 @@ DAY30_RESPONSE: Final = (0.55, 0.30, 0.15)
 # ---------------------------------------------------------------------------------------------
 # Supportive care
 # ---------------------------------------------------------------------------------------------
-PLATELET_TRIGGER_10E9_PER_L: Final = 10.0  # clinical-decisions.md (JAIN Case 1 goals)
-HB_TRIGGER_G_DL: Final = 7.0  # clinical-decisions.md (JAIN Case 1 goals)
+PLATELET_TRIGGER_10E9_PER_L: Final = 10.0  # docs/decisions.md (JAIN Case 1 goals)
+HB_TRIGGER_G_DL: Final = 7.0  # docs/decisions.md (JAIN Case 1 goals)
 TRANSFUSE_BELOW_TRIGGER: Final = 0.9  # PROJECT: share of below-trigger values transfused
 RBC_TWO_UNITS_SHARE: Final = 0.3  # PROJECT (ICAHT: consider one unit at a time)
 PLATELET_INCREMENT_10E9_PER_L: Final = 25.0  # PROJECT: increment per unit, fading over days
 HB_INCREMENT_G_DL: Final = 1.0  # PROJECT: per RBC unit
-GCSF_START_DAY: Final = 7  # clinical-decisions.md: ANC <= 0.5 on or after day 7
+GCSF_START_DAY: Final = 7  # docs/decisions.md: ANC <= 0.5 on or after day 7
 GCSF_WHEN_ELIGIBLE: Final = 0.7  # PROJECT: share of eligible patients given G-CSF
 GCSF_SECOND_DIP_BELOW_10E9_PER_L: Final = 0.75  # JAIN: biphasic drop below 0.75
 GCSF_SECOND_DIP_UNTIL_10E9_PER_L: Final = 1.5  # JAIN: daily G-CSF until ANC > 1.5

@@ -1,2 +1,2 @@
 """Persistence: SQLAlchemy 2 tables, Alembic migrations, the embedded SQLite default and
-PostgreSQL by URL (shared/DESIGN.md, Persistence and service)."""
+PostgreSQL by URL (docs/architecture.md, Persistence and service)."""

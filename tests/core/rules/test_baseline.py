@@ -43,7 +43,7 @@ def facts_of(rec: Any, day: int, rule_id: str, profile: Any = SEED) -> dict[str,
 
 @pytest.mark.parametrize(
     ("anc", "category"),
-    [(1.19, "high"), (1.2, "low")],  # ANC < 1.2 -> 1 point; 1.2 -> 0 (clinical-decisions.md)
+    [(1.19, "high"), (1.2, "low")],  # ANC < 1.2 -> 1 point; 1.2 -> 0 (docs/decisions.md)
 )
 def test_hematotox_high_at_two_points_low_below(anc: float, category: str) -> None:
     """HT: low 0-1, high >= 2; platelets 100 (1 point) plus ANC < 1.2 (1 point) is high."""
@@ -114,7 +114,7 @@ def test_prophylactic_gcsf_not_when_gcsf_is_active() -> None:
 
 
 def test_prophylactic_gcsf_not_after_anc_recovery() -> None:
-    """Recovery (> 0.5 on 3 consecutive values, clinical-decisions.md) after the nadir ends it."""
+    """Recovery (> 0.5 on 3 consecutive values, docs/decisions.md) after the nadir ends it."""
     labs = HIGH + daily("anc", 2, 4, 0.3) + daily("anc", 5, 7, 0.6)
     assert PROPHYLACTIC in fired(record(labs=HIGH + daily("anc", 2, 6, 0.3)), 6, ICAHT)
     assert PROPHYLACTIC not in fired(record(labs=labs), 7, ICAHT)
@@ -129,7 +129,7 @@ def test_prophylactic_gcsf_unknown_risk_cannot_be_evaluated() -> None:
 
 def test_prophylactic_gcsf_caveat_during_crs() -> None:
     """JAIN L39 avoids G-CSF during ongoing CRS; ICAHT reports no CRS signal: a caveat naming the
-    episode (wording revised with clinical-decisions.md, G-CSF: the caveat names the CRS)."""
+    episode (wording revised with docs/decisions.md, G-CSF: the caveat names the CRS)."""
     rec = record(labs=HIGH, events=[{"kind": "crs", "start": 1, "grade": 2}])
     assert "CRS (grade 2) active since day 1" in fired(rec, 2, ICAHT)[PROPHYLACTIC].caveats[0]
 
@@ -176,7 +176,7 @@ def test_review_only_while_the_drug_is_active(end: float | None, fires: bool) ->
     ],
 )
 def test_ganciclovir_label_limits(analyte: str, value: float, crosses: bool) -> None:
-    """LABEL-GANCICLOVIR (clinical-reference.md 7): do not give if ANC < 0.5, PLT < 25, Hb < 8."""
+    """LABEL-GANCICLOVIR (docs/evidence.md 7): do not give if ANC < 0.5, PLT < 25, Hb < 8."""
     normal = {"anc": 2.0, "platelets": 150.0, "hb": 12.0}
     normal[analyte] = value
     rec = record(labs=[(a, 10.0, v) for a, v in normal.items()], events=[med("ganciclovir", 8)])

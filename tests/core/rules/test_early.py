@@ -65,12 +65,12 @@ def test_gcsf_at_anc_0_5_or_below(anc: float, fires: bool) -> None:
 )
 def test_gcsf_from_day_7_in_any_phase(day: int, fires: bool) -> None:
     """gcsf.therapeutic_start_day = 7 (JAIN day 7-10). Revised: in any phase, not only the Jain
-    early phase (clinical-decisions.md, G-CSF; JAIN L53: prolonged severe neutropenia)."""
+    early phase (docs/decisions.md, G-CSF; JAIN L53: prolonged severe neutropenia)."""
     assert (GCSF in fired(record(labs=[("anc", float(day), 0.2)]), day)) is fires
 
 
 def test_gcsf_start_day_is_a_setting() -> None:
-    """The start day is an institution setting (7-10 per clinical-decisions.md)."""
+    """The start day is an institution setting (7-10 per docs/decisions.md)."""
     rec = record(labs=[("anc", 8.0, 0.2)])
     assert GCSF not in fired(rec, 8, with_setting(SEED, "gcsf", therapeutic_start_day=10))
 
@@ -139,7 +139,7 @@ def test_gcsf_caveat_for_children() -> None:
 @pytest.mark.parametrize("day", range(7, 15))
 def test_jain_case1_gcsf_within_the_first_two_weeks(day: int) -> None:
     """JAIN case 1 (L7): ANC nadir day 2, recovery > 500 on day 15, CRS day 2-3, ICANS grade 3
-    day 5-10. Revised (clinical-decisions.md, G-CSF: ICANS grade >= 2 defers too): the G-CSF card
+    day 5-10. Revised (docs/decisions.md, G-CSF: ICANS grade >= 2 defers too): the G-CSF card
     is the deferral on days 7-10 and the consideration on days 11-14."""
     course = load_course(Path("examples/jain-case1.json"))
     ids = {r.rule_id for r in assess(course, day, SEED).recommendations}
@@ -165,7 +165,7 @@ def test_prophylaxis_from_first_neutropenia(anc: float, fires: bool) -> None:
     if fires:
         assert "antibacterial" in result[ABX].action
         assert "antifungal" in result[ABX].action
-        # clinical-decisions.md, "Absence is not a negative": the start card's caveat wording
+        # docs/decisions.md, "Absence is not a negative": the start card's caveat wording
         assert any("None recorded; if it is running" in c for c in result[ABX].caveats)
 
 
@@ -184,7 +184,7 @@ def test_prophylaxis_needs_an_anc_when_it_starts_at_neutropenia() -> None:
 
 @pytest.mark.parametrize(("recovered_values", "fires"), [(2, True), (3, False)])
 def test_prophylaxis_until_anc_recovery(recovered_values: int, fires: bool) -> None:
-    """Until ANC recovery = > 0.5 on 3 consecutive values (clinical-decisions.md)."""
+    """Until ANC recovery = > 0.5 on 3 consecutive values (docs/decisions.md)."""
     labs = [("anc", 3.0, 0.3), *daily("anc", 4, 3 + recovered_values, 0.8)]
     assert (ABX in fired(record(labs=labs), 3 + recovered_values)) is fires
 

@@ -1,5 +1,5 @@
 """The G-CSF decision as one card a day (icaht.core.rules.growth_factor): issue 15 findings 7, 11
-and the G-CSF parts of 13, and clinical-decisions.md "G-CSF" (revised 2026-12).
+and the G-CSF parts of 13, and docs/decisions.md "G-CSF" (revised 2026-12).
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Rejeski et al. (ICAHT), Blood 2023, Table 3.
 """
@@ -64,7 +64,7 @@ def _biphasic(after: float, last_day: int = 20) -> list[tuple[str, float, float]
 # -- finding 7: G-CSF in any phase ---------------------------------------------------------------
 @pytest.mark.parametrize("day", [40, 95, 200])
 def test_finding_7_prolonged_severe_neutropenia_is_not_silent(day: int) -> None:
-    """Issue 15 finding 7: ANC 0.1 at day 40 with no G-CSF was silent. clinical-decisions.md
+    """Issue 15 finding 7: ANC 0.1 at day 40 with no G-CSF was silent. docs/decisions.md
     (G-CSF): consider filgrastim 5 ug/kg/day when ANC <= 0.5 from day 7 in any phase; JAIN L53:
     'patients with prolonged severe neutropenia ... may be treated with G-CSF'."""
     rec = record(labs=daily("anc", day - 20, day, 0.1))
@@ -163,7 +163,7 @@ def test_prophylactic_gcsf_is_the_card_not_a_second_one() -> None:
     ],
 )
 def test_defer_while_crs_or_icans_grade_2_or_more(events: list[dict[str, Any]], card: str) -> None:
-    """clinical-decisions.md (G-CSF): defer while CRS or ICANS grade >= 2 is active unless severe
+    """docs/decisions.md (G-CSF): defer while CRS or ICANS grade >= 2 is active unless severe
     infection (JAIN L39: 'early use of G-CSF may worsen CRS and ICANS'; 'we commonly avoid ...
     ongoing CRS, unless there is concomitant severe infection'). Ungraded: deferred
     (conservative)."""
@@ -189,7 +189,7 @@ def test_the_deferral_names_the_active_episodes() -> None:
 @pytest.mark.parametrize(("day", "card"), [(15, DEFER), (16, CONSIDER)])
 def test_finding_13_a_crs_without_end_date_is_not_active_forever(day: int, card: str) -> None:
     """Issue 15 finding 13: a CRS with no end date was active forever (G-CSF deferred forever).
-    clinical-decisions.md: it counts as active for at most 14 days after its start (project
+    docs/decisions.md: it counts as active for at most 14 days after its start (project
     default data_quality.open_episode_active_days) and is flagged 'end date missing'."""
     rec = record(labs=daily("anc", 0, day, 0.2), events=[episode("crs", 1, grade=2)])
     result = fired(rec, day)
@@ -227,7 +227,7 @@ def test_finding_13_gcsf_during_grade_4_icans_gets_a_caveat() -> None:
 def test_finding_11_biphasic_advice_ends_when_the_drop_is_older_than_14_days(
     day: int, fires: bool
 ) -> None:
-    """Issue 15 finding 11: the biphasic-drop advice never expired. clinical-decisions.md: it
+    """Issue 15 finding 11: the biphasic-drop advice never expired. docs/decisions.md: it
     ends when the drop (day 15) is older than 14 days (gcsf.biphasic_advice_days)."""
     rec = record(labs=_biphasic(0.6, day))
     assert (BIPHASIC in fired(rec, day)) is fires
@@ -272,7 +272,7 @@ def test_biphasic_drop_deferred_during_icans() -> None:
 def test_never_while_gcsf_runs_at_the_daily_schedule(
     gcsf: dict[str, Any], card: str | None
 ) -> None:
-    """clinical-decisions.md: never when G-CSF is already running at that schedule (5 ug/kg/day);
+    """docs/decisions.md: never when G-CSF is already running at that schedule (5 ug/kg/day);
     a weekly G-CSF is named on the card."""
     rec = record(labs=[("anc", 40.0, 0.2)], events=[gcsf])
     assert gcsf_cards(rec, 40) == ([card] if card else [])
@@ -283,7 +283,7 @@ def test_never_while_gcsf_runs_at_the_daily_schedule(
 
 # -- absence is not a negative -------------------------------------------------------------------
 def test_no_gcsf_recorded_is_not_no_gcsf_given() -> None:
-    """clinical-decisions.md (Absence is not a negative): a rule that advises starting something
+    """docs/decisions.md (Absence is not a negative): a rule that advises starting something
     fires with 'none recorded; if it is running, this does not apply' unless the stream is
     declared complete."""
     silent = fired(record(labs=[("anc", 8.0, 0.2)]), 8)[CONSIDER]
@@ -298,7 +298,7 @@ def test_no_gcsf_recorded_is_not_no_gcsf_given() -> None:
 # -- children ------------------------------------------------------------------------------------
 def test_child_caveat_and_dose_by_weight() -> None:
     """JAIN L73: 'prolonged use of growth factors are often deferred in pediatric patients' is a
-    caveat on the G-CSF card (clinical-decisions.md); the dose is per weight per paediatric
+    caveat on the G-CSF card (docs/decisions.md); the dose is per weight per paediatric
     protocol."""
     rec = record(patient={"age_years": 2.58}, labs=daily("anc", 20, 40, 0.1))
     card = fired(rec, 40)[CONSIDER]

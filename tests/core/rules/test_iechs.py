@@ -35,7 +35,7 @@ def classic(
 
 def test_classic_pattern_fires_as_suspicion() -> None:
     """JAIN L47: resolved CRS, then ferritin > 10,000, recurrent fever, new severe cytopenia;
-    clinical-decisions.md: 'suspected', never 'diagnosed'; L55 anakinra + high-dose steroids."""
+    docs/decisions.md: 'suspected', never 'diagnosed'; L55 anakinra + high-dose steroids."""
     result = fired(classic(), AS_OF)[IECHS]
     assert result.strength == "alert"
     assert result.title == "Suspected IEC-HS"
@@ -61,7 +61,7 @@ def test_ferritin_level(value: float, fires: bool) -> None:
 )
 def test_ferritin_rapid_rise(low: float, latest: float, fires: bool) -> None:
     """iechs.rise_fold = 2: the latest value >= 2x the lowest of the rise window (project
-    default; JAIN 'rapid increase'). Revised (clinical-decisions.md, IEC-HS): a rise counts only
+    default; JAIN 'rapid increase'). Revised (docs/decisions.md, IEC-HS): a rise counts only
     when it reaches half the ferritin setting (iechs.rise_min_fraction), so the rise is tested at
     and above 5,000 ng/mL (the old 2,000 -> 4,000 no longer counts: test_iechs_decision.py)."""
     ferritin = [("ferritin", 6.0, low), ("ferritin", 11.0, latest)]
@@ -121,7 +121,7 @@ def test_new_severe_cytopenia(cytopenia: list[tuple[str, float, float]], fires: 
     """JAIN L47 'new onset of severe cytopenia': ANC <= 0.5 (ICAHT) or platelets < 20 (T-ICAHT)
     entered from outside the band; worsening = ANC falling to <= 0.1. Revised: both counts are on
     file here, since a ferritin >= the setting with fever now fires when a count is missing
-    (clinical-decisions.md, IEC-HS; see test_iechs_decision.py)."""
+    (docs/decisions.md, IEC-HS; see test_iechs_decision.py)."""
     assert (IECHS in fired(classic(cytopenia=cytopenia), AS_OF)) is fires
 
 
@@ -149,7 +149,7 @@ def test_missing_ferritin_cannot_be_evaluated() -> None:
 def test_during_active_crs_needs_a_supporting_finding(
     extra: list[tuple[str, float, float]], fires: bool
 ) -> None:
-    """HINES: IEC-HS also arises during CRS; clinical-decisions.md: very high or rising ferritin,
+    """HINES: IEC-HS also arises during CRS; docs/decisions.md: very high or rising ferritin,
     new cytopenia and one supporting finding fire regardless of CRS state, with a caveat."""
     rec = classic(events=[CRS_ACTIVE], extra=extra)
     result = fired(rec, AS_OF)

@@ -1,4 +1,4 @@
-"""The IEC-HS decision (issue 15 finding 5; clinical-decisions.md, IEC-HS): one card at a time,
+"""The IEC-HS decision (issue 15 finding 5; docs/decisions.md, IEC-HS): one card at a time,
 "suspected" never "diagnosed", a documented infection named first without anakinra or steroids,
 a rapid ferritin rise only from half the ferritin setting, a ferritin at or above the setting that
 fires when counts are missing, and a recorded diagnosis shown as recorded."""
@@ -55,7 +55,7 @@ def _treatment_offered(rec: PatientRecord, day: int) -> list[str]:
 def test_ferritin_400_to_900_with_e_coli_bacteraemia_offers_no_steroids() -> None:
     """Issue 15 finding 5: ferritin 400 -> 900 with E. coli bacteraemia recommended steroids. A
     rapid rise counts only when it reaches half the ferritin setting (5,000), and a documented
-    infection is named first without anakinra or steroids (clinical-decisions.md, IEC-HS)."""
+    infection is named first without anakinra or steroids (docs/decisions.md, IEC-HS)."""
     rec = _record(
         [("ferritin", 8.0, 400.0), ("ferritin", 11.0, 900.0)], [CRS_RESOLVED, FEVER, BACTERAEMIA]
     )
@@ -64,7 +64,7 @@ def test_ferritin_400_to_900_with_e_coli_bacteraemia_offers_no_steroids() -> Non
 
 
 def test_a_rise_below_half_the_setting_never_counts() -> None:
-    """clinical-decisions.md, IEC-HS: 'a 400 -> 900 rise never fires' (iechs.rise_min_fraction
+    """docs/decisions.md, IEC-HS: 'a 400 -> 900 rise never fires' (iechs.rise_min_fraction
     = 0.5 of iechs.ferritin_ng_ml, project default), even with the whole classic pattern."""
     rec = _record([("ferritin", 8.0, 400.0), ("ferritin", 11.0, 900.0)], [CRS_RESOLVED, FEVER])
     assert SUSPECTED not in fired(rec, AS_OF)
@@ -72,7 +72,7 @@ def test_a_rise_below_half_the_setting_never_counts() -> None:
 
 
 def test_documented_infection_is_named_first_without_anakinra_or_steroids() -> None:
-    """clinical-decisions.md, IEC-HS: 'sepsis produces the same picture': the card asks to
+    """docs/decisions.md, IEC-HS: 'sepsis produces the same picture': the card asks to
     evaluate IEC-HS once the infection is treated or excluded and offers no anakinra or
     steroids."""
     rec = _record([("ferritin", 11.0, 25_000.0)], [CRS_RESOLVED, FEVER, BACTERAEMIA])
@@ -95,7 +95,7 @@ def test_without_infection_the_treatment_is_offered() -> None:
 def test_ferritin_50000_with_marrow_hemophagocytosis_fires_without_counts() -> None:
     """Issue 15 finding 5: ferritin 50,000 with marrow hemophagocytosis stayed silent when counts
     were missing. A ferritin at or above the setting with a supporting finding fires, naming the
-    missing counts (clinical-decisions.md, IEC-HS; JAIN L47: marrow phagocytosis 'will
+    missing counts (docs/decisions.md, IEC-HS; JAIN L47: marrow phagocytosis 'will
     substantiate')."""
     marrow = {"kind": "marrow_biopsy", "start": 18, "hemophagocytosis": True}
     rec = record(labs=[("ferritin", 20.0, 50_000.0)], events=[marrow])
@@ -160,7 +160,7 @@ def _diagnosis(status: str, start: int = 10, end: int | None = None) -> dict[str
 
 @pytest.mark.parametrize("status", ["confirmed", "suspected"])
 def test_recorded_diagnosis_shows_as_recorded_not_as_a_suspicion(status: str) -> None:
-    """clinical-decisions.md, IEC-HS: a recorded diagnosis shows as 'IEC-HS recorded (day N)'."""
+    """docs/decisions.md, IEC-HS: a recorded diagnosis shows as 'IEC-HS recorded (day N)'."""
     rec = _record([("ferritin", 11.0, 12_000.0)], [CRS_RESOLVED, FEVER, _diagnosis(status)])
     out = fired(rec, AS_OF)
     assert SUSPECTED not in out
@@ -214,7 +214,7 @@ def test_one_iec_hs_card_at_a_time(events: list[dict[str, Any]]) -> None:
 
 def test_recorded_diagnosis_with_active_infection_names_it_without_treatment() -> None:
     """A recorded diagnosis keeps its wording; a documented active infection is named first and
-    no anakinra or steroids are offered (clinical-decisions.md, IEC-HS)."""
+    no anakinra or steroids are offered (docs/decisions.md, IEC-HS)."""
     events = [CRS_RESOLVED, FEVER, BACTERAEMIA, _diagnosis("confirmed")]
     rec = _record([("ferritin", 11.0, 12_000.0)], events)
     card = fired(rec, AS_OF)[RECORDED]

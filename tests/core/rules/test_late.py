@@ -1,7 +1,7 @@
 """Rules of the late phase (icaht.core.rules.late): late work-up, stem cell boost, allogeneic HCT,
 prior allo-HCT, pediatric specifics, secondary-malignancy vigilance and follow-up.
 
-Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); clinical-decisions.md ("Stem cell boost
+Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); docs/decisions.md ("Stem cell boost
 candidate", "Allogeneic HCT").
 """
 
@@ -95,7 +95,7 @@ def _severe(
     **findings: Any,
 ) -> Any:
     """Persistent severe neutropenia (ANC 0.2 daily) and platelet-transfusion dependence (every
-    4 days) from ``first``: two severe lineages (clinical-decisions.md, Severity terms)."""
+    4 days) from ``first``: two severe lineages (docs/decisions.md, Severity terms)."""
     labs = counts(first, last, anc=0.2, plt=15, hb=9)
     plts = [tx(d, "platelets") for d in range(first, last + 1, 4)]
     marrows = (
@@ -118,7 +118,7 @@ def _severe(
 
 
 def test_boost_candidate_fires_with_two_persisting_severe_lineages_and_a_marrow() -> None:
-    """clinical-decisions.md, Stem cell boost candidate: >= 2 severe lineages persisting >= 14
+    """docs/decisions.md, Stem cell boost candidate: >= 2 severe lineages persisting >= 14
     days, stored cells and a clean marrow on file; autologous product CD34-selected or
     unmanipulated (JAIN L63, L69)."""
     out = fired(_severe(), 60)[BOOST]
@@ -132,7 +132,7 @@ def test_boost_candidate_fires_with_two_persisting_severe_lineages_and_a_marrow(
 
 
 def test_boost_needs_two_lineages_persisting_14_days() -> None:
-    """clinical-decisions.md: each severe lineage persisting >= severity.persisting_days (14).
+    """docs/decisions.md: each severe lineage persisting >= severity.persisting_days (14).
     Neutropenia is persistent from day 33 (ANC 0.2 daily from day 20: the 14-day window is
     observed from day 33), platelets severe from day 24 (the second transfusion): both have
     persisted 14 days on day 46."""
@@ -141,7 +141,7 @@ def test_boost_needs_two_lineages_persisting_14_days() -> None:
 
 
 def test_boost_one_lineage_is_not_enough_by_default() -> None:
-    """clinical-decisions.md: boost.min_lineages = 2 ("transfusion-dependent cytopenias in >1
+    """docs/decisions.md: boost.min_lineages = 2 ("transfusion-dependent cytopenias in >1
     lineage", JAIN L69); a profile may set 1 (Gagelmann 2023)."""
     labs = counts(20, 60, anc=2.0, plt=15)
     plts = [tx(d, "platelets") for d in range(20, 61, 4)]
@@ -173,7 +173,7 @@ def test_finding_2_no_boost_for_anc_0_9_after_2_days_of_gcsf() -> None:
 
 
 def test_finding_2_no_boost_without_a_marrow_the_marrow_card_comes_first() -> None:
-    """Issue 15 finding 2 and clinical-decisions.md: without a marrow on file there is no boost
+    """Issue 15 finding 2 and docs/decisions.md: without a marrow on file there is no boost
     card; the marrow card says "before a stem cell boost"."""
     out = fired(_severe(marrow_day=None), 60)
     assert BOOST not in out
@@ -181,7 +181,7 @@ def test_finding_2_no_boost_without_a_marrow_the_marrow_card_comes_first() -> No
 
 
 def test_finding_2_donor_cells_are_t_cell_depleted() -> None:
-    """Issue 15 finding 2; JAIN L77; clinical-decisions.md: donor cells T-cell-depleted (CD34
+    """Issue 15 finding 2; JAIN L77; docs/decisions.md: donor cells T-cell-depleted (CD34
     selection or TCR-alpha-beta depletion), never "unmanipulated"."""
     out = fired(_severe(stored="donor"), 60)[BOOST]
     assert "T-cell-depleted (CD34 selection or TCR-alpha-beta depletion)" in out.action
@@ -203,7 +203,7 @@ def test_finding_2_donor_cells_are_t_cell_depleted() -> None:
     ],
 )
 def test_boost_candidate_blocks(kwargs: dict[str, Any], events: list[Any]) -> None:
-    """clinical-decisions.md, Stem cell boost candidate: no stored cells; relapse or secondary
+    """docs/decisions.md, Stem cell boost candidate: no stored cells; relapse or secondary
     malignancy (JAIN L63); a haemolytic cause (DAT, haemolysis); a hypercellular marrow; once
     given; after a prior allo-HCT the donor pathway applies instead (JAIN L77)."""
     assert BOOST not in fired(_severe(events=events, **kwargs), 60)
@@ -226,12 +226,12 @@ def test_boost_candidate_unknown_stored_cells() -> None:
 
 @pytest.mark.parametrize(("day", "expected"), [(29, False), (30, True)])
 def test_boost_candidate_earliest_day(day: int, expected: bool) -> None:
-    """clinical-decisions.md: day >= boost.earliest_day (30)."""
+    """docs/decisions.md: day >= boost.earliest_day (30)."""
     assert (BOOST in fired(_severe(first=0, marrow_day=25), day)) is expected
 
 
 def test_boost_candidate_infection_is_a_caveat() -> None:
-    """clinical-decisions.md: active infection is a caveat, not a block (series differ)."""
+    """docs/decisions.md: active infection is a caveat, not a block (series differ)."""
     infection = {"kind": "infection", "start": 55, "severity": "moderate"}
     out = fired(_severe(events=[infection]), 60)[BOOST]
     assert any("Active infection" in c for c in out.caveats)
@@ -291,7 +291,7 @@ def test_finding_8_no_allo_hct_at_day_45() -> None:
 
 
 def test_hct_is_the_alternative_after_the_boost() -> None:
-    """clinical-decisions.md, Allogeneic HCT; issue 15 finding 8: when a boost also applies, the
+    """docs/decisions.md, Allogeneic HCT; issue 15 finding 8: when a boost also applies, the
     HCT card comes after it and says it is the alternative if the boost is unavailable or
     fails."""
     rec = _aplasia(stored="autologous")
@@ -302,7 +302,7 @@ def test_hct_is_the_alternative_after_the_boost() -> None:
 
 
 def test_no_hct_for_aplasia_after_a_boost_until_a_marrow_since() -> None:
-    """clinical-decisions.md: HCT is the alternative if the boost fails; after a boost the
+    """docs/decisions.md: HCT is the alternative if the boost fails; after a boost the
     aplasia shown by an earlier marrow no longer says so, a marrow since the boost does."""
     boost = {"kind": "stem_cell_boost", "start": 95, "source": "autologous"}
     rec = _severe(60, 130, stored="autologous", marrow_day=92, aplasia=True, events=[boost])
@@ -321,7 +321,7 @@ def test_complete_aplasia_jain_case2() -> None:
 
 # -- hct.therapy-related-myeloid-neoplasm --------------------------------------------------------
 def test_therapy_related_neoplasm() -> None:
-    """JAIN L3, L65; clinical-decisions.md: t-MN after CAR-T -> consider allogeneic HCT."""
+    """JAIN L3, L65; docs/decisions.md: t-MN after CAR-T -> consider allogeneic HCT."""
     marrow = {"kind": "marrow_biopsy", "start": 100, "mds": True}
     assert "hct.therapy-related-myeloid-neoplasm" in fired(record(events=[marrow]), 110)
     clean = {"kind": "marrow_biopsy", "start": 100, "mds": False}
@@ -335,7 +335,7 @@ def _child(
     age: float | None = 10, prior: bool | None = False, events: Any = None, labs: Any = ()
 ) -> Any:
     patient: dict[str, Any] = {"age_years": age, "prior_allo_hct": prior}
-    # Two RBC transfusions in 28 days: RBC-transfusion dependent (clinical-decisions.md,
+    # Two RBC transfusions in 28 days: RBC-transfusion dependent (docs/decisions.md,
     # Transfusion dependence, revised: one transfusion is "transfused", not dependent).
     return record(patient=patient, labs=labs, events=events or [tx(80, "rbc"), tx(85, "rbc")])
 
@@ -402,7 +402,7 @@ def test_prior_allo_donor_boost_beyond_day_90(day: int, expected: bool) -> None:
     ],
 )
 def test_prior_allo_graft_dysfunction_or_falling_chimerism(findings: dict[str, Any]) -> None:
-    """clinical-decisions.md, After a prior allo-HCT: donor graft dysfunction or falling donor
+    """docs/decisions.md, After a prior allo-HCT: donor graft dysfunction or falling donor
     chimerism (95% before CAR-T, 60% on day 85) also qualify."""
     before = {"kind": "marrow_biopsy", "start": -20, "donor_chimerism_pct": 95}
     rec = _severe(
@@ -437,7 +437,7 @@ def test_finding_3_no_source_recommends_for_isolated_anaemia_without_marrow() ->
 
 
 def test_prior_allo_without_marrow_the_marrow_card_asks_for_one() -> None:
-    """clinical-decisions.md, After a prior allo-HCT: without a marrow, the marrow card asks."""
+    """docs/decisions.md, After a prior allo-HCT: without a marrow, the marrow card asks."""
     out = fired(_post_allo(marrow_day=None), 100)
     assert DONOR not in out
     assert "before a donor boost or second allogeneic HCT" in out["workup.marrow-biopsy"].action
@@ -499,7 +499,7 @@ def test_lineage_switch_jain_case3() -> None:
 @pytest.mark.parametrize("events", [[med("filgrastim", 35)], [med("eltrombopag", 35)]])
 def test_defer_growth_factors_in_children_is_no_card_of_its_own(events: list[Any]) -> None:
     """JAIN L73: prolonged growth-factor use is often deferred in children (HCT candidates).
-    Revised (clinical-decisions.md, G-CSF): a caveat on the G-CSF card (tests/core/rules/
+    Revised (docs/decisions.md, G-CSF): a caveat on the G-CSF card (tests/core/rules/
     test_gcsf.py), not a card of its own."""
     rec = record(patient={"age_years": 10}, events=events)
     assert not any(r.startswith("growth-factor.defer-in") for r in fired(rec, 40))

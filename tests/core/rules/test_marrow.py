@@ -1,7 +1,7 @@
 """The marrow decision (icaht.core.rules.marrow) and the marrow on file (icaht.core.marrow).
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Baur et al., JITC 2021 (seed 004);
-clinical-decisions.md ("Severity terms", "Marrow"); issue 15 findings 6 and 13.
+docs/decisions.md ("Severity terms", "Marrow"); issue 15 findings 6 and 13.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _refractory(anc_on_gcsf: float = 0.3, gcsf_start: int = 30) -> list[tuple[st
 
 @pytest.mark.parametrize(("day", "expected"), [(35, False), (36, True)])
 def test_gcsf_refractory_after_7_days(day: int, expected: bool) -> None:
-    """JAIN L53 and clinical-decisions.md (Severity terms): G-CSF-refractory = ANC <= 0.5 on
+    """JAIN L53 and docs/decisions.md (Severity terms): G-CSF-refractory = ANC <= 0.5 on
     every value after >= 7 days of daily G-CSF (days 30-36)."""
     rec = record(labs=_refractory(), events=[med("filgrastim", 30)])
     assert (MARROW in fired(rec, day)) is expected
@@ -67,7 +67,7 @@ def test_gcsf_refractory_facts_and_words() -> None:
 
 
 def test_no_response_to_gcsf_never_while_anc_rises() -> None:
-    """clinical-decisions.md, Severity terms; issue 15 finding 13: "no response to G-CSF" is never
+    """docs/decisions.md, Severity terms; issue 15 finding 13: "no response to G-CSF" is never
     said while the ANC is rising (last value >= 2x the lowest of the course). Old code: after 7
     G-CSF days without an ANC > 0.5 it fired although the ANC went 0.05 -> 0.4."""
     labs = daily("anc", 20, 29, 0.05) + [
@@ -143,7 +143,7 @@ def test_child_marrow_work_up() -> None:
 
 # -- late work-up, TPO-RA and boost: one card with every reason ----------------------------------
 def test_one_card_lists_every_reason() -> None:
-    """clinical-decisions.md, Marrow: one card listing every reason (late work-up, before a
+    """docs/decisions.md, Marrow: one card listing every reason (late work-up, before a
     TPO-RA, before a boost), and no contradictory pair of the marrow decision."""
     labs = daily("anc", 60, 100, 0.2) + daily("platelets", 60, 100, 8) + daily("hb", 60, 100, 7)
     events = [tx(d, p) for d in range(62, 101, 3) for p in ("platelets", "rbc")]
@@ -172,7 +172,7 @@ def _late_picture(marrow_day: int, plt_late: float = 40.0, **findings: Any) -> P
 
 @pytest.mark.parametrize(("day", "expected"), [(133, False), (134, True)])
 def test_marrow_valid_42_days_then_repeat_without_improvement(day: int, expected: bool) -> None:
-    """clinical-decisions.md, Marrow: a marrow within 42 days answers every reason; after 42 days
+    """docs/decisions.md, Marrow: a marrow within 42 days answers every reason; after 42 days
     without improvement a repeat is suggested (marrow day 91 + 42 = day 133)."""
     out = fired(_late_picture(91), day)
     assert (MARROW in out) is expected
@@ -182,13 +182,13 @@ def test_marrow_valid_42_days_then_repeat_without_improvement(day: int, expected
 
 
 def test_older_marrow_still_answers_while_the_picture_improves() -> None:
-    """clinical-decisions.md, Marrow: after 42 days the marrow still answers while a lineage is
+    """docs/decisions.md, Marrow: after 42 days the marrow still answers while a lineage is
     better than at the marrow (platelets 40 -> 45)."""
     assert MARROW not in fired(_late_picture(91, plt_late=45.0), 150)
 
 
 def test_older_marrow_answers_with_fewer_transfusions() -> None:
-    """clinical-decisions.md, Marrow: "transfusions fewer" is an improvement too."""
+    """docs/decisions.md, Marrow: "transfusions fewer" is an improvement too."""
     labs = daily("anc", 0, 200, 2.0) + daily("hb", 0, 200, 10) + daily("platelets", 0, 200, 9)
     events = [marrow(91), *(tx(d, "platelets") for d in (80, 84, 88, 91, 130, 136))]
     rec = record(labs=labs, events=events)
@@ -198,7 +198,7 @@ def test_older_marrow_answers_with_fewer_transfusions() -> None:
 
 
 def test_newly_severe_lineage_calls_for_a_repeat_within_42_days() -> None:
-    """clinical-decisions.md, Marrow: new facts (a lineage severe today that was neither severe nor
+    """docs/decisions.md, Marrow: new facts (a lineage severe today that was neither severe nor
     cytopenic on the marrow day: platelets 100 then 8 and transfusion dependent) call for a repeat
     even within 42 days. Red cells already anaemic at the marrow are no new fact."""
     labs = daily("anc", 0, 120, 2.0) + daily("hb", 0, 120, 10) + daily("platelets", 0, 97, 100)
@@ -211,7 +211,7 @@ def test_newly_severe_lineage_calls_for_a_repeat_within_42_days() -> None:
 
 
 def test_pre_infusion_marrow_does_not_count() -> None:
-    """clinical-decisions.md, Marrow: marrows from day 0 count; one before infusion does not."""
+    """docs/decisions.md, Marrow: marrows from day 0 count; one before infusion does not."""
     rec = _late_picture(-6)
     assert _context(rec, 95).marrow_on_file() is None
     assert "repeat" not in fired(rec, 95)[MARROW].action
@@ -221,7 +221,7 @@ def test_pre_infusion_marrow_does_not_count() -> None:
 def test_no_repeat_marrow_the_day_after_a_marrow(case: str, day: int) -> None:
     """Issue 15 finding 6: only marrows from day 91 counted, so Jain case 2 and Baur (marrow on
     day 90, JAIN L59, BAUR) were asked for a marrow on day 91. A marrow since day 0 within 42 days
-    answers every reason (clinical-decisions.md, Marrow)."""
+    answers every reason (docs/decisions.md, Marrow)."""
     assessment = assess(load_course(EXAMPLES / f"{case}.json"), day, SEED)
     out = {r.rule_id: r for r in assessment.recommendations}
     assert MARROW not in out
@@ -243,7 +243,7 @@ def test_day_56_marrow_with_ngs_counts(day: int) -> None:
 # -- marrow findings in words ------------------------------------------------------------------
 def test_marrow_findings_in_words() -> None:
     """Issue 15 finding 13: "Marrow biopsy: MDS True" became words; structured fields appear when
-    present (clinical-decisions.md)."""
+    present (docs/decisions.md)."""
     found = MarrowBiopsy.model_validate(
         {
             "start": 100.0,

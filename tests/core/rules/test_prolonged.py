@@ -1,6 +1,6 @@
 """Rules of the prolonged phase (icaht.core.rules.prolonged): biphasic drop, PJP and extended
 prophylaxis, TA-TMA screening and IPF interpretation (the marrow triggers, G-CSF failure included,
-are the one marrow card: tests/core/rules/test_marrow.py, clinical-decisions.md "Marrow").
+are the one marrow card: tests/core/rules/test_marrow.py, docs/decisions.md "Marrow").
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Baur et al., JITC 2021 (seed 004).
 """
@@ -70,7 +70,7 @@ def test_biphasic_drop_needs_recovery_then_fall(anc: float) -> None:
 
 def test_biphasic_drop_crs_caveat() -> None:
     """JAIN L39: G-CSF is usually avoided during ongoing CRS unless severe infection. Revised
-    (clinical-decisions.md, G-CSF): a CRS below grade 2 is a caveat on the card; grade >= 2
+    (docs/decisions.md, G-CSF): a CRS below grade 2 is a caveat on the card; grade >= 2
     defers it (tests/core/rules/test_gcsf.py)."""
     rec = record(labs=_biphasic(0.6), events=[{"kind": "crs", "start": 18, "grade": 1}])
     assert any("CRS" in c for c in fired(rec, 20)["growth-factor.biphasic-drop"].caveats)
@@ -117,7 +117,7 @@ PLT_TX_EVERY_5_DAYS = [tx(day, "platelets") for day in range(20, 41, 5)]
 def test_pjp_start_agent(
     labs: list[tuple[str, float, float]], events: list[dict[str, Any]], day: int, agent: str
 ) -> None:
-    """JAIN L37: TMP-SMX unless persistent cytopenia. Revised (clinical-decisions.md,
+    """JAIN L37: TMP-SMX unless persistent cytopenia. Revised (docs/decisions.md,
     Prophylaxis): persistent = a severe lineage (severity terms) for >= 14 days
     (prophylaxis.pjp_persistent_cytopenia_days), no longer a CTCAE grade on one value."""
     rec = fired(record(labs=labs, events=events), day)["prophylaxis.pjp-start"]
@@ -134,7 +134,7 @@ def test_pjp_start_not_when_running() -> None:
 @pytest.mark.parametrize(("first_low_day", "expected"), [(10, True), (30, False)])
 def test_pjp_switch_from_tmp_smx(first_low_day: int, expected: bool) -> None:
     """JAIN L37: pentamidine or atovaquone when cytopenia persists on TMP-SMX. Revised
-    (clinical-decisions.md, Prophylaxis): persistent = >= 14 days of a severe lineage, not one
+    (docs/decisions.md, Prophylaxis): persistent = >= 14 days of a severe lineage, not one
     CTCAE grade >= 3 value."""
     labs = daily("anc", 0, first_low_day - 1, 1.5) + daily("anc", first_low_day, 40, 0.3)
     rec = record(labs=labs, events=[TMP_SMX])
@@ -165,7 +165,7 @@ def test_pjp_stop_without_cd4_cannot_be_evaluated() -> None:
 
 # -- workup.ta-tma -------------------------------------------------------------------------------
 def _tma(current_anc: float = 1.0, products: tuple[str, ...] = ("rbc", "platelets")) -> Any:
-    """Two transfusions of each product (clinical-decisions.md, revised: dependence needs 2)."""
+    """Two transfusions of each product (docs/decisions.md, revised: dependence needs 2)."""
     labs = [
         *daily("anc", 20, 39, 1.0),
         ("anc", 40, current_anc),
@@ -278,7 +278,7 @@ def test_extended_prophylaxis_phase(day: int, expected: bool) -> None:
 
 def test_extended_prophylaxis_mold_active_azole() -> None:
     """JAIN L61: suggest a mold-active azole unless one is already running. Revised
-    (clinical-decisions.md, Prophylaxis): for select patients with persistent severe neutropenia
+    (docs/decisions.md, Prophylaxis): for select patients with persistent severe neutropenia
     (every ANC <= 0.5 over 14 days), not for one ANC <= 0.5 (test_prophylaxis.py)."""
     persistent = daily("anc", 27, 40, 0.2)
     action = fired(record(labs=persistent), 40)["prophylaxis.extended-antimicrobial"]
@@ -301,7 +301,7 @@ def test_biphasic_drop_stale_anc_cannot_be_evaluated() -> None:
 
 def test_extended_prophylaxis_facts() -> None:
     """JAIN L61: the severe ANC and the classes not running are shown. Revised
-    (clinical-decisions.md, "Absence is not a negative"): with no medication recorded and the
+    (docs/decisions.md, "Absence is not a negative"): with no medication recorded and the
     stream not declared complete each class reads "none recorded"; the azole is listed only when
     it is advised (persistent severe neutropenia)."""
     out = fired(record(labs=[("anc", 40, 0.2)]), 40)["prophylaxis.extended-antimicrobial"]

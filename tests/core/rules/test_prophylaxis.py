@@ -1,5 +1,5 @@
 """Prophylaxis and the lesser findings of issue 15 in the prophylaxis, medication-review,
-risk-factor and day 21-28 screen rules (clinical-decisions.md, Prophylaxis; "Absence is not a
+risk-factor and day 21-28 screen rules (docs/decisions.md, Prophylaxis; "Absence is not a
 negative"): paediatric dosing, the PJP agent, the mold-active azole, one card for TMP-SMX, none
 recorded, CD28 and the screen."""
 
@@ -34,7 +34,7 @@ def med(drug: str, start: float, end: float | None = None) -> dict[str, Any]:
 @pytest.mark.parametrize("day", [1, 20, 35])
 def test_jain_case_3_gets_no_adult_antiviral_doses(day: int) -> None:
     """Issue 15 finding 1: Jain case 3 (31 months) got aciclovir 800 mg / valaciclovir 500 mg.
-    clinical-decisions.md, Prophylaxis: children (< 18 years) get the agent and 'dose by weight
+    docs/decisions.md, Prophylaxis: children (< 18 years) get the agent and 'dose by weight
     per paediatric protocol', never adult doses."""
     assessment = assess(load_course(EXAMPLES / "jain-case3.json"), day, SEED)
     card = {r.rule_id: r for r in assessment.recommendations}[ANTIVIRAL]
@@ -104,7 +104,7 @@ def test_persistent_cytopenia_on_tmp_smx_shows_the_switch_not_the_review() -> No
 # -- mold-active azole ---------------------------------------------------------------------------
 def test_no_mold_active_azole_for_one_severe_anc_after_day_30() -> None:
     """Issue 15 finding 13: a mold-active azole for every ANC <= 0.5 after day 30. JAIN L61: 'for
-    select patients' with prolonged or late severe neutropenia (clinical-decisions.md: persistent
+    select patients' with prolonged or late severe neutropenia (docs/decisions.md: persistent
     severe neutropenia)."""
     labs = [*daily("anc", 20, 38, 1.2), ("anc", 40, 0.2)]
     card = fired(record(labs=labs), 40)[EXTENDED]
@@ -121,7 +121,7 @@ def test_no_mold_active_azole_for_one_severe_anc_after_day_30() -> None:
 def test_start_cards_say_none_recorded(
     rule_id: str, day: int, labs: list[tuple[str, float, float]]
 ) -> None:
-    """clinical-decisions.md, "Absence is not a negative": a start card fires with the caveat
+    """docs/decisions.md, "Absence is not a negative": a start card fires with the caveat
     'none recorded; if it is running, this does not apply' unless the medication stream is
     declared complete."""
     open_stream = fired(record(labs=labs), day)[rule_id]
@@ -167,7 +167,7 @@ def test_screen_now_only_until_its_results_are_on_file() -> None:
 
 
 def test_screen_transfusions_none_recorded() -> None:
-    """clinical-decisions.md, "Absence is not a negative": with no transfusion recorded and the
+    """docs/decisions.md, "Absence is not a negative": with no transfusion recorded and the
     stream not declared complete the screen says 'none recorded', not 'independent'."""
     labs = [("anc", 21, 0.8), ("platelets", 21, 60.0), ("hb", 21, 9.0)]
     values = [f.value for f in fired(record(labs=labs), 22)[SCREEN].facts]

@@ -64,7 +64,7 @@ def test_jain1_marrow_before_tpo_ra_before_day_56(day: int) -> None:
 @pytest.mark.parametrize("day", range(56, 98))
 def test_jain1_no_repeat_marrow_before_day_98(day: int) -> None:
     """Issue 15 table, Jain 1: no repeat marrow before day 98 (the day-56 marrow with NGS answers
-    every reason for 42 days; clinical-decisions.md, Marrow)."""
+    every reason for 42 days; docs/decisions.md, Marrow)."""
     assert MARROW not in _ids("jain-case1", day)
 
 
@@ -82,7 +82,7 @@ def test_jain2_marrow_card_until_the_month_3_marrow(day: int) -> None:
     The marrow card shows on every day from the prolonged phase to the marrow: before a boost
     (three severe lineages, stored autologous cells), before a TPO-RA whenever its indication
     holds until eltrombopag starts (day 42), and for no response to G-CSF whenever the severity
-    term holds (a rising ANC, here 20 -> 380 on G-CSF, is not refractory: clinical-decisions.md,
+    term holds (a rising ANC, here 20 -> 380 on G-CSF, is not refractory: docs/decisions.md,
     Severity terms)."""
     card = _card("jain-case2", day, MARROW)
     assert card is not None
@@ -139,7 +139,7 @@ def _with_marrow(day: int) -> Course:
 def test_jain3_no_donor_boost_or_hct_without_a_marrow(day: int) -> None:
     """JAIN L71, L77, L79: a child after a haploidentical allo-BMT; no marrow after CAR-T is
     reported, so no donor boost or second HCT on any day; beyond day 90 the marrow card asks for
-    one first (clinical-decisions.md, After a prior allo-HCT)."""
+    one first (docs/decisions.md, After a prior allo-HCT)."""
     ids = _ids("jain-case3", day)
     assert _boost_or_hct(ids) == []
     card = _card("jain-case3", day, MARROW)

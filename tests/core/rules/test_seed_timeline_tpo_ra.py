@@ -15,7 +15,7 @@ transfusion independence, never "increase" while responding.
 Issue 15 finding 4 (each reproduced on the code before this work): Baur days 137-200 showed "taper
 and stop romiplostim" with platelets 38-49 beside "increase 7 -> 8 ug/kg"; Jain case 1 days
 102-157 "stop: no response" beside "increase to 100 mg"; Scaldaferri day 372 "stop, no response"
-a day after transfusion independence. clinical-decisions.md ("A TPO-RA course is one state
+a day after transfusion independence. docs/decisions.md ("A TPO-RA course is one state
 machine"): one card a day; the partial response counts the platelet transfusions of the last 14
 days against the 14 days up to the first dose.
 """
@@ -208,7 +208,7 @@ def test_scaldaferri_response_timeline_on_50_mg() -> None:
 
 
 def test_no_two_tpo_ra_rules_fire_on_any_seed_day() -> None:
-    """clinical-decisions.md: one TPO-RA card at a time, by the rules themselves (the engine's
+    """docs/decisions.md: one TPO-RA card at a time, by the rules themselves (the engine's
     one-card rule must never have to drop one): no contradictory pair on any day 0-200 (to the
     end of follow-up, day 448, for Scaldaferri)."""
     rules = tuple(r for r in CATALOGUE if r.decision == "tpo-ra")

@@ -7,8 +7,8 @@ Sources: JAIN L57 (indication well beyond day 30; eltrombopag 75 -> 150 mg, romi
 stop on recovery or no response in 4-6 weeks), L65 (CHIP precedes MDS), L73 (children: TPO
 mimetics and myeloid clonal evolution); BK abstract (response; taper once met); BAUR L202-206,
 L252-255 (exclude infiltration and MDS; romiplostim 1 ug/kg weekly titrated until platelets > 50);
-SCAL L22 (dose kept during the response); clinical-decisions.md ("TPO-RA candidate", "A TPO-RA
-course is one state machine", "TPO-RA response"); labels via clinical-reference.md 7 (eltrombopag
+SCAL L22 (dose kept during the response); docs/decisions.md ("TPO-RA candidate", "A TPO-RA
+course is one state machine", "TPO-RA response"); labels via docs/evidence.md 7 (eltrombopag
 start 25 mg for East/Southeast Asian ancestry or hepatic impairment, 12.5 mg for both, 1-5 years
 25 mg, 6-17 years 50 mg, maximum 75 mg; titration and liver tests; romiplostim US 200/400, EU
 150/250; choline 36 mg ~ olamine 50 mg). Profile seed-2023 defaults: earliest day 30, 3 low
@@ -59,7 +59,7 @@ def romiplostim(start: float, dose: float, unit: str = "ug/kg") -> dict[str, Any
 
 def tpo_cards(rec: PatientRecord, day: int) -> dict[str, Recommendation]:
     """The TPO-RA cards shown as of ``day``: at most one, and no rule fault behind it (no two
-    rules of the decision fire; clinical-decisions.md: one card at a time)."""
+    rules of the decision fire; docs/decisions.md: one card at a time)."""
     ctx = RuleContext.as_of(course_from_record(rec), day, SEED)
     assert contradictions(ctx) == []
     got = {k: r for k, r in fired(rec, day).items() if r.decision == "tpo-ra"}
@@ -102,7 +102,7 @@ def candidate_record(
 
 @pytest.mark.parametrize(("day", "expected"), [(30, False), (31, True)])
 def test_candidate_only_after_the_earliest_day(day: int, expected: bool) -> None:
-    """clinical-decisions.md: day > 30 (tpo_ra.earliest_day; JAIN 'well beyond day 30')."""
+    """docs/decisions.md: day > 30 (tpo_ra.earliest_day; JAIN 'well beyond day 30')."""
     assert ("tpo-ra.candidate" in fired(candidate_record(), day)) is expected
 
 
@@ -188,7 +188,7 @@ def test_unknown_age_says_the_doses_are_adult_doses() -> None:
     ],
 )
 def test_marrow_findings_block_the_candidate(finding: dict[str, Any], words: str) -> None:
-    """clinical-decisions.md: MDS, malignant infiltration, fibrosis or lineage dysplasia on the
+    """docs/decisions.md: MDS, malignant infiltration, fibrosis or lineage dysplasia on the
     marrow block a TPO-RA (issue 15 finding 1: fibrosis and dysplasia were read by no rule); the
     reason is listed, not shown as a card."""
     rec = candidate_record(marrow_event=marrow(25, **{**CLEAR_MARROW, **finding}))
@@ -225,7 +225,7 @@ def test_marrow_not_stating_a_finding_is_a_caveat() -> None:
 @pytest.mark.parametrize(("day", "expected"), [(46, False), (47, True)])
 def test_low_platelets_must_persist_seven_days(day: int, expected: bool) -> None:
     """Platelets < 20 on 3 consecutive values from day 40, held >= 7 days (project default,
-    clinical-decisions.md): not on day 46, from day 47."""
+    docs/decisions.md): not on day 46, from day 47."""
     labs: Labs = [("platelets", float(d), 15) for d in (40, 42, 44)]
     rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_FINDINGS)])
     assert ("tpo-ra.candidate" in fired(rec, day)) is expected
@@ -233,7 +233,7 @@ def test_low_platelets_must_persist_seven_days(day: int, expected: bool) -> None
 
 @pytest.mark.parametrize(("value", "expected"), [(19.0, True), (20.0, False)])
 def test_candidate_on_low_platelets_without_transfusions(value: float, expected: bool) -> None:
-    """Platelets < 20 on 3 consecutive values also qualify (clinical-decisions.md)."""
+    """Platelets < 20 on 3 consecutive values also qualify (docs/decisions.md)."""
     labs: Labs = [("platelets", 40.0, 15), ("platelets", 42.0, 15), ("platelets", 44.0, value)]
     rec = record(patient={"age_years": 60}, labs=labs, events=[marrow(35, **CLEAR_FINDINGS)])
     assert ("tpo-ra.candidate" in fired(rec, 50)) is expected
@@ -295,7 +295,7 @@ def test_marrow_card_before_a_tpo_ra_without_a_post_infusion_marrow(
     marrow_event: dict[str, Any] | None,
 ) -> None:
     """No marrow, or only a pre-infusion marrow: no TPO-RA card; the marrow card asks for one
-    "before a TPO-RA" (BAUR L252-255; clinical-decisions.md, TPO-RA candidate and Marrow)."""
+    "before a TPO-RA" (BAUR L252-255; docs/decisions.md, TPO-RA candidate and Marrow)."""
     got = fired(candidate_record(marrow_event=marrow_event), 31)
     assert "tpo-ra.candidate" not in got
     card_ = got["workup.marrow-biopsy"]
@@ -530,7 +530,7 @@ def response_record(pre_dose_platelets: float = 10.0, after: float = 25.0) -> Pa
 @pytest.mark.parametrize(("day", "state"), [(53, "titrating"), (54, "responding")])
 def test_responding_keeps_the_dose(day: int, state: str) -> None:
     """Platelet response (BK) and a partial response from day 54: continue the dose, no increase
-    and no taper while platelets are < 50 (clinical-decisions.md; SCAL L22)."""
+    and no taper while platelets are < 50 (docs/decisions.md; SCAL L22)."""
     rec = card(response_record(), day)
     assert facts_of(rec)["TPO-RA course state"] == state
     if state == "responding":
@@ -543,7 +543,7 @@ def test_responding_keeps_the_dose(day: int, state: str) -> None:
 
 @pytest.mark.parametrize(("last_day", "taper"), [(69, False), (70, True)])
 def test_taper_after_platelets_above_50_for_14_days(last_day: int, taper: bool) -> None:
-    """clinical-decisions.md: taper once platelets >= 50 on values spanning >= 14 days without
+    """docs/decisions.md: taper once platelets >= 50 on values spanning >= 14 days without
     platelet transfusion (from day 56 here: day 70)."""
     labs: Labs = [
         *[("platelets", float(d), 10.0) for d in (36, 38, 40)],
@@ -608,7 +608,7 @@ def test_stop_without_response_after_6_weeks(day: int, stop: bool) -> None:
 
 def test_no_stop_without_response_on_a_partial_response() -> None:
     """Transfusions fall to at most half (2 in days 27-40 -> 0 in the last 14 days) while
-    platelets stay 15: a partial response, never 'stop: no response' (clinical-decisions.md)."""
+    platelets stay 15: a partial response, never 'stop: no response' (docs/decisions.md)."""
     rec = record(
         labs=daily("platelets", 36, 90, 15),
         events=[eltrombopag(40), platelet_transfusion(33), platelet_transfusion(40)],

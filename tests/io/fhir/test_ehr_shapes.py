@@ -157,7 +157,7 @@ def test_day_0_from_an_order_when_no_administration(tmp_path: Path) -> None:
 
 def test_lymphodepletion_start_from_flu_cy_before_the_infusion(tmp_path: Path) -> None:
     """Issue 17: the LD start from fludarabine/cyclophosphamide given in the days before, so
-    the CAR-HEMATOTOX baseline is pre-LD (clinical-decisions.md, Timeline)."""
+    the CAR-HEMATOTOX baseline is pre-LD (docs/decisions.md, Timeline)."""
     flu = [
         _admin(f"flu{d}", {"text": "fludarabine (FLUDARA) 30 mg/m2 IV"}, f"2024-02-{d}T09:00:00Z")
         for d in (25, 26, 27)

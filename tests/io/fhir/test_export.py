@@ -171,7 +171,7 @@ def _recommendation(**change: object) -> Recommendation:
         "rule_id": "prophylaxis.pjp-start",
         "title": "Start PJP prophylaxis",
         "category": "prophylaxis",
-        "decision": "prophylaxis",  # every rule belongs to a decision (clinical-decisions.md)
+        "decision": "prophylaxis",  # every rule belongs to a decision (docs/decisions.md)
         "strength": "consider",
         "action": "Consider starting PJP prophylaxis with TMP-SMX.",
         "facts": [Fact(label="CD4", value="0.1 10^9/L", day=30)],

@@ -3,7 +3,7 @@ drugs (before lymphodepletion and after); prophylactic G-CSF: :mod:`icaht.core.r
 
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al., Blood 2021
 (CAR-HEMATOTOX); Rejeski et al. (ICAHT), Blood 2023, Table 3; drug labels and Gerson 2002
-(clinical-reference.md section 7).
+(docs/evidence.md section 7).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def recovered_since_neutropenia(ctx: RuleContext) -> int | None:
 
 
 #: The caveat of a start card when nothing of the class is recorded and the medication stream is
-#: not declared complete (clinical-decisions.md, "Absence is not a negative").
+#: not declared complete (docs/decisions.md, "Absence is not a negative").
 NONE_RECORDED_CAVEAT = (
     "None recorded; if it is running, this does not apply (the record's medication list is not "
     "declared complete)."
@@ -99,7 +99,7 @@ NONE_RECORDED_CAVEAT = (
 
 def none_recorded(ctx: RuleContext, drugs: frozenset[str]) -> bool:
     """Nothing of ``drugs`` is recorded and the medication stream is not declared complete: the
-    absence says nothing (clinical-decisions.md, "Absence is not a negative")."""
+    absence says nothing (docs/decisions.md, "Absence is not a negative")."""
     return not ctx.stream_complete("medications") and not ctx.medications(drugs)
 
 
@@ -127,7 +127,7 @@ PERSISTENT_CYTOPENIA_INPUTS: tuple[str, ...] = ("anc", "medication", "transfusio
 def persistent_cytopenia(ctx: RuleContext) -> tuple[SevereLineage, ...]:
     """Severe lineages (severity terms) held for at least ``prophylaxis.pjp_persistent_cytopenia
     _days``: the persistent cytopenia that argues against myelosuppressive TMP-SMX (JAIN L37;
-    clinical-decisions.md, Prophylaxis: ">= 14 days of a severe lineage")."""
+    docs/decisions.md, Prophylaxis: ">= 14 days of a severe lineage")."""
     need = ctx.profile.prophylaxis.pjp_persistent_cytopenia_days
     return tuple(s for s in ctx.severe_lineages if ctx.as_of_day - s.since_day + 1 >= need)
 
@@ -189,7 +189,7 @@ def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
     settings=["baseline.lookback_days"],
 )
 def car_hematotox_risk(ctx: RuleContext) -> Outcome:
-    """CAR-HEMATOTOX (HT; clinical-reference.md 5.1): low 0-1, high >= 2; high sensitivity and NPV.
+    """CAR-HEMATOTOX (HT; docs/evidence.md 5.1): low 0-1, high >= 2; high sensitivity and NPV.
     ICAHT Table 3 ties prophylactic G-CSF and antibacterial prophylaxis to high risk."""
     if ctx.phase not in ("pre-infusion", "early"):
         return None
@@ -264,7 +264,7 @@ _DRUG_ADVICE: tuple[tuple[frozenset[str], str], ...] = (
 def myelosuppressive_review(ctx: RuleContext) -> Outcome:
     """JAIN L35: review all medications before LD and replace myelosuppressive agents where
     possible; L61: avoid marrow-suppressive medication in late cytopenia; L37 (TMP-SMX), L75
-    (ganciclovir); labels and Gerson 2002 (clinical-reference.md 7). Issue 15 finding 13: TMP-SMX
+    (ganciclovir); labels and Gerson 2002 (docs/evidence.md 7). Issue 15 finding 13: TMP-SMX
     is reviewed here or replaced there, never both on one day."""
     left_to_pjp = TMP_SMX if tmp_smx_switch(ctx) else frozenset()
     active = ctx.active_medications(MYELOSUPPRESSIVE - left_to_pjp)
@@ -325,7 +325,7 @@ def _label_checks(ctx: RuleContext) -> list[tuple[Medication, Analyte, float]]:
     ],
 )
 def label_count_limit(ctx: RuleContext) -> Outcome:
-    """Label limits (clinical-reference.md 7): ganciclovir/valganciclovir not to be given with
+    """Label limits (docs/evidence.md 7): ganciclovir/valganciclovir not to be given with
     ANC < 0.5, platelets < 25 x10^9/L or Hb < 8 g/dL; mycophenolate: ANC < 1.3 -> interrupt or
     reduce. Counts must be current (``data_quality`` staleness by phase)."""
     checks = _label_checks(ctx)

@@ -87,7 +87,7 @@ def _prophylaxis_indication(ctx: RuleContext) -> list[Fact] | CannotEvaluate | N
 
 
 def _not_active_label(ctx: RuleContext, drugs: frozenset[str]) -> str:
-    """ "None recorded" when the absence says nothing (clinical-decisions.md, "Absence is not a
+    """ "None recorded" when the absence says nothing (docs/decisions.md, "Absence is not a
     negative"), else "Not active"."""
     return "None recorded" if none_recorded(ctx, drugs) else "Not active"
 
@@ -118,7 +118,7 @@ def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
     antibacterial prophylaxis only at high risk, once ANC < 500/uL (e.g. levofloxacin or
     ciprofloxacin; read as the ICAHT severe band <= 0.5). Recovery: ``ctx.recovery_day``. With
     nothing recorded in a medication stream not declared complete, the card says so
-    (clinical-decisions.md, "Absence is not a negative")."""
+    (docs/decisions.md, "Absence is not a negative")."""
     lacking = []
     if not ctx.active_medications(ANTIBACTERIAL_PROPHYLAXIS):
         lacking.append("antibacterial (e.g. levofloxacin or ciprofloxacin)")
@@ -156,7 +156,7 @@ def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
 def antibacterial_antifungal_stop(ctx: RuleContext) -> Outcome:
     """JAIN L37: continue bacterial and fungal prophylaxis until ANC recovery; L61: extend it only
     while severe neutropenia persists. Recovery = ``ctx.recovery_day`` after the last ANC <= 0.5
-    (CIBMTR engraftment, clinical-decisions.md), so no severe neutropenia is ongoing."""
+    (CIBMTR engraftment, docs/decisions.md), so no severe neutropenia is ongoing."""
     active = ctx.active_medications(_ABX_AFX)
     recovered = recovered_since_neutropenia(ctx)
     if not active or recovered is None:
@@ -193,7 +193,7 @@ _PAEDIATRIC_DOSE = "dose by weight per paediatric protocol"
 def _antiviral_regimen(ctx: RuleContext) -> tuple[str, list[str]]:
     """(regimen, caveats): the adult doses for adults only; a child (younger than
     ``patient_groups.child_max_age_years``) gets the agents and "dose by weight per paediatric
-    protocol" (clinical-decisions.md, Prophylaxis; issue 15 finding 1: Jain case 3, 31 months);
+    protocol" (docs/decisions.md, Prophylaxis; issue 15 finding 1: Jain case 3, 31 months);
     unknown age: the adult doses, named as such."""
     child = ctx.is_child()
     if child:
@@ -224,8 +224,8 @@ def _antiviral_regimen(ctx: RuleContext) -> tuple[str, list[str]]:
 def antiviral_start(ctx: RuleContext) -> Outcome:
     """JAIN L37 / Fig. 1: antiviral prophylaxis early after infusion for 6-12 months; ICAHT Table 3:
     all patients until 1 year and/or CD4 > 0.2 x10^9/L, valaciclovir 500 mg twice daily or
-    aciclovir 800 mg (clinical-reference.md 3.2-3.3). Continued until both are met; doses for
-    adults only (clinical-decisions.md, Prophylaxis)."""
+    aciclovir 800 mg (docs/evidence.md 3.2-3.3). Continued until both are met; doses for
+    adults only (docs/decisions.md, Prophylaxis)."""
     if ctx.as_of_day < 0 or ctx.active_medications(ANTIVIRAL_PROPHYLAXIS):
         return None
     months_passed = _antiviral_months_passed(ctx)
@@ -268,7 +268,7 @@ def antiviral_start(ctx: RuleContext) -> Outcome:
 )
 def antiviral_stop(ctx: RuleContext) -> Outcome:
     """JAIN L37 / Fig. 1 (6-12 months; CD4 > 200/mm3); ICAHT Table 3 (1 year and/or CD4 > 0.2
-    x10^9/L, read as both, clinical-decisions.md)."""
+    x10^9/L, read as both, docs/decisions.md)."""
     active = ctx.active_medications(ANTIVIRAL_PROPHYLAXIS)
     if not active or not _antiviral_months_passed(ctx):
         return None

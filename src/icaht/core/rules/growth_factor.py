@@ -1,4 +1,4 @@
-"""The G-CSF decision (decision ``gcsf``, clinical-decisions.md "G-CSF"): one card a day.
+"""The G-CSF decision (decision ``gcsf``, docs/decisions.md "G-CSF"): one card a day.
 
 The card's state is the first of these that applies; each rule below shows one state, so two
 G-CSF cards never fire together (``guidance.contradictions`` finds none):
@@ -133,7 +133,7 @@ def _latest_drop(ctx: RuleContext, recovery: int) -> tuple[int, float] | None:
 def _biphasic(ctx: RuleContext) -> Indication | CannotEvaluate | None:
     """JAIN L53: after initial recovery, a drop to ANC < 0.75 -> daily G-CSF until ANC > 1.5.
     The advice ends when G-CSF starts or the drop is older than ``gcsf.biphasic_advice_days``
-    (clinical-decisions.md)."""
+    (docs/decisions.md)."""
     recovery = ctx.recovery_day()
     if recovery is None:
         return None
@@ -434,7 +434,7 @@ def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
 def consider_gcsf(ctx: RuleContext) -> Outcome:
     """JAIN L39 / Fig. 1: if ANC has not recovered to > 500/mm3 by day 7-10, consider G-CSF;
     L53: patients with prolonged severe neutropenia or active infection may be treated with G-CSF
-    (clinical-decisions.md: in any phase). ICAHT Table 3: therapeutic G-CSF for ANC < 500/uL,
+    (docs/decisions.md: in any phase). ICAHT Table 3: therapeutic G-CSF for ANC < 500/uL,
     5 ug/kg once daily (read as the ICAHT severe band <= 0.5)."""
     card = gcsf_card(ctx)
     if card.state != "consider" or card.indication is None:
@@ -469,7 +469,7 @@ def biphasic_drop(ctx: RuleContext) -> Outcome:
     """JAIN L53: "in patients with initial count recovery, and then later biphasic drop in
     neutrophils to <750/mm3, we often use daily G-CSF until ANC is >1500/mm3" (L23: biphasic,
     "intermittent" recovery). The advice ends when G-CSF starts or the drop is older than
-    ``gcsf.biphasic_advice_days`` (clinical-decisions.md; issue 15 finding 11)."""
+    ``gcsf.biphasic_advice_days`` (docs/decisions.md; issue 15 finding 11)."""
     card = gcsf_card(ctx)
     if card.state != "biphasic" or card.indication is None:
         return card.cannot_evaluate("biphasic")

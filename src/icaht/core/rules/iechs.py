@@ -1,6 +1,6 @@
 """IEC-HS (immune effector cell-associated HLH-like syndrome): suspicion, never diagnosis.
 
-One decision (``iec-hs``), one card at a time (clinical-decisions.md, IEC-HS):
+One decision (``iec-hs``), one card at a time (docs/decisions.md, IEC-HS):
 
 * ``iec-hs.recorded``: a recorded IEC-HS/HLH/MAS diagnosis (event kind ``iec_hs``) shows as
   "IEC-HS recorded (day N)" with its status, never as a suspicion. An excluded, resolved or ended
@@ -305,7 +305,7 @@ def _any_crs_state(ctx: RuleContext, first_day: int) -> Pattern:
 
 def _counts_missing(ctx: RuleContext, first_day: int) -> Pattern:
     """Ferritin at or above the setting with new fever or a supporting finding while ANC or
-    platelets are missing and no count shows new cytopenia (clinical-decisions.md): fires naming
+    platelets are missing and no count shows new cytopenia (docs/decisions.md): fires naming
     the missing counts; without fever or a supporting finding, cannot be evaluated. During
     active CRS the fever is the CRS's own, so a supporting finding is needed (HINES pattern)."""
     missing = _missing_counts(ctx, first_day)
@@ -448,7 +448,7 @@ def _closed_day(ctx: RuleContext, diagnosis: HemophagocyticSyndrome) -> int | No
     settings=_SETTINGS,
 )
 def recorded_iec_hs(ctx: RuleContext) -> Outcome:
-    """clinical-decisions.md, IEC-HS: a recorded diagnosis shows as "IEC-HS recorded (day N)",
+    """docs/decisions.md, IEC-HS: a recorded diagnosis shows as "IEC-HS recorded (day N)",
     not as a suspicion. JAIN L55 (anakinra plus high-dose steroids; refractory: ruxolitinib,
     cyclophosphamide, etoposide)."""
     diagnosis = _recorded(ctx)
@@ -504,7 +504,7 @@ def suspected_iec_hs(ctx: RuleContext) -> Outcome:
     "will substantiate" it; L53: marrow for IEC-HS; L55: anakinra plus high-dose steroids,
     refractory cases ruxolitinib, cyclophosphamide or etoposide (anecdotal). HINES: IEC-HS also
     arises during CRS, often not tied to CRS severity. HLH-2004: triglycerides > 265 mg/dL,
-    fibrinogen < 150 mg/dL. Infection first and the counts-missing pattern: clinical-decisions.md.
+    fibrinogen < 150 mg/dL. Infection first and the counts-missing pattern: docs/decisions.md.
     """
     if ctx.as_of_day < 0 or _recorded(ctx) is not None:
         return None

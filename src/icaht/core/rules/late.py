@@ -7,7 +7,7 @@ centre.
 :func:`icaht.core.rules.prolonged.cytopenia_picture` (profile section ``cytopenia`` plus
 transfusion dependence).
 
-References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); clinical-decisions.md ("Stem
+References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); docs/decisions.md ("Stem
 cell boost candidate", "Allogeneic HCT") for the project's reading of them.
 """
 
@@ -106,7 +106,7 @@ def late_cytopenia(ctx: RuleContext) -> Outcome:
     """JAIN L61: the prolonged-cytopenia evaluation remains appropriate late (avoid marrow-
     suppressive medication, work-up for occult infection, marrow aspirate and biopsy for alternate
     causes); L3, L65: therapy-related myeloid neoplasm, relapse, CHIP; L63: LGL. The marrow itself
-    is the marrow card's (clinical-decisions.md, Marrow: one card listing every reason)."""
+    is the marrow card's (docs/decisions.md, Marrow: one card listing every reason)."""
     if not _late(ctx):
         return None
     cytopenia = cytopenia_picture(ctx)
@@ -197,7 +197,7 @@ class BoostIndication:
 
 
 def boost_indication(ctx: RuleContext) -> BoostIndication | CannotEvaluate | None:
-    """clinical-decisions.md, Stem cell boost candidate, all but the marrow: day >=
+    """docs/decisions.md, Stem cell boost candidate, all but the marrow: day >=
     ``boost.earliest_day``, at least ``boost.min_lineages`` severe lineages each persisting
     ``severity.persisting_days``, stored autologous or donor cells (unknown: cannot evaluate); no
     boost given yet; blocked by relapse, a secondary malignancy on a marrow since infusion or a
@@ -276,7 +276,7 @@ def stem_cell_boost_candidate(ctx: RuleContext) -> Outcome:
 
 # -- 10. prior allo-HCT with late cytopenia ------------------------------------------------------
 def prior_allo_indication(ctx: RuleContext) -> tuple[SevereLineage, ...] | None:
-    """clinical-decisions.md, After a prior allo-HCT, all but the marrow: a prior allo-HCT, beyond
+    """docs/decisions.md, After a prior allo-HCT, all but the marrow: a prior allo-HCT, beyond
     day 90, a severe lineage persisting ``severity.persisting_days``, no relapse or malignant
     marrow since infusion, no boost or allo-HCT since infusion."""
     if not _late(ctx) or ctx.course.facts.prior_allo_hct is not True:
@@ -364,7 +364,7 @@ def prior_allo_donor_boost(ctx: RuleContext) -> Outcome:
 
 # -- 11. allogeneic HCT --------------------------------------------------------------------------
 def _hct_action(ctx: RuleContext, what: str) -> tuple[str, tuple[Fact, ...]]:
-    """The HCT wording: the alternative to a boost offered today (clinical-decisions.md:
+    """The HCT wording: the alternative to a boost offered today (docs/decisions.md:
     the boost is preferred and shown first), else plain."""
     if isinstance(_boost_card(ctx), Fired):
         return (
@@ -432,14 +432,14 @@ def hct_complete_aplasia(ctx: RuleContext) -> Outcome:
     category="HCT",
     decision="boost-hct",
     summary="A post-infusion marrow shows MDS / therapy-related myeloid neoplasm and no allogeneic "
-    "HCT is recorded since: consider allogeneic HCT (clinical-decisions.md, Allogeneic HCT).",
+    "HCT is recorded since: consider allogeneic HCT (docs/decisions.md, Allogeneic HCT).",
     citations=[Citation("JAIN", "L3, L63, L65")],
     inputs=["marrow_biopsy", "hct"],
 )
 def hct_therapy_related_neoplasm(ctx: RuleContext) -> Outcome:
     """JAIN L3, L65: late cytopenia raises therapy-related myeloid neoplasm (MDS after CAR-T,
     rapid onset with prior CHIP); L63: the stem cell boost is for cytopenia without secondary
-    malignancy (so it never shows beside this card). clinical-decisions.md lists a
+    malignancy (so it never shows beside this card). docs/decisions.md lists a
     therapy-related myeloid neoplasm as an allogeneic HCT indication."""
     neoplasms = [m for m in ctx.marrows_after(0) if m.mds]
     if not neoplasms or _allo_hct_since(ctx, day_of(neoplasms[0].start)):

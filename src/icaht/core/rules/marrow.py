@@ -1,6 +1,6 @@
 """The marrow decision: one card listing every reason a marrow aspirate and biopsy is wanted.
 
-clinical-decisions.md, "Marrow": the reasons are a G-CSF-refractory neutropenia (severity terms),
+docs/decisions.md, "Marrow": the reasons are a G-CSF-refractory neutropenia (severity terms),
 prolonged cytopenia with risk features (likely relapse, marrow dysplasia or fibrosis before CAR-T,
 IEC-HS), the late work-up, and the marrow the TPO-RA candidate or a stem cell boost (or, after a
 prior allo-HCT, a donor boost or second HCT) needs first. The marrow on file
@@ -119,7 +119,7 @@ def _before_tpo_ra(ctx: RuleContext) -> _Reason | None:
 
 
 def _before_boost(ctx: RuleContext) -> _Reason | None:
-    """clinical-decisions.md: a boost (or, after a prior allo-HCT, a donor boost or second HCT)
+    """docs/decisions.md: a boost (or, after a prior allo-HCT, a donor boost or second HCT)
     needs a marrow on file first (JAIN L63, L77)."""
     indication = boost_indication(ctx)
     if isinstance(indication, BoostIndication):
@@ -201,7 +201,7 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
 def marrow_biopsy(ctx: RuleContext) -> Outcome:
     """JAIN L53 (no response to G-CSF; prolonged cytopenia with likely relapse, prior
     fibrosis/dysplasia or IEC-HS), L61 (late work-up), L57 and BAUR L252-255 (before a TPO-RA),
-    L63, L77 (before a boost), L73 (the paediatric marrow work-up); clinical-decisions.md, Marrow
+    L63, L77 (before a boost), L73 (the paediatric marrow work-up); docs/decisions.md, Marrow
     (one card, the marrow on file answers every reason)."""
     reasons = _reasons(ctx)
     if isinstance(reasons, CannotEvaluate):

@@ -104,7 +104,7 @@ def support_fact(status: SupportStatus) -> Fact:
 def cytopenia_picture(ctx: RuleContext) -> CytopeniaPicture:
     """Significant cytopenia per lineage (profile ``cytopenia``): current ANC <= anc_10e9_l,
     platelets < platelets_10e9_l or platelet-transfusion dependence, Hb < hb_g_dl or RBC-transfusion
-    dependence (project defaults, clinical-decisions.md)."""
+    dependence (project defaults, docs/decisions.md)."""
     settings = ctx.profile.cytopenia
     lineages: list[str] = []
     facts: list[Fact] = []
@@ -245,7 +245,7 @@ _ALLERGY_CAVEAT = (
 def pjp_start(ctx: RuleContext) -> Outcome:
     """JAIN L37: anti-PJP prophylaxis from day 30 (Fig. 1: day ~28) until CD4+ > 200/mm3;
     trimethoprim-sulfamethoxazole, with pentamidine or atovaquone for persistent cytopenias or drug
-    allergy. clinical-decisions.md, Prophylaxis: persistent = >= 14 days of a severe lineage;
+    allergy. docs/decisions.md, Prophylaxis: persistent = >= 14 days of a severe lineage;
     "Absence is not a negative": none recorded is not none running."""
     settings = ctx.profile.prophylaxis
     if ctx.as_of_day < settings.pjp_start_day or ctx.active_medications(PJP_PROPHYLAXIS):
@@ -282,7 +282,7 @@ def pjp_start(ctx: RuleContext) -> Outcome:
 )
 def pjp_switch_from_tmp_smx(ctx: RuleContext) -> Outcome:
     """JAIN L37: pentamidine or atovaquone are acceptable alternatives if there are concerns for
-    persistent cytopenias (clinical-decisions.md: >= 14 days of a severe lineage, so never at the
+    persistent cytopenias (docs/decisions.md: >= 14 days of a severe lineage, so never at the
     lymphodepletion nadir); BAUR L159-165 kept low-dose co-trimoxazole (allo-HSCT data)."""
     persistent = tmp_smx_switch(ctx)
     if not persistent:
@@ -532,7 +532,7 @@ def _mold_azole(ctx: RuleContext) -> tuple[str, tuple[Fact, ...]]:
 def extended_antimicrobial(ctx: RuleContext) -> Outcome:
     """JAIN L61: "We also extend bacterial and fungal infection prophylaxis for patients with
     severe neutropenia ... We also consider an azole with mold-coverage for select patients who
-    have prolonged or late severe neutropenia" (clinical-decisions.md: persistent severe
+    have prolonged or late severe neutropenia" (docs/decisions.md: persistent severe
     neutropenia after day 30, named as for select patients; issue 15 finding 13)."""
     if not prolonged_or_late(ctx):
         return None

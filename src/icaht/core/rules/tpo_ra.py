@@ -1,5 +1,5 @@
 """Thrombopoietin-receptor agonists (TPO-RA): the candidate, then one course as one state machine
-(clinical-decisions.md, "TPO-RA candidate", "A TPO-RA course is one state machine", "TPO-RA
+(docs/decisions.md, "TPO-RA candidate", "A TPO-RA course is one state machine", "TPO-RA
 response").
 
 Candidate: after ``tpo_ra.earliest_day``, platelet-transfusion dependence or platelets < 20 x10^9/L
@@ -22,7 +22,7 @@ choline salt are facts, caveats and strength of the card of the day. The respons
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Beyar-Katz et al., Ann Hematol
 2022 (seed 002, abstract); Scaldaferri et al., EJHP 2023 (seed 003; ``L<n>``); Baur et al., J
 Immunother Cancer 2021 (seed 004; ``L<n>``); eltrombopag and romiplostim labels
-(clinical-reference.md section 7).
+(docs/evidence.md section 7).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def _platelet_indication(ctx: RuleContext) -> tuple[int, tuple[Fact, ...]] | Non
 
 
 def tpo_ra_indication(ctx: RuleContext) -> tuple[Fact, ...] | None:
-    """The TPO-RA platelet indication of clinical-decisions.md as facts, or None when it is not
+    """The TPO-RA platelet indication of docs/decisions.md as facts, or None when it is not
     met: after ``tpo_ra.earliest_day``, not on a TPO-RA nor after one tried without a Beyar-Katz
     response (JAIN L57, L69: stop and consider a boost or HCT instead), and platelet-transfusion
     dependent or platelets < 20 x10^9/L on the last ``tpo_ra.low_platelet_consecutive_values``
@@ -240,7 +240,7 @@ def _chip_fact(ctx: RuleContext) -> Fact | None:
 
 
 _MarrowField = Callable[[MarrowBiopsy], bool | None]
-#: The marrow findings that block a TPO-RA (clinical-decisions.md; BAUR L252-255; JAIN L63, L73).
+#: The marrow findings that block a TPO-RA (docs/decisions.md; BAUR L252-255; JAIN L63, L73).
 _BLOCKING_FINDINGS: tuple[tuple[str, _MarrowField], ...] = (
     ("MDS", lambda m: m.mds),
     ("malignant infiltration", lambda m: m.malignant_infiltration),

@@ -157,7 +157,7 @@ _ADULT_ACICLOVIR = f"aciclovir {ACICLOVIR_MG_TWICE_DAILY:g} mg twice daily"
 
 
 def _pjp(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[str, Any]] | None:
-    # JAIN prefers TMP-SMX for PJP prophylaxis (clinical-reference.md 7); dose per local protocol.
+    # JAIN prefers TMP-SMX for PJP prophylaxis (docs/evidence.md 7); dose per local protocol.
     # Only when the card itself chose TMP-SMX: never with persistent cytopenia or without counts
     # (issue 15 finding 12).
     if "with TMP-SMX" not in rec.action:

@@ -51,7 +51,7 @@ from icaht.lru import LruCache
 #: day 0 is written as this date and read back as days. Project default (docs/fhir.md).
 SYNTHETIC_ANCHOR = date(2000, 1, 1)
 #: Body temperature read as a fever event: >= 38.0 °C (ASTCT fever, Lee 2019;
-#: clinical-reference.md 6.1).
+#: docs/evidence.md 6.1).
 FEVER_MIN_CELSIUS = 38.0
 _LB_TO_KG = 0.45359237  # international avoirdupois pound (definition)
 

@@ -19,7 +19,7 @@ from icaht.io.problems import from_validation_error
 from icaht.knowledge.analytes import ANALYTES, Analyte
 
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
-#: Unit spellings offered for counts (all accepted by the unit tables, clinical-reference.md 8.2).
+#: Unit spellings offered for counts (all accepted by the unit tables, docs/evidence.md 8.2).
 _COUNT_CHOICES = ("10^9/L", "10^3/uL", "/uL", "cells/mm3", "K/uL", "G/L")
 _INDEX = re.compile(r"^(?:observations|events)\[(\d+)\]\.?(.*)$")
 
