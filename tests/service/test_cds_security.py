@@ -19,6 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.fhir_server import send_json
 from tests.service.test_cds_hooks import as_patient, call, prefetch_of
 
 from icaht.errors import IcahtError
@@ -66,12 +67,7 @@ def _handler(host: Host) -> type[BaseHTTPRequestHandler]:
             return
 
         def _send(self, status: int, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def do_GET(self) -> None:
             if self.path == "/jwks.json":

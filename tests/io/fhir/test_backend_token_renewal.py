@@ -5,7 +5,6 @@ replaced before it is sent; a server refusing the new token too stops the pull w
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from tests.fhir_server import send_json
 
 from icaht.io.fhir.pull import BackendClient, PullError, pull_patient
 
@@ -41,12 +41,7 @@ def _handler(ehr: Ehr) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, body: dict[str, object]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
