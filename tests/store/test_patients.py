@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
+from icaht.core.record import PatientRecord
 from icaht.errors import InputError
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile
@@ -115,3 +116,31 @@ def test_the_columnar_load_assesses_like_the_record(engine: Engine, case: str) -
         assert assess(course, float(day), SEED) == assess(
             course_from_record(record), float(day), SEED
         )
+
+
+def test_a_reported_bound_and_a_derived_value_are_stored(engine: Engine) -> None:
+    """Issue 15 (record completeness): a censored value ("> 10,000") and a derived ANC read back
+    as they were imported; the bound stays the value (docs/tabular.md)."""
+    record = PatientRecord.model_validate(
+        {
+            "patient": {"patient_id": "bounds"},
+            "observations": [
+                {"time": 10, "analyte": "ferritin", "value": "> 10,000", "unit": "ng/mL"},
+                {
+                    "time": 10,
+                    "analyte": "anc",
+                    "value": 0.53,
+                    "unit": "10*9/L",
+                    "derived": "segmented + band neutrophils",
+                },
+            ],
+        }
+    )
+    with Session(engine) as session:
+        import_records(session, [record], "bounds.json")
+        session.commit()
+        stored = load_record(session, "bounds")
+    assert stored is not None
+    by_analyte = {o.analyte: o for o in stored.observations}
+    assert (by_analyte["ferritin"].value, by_analyte["ferritin"].censored) == (10000.0, ">")
+    assert by_analyte["anc"].derived == "segmented + band neutrophils"

@@ -263,6 +263,8 @@ def _observation_rows(
                 "unit": obs.unit,
                 "lln": obs.lln,
                 "uln": obs.uln,
+                "censored": obs.censored,
+                "derived": obs.derived,
                 "content_hash": _hash(data),
                 "recorded_at": now,
             }
@@ -418,6 +420,8 @@ def _observation(row: ObservationRow) -> Observation:
         unit=row.unit,
         lln=row.lln,
         uln=row.uln,
+        censored=row.censored,
+        derived=row.derived,
     )
 
 

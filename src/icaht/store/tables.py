@@ -55,6 +55,12 @@ class ObservationRow(Base):
     unit: Mapped[str] = mapped_column(String(32))
     lln: Mapped[float | None] = mapped_column(Float, nullable=True)
     uln: Mapped[float | None] = mapped_column(Float, nullable=True)
+    censored: Mapped[str | None] = mapped_column(
+        String(1), nullable=True, doc="'<' or '>': the lab reported a bound, the value is it"
+    )
+    derived: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, doc="How a value not measured as such was computed"
+    )
     content_hash: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("observations.id"), nullable=True)
