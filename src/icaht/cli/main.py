@@ -135,29 +135,36 @@ def grade_command(
     out_path: Annotated[Path, typer.Option("--out", help="Results CSV, one row per patient.")],
     as_of: AsOfOption = None,
     profile: ProfileOption = DEFAULT_PROFILE,
+    grades_only: Annotated[
+        bool, typer.Option("--grades-only", help="Only the grades: the rules are not run.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: all cores).")
+    ] = None,
 ) -> None:
-    """Grade every patient of an input and write one row per patient."""
-    import csv
+    """Grade every patient of an input and write one row per patient (streamed: memory does not
+    grow with the cohort)."""
+    import os
 
-    from icaht.atomic import atomic_text
-    from icaht.core.assessment import assess
-    from icaht.io.inputs import load_courses
-    from icaht.report.rows import assessment_row
+    from icaht.cohort.grading import grade
 
-    chosen = chosen_profile(profile)
     moment = parse_as_of(as_of)
-    courses = load_courses(path)
-    rows = []
     with counting_bar() as progress:
-        task = progress.add_task("grading", total=len(courses))
-        for course in courses:
-            rows.append(assessment_row(assess(course, moment, chosen, episodes=False)))
-            progress.advance(task)
-    with atomic_text(out_path, newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["patient_id"])
-        writer.writeheader()
-        writer.writerows(rows)
-    err.print(f"{len(rows)} patient(s) graded -> {out_path}")
+        task = progress.add_task("grading", total=None)
+
+        def advance(done: int, expected: int | None) -> None:
+            progress.update(task, completed=done, total=expected)
+
+        summary = grade(
+            path,
+            out_path,
+            as_of=moment,
+            profile=profile,
+            workers=workers or os.cpu_count() or 1,
+            grades_only=grades_only,
+            progress=advance,
+        )
+    err.print(f"{summary.patients} patient(s) graded -> {out_path}")
 
 
 def _value(name: str, value: float | None, unit: str, analyte: Analyte) -> float | None:
