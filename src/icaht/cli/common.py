@@ -13,6 +13,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from icaht.core.record import Moment
+    from icaht.io.long_table import LongTable
     from icaht.knowledge.profile import Profile
 
 #: Exit status for an input, profile or database that cannot be used (nothing was written).
@@ -50,6 +52,31 @@ AsOfOption = Annotated[
         "--as-of", help="Day relative to infusion (e.g. 60) or an ISO date; default: latest data."
     ),
 ]
+
+UnitOption = Annotated[
+    str | None,
+    typer.Option("--unit", help="Long table: the unit of the value column (cells/uL or 10^9/L)."),
+]
+AnalyteOption = Annotated[
+    str, typer.Option("--analyte", help="Long table: the analyte of the value column.")
+]
+ColumnsOption = Annotated[
+    str | None,
+    typer.Option("--columns", help="Long table: LAYOUT=TABLE names, e.g. date=lab_date,anc=ANC."),
+]
+
+
+def long_table_spec(
+    path: Path, unit: str | None, analyte: str, columns: str | None
+) -> LongTable | None:
+    """The long-table options when ``path`` is one table file (None for other inputs)."""
+    from icaht.io.long_table import LongTable, parse_columns
+
+    if not (path.is_file() and path.suffix.lower() in (".csv", ".parquet")):
+        return None
+    if unit is None:
+        raise typer.BadParameter("a long table needs the unit of its values", param_hint="--unit")
+    return LongTable(unit=unit, analyte=analyte, columns=parse_columns(columns))
 
 
 class DatabaseError(IcahtError):

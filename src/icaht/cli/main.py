@@ -19,12 +19,16 @@ from icaht import DISCLAIMER
 from icaht.cli.cohort import cohort_app
 from icaht.cli.common import (
     DEFAULT_PROFILE,
+    AnalyteOption,
     AsOfOption,
+    ColumnsOption,
     ProfileOption,
+    UnitOption,
     chosen_profile,
     command_group,
     counting_bar,
     err,
+    long_table_spec,
     out,
     parse_as_of,
 )
@@ -141,9 +145,13 @@ def grade_command(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default: all cores).")
     ] = None,
+    unit: UnitOption = None,
+    analyte: AnalyteOption = "anc",
+    columns: ColumnsOption = None,
 ) -> None:
     """Grade every patient of an input and write one row per patient (streamed: memory does not
-    grow with the cohort)."""
+    grow with the cohort). PATH may be a long table (.csv or .parquet, docs/tabular.md): give
+    --unit."""
     import os
 
     from icaht.cohort.grading import grade
@@ -162,8 +170,11 @@ def grade_command(
             profile=profile,
             workers=workers or os.cpu_count() or 1,
             grades_only=grades_only,
+            long_table=long_table_spec(path, unit, analyte, columns),
             progress=advance,
         )
+    if summary.warning:
+        err.print(f"[bold yellow]warning:[/] {summary.warning}", highlight=False)
     err.print(f"{summary.patients} patient(s) graded -> {out_path}")
 
 
