@@ -39,6 +39,7 @@ bench-deps:
 test: system-deps browser-deps lint typecheck unit
 
 bench: install system-deps bench-deps
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/dashboard.py

@@ -4,3 +4,6 @@ Decision support only; not a medical device.
 """
 
 __version__ = "0.1.0"
+
+#: Shown by every presenter (console, CLI help, reports).
+DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."

@@ -14,7 +14,7 @@ from tests.io.fhir.damaged_ndjson import damage
 from typer.testing import CliRunner
 
 from icaht.cli import app
-from icaht.cohort.cli import EXIT_REJECTED
+from icaht.cli.cohort import EXIT_REJECTED
 from icaht.cohort.local import run_local
 from icaht.cohort.results import cohort_row, rows_table
 from icaht.core.course import course_from_record

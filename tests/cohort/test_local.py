@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from icaht import knowledge as icaht_profiles
 from icaht.cli import app
-from icaht.cohort.cli import EXIT_INPUT, EXIT_REJECTED
+from icaht.cli.cohort import EXIT_INPUT, EXIT_REJECTED
 from icaht.cohort.local import run_local
 from icaht.cohort.partitions import Plan
 from icaht.cohort.results import cohort_row, rows_table

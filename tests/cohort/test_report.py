@@ -12,8 +12,8 @@ import plotly.offline
 import pytest
 from typer.testing import CliRunner
 
+from icaht.cli.cohort import cohort_app
 from icaht.cohort import statistics as st
-from icaht.cohort.cli import cohort_app
 from icaht.cohort.report import read_results, write_report
 from icaht.errors import InputError
 

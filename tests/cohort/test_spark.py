@@ -14,7 +14,7 @@ from tests.cohort.cohort_data import copy_as, first_row_of, make_cohort, results
 from typer.testing import CliRunner
 
 from icaht.cli import app
-from icaht.cohort.cli import EXIT_REJECTED
+from icaht.cli.cohort import EXIT_REJECTED
 from icaht.cohort.local import run_local
 from icaht.cohort.spark import run_spark, spark_session
 

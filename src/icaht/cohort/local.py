@@ -1,11 +1,12 @@
 """The local cohort engine: partitions assessed in parallel worker processes on one machine.
 
 The main process plans the partitions (:mod:`icaht.cohort.partitions`), hands them to a pool of
-``workers`` processes (each loads its partition, validates it, assesses every valid patient with
-:func:`icaht.cohort.results.cohort_row` and returns the rows and rejections), and writes results
-in partition order as they come back. At most ``2 x workers`` partitions are in flight, so memory
-is bounded by the partition size, not the cohort size. ``results.parquet`` and ``errors.csv``
-are written as ``.partial`` files and renamed only when the run completes.
+``workers`` child processes (:func:`in_order`; each loads its partition, validates it, assesses
+every valid patient with :func:`icaht.cohort.results.cohort_row` and returns the rows and
+rejections), and writes results in partition order as they come back. At most ``2 x workers``
+partitions are in flight, so memory is bounded by the partition size, not the cohort size.
+``results.parquet`` and ``errors.csv`` are written as ``.partial`` files and renamed only when
+the run completes.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +36,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from icaht.atomic import atomic_text
 from icaht.cohort.batch import (
     ERROR_COLUMNS,
     PartitionResult,
@@ -79,15 +82,13 @@ class ErrorsWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.partial = path.with_name(path.name + ".partial")
         self.count = 0
-        self._handle: IO[str] | None = None
+        self._file: AbstractContextManager[IO[str]] | None = None
         self._writer: csv.DictWriter[str] | None = None
 
     def __enter__(self) -> ErrorsWriter:
-        handle = self.partial.open("w", newline="", encoding="utf-8")
-        self._handle = handle
-        self._writer = csv.DictWriter(handle, fieldnames=list(ERROR_COLUMNS))
+        self._file = atomic_text(self.path, newline="")
+        self._writer = csv.DictWriter(self._file.__enter__(), fieldnames=list(ERROR_COLUMNS))
         self._writer.writeheader()
         return self
 
@@ -100,13 +101,9 @@ class ErrorsWriter:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        handle, self._handle, self._writer = self._handle, None, None
-        if handle is not None:
-            handle.close()
-        if kind is None:
-            self.partial.replace(self.path)
-        else:
-            self.partial.unlink(missing_ok=True)
+        file, self._file, self._writer = self._file, None, None
+        if file is not None:
+            file.__exit__(kind, exc, tb)
 
 
 def profile_reference(profile: str) -> str:
@@ -116,51 +113,72 @@ def profile_reference(profile: str) -> str:
 
 
 # -- workers --------------------------------------------------------------------------------------
+T = TypeVar("T")
+#: What a worker does with one partition: (partition, as-of as the job takes it, profile) -> its
+#: result. A module-level function, so that it reaches worker processes by name.
+Job = Callable[[Partition, Any, Profile], T]
+
 _WORKER_PROFILE: Profile | None = None
-_WORKER_AS_OF: int | None = None
+_WORKER_AS_OF: object = None
 
 
-def _init_worker(profile: str, as_of_day: int | None) -> None:
+def _init_worker(profile: str, as_of: object) -> None:
     global _WORKER_PROFILE, _WORKER_AS_OF  # noqa: PLW0603 - per-process worker state
     _WORKER_PROFILE = load_profile(profile)
-    _WORKER_AS_OF = as_of_day
+    _WORKER_AS_OF = as_of
 
 
 def run_partition(partition: Partition, as_of_day: int | None, profile: Profile) -> PartitionResult:
-    """Load, validate and assess one partition."""
+    """Load, validate and assess one partition (the cohort's results rows)."""
     courses, rejections, patients = partition.load()
     result = assess_partition(courses, rejections, as_of_day, profile)
     result.patients = patients
     return result
 
 
-def _work(partition: Partition) -> PartitionResult:
+def _work(job: Job[T], partition: Partition) -> T:
     if _WORKER_PROFILE is None:
         raise RuntimeError("worker not initialised")
-    return run_partition(partition, _WORKER_AS_OF, _WORKER_PROFILE)
+    return job(partition, _WORKER_AS_OF, _WORKER_PROFILE)
 
 
-def _results(
-    partitions: Iterator[Partition], workers: int, profile: str, as_of_day: int | None
-) -> Iterator[PartitionResult]:
-    """Results in partition order; at most ``2 x workers`` partitions in flight."""
+def in_order(
+    job: Job[T],
+    partitions: Iterator[Partition],
+    workers: int,
+    profile: str,
+    as_of: object,
+    count: int | None = None,
+) -> Iterator[T]:
+    """``job`` over every partition, results in partition order, at most ``2 x workers``
+    partitions in flight (memory bounded by the partition size, not the cohort size).
+
+    Workers are processes started here with ``spawn`` (no fork of this possibly threaded
+    process) and waited for when the work ends, so their CPU time and memory are this command's
+    (``time`` sees them). One worker, or one partition (``count``), runs in this process.
+    """
+    workers = min(workers, count) if count is not None else workers
     if workers <= 1:
         chosen = load_profile(profile)
         for partition in partitions:
-            yield run_partition(partition, as_of_day, chosen)
+            yield job(partition, as_of, chosen)
         return
-    # forkserver: no fork of this (possibly threaded) process; preload icaht, not the caller's
-    # __main__ (a script without a main guard would otherwise run again in the server)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["icaht.cohort.local"])
-    with context.Pool(workers, initializer=_init_worker, initargs=(profile, as_of_day)) as pool:
-        pending: deque[AsyncResult[PartitionResult]] = deque()
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(profile, as_of))
+    try:
+        pending: deque[AsyncResult[T]] = deque()
         for partition in partitions:
-            pending.append(pool.apply_async(_work, (partition,)))
+            pending.append(pool.apply_async(_work, (job, partition)))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def _deduplicate(
@@ -239,7 +257,10 @@ def run_local(
         try:
             task = bar.add_task("assessing (patients)", total=cohort.patients)
             with ResultsWriter(out) as results, ErrorsWriter(errors_path) as errors:
-                for result in _results(cohort.partitions, workers, profile, as_of_day):
+                results_in_order = in_order(
+                    run_partition, cohort.partitions, workers, profile, as_of_day, cohort.count
+                )
+                for result in results_in_order:
                     table, duplicates = result.table, list[Rejection]()
                     if cohort.kind == "records":
                         table, duplicates = _deduplicate(result, seen, str(input_path))

@@ -21,7 +21,9 @@ How an input is cut (:func:`plan`):
   :data:`TARGET_PARTITION_ROWS`), keeping the row's original number for error messages. Then
   partition k is file k of each table. The temporary folder is next to the output and removed at
   the end.
-* A small tabular set (up to :data:`TARGET_PARTITION_ROWS` observations) is one partition.
+* A small tabular set (up to :data:`TARGET_PARTITION_ROWS` observations) is cut into one
+  partition per worker of at least :data:`MIN_PARTITION_ROWS` rows each, so every core works on
+  a small cohort too; below that it is one partition.
 * **A folder of JSON records**: :data:`RECORDS_PER_PARTITION` files per partition.
 * **A folder of FHIR NDJSON** (``*.ndjson``): patients from
   ``icaht.io.fhir.reader.iter_ndjson_patients``, :data:`RECORDS_PER_PARTITION` per partition,
@@ -67,6 +69,9 @@ from icaht.io.tabular import find_table, is_tabular_folder, read_table
 
 #: Observation rows per partition (engine setting; about 500-1,000 patients of a typical course).
 TARGET_PARTITION_ROWS = 250_000
+#: Observation rows below which a partition is not cut further to give another worker work
+#: (engine setting: spreading fewer rows costs more in worker start-up than it saves).
+MIN_PARTITION_ROWS = 20_000
 #: A range partition that cannot be cut below this many rows is hash-partitioned instead.
 MAX_PARTITION_ROWS = 4 * TARGET_PARTITION_ROWS
 #: Record files (or FHIR records) per partition.
@@ -419,6 +424,13 @@ def _count_patients(path: Path) -> int:
     return sum(b.num_rows for b in pacsv.open_csv(path, read_options=read, convert_options=convert))
 
 
+def _spread(target: int, rows: int, workers: int) -> int:
+    """The partition size that gives every worker a partition when the input allows partitions
+    of at least :data:`MIN_PARTITION_ROWS` rows (a small cohort too), else ``target``."""
+    wanted = max(1, min(workers, rows // MIN_PARTITION_ROWS))
+    return min(target, max(MIN_PARTITION_ROWS, math.ceil(rows / wanted)))
+
+
 def _tabular_plan(
     folder: Path, target: int, workers: int, workroot: Path, progress: Progress | None
 ) -> Plan:
@@ -430,6 +442,7 @@ def _tabular_plan(
         raise InputError([Problem(str(folder), f"no {n}.csv or {n}.parquet") for n in missing])
     total = _count_patients(patients)
     obs_rows = _rows_in(observations)
+    target = _spread(target, obs_rows, workers)
     if obs_rows <= target:
         part = TabularPartition(
             TablePart(str(patients), str(patients)),

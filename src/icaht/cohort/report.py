@@ -29,11 +29,10 @@ from markupsafe import Markup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from icaht import __version__
+from icaht import DISCLAIMER, __version__
 from icaht.cohort import statistics as st
 from icaht.errors import IcahtError, InputError, Problem
 from icaht.knowledge.bibliography import BIBLIOGRAPHY, Reference
-from icaht.report.console import DISCLAIMER
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "report_templates"
 #: plotly figure options: no logo link, no external resources

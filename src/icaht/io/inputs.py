@@ -8,7 +8,6 @@ from icaht.core.course import Course
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_bundle_file, is_ndjson_folder
 from icaht.io.records import load_course, load_record_folder
-from icaht.io.tabular import is_tabular_folder, load_tabular
 
 
 def load_courses(path: Path) -> list[Course]:
@@ -29,6 +28,9 @@ def load_courses(path: Path) -> list[Course]:
                 [Problem(str(path), "expected a .json record, or a folder of tables or records")]
             )
         return [load_course(path)]
+    # pyarrow loads only for a folder (a single record starts faster without it)
+    from icaht.io.tabular import is_tabular_folder, load_tabular  # noqa: PLC0415
+
     if is_tabular_folder(path):
         return load_tabular(path)
     if path.is_dir():

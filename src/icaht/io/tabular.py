@@ -227,7 +227,8 @@ def _time_days(
         reference = np.full(rows.size, np.nan)
         known = owners >= 0
         reference[known] = infusion_seconds[owners[known]]
-        for orphan in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds)):
+        # rows of no valid patient are reported by their patient_id, not again here
+        for orphan in np.flatnonzero(np.isnan(reference) & ~np.isnan(seconds) & known):
             problems.append(
                 Problem(
                     source,
@@ -289,9 +290,14 @@ def _positions(facts: list[PatientFacts]) -> dict[str, int]:
 
 
 def _patient_rows(
-    table: pa.Table, source: str, index: dict[str, int], problems: list[Problem]
+    table: pa.Table,
+    source: str,
+    index: dict[str, int],
+    problems: list[Problem],
+    listed: frozenset[str] = frozenset(),
 ) -> NDArray[np.int64]:
-    """Row -> patient position; unknown or missing ids become problems (position -1)."""
+    """Row -> patient position; unknown or missing ids become problems (position -1), except
+    ids ``listed`` in the patients table on an invalid row (that row's problem is the cause)."""
     if "patient_id" not in table.column_names:
         problems.append(Problem(source, "missing column", field="patient_id"))
         return np.full(table.num_rows, -1, dtype=np.int64)
@@ -302,13 +308,19 @@ def _patient_rows(
     rows = lookup[idx]
     for bad in np.flatnonzero(rows < 0):
         value = ids[int(idx[bad])]
+        if value is not None and str(value).strip() in listed:
+            continue  # the patient's own row is invalid and says why (one root cause, once)
         message = "missing patient_id" if value is None else "patient_id not in the patients table"
         problems.append(Problem(source, message, row=int(bad) + 1, field="patient_id", value=value))
     return rows
 
 
 def validate_events(
-    table: pa.Table, source: str, facts: list[PatientFacts], problems: list[Problem]
+    table: pa.Table,
+    source: str,
+    facts: list[PatientFacts],
+    problems: list[Problem],
+    listed: frozenset[str] = frozenset(),
 ) -> list[list[Event]]:
     """The valid rows of an events table, per patient of ``facts`` (in table order, times in days
     after infusion); each invalid row (or row of no patient in ``facts``) adds its problems (1-based
@@ -318,6 +330,8 @@ def validate_events(
     for i, row in enumerate(_rows(table)):
         pid = row.pop("patient_id", None)
         position = index.get(str(pid).strip(), -1) if pid is not None else -1
+        if position < 0 and pid is not None and str(pid).strip() in listed:
+            continue  # the patient's own row is invalid and says why
         if position < 0:
             message = (
                 "missing patient_id" if pid is None else "patient_id not in the patients table"
@@ -364,7 +378,11 @@ class ObservationColumns:
 
 
 def validate_observations(
-    table: pa.Table, source: str, facts: list[PatientFacts], problems: list[Problem]
+    table: pa.Table,
+    source: str,
+    facts: list[PatientFacts],
+    problems: list[Problem],
+    listed: frozenset[str] = frozenset(),
 ) -> ObservationColumns:
     """An observations table validated and normalised column-wise against the patients of
     ``facts``; each bad cell or row adds its problem (1-based row of ``table``) to ``problems``.
@@ -379,7 +397,7 @@ def validate_observations(
         [_epoch_seconds(f.infusion_date) if f.infusion_date else np.nan for f in facts],
         dtype=np.float64,
     )
-    patient_rows = _patient_rows(table, source, index, problems)
+    patient_rows = _patient_rows(table, source, index, problems, listed)
     table = _uncensored(table, source, problems)
     value = _float_column(table, "value", source, problems, required=True)
     lln = _float_column(table, "lln", source, problems, required=False)
@@ -408,6 +426,15 @@ def validate_observations(
     return ObservationColumns(patient_rows, day, normalised)
 
 
+def _invalid_ids(patients: pa.Table, facts: list[PatientFacts]) -> frozenset[str]:
+    """Ids on rows of the patients table that gave no facts (their rows say why)."""
+    if "patient_id" not in patients.column_names:
+        return frozenset()
+    valid = {f.patient_id for f in facts}
+    ids = {str(v).strip() for v in patients["patient_id"].to_pylist() if v is not None}
+    return frozenset(ids - valid)
+
+
 def load_tabular(folder: Path) -> list[Course]:
     """Validate a tabular set and return one course per patient, in the patients table's order.
 
@@ -427,13 +454,15 @@ def load_tabular(folder: Path) -> list[Course]:
                 if found is None
             ]
         )
-    facts = validate_patients(read_table(patients_path), str(patients_path), problems)
+    patients = read_table(patients_path)
+    facts = validate_patients(patients, str(patients_path), problems)
+    listed = _invalid_ids(patients, facts)
     observations = validate_observations(
-        read_table(observations_path), str(observations_path), facts, problems
+        read_table(observations_path), str(observations_path), facts, problems, listed
     )
     events_path = find_table(folder, "events")
     events = (
-        validate_events(read_table(events_path), str(events_path), facts, problems)
+        validate_events(read_table(events_path), str(events_path), facts, problems, listed)
         if events_path
         else [[] for _ in facts]
     )

@@ -8,12 +8,12 @@ from itertools import groupby
 
 from pydantic import BaseModel
 
+from icaht import DISCLAIMER
 from icaht.core.guidance import settings_used, sources
 from icaht.core.rule import CATEGORIES, Rule, setting_description
 from icaht.core.rules import CATALOGUE
 from icaht.knowledge.bibliography import BIBLIOGRAPHY
 from icaht.knowledge.profile import Profile
-from icaht.report.console import DISCLAIMER
 
 
 def catalogue_json(profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE) -> str:

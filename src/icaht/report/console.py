@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course, day_of
 from icaht.core.icaht import IcahtResult
@@ -20,8 +21,6 @@ from icaht.core.treatment import DoseStep, TpoRaResponse
 from icaht.knowledge.bibliography import cite
 from icaht.report.events import event_text
 from icaht.report.recommendations import render_recommendations
-
-DISCLAIMER = "Decision support only - not a medical device. Clinical judgement decides."
 
 
 def _num(value: float) -> str:

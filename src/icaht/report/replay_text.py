@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
+from icaht import DISCLAIMER
 from icaht.core.replay import Replay
-from icaht.report.console import DISCLAIMER
 from icaht.report.recommendations import fact_text
 
 

@@ -2,34 +2,71 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from icaht.core.assessment import Assessment
+from icaht.core.icaht import IcahtResult
+from icaht.core.recovery import PhenotypeResult
 
 _PHASES = ("early", "prolonged", "late")
 
 
-def assessment_row(a: Assessment) -> dict[str, object]:
-    """The columns of ``icaht grade``: grades, phenotype, worst CTCAE per lineage and phase,
-    CAR-HEMATOTOX, the recommendations fired and the rules that could not be evaluated on the
-    as-of day (rule ids, ``;``-separated). ``*_provisional`` columns say whether a grade can still
-    change."""
+class Graded(Protocol):
+    """The graded results of a patient (an :class:`Assessment`, or a rule context when the rules
+    are not run)."""
+
+    @property
+    def early_icaht(self) -> IcahtResult: ...
+    @property
+    def late_icaht(self) -> IcahtResult: ...
+    @property
+    def early_ticaht(self) -> IcahtResult: ...
+    @property
+    def late_ticaht(self) -> IcahtResult: ...
+    @property
+    def phenotype(self) -> PhenotypeResult: ...
+    @property
+    def platelet_recovery_day(self) -> int | None: ...
+
+
+def grades_row(
+    patient_id: str, as_of_day: int, follow_up_end: tuple[int, str], profile: str, g: Graded
+) -> dict[str, object]:
+    """The first columns of every row (``icaht grade --grades-only`` writes only these): who,
+    as of when, follow-up end, profile, the four window grades (``*_provisional``: the grade can
+    still change), the recovery phenotype and the platelet recovery day."""
     row: dict[str, object] = {
-        "patient_id": a.patient_id,
-        "as_of_day": a.as_of_day,
-        "follow_up_end_day": a.follow_up_end_day,
-        "follow_up_end_reason": a.follow_up_end_reason,
-        "profile": f"{a.profile_name}@{a.profile_version}",
+        "patient_id": patient_id,
+        "as_of_day": as_of_day,
+        "follow_up_end_day": follow_up_end[0],
+        "follow_up_end_reason": follow_up_end[1],
+        "profile": profile,
     }
     for name, result in (
-        ("early_icaht", a.early_icaht),
-        ("late_icaht", a.late_icaht),
-        ("early_ticaht", a.early_ticaht),
-        ("late_ticaht", a.late_ticaht),
+        ("early_icaht", g.early_icaht),
+        ("late_icaht", g.late_icaht),
+        ("early_ticaht", g.early_ticaht),
+        ("late_ticaht", g.late_ticaht),
     ):
         row[name] = result.grade
         row[f"{name}_provisional"] = result.provisional
         row[f"{name}_lower_bound"] = result.lower_bound
-    row["phenotype"] = a.phenotype.phenotype
-    row["platelet_recovery_day"] = a.platelet_recovery_day
+    row["phenotype"] = g.phenotype.phenotype
+    row["platelet_recovery_day"] = g.platelet_recovery_day
+    return row
+
+
+def assessment_row(a: Assessment) -> dict[str, object]:
+    """The columns of ``icaht grade``: :func:`grades_row`, then the worst CTCAE per lineage and
+    phase, CAR-HEMATOTOX, the recommendations fired and the rules that could not be evaluated on
+    the as-of day (rule ids, ``;``-separated)."""
+    row = grades_row(
+        a.patient_id,
+        a.as_of_day,
+        (a.follow_up_end_day, a.follow_up_end_reason),
+        f"{a.profile_name}@{a.profile_version}",
+        a,
+    )
     for status in a.lineages:
         key = status.lineage.replace(" ", "_")
         for phase in _PHASES:

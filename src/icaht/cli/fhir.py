@@ -1,45 +1,39 @@
-"""``icaht fhir``: export records and assessments as FHIR R4, import FHIR into records."""
+"""``icaht fhir``: export records and assessments as FHIR R4, import FHIR into records, pull one
+patient from a FHIR server. fhir.resources (slow to import) loads only when one of these runs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy.orm import Session
 
-from icaht.core.assessment import assess
-from icaht.core.record import PatientRecord
-from icaht.errors import IcahtError, InputError
-from icaht.io.detect import is_ndjson_folder
-from icaht.io.fhir.assessment import assessment_resources
-from icaht.io.fhir.cards import recommendation_cards
-from icaht.io.fhir.courses import missing_infusion
-from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
-from icaht.io.fhir.reader import read_bundle, read_ndjson
-from icaht.io.fhir.report import ImportReport
-from icaht.io.fhir.writer import Resource, fhir_id, validated, write_bundle, write_ndjson
-from icaht.io.inputs import load_courses
-from icaht.io.records import read_records
-from icaht.knowledge.profile import DEFAULT_PROFILE, load_profile
-from icaht.store.patients import import_records
+from icaht.cli.common import (
+    DEFAULT_PROFILE,
+    AsOfOption,
+    ProfileOption,
+    chosen_profile,
+    cli_actor,
+    command_group,
+    database,
+    err,
+    parse_as_of,
+    writing,
+)
 
-fhir_app = typer.Typer(no_args_is_help=True, help="FHIR R4: export records and assessments.")
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from icaht.core.record import PatientRecord
+    from icaht.io.fhir.report import ImportReport
 
-
-def _fail(exc: IcahtError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
+fhir_app = command_group("FHIR R4: export records and assessments.")
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    from icaht.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 @fhir_app.command("export")
@@ -50,10 +44,10 @@ def export_command(
     ],
 ) -> None:
     """Write records as FHIR R4 resources (validated with fhir.resources)."""
-    try:
-        records = read_records(record)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    from icaht.io.fhir.writer import write_bundle, write_ndjson
+    from icaht.io.records import read_records
+
+    records = read_records(record)
     if out.suffix.lower() == ".json":
         count = write_bundle(records, out)
         err.print(f"{len(records)} patient(s), {count} resource(s) -> {out}")
@@ -69,26 +63,22 @@ def assessment_command(
         Path, typer.Argument(help="A record .json, a FHIR Bundle, or any input of `icaht assess`.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output Bundle (.json).")],
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Day relative to infusion or an ISO date; default latest."),
-    ] = None,
-    profile: Annotated[str, typer.Option("--profile", help="Profile name or TOML.")] = (
-        DEFAULT_PROFILE
-    ),
+    as_of: AsOfOption = None,
+    profile: ProfileOption = DEFAULT_PROFILE,
     cards: Annotated[
         Path | None, typer.Option("--cards", help="Also write the CDS Hooks cards (.json).")
     ] = None,
 ) -> None:
     """Write the assessment as FHIR R4 (grade Observations, CAR-HEMATOTOX RiskAssessment)."""
-    from icaht.cli import _parse_as_of  # noqa: PLC0415 (the main CLI imports this module)
+    from icaht.core.assessment import assess
+    from icaht.io.fhir.assessment import assessment_resources
+    from icaht.io.fhir.cards import recommendation_cards
+    from icaht.io.fhir.writer import Resource, fhir_id, validated
+    from icaht.io.inputs import load_courses
 
-    try:
-        chosen = load_profile(profile)
-        courses = load_courses(record)
-    except IcahtError as exc:
-        raise _fail(exc) from None
-    moment = _parse_as_of(as_of)
+    chosen = chosen_profile(profile)
+    moment = parse_as_of(as_of)
+    courses = load_courses(record)
     entries: list[Resource] = []
     all_cards: list[dict[str, object]] = []
     with Progress(
@@ -119,16 +109,19 @@ def import_command(
     ] = None,
 ) -> None:
     """Read FHIR into PatientRecord files (one per patient) and print the import report."""
-    try:
-        if source.is_dir() and is_ndjson_folder(source):
-            records, report = read_ndjson(source)
-        else:
-            records, report = read_bundle(source)
-        missing = missing_infusion(records, str(source))
-        if missing:  # days cannot be counted: say so here, not in every later assessment
-            raise InputError(missing)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    from icaht.errors import InputError
+    from icaht.io.detect import is_ndjson_folder
+    from icaht.io.fhir.courses import missing_infusion
+    from icaht.io.fhir.reader import read_bundle, read_ndjson
+    from icaht.io.fhir.writer import fhir_id
+
+    if source.is_dir() and is_ndjson_folder(source):
+        records, report = read_ndjson(source)
+    else:
+        records, report = read_bundle(source)
+    missing = missing_infusion(records, str(source))
+    if missing:  # days cannot be counted: say so here, not in every later assessment
+        raise InputError(missing)
     out.mkdir(parents=True, exist_ok=True)
     for record in records:
         name = fhir_id(record.patient.patient_id)
@@ -166,9 +159,10 @@ def pull_command(
     kid: Annotated[
         str | None, typer.Option("--kid", help="Key id (default: the key's JWK thumbprint).")
     ] = None,
-    scope: Annotated[str, typer.Option("--scope", help="Backend Services scope.")] = (
-        BACKEND_SCOPE
-    ),
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", help="Backend Services scope (default: system/*.read)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the PatientRecord (.json).")
     ] = None,
@@ -180,6 +174,8 @@ def pull_command(
     ] = None,
 ) -> None:
     """Read one patient from a FHIR R4 server (paging through its searches) into a record."""
+    from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
+
     if (client_id is None) != (key_file is None):
         err.print("[bold red]error:[/] --client-id and --key-file go together")
         raise typer.Exit(2)
@@ -187,7 +183,7 @@ def pull_command(
         err.print("[bold red]error:[/] give --token or --client-id/--key-file, not both")
         raise typer.Exit(2)
     backend = (
-        BackendClient(client_id, key_file, kid, scope)
+        BackendClient(client_id, key_file, kid, scope or BACKEND_SCOPE)
         if client_id is not None and key_file is not None
         else None
     )
@@ -202,12 +198,9 @@ def pull_command(
         def advance(kind: str, count: int) -> None:
             progress.update(task, description=f"reading {kind}", completed=count)
 
-        try:
-            record, report = pull_patient(
-                base, patient, token=token or None, backend=backend, progress=advance
-            )
-        except IcahtError as exc:
-            raise _fail(exc) from None
+        record, report = pull_patient(
+            base, patient, token=token or None, backend=backend, progress=advance
+        )
     _print_report(report)
     if out is not None:
         _write_json(out, record.model_dump(mode="json", exclude_none=True))
@@ -221,14 +214,12 @@ def pull_command(
 
 
 def _import_pulled(record: PatientRecord, source: str) -> None:
-    from icaht.cli import _database, cli_actor  # noqa: PLC0415 (the main CLI imports this module)
+    from icaht.store.patients import import_records
 
-    engine = _database()
+    engine = database()
     try:
-        with Session(engine) as session, session.begin():
+        with writing(engine) as session:
             summary = import_records(session, [record], source, actor=cli_actor())
-    except IcahtError as exc:
-        raise _fail(exc) from None
     finally:
         engine.dispose()
     err.print(

@@ -1,32 +1,30 @@
-"""``icaht cohort``: batch assessment of a cohort (``assess``) and its report."""
+"""``icaht cohort``: batch assessment of a cohort (``assess``) and its report. The engines
+(process pool, Spark) and the report's pandas and plotly load only when a command runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from icaht.cohort.local import RunSummary, run_local
-from icaht.errors import IcahtError
-from icaht.knowledge.profile import DEFAULT_PROFILE
+from icaht.cli.common import (
+    DEFAULT_PROFILE,
+    EXIT_INPUT,
+    ProfileOption,
+    command_group,
+)
+from icaht.cli.common import err as _err
+
+if TYPE_CHECKING:
+    from icaht.cohort.local import RunSummary
 
 #: Exit status when some patients (or rows) were rejected and listed in errors.csv.
 EXIT_REJECTED = 3
-#: Exit status for an input or profile that cannot be used at all (nothing written).
-EXIT_INPUT = 2
 
-cohort_app = typer.Typer(
-    no_args_is_help=True,
-    help="Cohorts: assess every patient into a results table; report on it.",
-)
-_err = Console(stderr=True)
+__all__ = ["EXIT_INPUT", "EXIT_REJECTED", "cohort_app"]
 
-
-def _fail(exc: IcahtError) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    return typer.Exit(EXIT_INPUT)
+cohort_app = command_group("Cohorts: assess every patient into a results table; report on it.")
 
 
 def _report(summary: RunSummary) -> None:
@@ -77,9 +75,7 @@ def assess_command(
         int | None,
         typer.Option(min=1, help="Worker processes (local) or cores (spark); default: all."),
     ] = None,
-    profile: Annotated[
-        str, typer.Option("--profile", help="Shipped profile name or a profile TOML file.")
-    ] = DEFAULT_PROFILE,
+    profile: ProfileOption = DEFAULT_PROFILE,
 ) -> None:
     """Assess every patient of INPUT into one results row per patient (grades, phenotype,
     recovery days, scores, TPO-RA response, rule ids fired as of day 30, day 90 and the as-of
@@ -89,19 +85,18 @@ def assess_command(
         raise typer.BadParameter("use local or spark", param_hint="--engine")
     if out.suffix != ".parquet":
         raise typer.BadParameter("the results file must end in .parquet", param_hint="--out")
-    try:
-        if engine == "spark":
-            from icaht.cohort.spark import run_spark  # noqa: PLC0415 - pyspark is heavy
+    if engine == "spark":
+        from icaht.cohort.spark import run_spark
 
-            summary = run_spark(
-                input_path, out, as_of_day=as_of_day, profile=profile, cores=workers, console=_err
-            )
-        else:
-            summary = run_local(
-                input_path, out, as_of_day=as_of_day, profile=profile, workers=workers, console=_err
-            )
-    except IcahtError as exc:
-        raise _fail(exc) from None
+        summary = run_spark(
+            input_path, out, as_of_day=as_of_day, profile=profile, cores=workers, console=_err
+        )
+    else:
+        from icaht.cohort.local import run_local
+
+        summary = run_local(
+            input_path, out, as_of_day=as_of_day, profile=profile, workers=workers, console=_err
+        )
     _report(summary)
     if not summary.complete:
         raise typer.Exit(EXIT_REJECTED)
@@ -122,12 +117,9 @@ def report_command(
     ] = "CAR-T hematotoxicity cohort report",
 ) -> None:
     """Cohort statistics as one offline HTML report, every table also as CSV."""
-    from icaht.cohort.report import write_report  # noqa: PLC0415 - pandas/plotly are heavy
+    from icaht.cohort.report import write_report
 
-    try:
-        written = write_report(results, out, tables_dir=tables_dir, title=title, progress=True)
-    except IcahtError as exc:
-        raise _fail(exc) from None
+    written = write_report(results, out, tables_dir=tables_dir, title=title, progress=True)
     _err.print(
         f"{written.n_patients:,} patient(s) -> {written.html}; "
         f"{len(written.tables)} table(s) in {written.tables_dir}",

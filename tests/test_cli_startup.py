@@ -1,0 +1,96 @@
+"""The command line starts in a blink (issue 20, "CLI start in a blink"; issue 19, one CLI
+package): importing it, ``icaht --help`` and ``icaht assess`` of one record load neither the web
+stack nor the dataframe and FHIR libraries; errors of every command go through one handler."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from icaht.atomic import atomic_text, partial_path
+from icaht.cli import app
+from icaht.cli import common as cli_common
+from icaht.io.fhir import pull
+from icaht.knowledge import profile
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("fastapi", "sqlalchemy", "pandas", "fhir.resources", "lifelines", "plotly", "uvicorn")
+runner = CliRunner()
+
+
+def _loaded_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``names`` a fresh interpreter has loaded after running ``code``."""
+    probe = f"import sys\n{code}\nprint(repr(sorted(m for m in {names!r} if m in sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return list(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    assert _loaded_after("import icaht.cli") == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--help"], ["assess", str(ROOT / "examples" / "baur.json")], ["fhir", "--help"]],
+    ids=["help", "assess", "fhir-help"],
+)
+def test_a_command_loads_only_what_it_uses(arguments: list[str]) -> None:
+    code = (
+        "from icaht.cli import app\n"
+        f"try:\n    app({arguments!r}, standalone_mode=False)\n"
+        "except SystemExit:\n    pass"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_help_does_not_load_the_assessment() -> None:
+    code = "from icaht.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass"
+    assert _loaded_after(code, ("icaht.core.assessment", "pyarrow", "numpy")) == []
+
+
+def test_option_defaults_equal_the_library_defaults() -> None:
+    """The CLI names the default profile without importing the profile models."""
+    assert cli_common.DEFAULT_PROFILE == profile.DEFAULT_PROFILE
+    assert pull.BACKEND_SCOPE == "system/*.read"  # named in the help of `icaht fhir pull --scope`
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["assess", "missing.json"],
+        ["fhir", "import", "missing.json", "--out", "x"],
+        ["cohort", "report", "missing.parquet", "--out", "x.html"],
+        ["rules", "--profile", "no-such-profile"],
+    ],
+    ids=["assess", "fhir", "cohort", "profile"],
+)
+def test_every_group_reports_icaht_errors_once_with_exit_status_2(arguments: list[str]) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output
+    assert "Traceback" not in result.output
+
+
+def _interrupted_write(target: Path) -> None:
+    with atomic_text(target) as handle:
+        handle.write("half")
+        raise RuntimeError("interrupted")
+
+
+def test_a_failed_atomic_write_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        _interrupted_write(target)
+    assert target.read_text(encoding="utf-8") == "old"
+    assert not partial_path(target).exists()
+    with atomic_text(target) as handle:
+        handle.write("new")
+    assert target.read_text(encoding="utf-8") == "new"
