@@ -255,7 +255,9 @@ class GridBatch:
         return out
 
     def missing_stretch(self) -> BoolArray:
-        """Per patient: :func:`has_missing_stretch`."""
+        """Per patient: whether a stretch of the window was left missing (an internal gap, or a
+        leading/trailing stretch longer than the interpolation limit): a duration counted on it
+        is a minimum."""
         n = self.offsets.size - 1
         long = (self.gap_kind == 1) | (self.gap_last - self.gap_first + 1 > self.max_gap)
         return np.bincount(self.gap_patient[long], minlength=n) > 0
@@ -580,12 +582,6 @@ def threshold_label(comparison: Comparison, threshold: float) -> str:
 def fmt_value(value: float) -> str:
     """A count for messages: up to 3 significant decimals, no trailing zeros."""
     return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def has_missing_stretch(series: DaySeries) -> bool:
-    """True if any stretch of the window was left missing (internal gap, or a leading/trailing
-    stretch longer than the interpolation limit): a duration counted on it is a minimum."""
-    return any(g.kind == "internal" or g.days > series.max_gap for g in series.gaps)
 
 
 def gap_caveats(series: DaySeries, analyte: str) -> list[str]:
