@@ -60,45 +60,110 @@ class Prepared:
     dropped_after_end: int
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """:class:`Prepared` for many patients: their observations concatenated patient after
+    patient, patient ``i`` at ``offsets[i]:offsets[i + 1]``, with per-patient drop counts."""
+
+    offsets: IntArray
+    days: FloatArray
+    values: FloatArray
+    dropped_non_finite: IntArray
+    dropped_after_end: IntArray
+
+
+def segment_ids(offsets: IntArray) -> IntArray:
+    """The segment (patient) of every element of a concatenation described by ``offsets``."""
+    n = offsets.size - 1
+    return np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+
+
+def ranges(lengths: IntArray) -> IntArray:
+    """``concatenate([arange(k) for k in lengths])`` without the loop."""
+    total = int(lengths.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def _offsets_of(segment: IntArray, n: int) -> IntArray:
+    """Offsets (``n + 1``) of a sorted array of segment ids."""
+    return np.searchsorted(segment, np.arange(n + 1, dtype=np.int64), side="left").astype(np.int64)
+
+
+def prepare_batch(
+    days: FloatArray, values: FloatArray, offsets: IntArray, end_day: FloatArray
+) -> PreparedBatch:
+    """:func:`prepare` for many patients at once (``end_day`` per patient)."""
+    n = offsets.size - 1
+    pid = segment_ids(offsets)
+    finite = np.isfinite(values) & (np.abs(days) <= MAX_ABS_DAY)  # also rejects non-finite days
+    bad = np.bincount(pid[~finite], minlength=n).astype(np.int64)
+    after = days > end_day[pid]  # NaN end: nothing is after it
+    after &= finite
+    n_after = np.bincount(pid[after], minlength=n).astype(np.int64)
+    keep = finite & ~after
+    d, v, p = days, values, pid
+    if not bool(keep.all()):
+        d, v, p = d[keep], v[keep], p[keep]
+    if d.size > 1 and bool(np.any((d[1:] < d[:-1]) & (p[1:] == p[:-1]))):
+        order = np.lexsort((d, p))  # stable: same-day values keep their order
+        d, v, p = d[order], v[order], p[order]
+    return PreparedBatch(_offsets_of(p, n), d, v, bad, n_after)
+
+
 def prepare(days: FloatArray, values: FloatArray, end_day: float) -> Prepared:
     """Keep finite (day, value) pairs with ``day <= end_day``, sorted by day (stable).
 
     Pairs with a non-finite value or day (or ``|day| > MAX_ABS_DAY``) are dropped and counted.
     Values after ``end_day`` are ignored (no look-ahead past the end of usable follow-up).
     Mismatched lengths are truncated to the shorter array (defensive; callers pass equal lengths).
+    One patient of :func:`prepare_batch`.
     """
     d = np.asarray(days, dtype=np.float64).ravel()
     v = np.asarray(values, dtype=np.float64).ravel()
     if d.shape != v.shape:
         n = min(d.size, v.size)
         d, v = d[:n], v[:n]
-    finite = np.isfinite(v) & (np.abs(d) <= MAX_ABS_DAY)  # also rejects non-finite days
-    n_bad = int(d.size - np.count_nonzero(finite))
-    if n_bad:
-        d, v = d[finite], v[finite]
-    n_after = 0
-    if not math.isnan(end_day):
-        keep = d <= end_day
-        n_after = int(d.size - np.count_nonzero(keep))
-        if n_after:
-            d, v = d[keep], v[keep]
-    if d.size > 1 and bool(np.any(d[1:] < d[:-1])):
-        order = np.argsort(d, kind="stable")
-        d, v = d[order], v[order]
-    return Prepared(d, v, n_bad, n_after)
+    one = prepare_batch(d, v, np.array([0, d.size], dtype=np.int64), np.array([end_day]))
+    return Prepared(
+        one.days, one.values, int(one.dropped_non_finite[0]), int(one.dropped_after_end[0])
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBatch:
+    """The lowest value per calendar day of many patients, concatenated patient after patient
+    (patient ``i`` at ``offsets[i]:offsets[i + 1]``, ordered by day)."""
+
+    offsets: IntArray
+    cal: IntArray
+    values: FloatArray
+
+
+def daily_minimum_batch(prepared: PreparedBatch) -> DailyBatch:
+    """:func:`daily_minimum` for every patient of a prepared batch (days sorted per patient)."""
+    n = prepared.offsets.size - 1
+    if prepared.days.size == 0:
+        return DailyBatch(np.zeros(n + 1, dtype=np.int64), _EMPTY_I, _EMPTY_F)
+    pid = segment_ids(prepared.offsets)
+    cal = np.floor(prepared.days).astype(np.int64)
+    new = np.empty(cal.size, dtype=np.bool_)
+    new[0] = True
+    new[1:] = (cal[1:] != cal[:-1]) | (pid[1:] != pid[:-1])
+    starts = np.flatnonzero(new)
+    minima = np.minimum.reduceat(prepared.values, starts)
+    return DailyBatch(_offsets_of(pid[starts], n), cal[starts], minima)
 
 
 def daily_minimum(days: FloatArray, values: FloatArray) -> tuple[IntArray, FloatArray]:
     """Lowest value per calendar day; ``days`` must be sorted. Calendar day = ``floor(day)``.
 
     Returns ``(calendar_days, minima)``, both ordered by day, one entry per day with a value.
-    Source: LIANG-ICAHT ("keep the lowest ANC value" per day).
+    Source: LIANG-ICAHT ("keep the lowest ANC value" per day). One patient of
+    :func:`daily_minimum_batch`.
     """
-    if days.size == 0:
-        return _EMPTY_I, _EMPTY_F
-    cal = np.floor(days).astype(np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], cal[1:] != cal[:-1])))
-    return cal[starts], np.minimum.reduceat(values, starts)
+    one = PreparedBatch(np.array([0, days.size], dtype=np.int64), days, values, _EMPTY_I, _EMPTY_I)
+    out = daily_minimum_batch(one)
+    return out.cal, out.values
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +212,188 @@ class DaySeries:
         return None if idx.size == 0 else self.start_day + int(idx[-1])
 
 
+_GAP_KINDS: tuple[Literal["leading", "internal", "trailing"], ...] = (
+    "leading",
+    "internal",
+    "trailing",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GridBatch:
+    """:class:`DaySeries` of many patients: one value per calendar day from ``start_day`` to
+    each patient's ``end_day``, concatenated (patient ``i`` at ``offsets[i]:offsets[i + 1]``,
+    none when its end is before the start), with the gaps left missing as columns (ordered by
+    patient and day; ``gap_kind`` indexes ``leading, internal, trailing``)."""
+
+    start_day: int
+    end_day: IntArray
+    offsets: IntArray
+    values: FloatArray
+    observed: BoolArray
+    carried: BoolArray
+    gap_patient: IntArray
+    gap_first: IntArray
+    gap_last: IntArray
+    gap_kind: IntArray
+    max_gap: int
+
+    def n_observed(self) -> IntArray:
+        """Days with an observed (not interpolated) value, per patient."""
+        csum = np.zeros(self.observed.size + 1, dtype=np.int64)
+        np.cumsum(self.observed, out=csum[1:])
+        return csum[self.offsets[1:]] - csum[self.offsets[:-1]]
+
+    def last_value_index(self) -> IntArray:
+        """Per patient, the grid index (from its start) of the last day with a value, or -1."""
+        n = self.offsets.size - 1
+        out = np.full(n, -1, dtype=np.int64)
+        has = np.flatnonzero(~np.isnan(self.values))
+        if has.size:
+            pid = np.searchsorted(self.offsets, has, side="right") - 1
+            out[pid] = has - self.offsets[pid]  # the last write of each patient wins
+        return out
+
+    def missing_stretch(self) -> BoolArray:
+        """Per patient: whether a stretch of the window was left missing (an internal gap, or a
+        leading/trailing stretch longer than the interpolation limit): a duration counted on it
+        is a minimum."""
+        n = self.offsets.size - 1
+        long = (self.gap_kind == 1) | (self.gap_last - self.gap_first + 1 > self.max_gap)
+        return np.bincount(self.gap_patient[long], minlength=n) > 0
+
+    def series(self, i: int) -> DaySeries:
+        """Patient ``i`` as a :class:`DaySeries`."""
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        g0, g1 = np.searchsorted(self.gap_patient, [i, i + 1], side="left").tolist()
+        gaps = tuple(
+            Gap(f, last, _GAP_KINDS[k])
+            for f, last, k in zip(
+                self.gap_first[g0:g1].tolist(),
+                self.gap_last[g0:g1].tolist(),
+                self.gap_kind[g0:g1].tolist(),
+                strict=True,
+            )
+        )
+        return DaySeries(
+            self.start_day,
+            int(self.end_day[i]),
+            self.values[a:b],
+            self.observed[a:b],
+            gaps,
+            self.max_gap,
+            self.carried[a:b],
+        )
+
+
+def day_series_batch(
+    daily: DailyBatch,
+    *,
+    start_day: int,
+    end_day: IntArray,
+    max_gap: int,
+    round_decimals: int | None = None,
+    carry_edges: int = 0,
+) -> GridBatch:
+    """:func:`day_series` for many patients at once (window end per patient)."""
+    lengths = np.maximum(end_day - start_day + 1, 0)
+    offsets = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    grid = np.full(int(offsets[-1]), np.nan)
+    observed = np.zeros(grid.size, dtype=np.bool_)
+    carried = np.zeros(grid.size, dtype=np.bool_)
+    pid = segment_ids(daily.offsets)
+    inside = (daily.cal >= start_day) & (daily.cal <= end_day[pid])
+    p, c, v = pid[inside], daily.cal[inside], daily.values[inside]
+    pos = offsets[p] + (c - start_day)
+    grid[pos] = v
+    observed[pos] = True
+    gaps: list[tuple[IntArray, IntArray, IntArray, int]] = []
+    if p.size:
+        same = p[1:] == p[:-1]
+        missing = c[1:] - c[:-1] - 1
+        k = np.flatnonzero(same & (missing > 0) & (missing <= max_gap))
+        if k.size:
+            _interpolate(grid, pos, c, v, k, missing[k], round_decimals)
+        k = np.flatnonzero(same & (missing > max_gap))
+        gaps.append((p[k], c[k] + 1, c[k + 1] - 1, 1))
+        first = np.flatnonzero(np.concatenate(([True], ~same)))
+        last = np.concatenate((first[1:] - 1, [p.size - 1]))
+        lead = c[first] - start_day
+        _edge(
+            grid, carried, gaps, (lead, pos[first], v[first], p[first], c[first]), -1, carry_edges
+        )
+        trail = end_day[p[last]] - c[last]
+        _edge(grid, carried, gaps, (trail, pos[last], v[last], p[last], c[last]), 1, carry_edges)
+    gp, gf, gl, gk = _gap_columns(gaps)
+    return GridBatch(start_day, end_day, offsets, grid, observed, carried, gp, gf, gl, gk, max_gap)
+
+
+def _interpolate(
+    grid: FloatArray,
+    pos: IntArray,
+    cal: IntArray,
+    values: FloatArray,
+    pairs: IntArray,
+    missing: IntArray,
+    round_decimals: int | None,
+) -> None:
+    """Fill the missing days between observed days ``pairs`` and ``pairs + 1`` on ``grid``:
+    linear interpolation as ``np.interp`` computes it (slope times distance plus the left
+    value), rounded to ``round_decimals`` when given (LIANG-ICAHT)."""
+    x1 = cal[pairs].astype(np.float64)
+    y1 = values[pairs]
+    slope = (values[pairs + 1] - y1) / (cal[pairs + 1].astype(np.float64) - x1)
+    rep = np.repeat(np.arange(pairs.size, dtype=np.int64), missing)
+    step = ranges(missing) + 1
+    filled = slope[rep] * ((x1[rep] + step) - x1[rep]) + y1[rep]
+    if round_decimals is not None:
+        filled = np.round(filled, round_decimals)
+    grid[pos[pairs][rep] + step] = filled
+
+
+_Edge = tuple[IntArray, IntArray, FloatArray, IntArray, IntArray]
+
+
+def _edge(
+    grid: FloatArray,
+    carried: BoolArray,
+    gaps: list[tuple[IntArray, IntArray, IntArray, int]],
+    edge: _Edge,
+    direction: Literal[-1, 1],
+    carry_edges: int,
+) -> None:
+    """The stretch before the first (``direction=-1``) or after the last (``+1``) value of each
+    patient: carried from that value when at most ``carry_edges`` days long, else a gap."""
+    stretch, pos, value, patient, day = edge
+    long = stretch > carry_edges
+    kind = 0 if direction < 0 else 2
+    lo = day - stretch if direction < 0 else day + 1
+    hi = day - 1 if direction < 0 else day + stretch
+    gaps.append((patient[long], lo[long], hi[long], kind))
+    carry = np.flatnonzero((stretch > 0) & ~long)
+    if carry.size:
+        m = stretch[carry]
+        first = pos[carry] - m if direction < 0 else pos[carry] + 1
+        at = np.repeat(first, m) + ranges(m)
+        grid[at] = np.repeat(value[carry], m)
+        carried[at] = True
+
+
+def _gap_columns(
+    gaps: list[tuple[IntArray, IntArray, IntArray, int]],
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """The gaps as columns ordered by patient and first day."""
+    if not gaps:
+        return _EMPTY_I, _EMPTY_I, _EMPTY_I, _EMPTY_I
+    patient = np.concatenate([g[0] for g in gaps])
+    first = np.concatenate([g[1] for g in gaps])
+    last = np.concatenate([g[2] for g in gaps])
+    kind = np.concatenate([np.full(g[0].size, g[3], dtype=np.int64) for g in gaps])
+    order = np.lexsort((first, patient))
+    return patient[order], first[order], last[order], kind[order]
+
+
 def day_series(
     cal_days: IntArray,
     minima: FloatArray,
@@ -168,60 +415,17 @@ def day_series(
     filled with it when there are at most ``carry_edges`` of them, and days after the last value
     with it likewise (LIANG-ICAHT: ``na.approx(rule = 2, maxgap = 7)``); those days are marked
     ``carried``. Longer edge stretches (or all of them with ``carry_edges=0``) stay NaN and are
-    listed in ``gaps``.
+    listed in ``gaps``. One patient of :func:`day_series_batch`.
     """
-    n = end_day - start_day + 1
-    if n <= 0:
-        return DaySeries(
-            start_day, end_day, _EMPTY_F, np.zeros(0, dtype=np.bool_), (), max_gap, _EMPTY_B
-        )
-    grid = np.full(n, np.nan)
-    observed = np.zeros(n, dtype=np.bool_)
-    carried = np.zeros(n, dtype=np.bool_)
-    if cal_days.size:
-        lo = int(np.searchsorted(cal_days, start_day, side="left"))
-        hi = int(np.searchsorted(cal_days, end_day, side="right"))
-        obs_days = cal_days[lo:hi]
-        obs_vals = minima[lo:hi]
-    else:
-        obs_days, obs_vals = cal_days, minima
-    if obs_days.size == 0:
-        return DaySeries(start_day, end_day, grid, observed, (), max_gap, carried)
-    idx = obs_days - start_day
-    grid[idx] = obs_vals
-    observed[idx] = True
-    gaps: list[Gap] = []
-    first, last = int(obs_days[0]), int(obs_days[-1])
-    if first - start_day > carry_edges:
-        gaps.append(Gap(start_day, first - 1, "leading"))
-    elif first > start_day:
-        grid[: first - start_day] = obs_vals[0]
-        carried[: first - start_day] = True
-    if obs_days.size >= 2:
-        missing = np.diff(obs_days) - 1
-        if bool(np.any(missing > 0)):
-            span = np.arange(first, last + 1, dtype=np.float64)
-            filled = np.interp(span, obs_days.astype(np.float64), obs_vals)
-            long_gap = np.flatnonzero(missing > max_gap)
-            if long_gap.size:
-                # Mark the days of each long gap (a handful per series) as missing again.
-                g_first = (obs_days[long_gap] + 1).tolist()
-                g_last = (obs_days[long_gap + 1] - 1).tolist()
-                for a, b in zip(g_first, g_last, strict=True):
-                    filled[a - first : b - first + 1] = np.nan
-                    gaps.append(Gap(a, b, "internal"))
-            sl = slice(first - start_day, last - start_day + 1)
-            interp_mask = ~observed[sl]
-            if round_decimals is not None:
-                filled[interp_mask] = np.round(filled[interp_mask], round_decimals)
-            grid[sl][interp_mask] = filled[interp_mask]
-    if end_day - last > carry_edges:
-        gaps.append(Gap(last + 1, end_day, "trailing"))
-    elif last < end_day:
-        grid[last - start_day + 1 :] = obs_vals[-1]
-        carried[last - start_day + 1 :] = True
-    gaps.sort(key=lambda g: g.first_day)
-    return DaySeries(start_day, end_day, grid, observed, tuple(gaps), max_gap, carried)
+    one = DailyBatch(np.array([0, cal_days.size], dtype=np.int64), cal_days, minima)
+    return day_series_batch(
+        one,
+        start_day=start_day,
+        end_day=np.array([end_day], dtype=np.int64),
+        max_gap=max_gap,
+        round_decimals=round_decimals,
+        carry_edges=carry_edges,
+    ).series(0)
 
 
 def below(values: FloatArray, threshold: float, comparison: Comparison) -> BoolArray:
@@ -234,75 +438,140 @@ def below(values: FloatArray, threshold: float, comparison: Comparison) -> BoolA
     return values < threshold - COMPARISON_TOLERANCE
 
 
-def runs(mask: BoolArray) -> tuple[IntArray, IntArray]:
-    """Runs of True: ``(starts, ends)`` as inclusive indices, in order."""
+@dataclass(frozen=True, slots=True)
+class RunsBatch:
+    """Runs of many patients: ``patient``, ``starts`` and ``ends`` (inclusive indices from the
+    patient's first grid day), ordered by patient and day; per patient the ``duration`` in days
+    and, per run, whether it makes up that duration (``selected``)."""
+
+    patient: IntArray
+    starts: IntArray
+    ends: IntArray
+    duration: IntArray
+    selected: BoolArray
+
+    def of(self, i: int) -> tuple[IntArray, IntArray, IntArray]:
+        """Patient ``i``'s runs ``(starts, ends, selected indices)``."""
+        a, b = np.searchsorted(self.patient, [i, i + 1], side="left").tolist()
+        return self.starts[a:b], self.ends[a:b], np.flatnonzero(self.selected[a:b])
+
+
+def segment_runs(mask: BoolArray, offsets: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Runs of True within each segment of ``mask``: ``(segment, starts, ends)``, inclusive
+    indices from the segment's start; a run never crosses from one segment to the next."""
     if mask.size == 0 or not bool(mask.any()):
-        return _EMPTY_I, _EMPTY_I
-    padded = np.zeros(mask.size + 2, dtype=np.int8)
-    padded[1:-1] = mask
-    change = np.flatnonzero(padded[1:] != padded[:-1])  # alternating run starts / run ends + 1
-    return change[0::2].astype(np.int64), change[1::2].astype(np.int64) - 1
+        return _EMPTY_I, _EMPTY_I, _EMPTY_I
+    filled = offsets[:-1][np.diff(offsets) > 0]
+    head = np.zeros(mask.size, dtype=np.bool_)
+    head[filled] = True
+    tail = np.roll(head, -1)  # the last element of every segment
+    before = np.empty_like(mask)
+    before[0] = False
+    before[1:] = mask[:-1]
+    after = np.empty_like(mask)
+    after[-1] = False
+    after[:-1] = mask[1:]
+    starts = np.flatnonzero(mask & ~(before & ~head))
+    ends = np.flatnonzero(mask & ~(after & ~tail))
+    segment = np.searchsorted(offsets, starts, side="right") - 1
+    base = offsets[segment]
+    return segment, starts - base, ends - base
 
 
-def join_runs(starts: IntArray, ends: IntArray, join_gap: int) -> tuple[IntArray, IntArray]:
-    """Join runs separated by at most ``join_gap`` days (the days between count into the run).
+def join_segment_runs(
+    segment: IntArray, starts: IntArray, ends: IntArray, join_gap: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Join runs of the same segment separated by at most ``join_gap`` days (the days between
+    count into the run).
 
     LIANG-ICAHT (heatwaveR ``joinAcrossGaps = TRUE, maxGap = 2``): an interruption shorter than a
     stable recovery (3 consecutive days above the threshold) does not end the episode. The days in
     between are joined whatever their values (above the threshold, or missing), as heatwaveR does.
     """
     if starts.size <= 1 or join_gap <= 0:
-        return starts, ends
-    separate = (starts[1:] - ends[:-1] - 1) > join_gap
-    if not bool(separate.any()):
-        return starts[:1], ends[-1:]
+        return segment, starts, ends
+    separate = (segment[1:] != segment[:-1]) | ((starts[1:] - ends[:-1] - 1) > join_gap)
     keep_start = np.concatenate(([True], separate))
     keep_end = np.concatenate((separate, [True]))
-    return starts[keep_start], ends[keep_end]
+    return segment[keep_start], starts[keep_start], ends[keep_end]
 
 
-def run_duration(starts: IntArray, ends: IntArray, method: DurationMethod) -> tuple[int, IntArray]:
-    """Duration in days and the indices of the runs that make it.
+def segment_durations(
+    segment: IntArray, starts: IntArray, ends: IntArray, n: int, method: DurationMethod
+) -> tuple[IntArray, BoolArray]:
+    """Duration in days per segment and which runs make it.
 
     ``longest_run``: the longest (joined) run, first one on ties (LIANG-ICAHT). ``cumulative``:
     the sum of all (joined) runs, so days of non-stable recovery inside a joined run count toward
     the total (T-ICAHT Table 1 footnote).
     """
+    duration = np.zeros(n, dtype=np.int64)
     if starts.size == 0:
-        return 0, _EMPTY_I
+        return duration, _EMPTY_B
     lengths = ends - starts + 1
+    first = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1])))
     if method == "cumulative":
-        return int(lengths.sum()), np.arange(starts.size, dtype=np.int64)
-    best = int(np.argmax(lengths))
-    return int(lengths[best]), np.array([best], dtype=np.int64)
+        duration[segment[first]] = np.add.reduceat(lengths, first)
+        return duration, np.ones(starts.size, dtype=np.bool_)
+    duration[segment[first]] = np.maximum.reduceat(lengths, first)
+    best = np.flatnonzero(lengths == duration[segment])
+    selected = np.zeros(starts.size, dtype=np.bool_)
+    selected[best[np.concatenate(([True], segment[best][1:] != segment[best][:-1]))]] = True
+    return duration, selected
 
 
-def threshold_runs(
-    series: DaySeries,
+def threshold_runs_batch(
+    grid: GridBatch,
     threshold: float,
     comparison: Comparison,
     *,
     join_gap: int,
     method: DurationMethod,
-) -> tuple[int, IntArray, IntArray, IntArray]:
-    """Runs of ``series`` under ``threshold`` joined across ``join_gap`` and their duration.
+) -> RunsBatch:
+    """Runs of every patient's day series under ``threshold``, joined across ``join_gap``, and
+    their duration (``method``)."""
+    seg, s, e = segment_runs(below(grid.values, threshold, comparison), grid.offsets)
+    seg, s, e = join_segment_runs(seg, s, e, join_gap)
+    duration, selected = segment_durations(seg, s, e, grid.offsets.size - 1, method)
+    return RunsBatch(seg, s, e, duration, selected)
 
-    Returns ``(duration_days, starts, ends, selected)``: joined runs as grid indices and the
-    indices (into starts/ends) of the runs that make up the duration.
-    """
-    s, e = runs(below(series.values, threshold, comparison))
-    s, e = join_runs(s, e, join_gap)
-    total, selected = run_duration(s, e, method)
-    return total, s, e, selected
+
+def _one(size: int) -> IntArray:
+    return np.array([0, size], dtype=np.int64)
+
+
+def runs(mask: BoolArray) -> tuple[IntArray, IntArray]:
+    """Runs of True: ``(starts, ends)`` as inclusive indices, in order (one segment of
+    :func:`segment_runs`)."""
+    _, starts, ends = segment_runs(mask, _one(mask.size))
+    return starts, ends
+
+
+def join_runs(starts: IntArray, ends: IntArray, join_gap: int) -> tuple[IntArray, IntArray]:
+    """:func:`join_segment_runs` for the runs of one series."""
+    _, s, e = join_segment_runs(np.zeros(starts.size, dtype=np.int64), starts, ends, join_gap)
+    return s, e
+
+
+def run_duration(starts: IntArray, ends: IntArray, method: DurationMethod) -> tuple[int, IntArray]:
+    """:func:`segment_durations` for the runs of one series: the duration in days and the
+    indices of the runs that make it."""
+    duration, selected = segment_durations(
+        np.zeros(starts.size, dtype=np.int64), starts, ends, 1, method
+    )
+    return int(duration[0]), np.flatnonzero(selected)
+
+
+def grades_for_durations(durations: IntArray, table: tuple[tuple[int, int], ...]) -> IntArray:
+    """Grade of the largest ``minimum_days`` in ``table`` reached by each duration (else 0)."""
+    min_days = np.array([m for m, _ in table], dtype=np.int64)
+    grades = np.array([0] + [g for _, g in table], dtype=np.int64)
+    return grades[np.searchsorted(min_days, durations, side="right")]
 
 
 def grade_for_duration(duration_days: int, table: tuple[tuple[int, int], ...]) -> int:
     """Grade of the largest ``minimum_days`` in ``table`` reached by ``duration_days`` (else 0)."""
-    grade = 0
-    for min_days, g in table:
-        if duration_days >= min_days:
-            grade = g
-    return grade
+    return int(grades_for_durations(np.array([duration_days], dtype=np.int64), table)[0])
 
 
 def threshold_label(comparison: Comparison, threshold: float) -> str:
@@ -313,12 +582,6 @@ def threshold_label(comparison: Comparison, threshold: float) -> str:
 def fmt_value(value: float) -> str:
     """A count for messages: up to 3 significant decimals, no trailing zeros."""
     return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def has_missing_stretch(series: DaySeries) -> bool:
-    """True if any stretch of the window was left missing (internal gap, or a leading/trailing
-    stretch longer than the interpolation limit): a duration counted on it is a minimum."""
-    return any(g.kind == "internal" or g.days > series.max_gap for g in series.gaps)
 
 
 def gap_caveats(series: DaySeries, analyte: str) -> list[str]:
@@ -361,18 +624,18 @@ def carried_caveats(series: DaySeries, analyte: str) -> list[str]:
     return out
 
 
-def dropped_caveats(prepared: Prepared, analyte: str, end_day: float, end_reason: str) -> list[str]:
-    """Caveats for observations the graders ignored."""
+def dropped_caveats(
+    non_finite: int, after_end: int, analyte: str, end_day: float, end_reason: str
+) -> list[str]:
+    """Caveats for observations the graders ignored (counts of :class:`Prepared`)."""
     out: list[str] = []
-    if prepared.dropped_non_finite:
+    if non_finite:
         out.append(
-            f"{prepared.dropped_non_finite} {analyte} value(s) with a non-finite value or an "
-            f"invalid day: ignored"
+            f"{non_finite} {analyte} value(s) with a non-finite value or an invalid day: ignored"
         )
-    if prepared.dropped_after_end:
+    if after_end:
         out.append(
-            f"{prepared.dropped_after_end} {analyte} value(s) after day {fmt_value(end_day)} "
-            f"({end_reason}) ignored"
+            f"{after_end} {analyte} value(s) after day {fmt_value(end_day)} ({end_reason}) ignored"
         )
     return out
 

@@ -13,7 +13,6 @@ assessment and ``end_reason`` names it ("as-of", "death", "progression", "next t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,34 +23,29 @@ from icaht.core.daily import (
     DaySeries,
     FloatArray,
     IntArray,
-    below,
     calendar_end,
     carried_caveats,
-    daily_minimum,
-    day_series,
     dropped_caveats,
     fmt_value,
     gap_caveats,
-    grade_for_duration,
-    has_missing_stretch,
-    prepare,
     threshold_label,
-    threshold_runs,
 )
-from icaht.knowledge.icaht_criteria import (
-    ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
-    ANC_LATE_CONFIRM_MAX_10E9_PER_L,
-    ANC_PROFOUND_10E9_PER_L,
-    ANC_SEVERE_10E9_PER_L,
-    EARLY_WINDOW_END_DAY,
-    EARLY_WINDOW_START_DAY,
-    ICAHT_COMPARISON,
-    ICAHT_EARLY_PROFOUND_DURATION_GRADES,
-    ICAHT_EARLY_SEVERE_DURATION_GRADES,
-    ICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
-    LATE_WINDOW_START_DAY,
+from icaht.core.kernel import (
+    END_NOT_A_NUMBER,
+    GRADED,
+    NOT_REACHED,
+    RULE4_APPLIED,
+    RULE4_ONGOING,
+    RULE4_UNKNOWN,
+    Batch,
+    GradingScheme,
+    Window,
+    WindowGrades,
+    grade_window,
+    icaht_scheme,
 )
-from icaht.knowledge.profile import IcahtSettings, LateRule
+from icaht.knowledge.icaht_criteria import EARLY_WINDOW_END_DAY
+from icaht.knowledge.profile import IcahtSettings
 
 #: ``end_reason`` of an assessment that is simply made before the window closes (not censoring by
 #: an event): the result is the grade so far and is marked provisional.
@@ -111,7 +105,7 @@ class IcahtResult(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers shared with ticaht.py
+# One patient's result from the kernel's columns (icaht.core.kernel)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -162,29 +156,6 @@ def point_episode(day: int, value: float, threshold: float, comparison: Comparis
     )
 
 
-def depth_grade(
-    value: float, bands: tuple[tuple[float, int], ...], comparison: Comparison
-) -> tuple[int, float | None]:
-    """Grade and threshold of the deepest band ``value`` falls in (bands deepest first)."""
-    arr = np.array([value], dtype=np.float64)
-    for threshold, grade in bands:
-        if bool(below(arr, threshold, comparison)[0]):
-            return grade, threshold
-    return 0, None
-
-
-def window_bounds(
-    nominal_end: int, end_day: float, end_reason: str
-) -> tuple[int | None, str | None]:
-    """Window end actually used (calendar day) and the censoring reason if it cut the window."""
-    end_cal = calendar_end(end_day)
-    if end_cal is None:
-        return None, None
-    if end_cal < nominal_end:
-        return end_cal, end_reason
-    return nominal_end, None
-
-
 def late_window_closed(
     scale: Literal["ICAHT", "T-ICAHT"], nominal_end: int, end_day: float
 ) -> list[str]:
@@ -198,74 +169,6 @@ def late_window_closed(
         f"late window closed on day {nominal_end}; cytopenia after it is not graded by {scale} "
         f"(today's values are graded by CTCAE)"
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class LateDepth:
-    """The depth grade of a late window with at least two daily values, what set it, and why a
-    lower value did not count."""
-
-    grade: int
-    episodes: list[Episode]
-    caveats: list[str]
-
-
-def late_depth(
-    days: IntArray,
-    values: FloatArray,
-    *,
-    bands: tuple[tuple[float, int], ...],
-    comparison: Comparison,
-    confirm: float,
-    rule: LateRule,
-    analyte: str,
-) -> LateDepth:
-    """Late (T-)ICAHT depth grade under the non-transient rule (docs/decisions.md, Grading;
-    LIANG-ICAHT), from >= 2 daily values (calendar days and their lowest value).
-
-    * ``lowest_confirmed``: the band of the lowest value, provided another value is under
-      ``confirm`` (ANC <= 1.5, platelets < 100); otherwise grade 0, a transient dip.
-    * ``second_lowest``: the band of the second-lowest value (both values reach the band).
-
-    Late ICAHT and late T-ICAHT share this rule, so both lineages are judged the same way.
-    """
-    order = np.argsort(values, kind="stable")
-    lo, nd = int(order[0]), int(order[1])
-    lo_day, lo_val = int(days[lo]), float(values[lo])
-    nd_day, nd_val = int(days[nd]), float(values[nd])
-    lo_grade, lo_thr = depth_grade(lo_val, bands, comparison)
-    if rule == "lowest_confirmed":
-        if bool(below(np.array([nd_val]), confirm, comparison)[0]):
-            episodes = []
-            if lo_thr is not None:
-                episodes = [
-                    point_episode(lo_day, lo_val, lo_thr, comparison),
-                    point_episode(nd_day, nd_val, confirm, comparison),
-                ]
-            return LateDepth(lo_grade, episodes, [])
-        caveats = []
-        if lo_grade:
-            caveats.append(
-                f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} is transient: no other "
-                f"value in the window is {threshold_label(comparison, confirm)} (next lowest "
-                f"{fmt_value(nd_val)} on day {nd_day}); graded 0"
-            )
-        return LateDepth(0, [], caveats)
-    grade, nd_thr = depth_grade(nd_val, bands, comparison)
-    episodes = []
-    if nd_thr is not None:
-        episodes = [
-            point_episode(lo_day, lo_val, nd_thr, comparison),
-            point_episode(nd_day, nd_val, nd_thr, comparison),
-        ]
-    caveats = []
-    if lo_grade > grade:
-        caveats.append(
-            f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} not matched by a second value "
-            f"in its band (second lowest {fmt_value(nd_val)} on day {nd_day}): transient, not "
-            f"graded from it"
-        )
-    return LateDepth(grade, episodes, caveats)
 
 
 def not_evaluable(
@@ -293,8 +196,225 @@ def not_evaluable(
     )
 
 
+def window_result(grades: WindowGrades, i: int, *, end_day: float, end_reason: str) -> IcahtResult:
+    """Patient ``i`` of a graded batch as an :class:`IcahtResult`: the kernel's grade with the
+    episodes that set it, the caveats needed to read it (in a fixed order: ignored values, late
+    window closed, gaps, edge carry, the rule that set or limited the grade, window open) and
+    the citations. ``end_day``/``end_reason`` are the patient's end of follow-up (messages)."""
+    scheme, status = grades.scheme, int(grades.status[i])
+    early = grades.window == "early"
+    citations = list(scheme.early_citations if early else scheme.late_citations)
+    start, end = grades.start, int(grades.end[i])
+    censored_by = end_reason if bool(grades.censored[i]) else None
+    if status == END_NOT_A_NUMBER:
+        return not_evaluable(
+            scheme.scale,
+            grades.window,
+            reason="end of follow-up is not a number",
+            start=start,
+            end=start - 1,
+            censored_by=None,
+            caveats=[],
+            citations=citations,
+        )
+    if status == NOT_REACHED:
+        reason = f"{grades.window} window not reached (follow-up ends day {end}, {end_reason}"
+        if not early:
+            reason += f"; late {scheme.scale} starts day {start}"
+        return not_evaluable(
+            scheme.scale,
+            grades.window,
+            reason=reason + ")",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=[],
+            citations=citations,
+        )
+    prep = grades.prepared
+    caveats = dropped_caveats(
+        int(prep.dropped_non_finite[i]),
+        int(prep.dropped_after_end[i]),
+        scheme.analyte,
+        end_day,
+        end_reason,
+    )
+    if not early:
+        caveats += late_window_closed(scheme.scale, grades.nominal_end, end_day)
+    if status != GRADED:
+        return not_evaluable(
+            scheme.scale,
+            grades.window,
+            reason=f"no {scheme.analyte} value in day {start}-{end}",
+            start=start,
+            end=end,
+            censored_by=censored_by,
+            caveats=caveats,
+            citations=citations,
+        )
+    series = None if grades.grid is None else grades.grid.series(i)
+    if series is not None:
+        caveats += gap_caveats(series, scheme.analyte_plural)
+        caveats += carried_caveats(series, scheme.analyte_plural)
+    episodes = (
+        _early_episodes(grades, i, series, caveats, end_reason)
+        if early and series is not None
+        else _late_episodes(grades, i, series, caveats)
+    )
+    if bool(grades.open[i]):
+        caveats.append(
+            f"early window incomplete (assessed as of day {end}): grade so far, provisional"
+            if early
+            else f"late window open (assessed as of day {end}, window to day "
+            f"{grades.nominal_end}): grade so far, provisional"
+        )
+    return IcahtResult(
+        scale=scheme.scale,
+        window=grades.window,
+        grade=int(grades.grade[i]),
+        provisional=bool(grades.provisional[i]),
+        lower_bound=bool(grades.lower_bound[i]),
+        window_start_day=start,
+        window_end_day=end,
+        censored_by=censored_by,
+        duration_days={label: int(d[i]) for label, d in grades.durations.items()},
+        episodes=episodes,
+        caveats=caveats,
+        citations=citations,
+        carried_days=[] if series is None else series.carried_days(),
+    )
+
+
+def _early_episodes(
+    grades: WindowGrades, i: int, series: DaySeries, caveats: list[str], end_reason: str
+) -> list[Episode]:
+    """The runs that set an early grade (every row reaching the grade, shallow row first, or the
+    run of the no-recovery rule), adding the rule's caveat to ``caveats``."""
+    scheme = grades.scheme
+    cmp = scheme.comparison
+    table_grade = max(int(g[i]) for g in grades.row_grades)
+    episodes: list[Episode] = []
+    for row, runs, row_grade in zip(scheme.early_rows, grades.runs, grades.row_grades, strict=True):
+        if int(row_grade[i]) and int(row_grade[i]) == table_grade:
+            starts, ends, selected = runs.of(i)
+            episodes += episodes_from_runs(
+                series, starts, ends, selected, threshold=row.threshold, comparison=cmp
+            )
+    rule = int(grades.rule4[i])
+    if not rule:
+        return episodes
+    row = scheme.early_rows[0]
+    starts, ends, _ = grades.runs[0].of(i)
+    last = np.array([starts.size - 1], dtype=np.int64)
+    run_start = series.start_day + int(starts[-1])
+    last_day = series.start_day + int(ends[-1])
+    end = series.end_day
+    label = threshold_label(cmp, row.threshold)
+    if rule == RULE4_UNKNOWN:
+        caveats.append(
+            f"{scheme.analyte} {label} since day {run_start} unresolved at the last value (day "
+            f"{last_day}), but no {scheme.analyte} on day {last_day + 1}-{end}: recovery "
+            f"unknown, grade-4 rule (no recovery) not applied"
+        )
+    elif rule == RULE4_ONGOING:
+        caveats.append(
+            f"{scheme.analyte} {label} since day {run_start} is ongoing at the last value (day "
+            f"{last_day}): grade 4 if it lasts to day {EARLY_WINDOW_END_DAY} or follow-up ends "
+            f"without recovery (LIANG-ICAHT)"
+        )
+    elif rule == RULE4_APPLIED:
+        closed_by = (
+            f"follow-up ended day {end} ({end_reason})"
+            if end < EARLY_WINDOW_END_DAY
+            else f"no recovery by day {EARLY_WINDOW_END_DAY}"
+        )
+        caveats.append(
+            f"grade 4 by the no-recovery rule (LIANG-ICAHT): {scheme.analyte} {label} from day "
+            f"{run_start} to the last value (day {last_day}); {closed_by}"
+        )
+        episodes = episodes_from_runs(
+            series, starts, ends, last, threshold=row.threshold, comparison=cmp
+        )
+    return episodes
+
+
+def _late_episodes(
+    grades: WindowGrades, i: int, series: DaySeries | None, caveats: list[str]
+) -> list[Episode]:
+    """The value(s) that set a late grade (docs/decisions.md, Grading: the non-transient rule;
+    LIANG-ICAHT), or the run of T-ICAHT's deepest band, adding the rule's caveat to
+    ``caveats``."""
+    late = grades.late
+    if late is None:
+        return []
+    scheme, cmp = grades.scheme, grades.scheme.comparison
+    daily = grades.daily
+    lo = int(late.lowest[i])
+    lo_day, lo_val = int(daily.cal[lo]), float(daily.values[lo])
+    lo_grade, lo_thr = int(late.lowest_grade[i]), float(late.lowest_threshold[i])
+    episodes: list[Episode] = []
+    if int(late.n_tests[i]) < 2:
+        if not np.isnan(lo_thr):
+            episodes.append(point_episode(lo_day, lo_val, lo_thr, cmp))
+        caveats.append(
+            f"single {scheme.analyte} value in the late window (day {lo_day}: "
+            f"{fmt_value(lo_val)}): grade provisional ({scheme.single_note})"
+        )
+        return episodes
+    nd = int(late.second[i])
+    nd_day, nd_val = int(daily.cal[nd]), float(daily.values[nd])
+    nd_grade, nd_thr = int(late.second_grade[i]), float(late.second_threshold[i])
+    analyte = scheme.analyte_plural
+    if scheme.late_rule == "lowest_confirmed":
+        if bool(late.confirmed[i]):
+            if not np.isnan(lo_thr):
+                episodes = [
+                    point_episode(lo_day, lo_val, lo_thr, cmp),
+                    point_episode(nd_day, nd_val, scheme.late_confirm, cmp),
+                ]
+        elif lo_grade:
+            caveats.append(
+                f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} is transient: no other "
+                f"value in the window is {threshold_label(cmp, scheme.late_confirm)} (next "
+                f"lowest {fmt_value(nd_val)} on day {nd_day}); graded 0"
+            )
+    else:
+        if not np.isnan(nd_thr):
+            episodes = [
+                point_episode(lo_day, lo_val, nd_thr, cmp),
+                point_episode(nd_day, nd_val, nd_thr, cmp),
+            ]
+        if lo_grade > nd_grade:
+            caveats.append(
+                f"lowest {analyte} {fmt_value(lo_val)} on day {lo_day} not matched by a second "
+                f"value in its band (second lowest {fmt_value(nd_val)} on day {nd_day}): "
+                f"transient, not graded from it"
+            )
+    if bool(grades.lifted[i]) and series is not None and scheme.late_row is not None:
+        starts, ends, selected = grades.runs[0].of(i)
+        episodes = episodes_from_runs(
+            series, starts, ends, selected, threshold=scheme.late_row.threshold, comparison=cmp
+        )
+    return episodes
+
+
+def grade_one(
+    scheme: GradingScheme,
+    window: Window,
+    days: FloatArray,
+    values: FloatArray,
+    *,
+    end_day: float,
+    end_reason: str,
+) -> IcahtResult:
+    """One patient's window graded by the kernel (a batch of one)."""
+    batch = Batch.one(days, values, end_day, end_reason == AS_OF)
+    grades = grade_window(scheme, window, batch)
+    return window_result(grades, 0, end_day=end_day, end_reason=end_reason)
+
+
 # ---------------------------------------------------------------------------------------------
-# Early ICAHT
+# Neutrophil ICAHT
 # ---------------------------------------------------------------------------------------------
 
 
@@ -340,149 +460,9 @@ def grade_early_icaht(
     ``provisional`` is True when ``end_reason == "as-of"`` and the window ends before day 30.
     No ANC value in the window gives ``grade=None`` with a reason.
     """
-    citations = ["ICAHT", "LIANG-ICAHT"]
-    if settings.duration_method == "cumulative":
-        citations.append("T-ICAHT")
-    start = EARLY_WINDOW_START_DAY
-    end, censored_by = window_bounds(EARLY_WINDOW_END_DAY, end_day, end_reason)
-    if end is None:
-        return not_evaluable(
-            "ICAHT",
-            "early",
-            reason="end of follow-up is not a number",
-            start=start,
-            end=start - 1,
-            censored_by=None,
-            caveats=[],
-            citations=citations,
-        )
-    if end < start:
-        return not_evaluable(
-            "ICAHT",
-            "early",
-            reason=f"early window not reached (follow-up ends day {end}, {end_reason})",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=[],
-            citations=citations,
-        )
-    prep = prepare(days, values, end_day)
-    cal, mins = daily_minimum(prep.days, prep.values)
-    max_gap = settings.interpolation_max_gap_days
-    series = day_series(
-        cal,
-        mins,
-        start_day=start,
-        end_day=end,
-        max_gap=max_gap,
-        round_decimals=ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
-        carry_edges=settings.carry_edges_days,
+    return grade_one(
+        icaht_scheme(settings), "early", days, values, end_day=end_day, end_reason=end_reason
     )
-    caveats = dropped_caveats(prep, "ANC", end_day, end_reason)
-    if series.n_observed == 0:
-        return not_evaluable(
-            "ICAHT",
-            "early",
-            reason=f"no ANC value in day {start}-{end}",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=caveats,
-            citations=citations,
-        )
-    caveats.extend(gap_caveats(series, "ANC"))
-    caveats.extend(carried_caveats(series, "ANC"))
-    window_open = end_reason == AS_OF and end < EARLY_WINDOW_END_DAY
-
-    cmp = ICAHT_COMPARISON
-    method = settings.duration_method
-    join = settings.join_gap_days
-    d05, s05, e05, sel05 = threshold_runs(
-        series, ANC_SEVERE_10E9_PER_L, cmp, join_gap=join, method=method
-    )
-    d01, s01, e01, sel01 = threshold_runs(
-        series, ANC_PROFOUND_10E9_PER_L, cmp, join_gap=join, method=method
-    )
-    g05 = grade_for_duration(d05, ICAHT_EARLY_SEVERE_DURATION_GRADES)
-    g01 = grade_for_duration(d01, ICAHT_EARLY_PROFOUND_DURATION_GRADES)
-    grade = max(g05, g01)
-    episodes: list[Episode] = []
-    if g05 and g05 >= g01:
-        episodes += episodes_from_runs(
-            series, s05, e05, sel05, threshold=ANC_SEVERE_10E9_PER_L, comparison=cmp
-        )
-    if g01 and g01 >= g05:
-        episodes += episodes_from_runs(
-            series, s01, e01, sel01, threshold=ANC_PROFOUND_10E9_PER_L, comparison=cmp
-        )
-
-    # LIANG-ICAHT extra grade-4 rule: neutropenia from day 0..3 that never ends.
-    if s05.size and grade < 4:
-        last_day = series.last_value_day()
-        run_start = series.start_day + int(s05[-1])
-        run_end = series.start_day + int(e05[-1])
-        if (
-            last_day is not None
-            and run_end == last_day
-            and run_start <= settings.early_grade4_onset_max_day
-        ):
-            last_idx = np.array([e05.size - 1], dtype=np.int64)
-            rule_episode = episodes_from_runs(
-                series, s05, e05, last_idx, threshold=ANC_SEVERE_10E9_PER_L, comparison=cmp
-            )
-            trailing = end - last_day
-            if trailing > max_gap:
-                caveats.append(
-                    f"ANC <=0.5 since day {run_start} unresolved at the last value (day "
-                    f"{last_day}), but no ANC on day {last_day + 1}-{end}: recovery unknown, "
-                    f"grade-4 rule (no recovery) not applied"
-                )
-            elif window_open:
-                caveats.append(
-                    f"ANC <=0.5 since day {run_start} is ongoing at the last value (day "
-                    f"{last_day}): grade 4 if it lasts to day {EARLY_WINDOW_END_DAY} or follow-up "
-                    f"ends without recovery (LIANG-ICAHT)"
-                )
-            else:
-                closed_by = (
-                    f"follow-up ended day {end} ({end_reason})"
-                    if end < EARLY_WINDOW_END_DAY
-                    else f"no recovery by day {EARLY_WINDOW_END_DAY}"
-                )
-                caveats.append(
-                    f"grade 4 by the no-recovery rule (LIANG-ICAHT): ANC <=0.5 from day "
-                    f"{run_start} to the last value (day {last_day}); {closed_by}"
-                )
-                grade = 4
-                episodes = rule_episode
-    if window_open:
-        caveats.append(
-            f"early window incomplete (assessed as of day {end}): grade so far, provisional"
-        )
-    return IcahtResult(
-        scale="ICAHT",
-        window="early",
-        grade=grade,
-        provisional=window_open,
-        lower_bound=grade < 4 and has_missing_stretch(series),
-        window_start_day=start,
-        window_end_day=end,
-        censored_by=censored_by,
-        duration_days={
-            threshold_label(cmp, ANC_SEVERE_10E9_PER_L): d05,
-            threshold_label(cmp, ANC_PROFOUND_10E9_PER_L): d01,
-        },
-        episodes=episodes,
-        caveats=caveats,
-        citations=citations,
-        carried_days=series.carried_days(),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Late ICAHT
-# ---------------------------------------------------------------------------------------------
 
 
 def grade_late_icaht(
@@ -518,89 +498,6 @@ def grade_late_icaht(
     the window end): later values can raise the grade. ``duration_days`` is empty (late ICAHT is
     graded by depth, not duration). Episodes: the graded value(s), one day each.
     """
-    citations = ["ICAHT", "LIANG-ICAHT"]
-    start = LATE_WINDOW_START_DAY
-    nominal_end = settings.late_window_end_day
-    end, censored_by = window_bounds(nominal_end, end_day, end_reason)
-    if end is None:
-        return not_evaluable(
-            "ICAHT",
-            "late",
-            reason="end of follow-up is not a number",
-            start=start,
-            end=start - 1,
-            censored_by=None,
-            caveats=[],
-            citations=citations,
-        )
-    if end < start:
-        return not_evaluable(
-            "ICAHT",
-            "late",
-            reason=f"late window not reached (follow-up ends day {end}, {end_reason}; late ICAHT "
-            f"starts day {start})",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=[],
-            citations=citations,
-        )
-    prep = prepare(days, values, end_day)
-    cal, mins = daily_minimum(prep.days, prep.values)
-    in_window = (cal >= start) & (cal <= end)
-    wdays, wvals = cal[in_window], mins[in_window]
-    caveats = dropped_caveats(prep, "ANC", end_day, end_reason)
-    caveats += late_window_closed("ICAHT", nominal_end, end_day)
-    if wdays.size == 0:
-        return not_evaluable(
-            "ICAHT",
-            "late",
-            reason=f"no ANC value in day {start}-{end}",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=caveats,
-            citations=citations,
-        )
-    window_open = end_reason == AS_OF and end < nominal_end
-    cmp = ICAHT_COMPARISON
-    bands = ICAHT_LATE_DEPTH_GRADES_10E9_PER_L
-    single = wdays.size == 1
-    if single:
-        lo_day, lo_val = int(wdays[0]), float(wvals[0])
-        grade, lo_thr = depth_grade(lo_val, bands, cmp)
-        caveats.append(
-            f"single ANC value in the late window (day {lo_day}: {fmt_value(lo_val)}): grade "
-            f"provisional (non-transient neutropenia needs a second value)"
-        )
-        episodes = [] if lo_thr is None else [point_episode(lo_day, lo_val, lo_thr, cmp)]
-    else:
-        depth = late_depth(
-            wdays,
-            wvals,
-            bands=bands,
-            comparison=cmp,
-            confirm=ANC_LATE_CONFIRM_MAX_10E9_PER_L,
-            rule=settings.late_rule,
-            analyte="ANC",
-        )
-        grade, episodes = depth.grade, depth.episodes
-        caveats.extend(depth.caveats)
-    if window_open:
-        caveats.append(
-            f"late window open (assessed as of day {end}, window to day {nominal_end}): grade "
-            f"so far, provisional"
-        )
-    return IcahtResult(
-        scale="ICAHT",
-        window="late",
-        grade=grade,
-        provisional=single or window_open,
-        window_start_day=start,
-        window_end_day=end,
-        censored_by=censored_by,
-        duration_days={},
-        episodes=episodes,
-        caveats=caveats,
-        citations=citations,
+    return grade_one(
+        icaht_scheme(settings), "late", days, values, end_day=end_day, end_reason=end_reason
     )

@@ -17,48 +17,18 @@ import numpy as np
 from icaht.core.daily import (
     FloatArray,
     below,
+    calendar_end,
     daily_minimum,
     day_series,
-    dropped_caveats,
-    fmt_value,
-    gap_caveats,
-    grade_for_duration,
-    has_missing_stretch,
     prepare,
-    threshold_label,
-    threshold_runs,
 )
-from icaht.core.icaht import (
-    AS_OF,
-    Episode,
-    IcahtResult,
-    depth_grade,
-    episodes_from_runs,
-    late_depth,
-    late_window_closed,
-    not_evaluable,
-    point_episode,
-    window_bounds,
-)
+from icaht.core.icaht import IcahtResult, grade_one
+from icaht.core.kernel import ticaht_scheme
 from icaht.knowledge.icaht_criteria import (
-    EARLY_WINDOW_END_DAY,
-    EARLY_WINDOW_START_DAY,
-    LATE_WINDOW_START_DAY,
-    PLT_LATE_MILD_10E9_PER_L,
-    PLT_PROFOUND_10E9_PER_L,
     PLT_RECOVERY_10E9_PER_L,
-    PLT_SEVERE_10E9_PER_L,
-    TICAHT_COMPARISON,
-    TICAHT_EARLY_SEVERE_DURATION_GRADES,
     TICAHT_INTERPOLATION_MAX_GAP_DAYS,
-    TICAHT_JOIN_GAP_DAYS,
-    TICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
-    TICAHT_LATE_MIN_TESTS,
-    TICAHT_PROFOUND_DURATION_GRADES,
 )
 from icaht.knowledge.profile import LateRule, TicahtSettings
-
-_CITATIONS = ("T-ICAHT", "LIANG-ICAHT")
 
 
 def grade_early_ticaht(
@@ -85,90 +55,13 @@ def grade_early_ticaht(
     ``provisional`` is True when ``end_reason == "as-of"`` and the window ends before day 30.
     No platelet value in the window gives ``grade=None`` with a reason.
     """
-    citations = list(_CITATIONS)
-    start = EARLY_WINDOW_START_DAY
-    end, censored_by = window_bounds(EARLY_WINDOW_END_DAY, end_day, end_reason)
-    if end is None:
-        return not_evaluable(
-            "T-ICAHT",
-            "early",
-            reason="end of follow-up is not a number",
-            start=start,
-            end=start - 1,
-            censored_by=None,
-            caveats=[],
-            citations=citations,
-        )
-    if end < start:
-        return not_evaluable(
-            "T-ICAHT",
-            "early",
-            reason=f"early window not reached (follow-up ends day {end}, {end_reason})",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=[],
-            citations=citations,
-        )
-    prep = prepare(days, values, end_day)
-    cal, mins = daily_minimum(prep.days, prep.values)
-    series = day_series(
-        cal, mins, start_day=start, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
-    )
-    caveats = dropped_caveats(prep, "platelet", end_day, end_reason)
-    if series.n_observed == 0:
-        return not_evaluable(
-            "T-ICAHT",
-            "early",
-            reason=f"no platelet value in day {start}-{end}",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=caveats,
-            citations=citations,
-        )
-    caveats.extend(gap_caveats(series, "platelets"))
-    window_open = end_reason == AS_OF and end < EARLY_WINDOW_END_DAY
-    cmp = TICAHT_COMPARISON
-    method = settings.duration_method
-    d50, s50, e50, sel50 = threshold_runs(
-        series, PLT_SEVERE_10E9_PER_L, cmp, join_gap=TICAHT_JOIN_GAP_DAYS, method=method
-    )
-    d20, s20, e20, sel20 = threshold_runs(
-        series, PLT_PROFOUND_10E9_PER_L, cmp, join_gap=TICAHT_JOIN_GAP_DAYS, method=method
-    )
-    g50 = grade_for_duration(d50, TICAHT_EARLY_SEVERE_DURATION_GRADES)
-    g20 = grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES)
-    grade = max(g50, g20)
-    episodes: list[Episode] = []
-    if g20 and g20 >= g50:
-        episodes = episodes_from_runs(
-            series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
-        )
-    elif g50:
-        episodes = episodes_from_runs(
-            series, s50, e50, sel50, threshold=PLT_SEVERE_10E9_PER_L, comparison=cmp
-        )
-    if window_open:
-        caveats.append(
-            f"early window incomplete (assessed as of day {end}): grade so far, provisional"
-        )
-    return IcahtResult(
-        scale="T-ICAHT",
-        window="early",
-        grade=grade,
-        provisional=window_open,
-        lower_bound=grade < 4 and has_missing_stretch(series),
-        window_start_day=start,
-        window_end_day=end,
-        censored_by=censored_by,
-        duration_days={
-            threshold_label(cmp, PLT_SEVERE_10E9_PER_L): d50,
-            threshold_label(cmp, PLT_PROFOUND_10E9_PER_L): d20,
-        },
-        episodes=episodes,
-        caveats=caveats,
-        citations=citations,
+    return grade_one(
+        ticaht_scheme(settings, "lowest_confirmed"),
+        "early",
+        days,
+        values,
+        end_day=end_day,
+        end_reason=end_reason,
     )
 
 
@@ -203,114 +96,13 @@ def grade_late_ticaht(
     grade with the caveat that later cytopenia is not graded by T-ICAHT.
     ``provisional`` is also True while the window is still open (as-of before the window end).
     """
-    citations = list(_CITATIONS)
-    start = LATE_WINDOW_START_DAY
-    nominal_end = settings.late_window_end_day
-    end, censored_by = window_bounds(nominal_end, end_day, end_reason)
-    if end is None:
-        return not_evaluable(
-            "T-ICAHT",
-            "late",
-            reason="end of follow-up is not a number",
-            start=start,
-            end=start - 1,
-            censored_by=None,
-            caveats=[],
-            citations=citations,
-        )
-    if end < start:
-        return not_evaluable(
-            "T-ICAHT",
-            "late",
-            reason=f"late window not reached (follow-up ends day {end}, {end_reason}; late T-ICAHT "
-            f"starts day {start})",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=[],
-            citations=citations,
-        )
-    prep = prepare(days, values, end_day)
-    cal, mins = daily_minimum(prep.days, prep.values)
-    caveats = dropped_caveats(prep, "platelet", end_day, end_reason)
-    caveats += late_window_closed("T-ICAHT", nominal_end, end_day)
-    series = day_series(
-        cal, mins, start_day=start, end_day=end, max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS
-    )
-    n_tests = series.n_observed
-    if n_tests == 0:
-        return not_evaluable(
-            "T-ICAHT",
-            "late",
-            reason=f"no platelet value in day {start}-{end}",
-            start=start,
-            end=end,
-            censored_by=censored_by,
-            caveats=caveats,
-            citations=citations,
-        )
-    caveats.extend(gap_caveats(series, "platelets"))
-    window_open = end_reason == AS_OF and end < nominal_end
-    cmp = TICAHT_COMPARISON
-    bands = TICAHT_LATE_DEPTH_GRADES_10E9_PER_L
-    obs_idx = np.flatnonzero(series.observed)
-    obs_vals = series.values[obs_idx]
-    order = np.argsort(obs_vals, kind="stable")
-    lo = int(order[0])
-    lo_day, lo_val = start + int(obs_idx[lo]), float(obs_vals[lo])
-    d20, s20, e20, sel20 = threshold_runs(
-        series,
-        PLT_PROFOUND_10E9_PER_L,
-        cmp,
-        join_gap=TICAHT_JOIN_GAP_DAYS,
-        method=settings.duration_method,
-    )
-    episodes: list[Episode] = []
-    single = n_tests < TICAHT_LATE_MIN_TESTS
-    if single:
-        grade, thr = depth_grade(lo_val, bands, cmp)
-        if thr is not None:
-            episodes.append(point_episode(lo_day, lo_val, thr, cmp))
-        caveats.append(
-            f"single platelet value in the late window (day {lo_day}: {fmt_value(lo_val)}): "
-            f"grade provisional (T-ICAHT needs >= {TICAHT_LATE_MIN_TESTS} tests)"
-        )
-    else:
-        depth = late_depth(
-            start + obs_idx,
-            obs_vals,
-            bands=bands,
-            comparison=cmp,
-            confirm=PLT_LATE_MILD_10E9_PER_L,
-            rule=late_rule,
-            analyte="platelets",
-        )
-        grade, episodes = depth.grade, depth.episodes
-        caveats.extend(depth.caveats)
-    if grade == max(g for _, g in bands) and not single:
-        # < 20 reached (and confirmed): G4 with >= 14 days < 20 on the day-level series
-        grade = max(grade, grade_for_duration(d20, TICAHT_PROFOUND_DURATION_GRADES))
-        episodes = episodes_from_runs(
-            series, s20, e20, sel20, threshold=PLT_PROFOUND_10E9_PER_L, comparison=cmp
-        )
-    if window_open:
-        caveats.append(
-            f"late window open (assessed as of day {end}, window to day {nominal_end}): grade "
-            f"so far, provisional"
-        )
-    return IcahtResult(
-        scale="T-ICAHT",
-        window="late",
-        grade=grade,
-        provisional=single or window_open,
-        lower_bound=grade is not None and grade < 4 and has_missing_stretch(series),
-        window_start_day=start,
-        window_end_day=end,
-        censored_by=censored_by,
-        duration_days={threshold_label(cmp, PLT_PROFOUND_10E9_PER_L): d20},
-        episodes=episodes,
-        caveats=caveats,
-        citations=citations,
+    return grade_one(
+        ticaht_scheme(settings, late_rule),
+        "late",
+        days,
+        values,
+        end_day=end_day,
+        end_reason=end_reason,
     )
 
 
@@ -340,7 +132,7 @@ def platelet_recovery_day(
       themselves (a count within T days of a transfusion may be the transfused platelets).
     * Values and transfusions after ``end_day`` are ignored; None when not (yet) recovered.
     """
-    end = window_bounds(10**9, end_day, AS_OF)[0]
+    end = calendar_end(end_day)
     if end is None or end < 0:
         return None
     prep = prepare(days, values, end_day)
