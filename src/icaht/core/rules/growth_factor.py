@@ -30,8 +30,9 @@ from typing import Literal
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.baseline import (
     hematotox_category,

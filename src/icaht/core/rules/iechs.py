@@ -42,8 +42,9 @@ from numpy.typing import NDArray
 
 from icaht.core.course import Series, day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, Fever, Finding, HemophagocyticSyndrome, Infection
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from icaht.core.course import day_of
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import (
     Death,
     Finding,
@@ -27,7 +28,7 @@ from icaht.core.record import (
     StemCellBoost,
     StoredCells,
 )
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.prolonged import (
     CYTOPENIA_INPUTS,

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from icaht.core.course import day_of
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import HemophagocyticSyndrome
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.late import BoostIndication, boost_indication, prior_allo_indication
 from icaht.core.rules.prolonged import (

@@ -19,8 +19,9 @@ import numpy as np
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Finding, Infection
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.baseline import (
     NONE_RECORDED_CAVEAT,

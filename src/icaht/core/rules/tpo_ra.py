@@ -35,8 +35,9 @@ import numpy as np
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome, Strength
 from icaht.core.record import Bleeding, Chip, MarrowBiopsy, Transfusion
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, Strength, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import (
