@@ -13,8 +13,9 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Fever, Transfusion
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.baseline import (
+from icaht.core.rules.queries import (
     NONE_RECORDED_CAVEAT,
+    STALE_SETTINGS,
     absence_value,
     hematotox_category,
     hematotox_missing,
@@ -38,12 +39,6 @@ from icaht.knowledge.management_criteria import (
 )
 from icaht.knowledge.regimens import ANTIVIRAL
 
-#: The staleness settings ``RuleContext.current`` reads.
-_STALE_SETTINGS = (
-    "data_quality.stale_days_early",
-    "data_quality.stale_days_prolonged",
-    "data_quality.stale_days_late",
-)
 _ANC = f"{ANC_SEVERE_10E9_PER_L:g} x10^9/L"
 
 
@@ -318,7 +313,7 @@ def _under_trigger(
         Citation("ICAHT", "Table 3"),
     ],
     inputs=["hb"],
-    settings=["transfusion_triggers.hb_trigger_g_dl", *_STALE_SETTINGS],
+    settings=["transfusion_triggers.hb_trigger_g_dl", *STALE_SETTINGS],
 )
 def rbc_trigger(ctx: RuleContext) -> Outcome:
     """JAIN L35: PRBC per institutional thresholds; case 1 (L7) kept Hb > 7 g/dL. ICAHT Table 3:
@@ -345,7 +340,7 @@ def rbc_trigger(ctx: RuleContext) -> Outcome:
         Citation("ICAHT", "Table 3"),
     ],
     inputs=["platelets"],
-    settings=["transfusion_triggers.platelet_trigger_10e9_l", *_STALE_SETTINGS],
+    settings=["transfusion_triggers.platelet_trigger_10e9_l", *STALE_SETTINGS],
 )
 def platelet_trigger(ctx: RuleContext) -> Outcome:
     """JAIN L35: platelets per institutional thresholds; case 1 (L7) kept platelets > 10 x10^3/uL.
@@ -387,7 +382,7 @@ def _trigger_met(ctx: RuleContext) -> list[Fact]:
         "transfusion_triggers.irradiated_until_day",
         "transfusion_triggers.hb_trigger_g_dl",
         "transfusion_triggers.platelet_trigger_10e9_l",
-        *_STALE_SETTINGS,
+        *STALE_SETTINGS,
     ],
 )
 def irradiated_products(ctx: RuleContext) -> Outcome:
@@ -512,7 +507,7 @@ def _neutropenic_anc(ctx: RuleContext, fever_day: int) -> Measurement | None:
         Citation("LEE", "CRS grading (fever not attributable to another cause)"),
     ],
     inputs=["fever", "anc", "crs"],
-    settings=["workup.fever_lookback_days", *_STALE_SETTINGS],
+    settings=["workup.fever_lookback_days", *STALE_SETTINGS],
 )
 def neutropenic_fever(ctx: RuleContext) -> Outcome:
     """JAIN L37: infections are common in the first 30 days and need thorough evaluation; L39:

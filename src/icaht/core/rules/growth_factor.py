@@ -34,13 +34,14 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.baseline import (
+from icaht.core.rules.queries import (
+    STALE_SETTINGS,
+    anc_after,
     hematotox_category,
     hematotox_missing,
     recovered_since_neutropenia,
     shown_total,
 )
-from icaht.core.rules.prolonged import STALE_SETTINGS, anc_after
 from icaht.core.score import ScoreResult
 from icaht.core.support import gcsf_days
 from icaht.core.timeline import calendar_day, icaht_window

@@ -30,7 +30,7 @@ from icaht.core.record import (
 )
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
-from icaht.core.rules.prolonged import (
+from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
     cytopenia_picture,

@@ -23,7 +23,7 @@ from icaht.core.record import HemophagocyticSyndrome
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.late import BoostIndication, boost_indication, prior_allo_indication
-from icaht.core.rules.prolonged import (
+from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
     cytopenia_picture,
