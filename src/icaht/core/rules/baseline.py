@@ -89,7 +89,16 @@ def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
         Citation("ICAHT", "Table 3"),
         Citation("JAIN", "L45"),
     ],
-    inputs=["platelets", "anc", "hb", "crp", "ferritin", "car_hematotox"],
+    inputs=[
+        "platelets",
+        "anc",
+        "hb",
+        "crp",
+        "ferritin",
+        "car_hematotox",
+        "jain_phase",
+        "patient.ld_start",
+    ],
     settings=["baseline.lookback_days"],
 )
 def car_hematotox_risk(ctx: RuleContext) -> Outcome:
@@ -331,6 +340,8 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
         "hct",
         "crs",
         "icans",
+        "jain_phase",
+        "patient.ld_start",
     ],
     settings=["baseline.lookback_days", "patient_groups.high_marrow_burden_pct"],
 )

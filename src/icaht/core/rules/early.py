@@ -101,11 +101,12 @@ def _not_active_label(ctx: RuleContext, drugs: frozenset[str]) -> str:
         Citation("JAIN", "L37, L61"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["anc", "medication", "car_hematotox"],
+    inputs=["anc", "medication", "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[
         "prophylaxis.antibacterial_start",
         "prophylaxis.antibacterial_high_risk_only",
         "prophylaxis.recovery_consecutive_values",
+        "baseline.lookback_days",
     ],
 )
 def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
@@ -214,7 +215,7 @@ def _antiviral_regimen(ctx: RuleContext) -> tuple[str, list[str]]:
         Citation("JAIN", "L37; Fig. 1"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["medication", "cd4", "patient.age_years"],
+    inputs=["medication", "cd4", "patient.age_years", "patient.complete_streams"],
     settings=[*_ANTIVIRAL_SETTINGS, "patient_groups.child_max_age_years"],
 )
 def antiviral_start(ctx: RuleContext) -> Outcome:
@@ -312,7 +313,7 @@ def _under_trigger(
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["hb"],
+    inputs=["hb", "jain_phase"],
     settings=["transfusion_triggers.hb_trigger_g_dl", *STALE_SETTINGS],
 )
 def rbc_trigger(ctx: RuleContext) -> Outcome:
@@ -339,7 +340,7 @@ def rbc_trigger(ctx: RuleContext) -> Outcome:
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["platelets"],
+    inputs=["platelets", "jain_phase"],
     settings=["transfusion_triggers.platelet_trigger_10e9_l", *STALE_SETTINGS],
 )
 def platelet_trigger(ctx: RuleContext) -> Outcome:
@@ -377,7 +378,7 @@ def _trigger_met(ctx: RuleContext) -> list[Fact]:
     "are recorded or a transfusion trigger is met: consider irradiated products. An alert when a "
     "transfusion in that window is recorded as not irradiated.",
     citations=[Citation("ICAHT", "Table 3")],
-    inputs=["transfusion", "hb", "platelets"],
+    inputs=["transfusion", "hb", "platelets", "jain_phase"],
     settings=[
         "transfusion_triggers.irradiated_until_day",
         "transfusion_triggers.hb_trigger_g_dl",
@@ -432,6 +433,7 @@ _SCREEN_ANALYTES = (Analyte.ANC, Analyte.PLATELETS, Analyte.HB)
     settings=[
         "transfusion.platelet_dependence_window_days",
         "transfusion.rbc_dependence_window_days",
+        "transfusion.dependence_min_transfusions",
     ],
 )
 def day21_28_screen(ctx: RuleContext) -> Outcome:
@@ -506,8 +508,12 @@ def _neutropenic_anc(ctx: RuleContext, fever_day: int) -> Measurement | None:
         Citation("ICAHT", "Table 3"),
         Citation("LEE", "CRS grading (fever not attributable to another cause)"),
     ],
-    inputs=["fever", "anc", "crs"],
-    settings=["workup.fever_lookback_days", *STALE_SETTINGS],
+    inputs=["fever", "anc", "crs", "jain_phase"],
+    settings=[
+        "workup.fever_lookback_days",
+        *STALE_SETTINGS,
+        "data_quality.open_episode_active_days",
+    ],
 )
 def neutropenic_fever(ctx: RuleContext) -> Outcome:
     """JAIN L37: infections are common in the first 30 days and need thorough evaluation; L39:

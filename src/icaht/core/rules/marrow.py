@@ -180,6 +180,8 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
         "patient.prior_allo_hct",
         "patient.stored_cells",
         "patient.age_years",
+        "patient.complete_streams",
+        "transfusion",
     ],
     settings=[
         "marrow.valid_days",
@@ -197,6 +199,8 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
         "boost.min_lineages",
         "patient_groups.child_max_age_years",
         *CYTOPENIA_SETTINGS,
+        "tpo_ra.indication_persistence_days",
+        "tpo_ra.partial_response_window_days",
     ],
 )
 def marrow_biopsy(ctx: RuleContext) -> Outcome:

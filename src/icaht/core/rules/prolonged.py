@@ -136,7 +136,14 @@ _ALLERGY_CAVEAT = (
     "(a severe lineage for >= prophylaxis.pjp_persistent_cytopenia_days) or allergy. Without a "
     "current ANC and platelet count the agent is not chosen (the missing counts are named).",
     citations=_PJP_CITATIONS,
-    inputs=["medication", "cd4", "platelets", *PERSISTENT_CYTOPENIA_INPUTS],
+    inputs=[
+        "medication",
+        "cd4",
+        "platelets",
+        *PERSISTENT_CYTOPENIA_INPUTS,
+        "jain_phase",
+        "patient.complete_streams",
+    ],
     settings=_PJP_SETTINGS,
 )
 def pjp_start(ctx: RuleContext) -> Outcome:
@@ -290,6 +297,7 @@ def _neutrophils_recovered(ctx: RuleContext) -> Fact | CannotEvaluate | None:
         "transfusion.platelet_dependence_window_days",
         "transfusion.rbc_dependence_window_days",
         *STALE_SETTINGS,
+        "transfusion.dependence_min_transfusions",
     ],
 )
 def ta_tma(ctx: RuleContext) -> Outcome:
@@ -343,7 +351,7 @@ def _raised_ipf(ctx: RuleContext) -> tuple[Measurement, float] | None:
     "with current platelets below cytopenia.platelets_10e9_l: a raised IPF suggests an at least "
     "partly consumptive component but does not separate ITP from aplasia.",
     citations=[Citation("BAUR", "L19-20, L180-189, L240-246")],
-    inputs=["ipf", "platelets", "marrow_biopsy"],
+    inputs=["ipf", "platelets", "marrow_biopsy", "jain_phase"],
     settings=["workup.ipf_uln_percent", "cytopenia.platelets_10e9_l", *STALE_SETTINGS],
 )
 def ipf_interpretation(ctx: RuleContext) -> Outcome:
@@ -419,7 +427,7 @@ def _mold_azole(ctx: RuleContext) -> tuple[str, tuple[Fact, ...]]:
     "antibacterial and antifungal prophylaxis; with persistent severe neutropenia (severity "
     "terms) a mold-active azole is a consideration for select patients.",
     citations=[Citation("JAIN", "L61")],
-    inputs=["anc", "medication", "infection", "jain_phase"],
+    inputs=["anc", "medication", "infection", "jain_phase", "patient.complete_streams"],
     settings=[
         *STALE_SETTINGS,
         "severity.persistent_window_days",
