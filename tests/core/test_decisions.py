@@ -10,7 +10,8 @@ from tests.rule_helpers import SEED, assessment_of, daily, record
 
 from icaht.core.course import course_from_record
 from icaht.core.guidance import contradictions, run_rules
-from icaht.core.rule import EXCLUSIVE_DECISIONS, Fired
+from icaht.core.outcome import Fired
+from icaht.core.rule import EXCLUSIVE_DECISIONS
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules import CATALOGUE
 

@@ -7,14 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from icaht.core.rule import (
-    KNOWN_INPUTS,
-    CatalogueError,
-    Fired,
-    Rule,
-    setting_field,
-    validate_catalogue,
-)
+from icaht.core.outcome import Fired
+from icaht.core.rule import KNOWN_INPUTS, CatalogueError, Rule, setting_field, validate_catalogue
 from icaht.core.rules import CATALOGUE
 from icaht.knowledge.bibliography import BIBLIOGRAPHY, Citation
 

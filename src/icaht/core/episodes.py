@@ -27,7 +27,8 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict
 
 from icaht.core.course import Course, day_of
-from icaht.core.rule import EXCLUSIVE_DECISIONS, Fired, Rule, Strength
+from icaht.core.outcome import Fired, Strength
+from icaht.core.rule import EXCLUSIVE_DECISIONS, Rule
 from icaht.core.rule_context import RuleContext
 from icaht.knowledge.analytes import Analyte
 

@@ -24,16 +24,13 @@ from icaht.core.episodes import (
     signature,
     trace,
 )
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Strength
 from icaht.core.rule import (
     CATEGORIES,
     EXCLUSIVE_DECISIONS,
-    CannotEvaluate,
     Category,
     Decision,
-    Fact,
-    Fired,
     Rule,
-    Strength,
     setting_description,
     setting_value,
 )

@@ -3,10 +3,11 @@
 Each rule is one small pure function of a :class:`~icaht.core.rule_context.RuleContext` registered
 with :func:`rule`: stable id, title, category, strength, citations (keys into
 :mod:`icaht.knowledge.bibliography` with a locator), the inputs it reads and the profile settings
-it uses (docs/architecture.md, Recommendations). A rule returns :class:`Fired` (the action in plain
-clinical words and the facts that triggered it), :class:`CannotEvaluate` (the data it needs and
-lacks, never a silent skip) or ``None`` (does not apply). The catalogue is validated when it is
-built: an unknown setting, citation or input refuses to start.
+it uses (docs/architecture.md, Recommendations). A rule returns an
+:data:`~icaht.core.outcome.Outcome`: :class:`~icaht.core.outcome.Fired` (the action in plain
+clinical words and the facts that triggered it), :class:`~icaht.core.outcome.CannotEvaluate` (the
+data it needs and lacks, never a silent skip) or ``None`` (does not apply). The catalogue is
+validated when it is built: an unknown setting, citation or input refuses to start.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from icaht.core.outcome import STRENGTHS, Outcome, Strength
 from icaht.core.record import EVENT_KINDS, PatientFacts
 from icaht.errors import IcahtError
 from icaht.knowledge.analytes import Analyte
@@ -40,9 +42,6 @@ Category = Literal[
 ]
 #: Display order of the categories.
 CATEGORIES: tuple[Category, ...] = get_args(Category)
-
-Strength = Literal["consider", "source recommends", "alert"]
-STRENGTHS: tuple[Strength, ...] = get_args(Strength)
 
 Decision = Literal[
     "risk",
@@ -92,38 +91,6 @@ KNOWN_INPUTS: frozenset[str] = (
 )
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*$")
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
-
-
-class Fact(BaseModel):
-    """One fact that triggered (or blocked) a recommendation: a value with its day."""
-
-    model_config = _FROZEN
-    label: str
-    value: str
-    day: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Fired:
-    """A rule applies: what to consider, and why."""
-
-    action: str
-    facts: tuple[Fact, ...]
-    caveats: tuple[str, ...] = ()
-    strength: Strength | None = None
-    """Overrides the rule's default strength (e.g. a label limit crossed becomes an alert)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CannotEvaluate:
-    """A rule might apply but data it needs are missing or stale; ``missing`` names them."""
-
-    missing: tuple[str, ...]
-    facts: tuple[Fact, ...] = ()
-
-
-Outcome = Fired | CannotEvaluate | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from icaht.core.lineage import (
     lineage_status,
 )
 from icaht.core.marrow import MarrowReview, review_marrow
+from icaht.core.outcome import Fact
 from icaht.core.record import (
     CrsEpisode,
     Death,
@@ -38,7 +39,6 @@ from icaht.core.record import (
     Transfusion,
 )
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype
-from icaht.core.rule import Fact
 from icaht.core.scores import Scores, score_panel
 from icaht.core.severity import (
     Refractory,

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from icaht.core.course import Course, Series, day_of
+from icaht.core.outcome import Fact
 from icaht.core.record import Transfusion
-from icaht.core.rule import Fact
 from icaht.core.support import gcsf_days
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte

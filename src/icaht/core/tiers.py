@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from icaht.core.episodes import Novelty
-from icaht.core.rule import Decision, Strength
+from icaht.core.outcome import Strength
+from icaht.core.rule import Decision
 from icaht.knowledge.drugs import ANTIVIRAL_PROPHYLAXIS, PJP_PROPHYLAXIS
 
 Tier = Literal["act now", "review", "standing", "folded"]

@@ -12,12 +12,22 @@ from collections.abc import Callable
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Costimulation, CrsEpisode, Hct, IcansEpisode, Medication
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.rules.queries import (
+    HT_ANALYTES,
+    PERSISTENT_CYTOPENIA_INPUTS,
+    PERSISTENT_CYTOPENIA_SETTINGS,
+    STALE_SETTINGS,
+    hematotox_category,
+    hematotox_missing,
+    shown_total,
+    tmp_smx_switch,
+)
 from icaht.core.score import ScoreResult
-from icaht.core.severity import SevereLineage
-from icaht.core.timeline import baseline_value, calendar_day
+from icaht.core.timeline import baseline_value
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drug_limits import (
@@ -34,120 +44,14 @@ from icaht.knowledge.drugs import (
     MYELOSUPPRESSIVE,
     TMP_SMX,
 )
-from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.management_criteria import SEVERE_CRS_ICANS_MIN_GRADE
 from icaht.knowledge.score_criteria import (
     HT_ANC_10E9_PER_L,
     HT_HB_G_PER_DL,
-    HT_HIGH_RISK_MIN_POINTS,
     HT_PLATELETS_LOWER_10E9_PER_L,
 )
 
-#: CAR-HEMATOTOX item names (core.hematotox) and the analyte of each.
-_HT_ANALYTES: dict[str, Analyte] = {
-    "platelets": Analyte.PLATELETS,
-    "anc": Analyte.ANC,
-    "hb": Analyte.HB,
-    "crp_mg_dl": Analyte.CRP,
-    "ferritin": Analyte.FERRITIN,
-}
-
-
 # -- shared helpers (also used by the early-phase rules) -----------------------------------------
-def hematotox_category(score: ScoreResult) -> str | None:
-    """ "high" or "low" when known: from the total, or from the known inputs when they already fix
-    the category whatever the missing values (score ``minimum``/``maximum``); else None."""
-    if score.category is not None:
-        return score.category
-    if score.minimum is not None and score.minimum >= HT_HIGH_RISK_MIN_POINTS:
-        return "high"
-    if score.maximum is not None and score.maximum < HT_HIGH_RISK_MIN_POINTS:
-        return "low"
-    return None
-
-
-def hematotox_missing(score: ScoreResult) -> tuple[str, ...]:
-    """The missing CAR-HEMATOTOX inputs, named as pre-lymphodepletion values."""
-    return tuple(
-        f"pre-lymphodepletion {ANALYTES[_HT_ANALYTES[name]].display} (CAR-HEMATOTOX)"
-        for name in score.missing
-    )
-
-
-def last_neutropenia_day(ctx: RuleContext) -> int | None:
-    """The last calendar day from infusion with ANC <= 0.5 x10^9/L (ICAHT severe), if any."""
-    anc = ctx.window(Analyte.ANC, 0, ctx.as_of_day)
-    days, values = anc.day.tolist(), anc.value.tolist()
-    low = [d for d, v in zip(days, values, strict=True) if v <= ANC_SEVERE_10E9_PER_L]
-    return calendar_day(low[-1]) if low else None
-
-
-def recovered_since_neutropenia(ctx: RuleContext) -> int | None:
-    """Day of ANC recovery (``ctx.recovery_day``) after the last ANC <= 0.5, or None when there
-    was no neutropenia or no recovery since."""
-    last_low = last_neutropenia_day(ctx)
-    return None if last_low is None else ctx.recovery_day(after_day=last_low)
-
-
-#: The caveat of a start card when nothing of the class is recorded and the medication stream is
-#: not declared complete (docs/decisions.md, "Absence is not a negative").
-NONE_RECORDED_CAVEAT = (
-    "None recorded; if it is running, this does not apply (the record's medication list is not "
-    "declared complete)."
-)
-
-
-def none_recorded(ctx: RuleContext, drugs: frozenset[str]) -> bool:
-    """Nothing of ``drugs`` is recorded and the medication stream is not declared complete: the
-    absence says nothing (docs/decisions.md, "Absence is not a negative")."""
-    return not ctx.stream_complete("medications") and not ctx.medications(drugs)
-
-
-def absence_value(ctx: RuleContext, drugs: frozenset[str]) -> str:
-    """How a drug class that is not running reads: "none recorded" when the absence says nothing,
-    else "none running"."""
-    return "none recorded" if none_recorded(ctx, drugs) else "none running"
-
-
-#: Settings read by :func:`persistent_cytopenia` (severe lineages and how long they held).
-PERSISTENT_CYTOPENIA_SETTINGS: tuple[str, ...] = (
-    "prophylaxis.pjp_persistent_cytopenia_days",
-    "severity.persistent_window_days",
-    "severity.persistent_min_values",
-    "severity.gcsf_dependent_days",
-    "gcsf.dependence_window_days",
-    "transfusion.dependence_min_transfusions",
-    "transfusion.platelet_dependence_window_days",
-    "transfusion.rbc_dependence_window_days",
-)
-#: Inputs read by :func:`persistent_cytopenia`.
-PERSISTENT_CYTOPENIA_INPUTS: tuple[str, ...] = ("anc", "medication", "transfusion")
-
-
-def persistent_cytopenia(ctx: RuleContext) -> tuple[SevereLineage, ...]:
-    """Severe lineages (severity terms) held for at least ``prophylaxis.pjp_persistent_cytopenia
-    _days``: the persistent cytopenia that argues against myelosuppressive TMP-SMX (JAIN L37;
-    docs/decisions.md, Prophylaxis: ">= 14 days of a severe lineage")."""
-    need = ctx.profile.prophylaxis.pjp_persistent_cytopenia_days
-    return tuple(s for s in ctx.severe_lineages if ctx.as_of_day - s.since_day + 1 >= need)
-
-
-def tmp_smx_switch(ctx: RuleContext) -> tuple[SevereLineage, ...]:
-    """The persistent cytopenia for which ``prophylaxis.pjp-switch-from-tmp-smx`` fires (TMP-SMX
-    running after infusion); empty when it does not. The myelosuppressive-drug review then
-    leaves TMP-SMX to that card (one of the two, not both)."""
-    if ctx.as_of_day < 0 or not ctx.active_medications(TMP_SMX):
-        return ()
-    return persistent_cytopenia(ctx)
-
-
-def shown_total(score: ScoreResult) -> str:
-    """The total, or the lower bound the known inputs give when some are missing."""
-    if score.total is not None:
-        return f"{score.total:g}"
-    known = score.minimum or 0.0
-    missing = ", ".join(ANALYTES[_HT_ANALYTES[name]].display for name in score.missing)
-    return f"at least {known:g} (missing: {missing})"
 
 
 def _baseline_fact(ctx: RuleContext, analyte: Analyte, suffix: str = "") -> Fact | None:
@@ -164,7 +68,7 @@ def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
         if item.points is None:
             continue
         suffix = f" ({item.points} point{'s' if item.points != 1 else ''})"
-        found = _baseline_fact(ctx, _HT_ANALYTES[item.name], suffix)
+        found = _baseline_fact(ctx, HT_ANALYTES[item.name], suffix)
         if found is not None:
             facts.append(found)
     return facts
@@ -185,7 +89,16 @@ def _hematotox_facts(ctx: RuleContext, score: ScoreResult) -> list[Fact]:
         Citation("ICAHT", "Table 3"),
         Citation("JAIN", "L45"),
     ],
-    inputs=["platelets", "anc", "hb", "crp", "ferritin", "car_hematotox"],
+    inputs=[
+        "platelets",
+        "anc",
+        "hb",
+        "crp",
+        "ferritin",
+        "car_hematotox",
+        "jain_phase",
+        "patient.ld_start",
+    ],
     settings=["baseline.lookback_days"],
 )
 def car_hematotox_risk(ctx: RuleContext) -> Outcome:
@@ -318,11 +231,7 @@ def _label_checks(ctx: RuleContext) -> list[tuple[Medication, Analyte, float]]:
         Citation("JAIN", "L35, L75"),
     ],
     inputs=["medication", "anc", "platelets", "hb"],
-    settings=[
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_prolonged",
-        "data_quality.stale_days_late",
-    ],
+    settings=list(STALE_SETTINGS),
 )
 def label_count_limit(ctx: RuleContext) -> Outcome:
     """Label limits (docs/evidence.md 7): ganciclovir/valganciclovir not to be given with
@@ -431,6 +340,8 @@ _RISK_FACTORS: tuple[Callable[[RuleContext], list[Fact]], ...] = (
         "hct",
         "crs",
         "icans",
+        "jain_phase",
+        "patient.ld_start",
     ],
     settings=["baseline.lookback_days", "patient_groups.high_marrow_burden_pct"],
 )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Fever, Transfusion
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.baseline import (
+from icaht.core.rules.queries import (
     NONE_RECORDED_CAVEAT,
+    STALE_SETTINGS,
     absence_value,
     hematotox_category,
     hematotox_missing,
@@ -37,12 +39,6 @@ from icaht.knowledge.management_criteria import (
 )
 from icaht.knowledge.regimens import ANTIVIRAL
 
-#: The staleness settings ``RuleContext.current`` reads.
-_STALE_SETTINGS = (
-    "data_quality.stale_days_early",
-    "data_quality.stale_days_prolonged",
-    "data_quality.stale_days_late",
-)
 _ANC = f"{ANC_SEVERE_10E9_PER_L:g} x10^9/L"
 
 
@@ -105,11 +101,12 @@ def _not_active_label(ctx: RuleContext, drugs: frozenset[str]) -> str:
         Citation("JAIN", "L37, L61"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["anc", "medication", "car_hematotox"],
+    inputs=["anc", "medication", "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[
         "prophylaxis.antibacterial_start",
         "prophylaxis.antibacterial_high_risk_only",
         "prophylaxis.recovery_consecutive_values",
+        "baseline.lookback_days",
     ],
 )
 def antibacterial_antifungal_start(ctx: RuleContext) -> Outcome:
@@ -218,7 +215,7 @@ def _antiviral_regimen(ctx: RuleContext) -> tuple[str, list[str]]:
         Citation("JAIN", "L37; Fig. 1"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["medication", "cd4", "patient.age_years"],
+    inputs=["medication", "cd4", "patient.age_years", "patient.complete_streams"],
     settings=[*_ANTIVIRAL_SETTINGS, "patient_groups.child_max_age_years"],
 )
 def antiviral_start(ctx: RuleContext) -> Outcome:
@@ -316,8 +313,8 @@ def _under_trigger(
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["hb"],
-    settings=["transfusion_triggers.hb_trigger_g_dl", *_STALE_SETTINGS],
+    inputs=["hb", "jain_phase"],
+    settings=["transfusion_triggers.hb_trigger_g_dl", *STALE_SETTINGS],
 )
 def rbc_trigger(ctx: RuleContext) -> Outcome:
     """JAIN L35: PRBC per institutional thresholds; case 1 (L7) kept Hb > 7 g/dL. ICAHT Table 3:
@@ -343,8 +340,8 @@ def rbc_trigger(ctx: RuleContext) -> Outcome:
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["platelets"],
-    settings=["transfusion_triggers.platelet_trigger_10e9_l", *_STALE_SETTINGS],
+    inputs=["platelets", "jain_phase"],
+    settings=["transfusion_triggers.platelet_trigger_10e9_l", *STALE_SETTINGS],
 )
 def platelet_trigger(ctx: RuleContext) -> Outcome:
     """JAIN L35: platelets per institutional thresholds; case 1 (L7) kept platelets > 10 x10^3/uL.
@@ -381,12 +378,12 @@ def _trigger_met(ctx: RuleContext) -> list[Fact]:
     "are recorded or a transfusion trigger is met: consider irradiated products. An alert when a "
     "transfusion in that window is recorded as not irradiated.",
     citations=[Citation("ICAHT", "Table 3")],
-    inputs=["transfusion", "hb", "platelets"],
+    inputs=["transfusion", "hb", "platelets", "jain_phase"],
     settings=[
         "transfusion_triggers.irradiated_until_day",
         "transfusion_triggers.hb_trigger_g_dl",
         "transfusion_triggers.platelet_trigger_10e9_l",
-        *_STALE_SETTINGS,
+        *STALE_SETTINGS,
     ],
 )
 def irradiated_products(ctx: RuleContext) -> Outcome:
@@ -436,6 +433,7 @@ _SCREEN_ANALYTES = (Analyte.ANC, Analyte.PLATELETS, Analyte.HB)
     settings=[
         "transfusion.platelet_dependence_window_days",
         "transfusion.rbc_dependence_window_days",
+        "transfusion.dependence_min_transfusions",
     ],
 )
 def day21_28_screen(ctx: RuleContext) -> Outcome:
@@ -510,8 +508,12 @@ def _neutropenic_anc(ctx: RuleContext, fever_day: int) -> Measurement | None:
         Citation("ICAHT", "Table 3"),
         Citation("LEE", "CRS grading (fever not attributable to another cause)"),
     ],
-    inputs=["fever", "anc", "crs"],
-    settings=["workup.fever_lookback_days", *_STALE_SETTINGS],
+    inputs=["fever", "anc", "crs", "jain_phase"],
+    settings=[
+        "workup.fever_lookback_days",
+        *STALE_SETTINGS,
+        "data_quality.open_episode_active_days",
+    ],
 )
 def neutropenic_fever(ctx: RuleContext) -> Outcome:
     """JAIN L37: infections are common in the first 30 days and need thorough evaluation; L39:

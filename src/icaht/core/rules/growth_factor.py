@@ -30,16 +30,18 @@ from typing import Literal
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.baseline import (
+from icaht.core.rules.queries import (
+    STALE_SETTINGS,
+    anc_after,
     hematotox_category,
     hematotox_missing,
     recovered_since_neutropenia,
     shown_total,
 )
-from icaht.core.rules.prolonged import STALE_SETTINGS, anc_after
 from icaht.core.score import ScoreResult
 from icaht.core.support import gcsf_days
 from icaht.core.timeline import calendar_day, icaht_window
@@ -351,8 +353,21 @@ def _regimen(ctx: RuleContext) -> str:
     "animal models); G-CSF is the growth factor to use. This alert is the G-CSF card while "
     "GM-CSF runs.",
     citations=[Citation("JAIN", "L39, L53; Fig. 1")],
-    inputs=list(_DEFER_INPUTS),
-    settings=list(_DEFER_SETTINGS),
+    inputs=[*_DEFER_INPUTS, "anc", "car_hematotox", "jain_phase"],
+    settings=[
+        *_DEFER_SETTINGS,
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "gcsf.biphasic_advice_days",
+        "gcsf.prophylactic_for_high_hematotox",
+        "gcsf.prophylactic_start_day",
+        "gcsf.therapeutic_start_day",
+        "prophylaxis.recovery_consecutive_values",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "baseline.lookback_days",
+    ],
 )
 def avoid_gm_csf(ctx: RuleContext) -> Outcome:
     """JAIN L39: GM-CSF is raised in CRS/ICANS and its blockade abrogates similar toxicity in
@@ -383,12 +398,20 @@ def avoid_gm_csf(ctx: RuleContext) -> Outcome:
     "ICAHT window, a CAR-HEMATOTOX-high patient without G-CSF running and without ANC recovery "
     f"after the nadir: consider {FILGRASTIM}. Active CRS/ICANS is named as a caveat.",
     citations=[Citation("ICAHT", "Table 3"), Citation("JAIN", "L39, L73")],
-    inputs=["car_hematotox", "anc", *_CARD_INPUTS],
+    inputs=["car_hematotox", "anc", *_CARD_INPUTS, "jain_phase", "patient.complete_streams"],
     settings=[
         "gcsf.prophylactic_for_high_hematotox",
         "gcsf.prophylactic_start_day",
         "prophylaxis.recovery_consecutive_values",
         *_CARD_SETTINGS,
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "gcsf.biphasic_advice_days",
+        "gcsf.therapeutic_start_day",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "baseline.lookback_days",
     ],
 )
 def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
@@ -422,13 +445,18 @@ def prophylactic_gcsf(ctx: RuleContext) -> Outcome:
         Citation("JAIN", "L39, L53; Fig. 1"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["anc", *_CARD_INPUTS],
+    inputs=["anc", *_CARD_INPUTS, "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[
         "gcsf.therapeutic_start_day",
         "severity.persistent_window_days",
         "severity.persistent_min_values",
         *_CARD_SETTINGS,
         *STALE_SETTINGS,
+        "gcsf.biphasic_advice_days",
+        "gcsf.prophylactic_for_high_hematotox",
+        "gcsf.prophylactic_start_day",
+        "prophylaxis.recovery_consecutive_values",
+        "baseline.lookback_days",
     ],
 )
 def consider_gcsf(ctx: RuleContext) -> Outcome:
@@ -457,12 +485,18 @@ def consider_gcsf(ctx: RuleContext) -> Outcome:
     "to ANC < 0.75 x10^9/L (from a value >= 0.75) at most gcsf.biphasic_advice_days old, with "
     "no value > 1.5 x10^9/L and no G-CSF since: consider daily G-CSF until ANC > 1.5 x10^9/L.",
     citations=[Citation("JAIN", "L53; L23; Fig. 1")],
-    inputs=["anc", *_CARD_INPUTS],
+    inputs=["anc", *_CARD_INPUTS, "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[
         "prophylaxis.recovery_consecutive_values",
         "gcsf.biphasic_advice_days",
         *_CARD_SETTINGS,
         *STALE_SETTINGS,
+        "gcsf.prophylactic_for_high_hematotox",
+        "gcsf.prophylactic_start_day",
+        "gcsf.therapeutic_start_day",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "baseline.lookback_days",
     ],
 )
 def biphasic_drop(ctx: RuleContext) -> Outcome:
@@ -493,12 +527,18 @@ def biphasic_drop(ctx: RuleContext) -> Outcome:
     "and no severe infection is: consider deferring G-CSF until it resolves. An episode without "
     "an end date counts as active for at most data_quality.open_episode_active_days.",
     citations=[Citation("JAIN", "L39")],
-    inputs=["anc", *_CARD_INPUTS],
+    inputs=["anc", *_CARD_INPUTS, "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[
         "gcsf.therapeutic_start_day",
         "gcsf.biphasic_advice_days",
         *_CARD_SETTINGS,
         *STALE_SETTINGS,
+        "gcsf.prophylactic_for_high_hematotox",
+        "gcsf.prophylactic_start_day",
+        "prophylaxis.recovery_consecutive_values",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "baseline.lookback_days",
     ],
 )
 def defer_gcsf_during_crs(ctx: RuleContext) -> Outcome:

@@ -42,8 +42,9 @@ from numpy.typing import NDArray
 
 from icaht.core.course import Series, day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, Fever, Finding, HemophagocyticSyndrome, Infection
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
@@ -494,8 +495,22 @@ def recorded_iec_hs(ctx: RuleContext) -> Outcome:
     "when counts are missing (named). A rapid rise counts only from half the ferritin setting. A "
     "documented active infection is named first, without anakinra or steroids. HScore shown.",
     citations=_CITATIONS,
-    inputs=_INPUTS,
-    settings=_SETTINGS,
+    inputs=[*_INPUTS, "disease_status", "hb", "jain_phase", "medication", "transfusion"],
+    settings=[
+        *_SETTINGS,
+        "data_quality.open_episode_active_days",
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_prolonged",
+        "gcsf.dependence_window_days",
+        "severity.gcsf_dependent_days",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "transfusion.dependence_min_transfusions",
+        "transfusion.platelet_dependence_window_days",
+        "transfusion.rbc_dependence_window_days",
+    ],
 )
 def suspected_iec_hs(ctx: RuleContext) -> Outcome:
     """JAIN L47: suspect IEC-HS when resolved CRS is followed by a rapid ferritin rise (often

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from icaht.core.course import day_of
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import (
     Death,
     Finding,
@@ -27,9 +28,9 @@ from icaht.core.record import (
     StemCellBoost,
     StoredCells,
 )
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
-from icaht.core.rules.prolonged import (
+from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
     cytopenia_picture,
@@ -99,8 +100,25 @@ def _chip_fact(ctx: RuleContext) -> Fact:
     "transfusion dependence): stop marrow-suppressive drugs, look for occult infection, review "
     "the marrow on file (or obtain one: the marrow card), CHIP and LGL.",
     citations=[Citation("JAIN", "L3, L61-65; abstract")],
-    inputs=[*CYTOPENIA_INPUTS, "jain_phase", "medication", "marrow_biopsy", "patient.chip"],
-    settings=[*CYTOPENIA_SETTINGS, "marrow.valid_days"],
+    inputs=[
+        *CYTOPENIA_INPUTS,
+        "jain_phase",
+        "medication",
+        "marrow_biopsy",
+        "patient.chip",
+        "disease_status",
+        "patient.complete_streams",
+        "transfusion",
+    ],
+    settings=[
+        *CYTOPENIA_SETTINGS,
+        "marrow.valid_days",
+        "gcsf.dependence_window_days",
+        "severity.gcsf_dependent_days",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "transfusion.dependence_min_transfusions",
+    ],
 )
 def late_cytopenia(ctx: RuleContext) -> Outcome:
     """JAIN L61: the prolonged-cytopenia evaluation remains appropriate late (avoid marrow-
@@ -262,8 +280,23 @@ def _boost_card(ctx: RuleContext) -> Outcome:
     "haemolysis) or a hypercellular marrow; not after a prior allo-HCT (donor pathway). Unknown "
     "stored cells cannot be evaluated.",
     citations=[Citation("JAIN", "L63, L67, L69, L73, L77")],
-    inputs=[*_BOOST_INPUTS, "infection"],
-    settings=_BOOST_SETTINGS,
+    inputs=[
+        *_BOOST_INPUTS,
+        "infection",
+        "hb",
+        "jain_phase",
+        "medication",
+        "platelets",
+        "transfusion",
+    ],
+    settings=[
+        *_BOOST_SETTINGS,
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+    ],
 )
 def stem_cell_boost_candidate(ctx: RuleContext) -> Outcome:
     """JAIN L63: autologous stem cell boost is preferred over allogeneic BMT for severe
@@ -328,8 +361,25 @@ def _graft_failure_signs(ctx: RuleContext, marrow: MarrowBiopsy) -> list[Fact]:
     "marrow card): a T-cell-depleted CD34+ boost from the original donor or, with adequate "
     "organ function, a second allogeneic HCT.",
     citations=[Citation("JAIN", "L75, L77")],
-    inputs=[*_BOOST_INPUTS, "jain_phase", "hct"],
-    settings=_BOOST_SETTINGS[2:],
+    inputs=[
+        *_BOOST_INPUTS,
+        "jain_phase",
+        "hct",
+        "hb",
+        "medication",
+        "patient.complete_streams",
+        "platelets",
+        "transfusion",
+    ],
+    settings=[
+        *_BOOST_SETTINGS[2:],
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+    ],
 )
 def prior_allo_donor_boost(ctx: RuleContext) -> Outcome:
     """JAIN L77: post-BMT late cytopenia beyond 90 days "that appear to be because of bone marrow
@@ -398,8 +448,24 @@ def _aplastic(marrow: MarrowBiopsy) -> bool:
     "little haematopoiesis: the source considers allogeneic HCT (rare). When a stem cell boost "
     "is offered the same day, this is its alternative.",
     citations=[Citation("JAIN", "L59, L63")],
-    inputs=[*_BOOST_INPUTS, "jain_phase", "hct", "infection"],
-    settings=_BOOST_SETTINGS,
+    inputs=[
+        *_BOOST_INPUTS,
+        "jain_phase",
+        "hct",
+        "infection",
+        "hb",
+        "medication",
+        "patient.complete_streams",
+        "platelets",
+        "transfusion",
+    ],
+    settings=[
+        *_BOOST_SETTINGS,
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_late",
+    ],
 )
 def hct_complete_aplasia(ctx: RuleContext) -> Outcome:
     """JAIN L63: "Consideration of allogeneic BMT should be made in rare cases in which complete
@@ -467,7 +533,15 @@ def _child_hct_indication(ctx: RuleContext) -> list[Fact]:
     "donor (the alternative when a stem cell boost is offered). Unknown age or prior-HCT status "
     "cannot be evaluated.",
     citations=[Citation("JAIN", "L73")],
-    inputs=[*_BOOST_INPUTS, "jain_phase", "patient.age_years", "hct", "infection"],
+    inputs=[
+        *_BOOST_INPUTS,
+        "jain_phase",
+        "patient.age_years",
+        "hct",
+        "infection",
+        "medication",
+        "transfusion",
+    ],
     settings=["patient_groups.child_max_age_years", *_BOOST_SETTINGS],
 )
 def hct_child_bmt_naive(ctx: RuleContext) -> Outcome:
@@ -541,6 +615,7 @@ def _lineage_switch_risk(ctx: RuleContext) -> bool | CannotEvaluate:
         *CYTOPENIA_SETTINGS,
         "patient_groups.child_max_age_years",
         "patient_groups.infant_max_age_years",
+        "transfusion.dependence_min_transfusions",
     ],
 )
 def lineage_switch(ctx: RuleContext) -> Outcome:
@@ -584,7 +659,7 @@ def lineage_switch(ctx: RuleContext) -> Outcome:
     "patients with prior CHIP.",
     citations=[Citation("JAIN", "L65, L81")],
     inputs=[*CYTOPENIA_INPUTS, "jain_phase", "patient.chip"],
-    settings=CYTOPENIA_SETTINGS,
+    settings=[*CYTOPENIA_SETTINGS, "transfusion.dependence_min_transfusions"],
 )
 def secondary_malignancy(ctx: RuleContext) -> Outcome:
     """JAIN L65: secondary malignancies 2-16%; CHIP predisposes to MDS after CAR-T, with rapid

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 from icaht.core.course import day_of
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import HemophagocyticSyndrome
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.late import BoostIndication, boost_indication, prior_allo_indication
-from icaht.core.rules.prolonged import (
+from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
     cytopenia_picture,
@@ -179,6 +180,8 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
         "patient.prior_allo_hct",
         "patient.stored_cells",
         "patient.age_years",
+        "patient.complete_streams",
+        "transfusion",
     ],
     settings=[
         "marrow.valid_days",
@@ -196,6 +199,8 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
         "boost.min_lineages",
         "patient_groups.child_max_age_years",
         *CYTOPENIA_SETTINGS,
+        "tpo_ra.indication_persistence_days",
+        "tpo_ra.partial_response_window_days",
     ],
 )
 def marrow_biopsy(ctx: RuleContext) -> Outcome:

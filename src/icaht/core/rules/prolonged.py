@@ -12,27 +12,28 @@ Cancer 2021 (seed 004; lines as ``L<n>``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
-import numpy as np
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
 from icaht.core.marrow import marrow_fact
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Finding, Infection
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.baseline import (
+from icaht.core.rules.queries import (
     NONE_RECORDED_CAVEAT,
     PERSISTENT_CYTOPENIA_INPUTS,
     PERSISTENT_CYTOPENIA_SETTINGS,
+    STALE_SETTINGS,
     absence_value,
+    medication_facts,
     none_recorded,
     persistent_cytopenia,
+    prolonged_or_late,
+    support_fact,
     tmp_smx_switch,
 )
 from icaht.core.severity import SevereLineage
-from icaht.core.support import SupportStatus
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import (
@@ -47,94 +48,7 @@ from icaht.knowledge.late_criteria import (
     SEVERE_NEUTROPENIA_MAX_ANC_10E9_PER_L,
 )
 
-#: Settings read by ``RuleContext.current`` (how old a count may be in each Jain phase).
-STALE_SETTINGS: tuple[str, ...] = (
-    "data_quality.stale_days_early",
-    "data_quality.stale_days_prolonged",
-    "data_quality.stale_days_late",
-)
-#: Settings read by :func:`cytopenia_picture`.
-CYTOPENIA_SETTINGS: tuple[str, ...] = (
-    "cytopenia.anc_10e9_l",
-    "cytopenia.platelets_10e9_l",
-    "cytopenia.hb_g_dl",
-    "transfusion.platelet_dependence_window_days",
-    "transfusion.rbc_dependence_window_days",
-    *STALE_SETTINGS,
-)
-#: Inputs read by :func:`cytopenia_picture`.
-CYTOPENIA_INPUTS: tuple[str, ...] = (
-    "anc",
-    "platelets",
-    "hb",
-    "platelet_transfusion",
-    "rbc_transfusion",
-)
-_PROLONGED_OR_LATE = frozenset({"prolonged", "late"})
-
-
 # -- shared helpers ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CytopeniaPicture:
-    """Which lineages show clinically significant cytopenia today, and which counts are missing.
-
-    ``missing`` names current counts that are absent or stale for a lineage not already shown to be
-    significant by transfusion dependence.
-    """
-
-    lineages: tuple[str, ...]
-    facts: tuple[Fact, ...]
-    missing: tuple[str, ...]
-
-    def unknown(self) -> CannotEvaluate | None:
-        """A "cannot evaluate" naming the missing counts, or None when nothing is missing."""
-        return CannotEvaluate(missing=self.missing) if self.missing else None
-
-
-def support_fact(status: SupportStatus) -> Fact:
-    """A fact for transfusion or G-CSF dependence: how often in the trailing window."""
-    unit = "day(s) given" if status.support == "G-CSF" else "transfusion(s)"
-    return fact(
-        f"{status.support[0].upper()}{status.support[1:]} dependent",
-        f"{status.count_in_window} {unit} in the last {status.window_days} days",
-        status.last_day,
-    )
-
-
-def cytopenia_picture(ctx: RuleContext) -> CytopeniaPicture:
-    """Significant cytopenia per lineage (profile ``cytopenia``): current ANC <= anc_10e9_l,
-    platelets < platelets_10e9_l or platelet-transfusion dependence, Hb < hb_g_dl or RBC-transfusion
-    dependence (project defaults, docs/decisions.md)."""
-    settings = ctx.profile.cytopenia
-    lineages: list[str] = []
-    facts: list[Fact] = []
-    missing: list[str] = []
-    anc = ctx.current(Analyte.ANC)
-    if anc is None:
-        missing.append("current ANC")
-    elif anc.value <= settings.anc_10e9_l:
-        lineages.append("neutrophils")
-        facts.append(lab_fact(Analyte.ANC, anc))
-    for name, analyte, limit, support in (
-        ("platelets", Analyte.PLATELETS, settings.platelets_10e9_l, ctx.platelet_transfusion),
-        ("red cells", Analyte.HB, settings.hb_g_dl, ctx.rbc_transfusion),
-    ):
-        value = ctx.current(analyte)
-        low = value is not None and value.value < limit
-        if low and value is not None:
-            facts.append(lab_fact(analyte, value))
-        if support.dependent:
-            facts.append(support_fact(support))
-        if low or support.dependent:
-            lineages.append(name)
-        elif value is None:
-            missing.append(f"current {analyte.value} value")
-    return CytopeniaPicture(tuple(lineages), tuple(facts), tuple(missing))
-
-
-def prolonged_or_late(ctx: RuleContext) -> bool:
-    """Jain phase prolonged (day 30-90) or late (> day 90) (JAIN L1, L3)."""
-    return ctx.phase in _PROLONGED_OR_LATE
 
 
 def stale_severe_anc(ctx: RuleContext) -> CannotEvaluate | None:
@@ -146,23 +60,6 @@ def stale_severe_anc(ctx: RuleContext) -> CannotEvaluate | None:
         missing=("current ANC (the latest value is stale)",),
         facts=(lab_fact(Analyte.ANC, latest, "Latest ANC (stale)"),),
     )
-
-
-def present_findings(ctx: RuleContext, name: str) -> list[Finding]:
-    """Findings of one kind recorded as present, in time order."""
-    return [f for f in ctx.course.of_kind(Finding) if f.finding == name and f.present]
-
-
-def medication_facts(ctx: RuleContext, drugs: frozenset[str], label: str) -> tuple[Fact, ...]:
-    """Facts for the active segments of a drug class."""
-    return tuple(event_fact(label, m.drug, day_of(m.start)) for m in ctx.active_medications(drugs))
-
-
-def anc_after(ctx: RuleContext, first_day: int) -> list[tuple[int, float]]:
-    """(calendar day, ANC) from ``first_day`` to the as-of day, in time order."""
-    series = ctx.window(Analyte.ANC, first_day, ctx.as_of_day)
-    days = np.floor(series.day).astype(np.int64).tolist()  # calendar days, vectorised
-    return list(zip(days, series.value.tolist(), strict=True))
 
 
 # -- 4. PJP prophylaxis --------------------------------------------------------------------------
@@ -239,7 +136,14 @@ _ALLERGY_CAVEAT = (
     "(a severe lineage for >= prophylaxis.pjp_persistent_cytopenia_days) or allergy. Without a "
     "current ANC and platelet count the agent is not chosen (the missing counts are named).",
     citations=_PJP_CITATIONS,
-    inputs=["medication", "cd4", "platelets", *PERSISTENT_CYTOPENIA_INPUTS],
+    inputs=[
+        "medication",
+        "cd4",
+        "platelets",
+        *PERSISTENT_CYTOPENIA_INPUTS,
+        "jain_phase",
+        "patient.complete_streams",
+    ],
     settings=_PJP_SETTINGS,
 )
 def pjp_start(ctx: RuleContext) -> Outcome:
@@ -393,6 +297,7 @@ def _neutrophils_recovered(ctx: RuleContext) -> Fact | CannotEvaluate | None:
         "transfusion.platelet_dependence_window_days",
         "transfusion.rbc_dependence_window_days",
         *STALE_SETTINGS,
+        "transfusion.dependence_min_transfusions",
     ],
 )
 def ta_tma(ctx: RuleContext) -> Outcome:
@@ -446,7 +351,7 @@ def _raised_ipf(ctx: RuleContext) -> tuple[Measurement, float] | None:
     "with current platelets below cytopenia.platelets_10e9_l: a raised IPF suggests an at least "
     "partly consumptive component but does not separate ITP from aplasia.",
     citations=[Citation("BAUR", "L19-20, L180-189, L240-246")],
-    inputs=["ipf", "platelets", "marrow_biopsy"],
+    inputs=["ipf", "platelets", "marrow_biopsy", "jain_phase"],
     settings=["workup.ipf_uln_percent", "cytopenia.platelets_10e9_l", *STALE_SETTINGS],
 )
 def ipf_interpretation(ctx: RuleContext) -> Outcome:
@@ -522,7 +427,7 @@ def _mold_azole(ctx: RuleContext) -> tuple[str, tuple[Fact, ...]]:
     "antibacterial and antifungal prophylaxis; with persistent severe neutropenia (severity "
     "terms) a mold-active azole is a consideration for select patients.",
     citations=[Citation("JAIN", "L61")],
-    inputs=["anc", "medication", "infection", "jain_phase"],
+    inputs=["anc", "medication", "infection", "jain_phase", "patient.complete_streams"],
     settings=[
         *STALE_SETTINGS,
         "severity.persistent_window_days",

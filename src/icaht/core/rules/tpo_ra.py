@@ -35,8 +35,9 @@ import numpy as np
 
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
+from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome, Strength
 from icaht.core.record import Bleeding, Chip, MarrowBiopsy, Transfusion
-from icaht.core.rule import CannotEvaluate, Fact, Fired, Outcome, Strength, rule
+from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import (
@@ -432,6 +433,12 @@ def _blocked(ctx: RuleContext, reports: tuple[_MarrowReport, ...]) -> tuple[str,
         "patient.age_years",
         "patient.east_southeast_asian_ancestry",
         "patient.hepatic_impairment",
+        "anc",
+        "disease_status",
+        "hb",
+        "jain_phase",
+        "patient.complete_streams",
+        "transfusion",
     ],
     settings=[
         *_INDICATION_SETTINGS,
@@ -447,6 +454,17 @@ def _blocked(ctx: RuleContext, reports: tuple[_MarrowReport, ...]) -> tuple[str,
         "tpo_ra.romiplostim_step_ug_kg",
         "tpo_ra.romiplostim_max_ug_kg",
         "tpo_ra.platelet_target_10e9_l",
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "gcsf.dependence_window_days",
+        "severity.gcsf_dependent_days",
+        "severity.persistent_min_values",
+        "severity.persistent_window_days",
+        "transfusion.rbc_dependence_window_days",
+        "tpo_ra.partial_response_window_days",
     ],
 )
 def candidate(ctx: RuleContext) -> Outcome:
@@ -966,7 +984,7 @@ def _titration(ctx: RuleContext, drug: str) -> Outcome:
         Citation("JAIN", "L57"),
         *_COURSE_CITATIONS,
     ],
-    inputs=_COURSE_INPUTS,
+    inputs=[*_COURSE_INPUTS, "jain_phase", "patient.complete_streams", "transfusion"],
     settings=[
         *_COURSE_SETTINGS,
         *_RESPONSE_SETTINGS,
@@ -974,6 +992,10 @@ def _titration(ctx: RuleContext, drug: str) -> Outcome:
         "tpo_ra.romiplostim_max_ug_kg",
         "tpo_ra.platelet_target_10e9_l",
         "tpo_ra.romiplostim_label",
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.no_response_weeks",
     ],
 )
 def romiplostim_titration(ctx: RuleContext) -> Outcome:
@@ -995,13 +1017,18 @@ def romiplostim_titration(ctx: RuleContext) -> Outcome:
         Citation("BK", "abstract"),
         *_COURSE_CITATIONS,
     ],
-    inputs=_COURSE_INPUTS,
+    inputs=[*_COURSE_INPUTS, "jain_phase", "transfusion"],
     settings=[
         *_COURSE_SETTINGS,
         *_RESPONSE_SETTINGS,
         "tpo_ra.eltrombopag_step_mg",
         "tpo_ra.eltrombopag_step_after_days",
         "tpo_ra.platelet_target_10e9_l",
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.no_response_weeks",
+        "tpo_ra.romiplostim_label",
     ],
 )
 def eltrombopag_titration(ctx: RuleContext) -> Outcome:
@@ -1038,8 +1065,21 @@ def _alt_run_start(ctx: RuleContext) -> int | None:
     "review (no dose increase): consider holding or stopping per label if progressive, "
     "persistent >= 4 weeks, or with raised direct bilirubin or symptoms.",
     citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity"), *_COURSE_CITATIONS],
-    inputs=_COURSE_INPUTS,
-    settings=_COURSE_SETTINGS,
+    inputs=[*_COURSE_INPUTS, "jain_phase", "transfusion"],
+    settings=[
+        *_COURSE_SETTINGS,
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.no_response_weeks",
+        "tpo_ra.platelet_target_10e9_l",
+        "tpo_ra.romiplostim_label",
+        "tpo_ra.taper_platelets_10e9_l",
+        "tpo_ra.taper_span_days",
+        "tpo_ra.partial_response_window_days",
+        "transfusion.platelet_dependence_window_days",
+        "transfusion.rbc_dependence_window_days",
+    ],
 )
 def eltrombopag_alt_rise(ctx: RuleContext) -> Outcome:
     view = _course_view(ctx)
@@ -1113,8 +1153,23 @@ def _response_criteria(response: TpoRaResponse) -> str:
         Citation("JAIN", "L41, L57"),
         *_COURSE_CITATIONS,
     ],
-    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
-    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS, "tpo_ra.platelet_target_10e9_l"],
+    inputs=[
+        *_COURSE_INPUTS,
+        "platelet_transfusion",
+        "jain_phase",
+        "patient.complete_streams",
+        "transfusion",
+    ],
+    settings=[
+        *_COURSE_SETTINGS,
+        *_RESPONSE_SETTINGS,
+        "tpo_ra.platelet_target_10e9_l",
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.no_response_weeks",
+        "tpo_ra.romiplostim_label",
+    ],
 )
 def responding(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.responding")
@@ -1160,8 +1215,17 @@ def responding(ctx: RuleContext) -> Outcome:
         Citation("LABEL-ROMIPLOSTIM", "monitoring after discontinuation"),
         *_COURSE_CITATIONS,
     ],
-    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
-    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS],
+    inputs=[*_COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
+    settings=[
+        *_COURSE_SETTINGS,
+        *_RESPONSE_SETTINGS,
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.no_response_weeks",
+        "tpo_ra.platelet_target_10e9_l",
+        "tpo_ra.romiplostim_label",
+    ],
 )
 def stop_on_response(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.stop-on-response")
@@ -1204,8 +1268,17 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
         Citation("BK", "abstract (response definition)"),
         *_COURSE_CITATIONS,
     ],
-    inputs=[*_COURSE_INPUTS, "platelet_transfusion"],
-    settings=[*_COURSE_SETTINGS, *_RESPONSE_SETTINGS, "tpo_ra.no_response_weeks"],
+    inputs=[*_COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
+    settings=[
+        *_COURSE_SETTINGS,
+        *_RESPONSE_SETTINGS,
+        "tpo_ra.no_response_weeks",
+        "data_quality.stale_days_early",
+        "data_quality.stale_days_late",
+        "data_quality.stale_days_prolonged",
+        "tpo_ra.platelet_target_10e9_l",
+        "tpo_ra.romiplostim_label",
+    ],
 )
 def stop_without_response(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.stop-without-response")
