@@ -139,6 +139,7 @@ def test_every_page_passes_an_accessibility_audit(page: Page, demo_server: Demo)
         "/patients?phase=prolonged&severe=1",
         f"/patient?id={key}",
         f"/patient/labs?id={key}&history=true",
+        f"/patient/flowsheet?id={key}",
         "/upload",
         "/rules",
         "/profile",

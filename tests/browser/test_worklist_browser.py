@@ -1,5 +1,6 @@
 """The worklist in a real browser (issue 16; docs/worklist.md): the list order, the summary band,
-acknowledge then a new episode, snooze expiry, phone width and the first printed page.
+acknowledge then a new episode, snooze expiry, flowsheet flags, phone width and the first
+printed page.
 
 The ward patient is added through the demo API: ANC 0.3 x10^9/L on days 350-411, fevers on days
 366, 390 and 410, platelets falling to 20 x10^9/L from day 400 (the fever of issue 16)."""
@@ -117,6 +118,20 @@ def test_snooze_ends_on_its_day(page: Page, ward: Demo) -> None:
     open_patient(page, ward, KEY, as_of=391)
     assert "Snoozed by" not in _card(page, FEVER)
     expect(page.locator(f'#tier-act-now article[data-rule="{FEVER}"]')).to_be_visible()
+
+
+def test_flowsheet_flags(page: Page, ward: Demo) -> None:
+    """The flowsheet: newest day first; ANC 0.3 x10^9/L is CTCAE grade 4, flagged critical."""
+    sign_in(page, ward)
+    page.goto(f"{ward.url}/patient?id={KEY}")
+    page.get_by_role("link", name="Flowsheet").click()
+    expect(page.get_by_role("heading", name="Flowsheet")).to_be_visible()
+    first_day = page.locator("#flowsheet thead th").nth(1)
+    expect(first_day).to_have_text("Day 411")
+    anc = page.locator('#flowsheet tr[data-analyte="anc"] td').first
+    expect(anc).to_have_attribute("data-flag", "critical")
+    expect(anc).to_contain_text("G4")
+    shot(page, "flowsheet")
 
 
 def test_phone_width(browser: Browser, ward: Demo) -> None:

@@ -45,6 +45,7 @@ from icaht.report.events import event_text
 from icaht.service.auth import database
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.chart import timeline_figure
+from icaht.service.dashboard.flowsheet import DEFAULT_DAYS, corrected_cells, flowsheet
 from icaht.service.dashboard.forms import (
     EVENT_FIELDS,
     EVENT_FORM_KINDS,
@@ -868,6 +869,27 @@ def labs_page(
     db.commit()
     context = {"nav": "patients", "key": id, "rows": rows, "history": history}
     return render(request, "labs.html", context, user=user)
+
+
+@router.get("/patient/flowsheet")
+def flowsheet_page(
+    request: Request,
+    user: User,
+    db: Db,
+    id: Annotated[str, Query(min_length=1, max_length=128)],
+    days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_DAYS,
+) -> HTMLResponse:
+    """Laboratory values as a flowsheet: analytes as rows, days as columns, newest first."""
+    if user.role not in PATIENT_ROLES:
+        return _forbidden(request, user)
+    course = load_course(db, id)
+    if course is None:
+        return _error_page(request, user, 404, "No such patient", "No current patient has this id.")
+    corrected = corrected_cells(list_observations(db, id, -1e9, 1e9, True))
+    audit(db, actor=user.username, action="dashboard-labs", patient_key=id, remote=_remote(request))
+    db.commit()
+    context = {"nav": "patients", "key": id, "sheet": flowsheet(course, corrected, days)}
+    return render(request, "flowsheet.html", context, user=user)
 
 
 @router.get("/patient/labs/correct")
