@@ -80,11 +80,23 @@ class _Contract(BaseModel):
         return value
 
 
+#: Facts that identify a person: shown on the dashboard, its print view and PDF, never sent
+#: to researchers, never written to logs or the audit trail (issue 16).
+IDENTIFIER_FACTS: tuple[str, ...] = ("name", "mrn", "birth_date")
+
+
 class PatientFacts(_Contract):
     """Facts about the patient and the CAR-T treatment."""
 
     model_config = _STRICT
     patient_id: str = Field(min_length=1, max_length=128)
+    name: str | None = Field(
+        None, max_length=200, description="Identifier (optional): shown to clinicians only."
+    )
+    mrn: str | None = Field(
+        None, max_length=64, description="Identifier (optional): medical record number."
+    )
+    birth_date: date | None = Field(None, description="Identifier (optional).")
     age_years: float | None = Field(None, ge=0, le=120)
     sex: Sex = Sex.UNKNOWN
     weight_kg: float | None = Field(None, gt=0, le=400)

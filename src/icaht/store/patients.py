@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from icaht.core.course import Course, build_labs, canonical_events, course_from_record, to_day
 from icaht.core.record import (
+    IDENTIFIER_FACTS,
     MAX_DAY_RANGE,
     Event,
     Moment,
@@ -154,11 +155,20 @@ def _merged_facts(stored: dict[str, Any], sent: PatientFacts) -> PatientFacts:
 
 
 def _facts_change(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
-    """The facts that differ, with their old and new values (None when nothing changed)."""
+    """The facts that differ, with their old and new values (None when nothing changed); an
+    identifier (name, MRN, birth date) is named, its values are not kept in the audit trail."""
     changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     if not changed:
         return None
-    return {"old": {k: old.get(k) for k in changed}, "new": {k: new.get(k) for k in changed}}
+
+    def shown(facts: dict[str, Any], key: str) -> Any:
+        value = facts.get(key)
+        return "(identifier)" if key in IDENTIFIER_FACTS and value is not None else value
+
+    return {
+        "old": {k: shown(old, k) for k in changed},
+        "new": {k: shown(new, k) for k in changed},
+    }
 
 
 def _stored_moments(

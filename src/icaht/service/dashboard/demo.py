@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.record import PatientRecord
+from icaht.core.timeline import calendar_day
 from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile
 from icaht.service.app import create_app
@@ -41,6 +43,10 @@ DEMO_PASSWORD = "icaht-demo-clinician"
 SYNTHETIC_PATIENTS = 40
 SYNTHETIC_SEED = 2023
 SECRET_FILE = "demo-session-secret"
+#: The day after infusion that is "today" for the synthetic demo patients, in turn (project
+#: default): patients early after infusion (in hospital), in the prolonged and the late phase on
+#: whatever day the demo runs.
+LIVE_DAYS: tuple[int, ...] = (3, 8, 12, 18, 25, 40, 60, 85, 120, 180, 270, 365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +91,40 @@ def _synthetic(n: int, seed: int) -> tuple[list[PatientRecord], str]:
     return list(generate(n, seed)), ""
 
 
+def _day_numbers(record: PatientRecord) -> bool:
+    """True when every time of the record is a day number (so a new infusion date moves it)."""
+    moments = [o.time for o in record.observations] + [e.start for e in record.events]
+    return all(isinstance(m, int | float) for m in moments)
+
+
+def live(record: PatientRecord, today: date, cut: float | None = None) -> PatientRecord:
+    """The record as if today were its last day with a value on or before day ``cut`` after
+    infusion (default: its last day with a value): what comes later is dropped and the infusion
+    date moves so that this day is ``today``. A record timed with dates stays as it is."""
+    if not _day_numbers(record) or not record.observations:
+        return record
+    days = sorted(float(o.time) for o in record.observations)  # type: ignore[arg-type]
+    # today is the last day with a value on or before the chosen day
+    cut = days[-1] if cut is None else max([d for d in days if d < cut + 1] or days[:1])
+    end = float(calendar_day(cut) + 1)
+    observations = [o for o in record.observations if float(o.time) < end]  # type: ignore[arg-type]
+    events = [e for e in record.events if float(e.start) < end]  # type: ignore[arg-type]
+    infusion = today - timedelta(days=calendar_day(cut))
+    patient = record.patient.model_copy(update={"infusion_date": infusion})
+    return record.model_copy(
+        update={"patient": patient, "observations": observations, "events": events}
+    )
+
+
 def prepare_demo(
     data_dir: Path,
     *,
     synthetic: int = SYNTHETIC_PATIENTS,
     progress: Callable[[str, int, int], None] | None = None,
+    today: date | None = None,
 ) -> tuple[DemoInfo, StoreSettings, ServiceSettings]:
-    """Database, demo patients and demo user in ``data_dir`` (idempotent)."""
+    """Database, demo patients and demo user in ``data_dir`` (idempotent). The demo is live:
+    each seed case ends today, each synthetic patient is on one of ``LIVE_DAYS`` today."""
     store = StoreSettings(data_dir=data_dir, database_url=None)
     engine = make_engine(store.url())
     upgrade(engine)
@@ -101,7 +134,9 @@ def prepare_demo(
         records += read_records(folder)
     seeds = len(records)
     made, note = _synthetic(synthetic, SYNTHETIC_SEED) if synthetic else ([], "")
-    records += made
+    day = today or datetime.now(UTC).date()
+    records = [live(r, day) for r in records]
+    records += [live(r, day, LIVE_DAYS[i % len(LIVE_DAYS)]) for i, r in enumerate(made)]
     created = 0
     user_created = False
     with Session(engine) as session, session.begin():

@@ -1,8 +1,10 @@
 """The printable patient summary as a PDF (fpdf2, core fonts: text is folded to Latin-1).
 
-Same content as the print view: facts, data quality, blood counts, ICAHT/T-ICAHT with episodes,
-scores, recommendations with facts and sources, treatments and transfusions per week, and the
-disclaimer on every page. A small chart of ANC and platelets (log scale) heads the summary.
+Same content as the print view: identifiers (when the record has them), when and by whom it was
+printed, the act-now items and the grade tables on the first page, then a small chart of ANC and
+platelets (log scale), data quality, scores, recommendations by tier with facts and sources,
+treatments and transfusions per week, and the disclaimer on every page. CTCAE grades read as on
+the screen (:func:`ctcae_cell`); no raw field or setting names.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ from fpdf.fonts import FontFace
 
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course
+from icaht.core.guidance import Recommendation
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L, PLT_PROFOUND_10E9_PER_L
-from icaht.service.dashboard.views import TransfusionWeek, fmt, icaht_cell
+from icaht.service.dashboard.views import (
+    TransfusionWeek,
+    by_tier,
+    ctcae_cell,
+    field_label,
+    fmt,
+    icaht_cell,
+)
 
 DISCLAIMER = "Decision support only, not a medical device. Clinical judgement decides."
 _FOLD = {
@@ -160,6 +170,23 @@ def _chart(pdf: _Summary, course: Course, as_of_day: int) -> None:
     )
 
 
+def _recommendation(pdf: _Summary, rec: Recommendation) -> None:
+    """One card: title, strength, action, facts and sources."""
+    pdf.para(f"[{rec.category}] {rec.title} ({rec.strength})", bold=True)
+    pdf.para(rec.action)
+    facts_text = "; ".join(
+        f"{f.label}: {f.value}" + (f" (day {f.day})" if f.day is not None else "")
+        for f in rec.facts
+    )
+    if facts_text:
+        pdf.para(f"Facts: {facts_text}", size=7.5)
+    sources = "; ".join(
+        f"{c.label}, {c.where}" + (f", doi:{c.doi}" if c.doi else "") for c in rec.citations
+    )
+    pdf.para(f"Sources: {sources}", size=7.5)
+    pdf.ln(1)
+
+
 def summary_pdf(
     course: Course,
     a: Assessment,
@@ -182,11 +209,18 @@ def summary_pdf(
         f"{fmt(facts.age_years)}; sex {facts.sex}. Profile {a.profile_name} {a.profile_version}; "
         f"icaht {a.icaht_version}. Printed {printed} UTC by {printed_by}."
     )
-    _chart(pdf, course, a.as_of_day)
-    if a.data_quality:
-        pdf.heading("Data quality")
-        for f in a.data_quality:
-            pdf.para(f"- {f.message}")
+    if facts.name or facts.mrn or facts.birth_date:
+        pdf.para(
+            f"Name {facts.name or '-'}; MRN {facts.mrn or '-'}; born {facts.birth_date or '-'}",
+            bold=True,
+        )
+    tiers = by_tier(a.recommendations, {})
+    acts = next((recs for tier, recs in tiers if tier == "act now"), [])
+    pdf.heading("Act now")
+    if not acts:
+        pdf.para("Nothing to act on now.")
+    for rec in acts:
+        pdf.para(f"{rec.title} (since day {rec.episode.began_day}): {rec.action}")
     pdf.heading("Blood counts (CTCAE v5.0)")
     rows = []
     for s in a.lineages:
@@ -196,7 +230,7 @@ def summary_pdf(
             if s.latest
             else "no value"
         )
-        grade = "-" if s.latest_ctcae is None else f"G{s.latest_ctcae}"
+        grade = ctcae_cell(s.latest_ctcae, s.latest_ctcae_note, s.latest is not None).text
         nadir = f"{fmt(s.nadir.value)} (day {calendar_day(s.nadir.day)})" if s.nadir else "-"
         under = "; ".join(f"{k}: {v} d" for k, v in s.days_under.items()) or "-"
         rows.append([s.lineage, latest, grade, nadir, under])
@@ -212,6 +246,12 @@ def summary_pdf(
         notes = " ".join([r.reason or "", *r.caveats]).strip()
         rows.append([f"{r.scale} {r.window}", icaht_cell(r).text, episodes or "-", notes or "-"])
     pdf.grid(["Scale", "Grade", "Episodes", "Notes"], rows, [28, 18, 62, 74])
+    pdf.heading("Timeline")
+    _chart(pdf, course, a.as_of_day)
+    if a.data_quality:
+        pdf.heading("Data quality")
+        for f in a.data_quality:
+            pdf.para(f"- {f.message}")
     pdf.para(f"Recovery phenotype: {a.phenotype.phenotype} - {a.phenotype.reason}")
     for support in (a.platelet_transfusion, a.rbc_transfusion, a.gcsf):
         pdf.para(f"{support.support}: {support.state}")
@@ -230,33 +270,21 @@ def summary_pdf(
             else "not computable"
         )
         inputs = ", ".join(
-            f"{i.name} {fmt(i.value)}" + (f"->{i.points}" if i.points is not None else "")
+            f"{field_label(i.name)} {fmt(i.value)}"
+            + (f"->{i.points}" if i.points is not None else "")
             for i in sc.items
             if i.value is not None
         )
-        rows.append([sc.name, result, inputs or "-", ", ".join(sc.missing) or "-"])
+        missing = ", ".join(field_label(m) for m in sc.missing)
+        rows.append([sc.name, result, inputs or "-", missing or "-"])
     pdf.grid(["Score", "Result", "Inputs", "Missing"], rows, [30, 32, 80, 40])
     pdf.heading(f"Recommendations as of day {a.as_of_day}")
     if not a.recommendations:
         pdf.para("No recommendation fires.")
-    for rec in a.recommendations:
-        pdf.para(f"[{rec.category}] {rec.title} ({rec.strength})", bold=True)
-        pdf.para(rec.action)
-        facts_text = "; ".join(
-            f"{f.label}: {f.value}" + (f" (day {f.day})" if f.day is not None else "")
-            for f in rec.facts
-        )
-        if facts_text:
-            pdf.para(f"Facts: {facts_text}", size=7.5)
-        sources = "; ".join(
-            f"{c.label}, {c.where}" + (f", doi:{c.doi}" if c.doi else "") for c in rec.citations
-        )
-        pdf.para(f"Sources: {sources}", size=7.5)
-        if rec.settings:
-            pdf.para(
-                "Settings: " + ", ".join(f"{s.name} = {s.value}" for s in rec.settings), size=7.5
-            )
-        pdf.ln(1)
+    for tier, recs in tiers:
+        pdf.para(f"{tier.capitalize()} ({len(recs)})", bold=True, size=9.5)
+        for rec in recs:
+            _recommendation(pdf, rec)
     if a.not_evaluated:
         pdf.para(
             "Cannot evaluate: "

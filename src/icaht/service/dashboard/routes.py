@@ -45,6 +45,7 @@ from icaht.report.events import event_text
 from icaht.service.auth import database
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.chart import timeline_figure
+from icaht.service.dashboard.flowsheet import DEFAULT_DAYS, corrected_cells, flowsheet
 from icaht.service.dashboard.forms import (
     EVENT_FIELDS,
     EVENT_FORM_KINDS,
@@ -64,12 +65,14 @@ from icaht.service.dashboard.views import (
     count_cells,
     ctcae_cell,
     day_label,
+    field_label,
     filter_rows,
     fmt,
     icaht_cell,
     last_views,
     list_rows,
     new_row_cache,
+    readable,
     real_day,
     shown_detail,
     sort_rows,
@@ -152,7 +155,10 @@ def _environment() -> jinja2.Environment:
         analyte_name=lambda a: f"{ANALYTES[a].display} ({a.value})",
         describe=setting_description,
         event_text=event_text,
+        label=field_label,
+        readable=readable,
     )
+    env.filters["label"] = field_label
     return env
 
 
@@ -474,12 +480,6 @@ def patients_page(
 
 
 # -- patient page -------------------------------------------------------------------------------
-def _groups(a: Assessment) -> list[tuple[str, list[Recommendation]]]:
-    order = {c: i for i, c in enumerate(CATEGORIES)}
-    ordered = sorted(a.recommendations, key=lambda r: order[r.category])
-    return [(c, list(g)) for c, g in groupby(ordered, key=lambda r: r.category)]
-
-
 @dataclass(frozen=True, slots=True)
 class PatientView:
     course: Course
@@ -525,10 +525,12 @@ def _show_patient(
     view = _patient_view(course, as_of, profile)
     a = view.a
     last = last_views(db, user.username, key).get(key)
-    recs = a.recommendations if last is None else against(last, a.recommendations)
+    # the print view reads against the day before (a print is a hand-over, not a second look)
+    printing = template == "print.html"
+    recs = a.recommendations if last is None or printing else against(last, a.recommendations)
     decided_by_key = decision_store.decisions(db, key)
     decided = decision_store.covering(decided_by_key, recs, a.as_of_day)
-    action = "dashboard-print" if template == "print.html" else LOOK_ACTION
+    action = "dashboard-print" if printing else LOOK_ACTION
     _record_shown(request, db, user, key, a, action)
     errors = list(page_errors or [])
     for form in (lab, event):
@@ -538,7 +540,6 @@ def _show_patient(
         "nav": "patients",
         "facts": course.facts,
         "a": a,
-        "groups": _groups(a),
         "tiers": by_tier(recs, decided),
         "checklist": a.checklist,
         "item_decided": decision_store.covering_items(decided_by_key, a.checklist, a.as_of_day),
@@ -868,6 +869,27 @@ def labs_page(
     db.commit()
     context = {"nav": "patients", "key": id, "rows": rows, "history": history}
     return render(request, "labs.html", context, user=user)
+
+
+@router.get("/patient/flowsheet")
+def flowsheet_page(
+    request: Request,
+    user: User,
+    db: Db,
+    id: Annotated[str, Query(min_length=1, max_length=128)],
+    days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_DAYS,
+) -> HTMLResponse:
+    """Laboratory values as a flowsheet: analytes as rows, days as columns, newest first."""
+    if user.role not in PATIENT_ROLES:
+        return _forbidden(request, user)
+    course = load_course(db, id)
+    if course is None:
+        return _error_page(request, user, 404, "No such patient", "No current patient has this id.")
+    corrected = corrected_cells(list_observations(db, id, -1e9, 1e9, True))
+    audit(db, actor=user.username, action="dashboard-labs", patient_key=id, remote=_remote(request))
+    db.commit()
+    context = {"nav": "patients", "key": id, "sheet": flowsheet(course, corrected, days)}
+    return render(request, "flowsheet.html", context, user=user)
 
 
 @router.get("/patient/labs/correct")

@@ -5,6 +5,7 @@ templates use. Presentation only: every clinical number comes from the assessmen
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,7 +25,7 @@ from icaht.core.lineage import LineageStatus
 from icaht.core.record import Transfusion
 from icaht.core.rule import CATEGORIES
 from icaht.core.timeline import calendar_day, jain_phase
-from icaht.knowledge.analytes import Analyte
+from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
 from icaht.service.dashboard.decisions import Decision, covering
 from icaht.service.versioned_cache import VersionedCache
@@ -90,6 +91,27 @@ def fmt(value: float | None, digits: int = 3) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
+
+
+_UNIT_SUFFIXES = {"_mg_dl": " (mg/dL)", "_c": " (°C)"}
+_RAW_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def field_label(name: str) -> str:
+    """A score input or record field for people: "crp_mg_dl" -> "CRP (mg/dL)", "anc" -> the
+    analyte's display name, "temperature_c" -> "temperature (°C)" (print and PDF show no raw
+    field names, issue 16)."""
+    for suffix, unit in _UNIT_SUFFIXES.items():
+        if name.endswith(suffix):
+            return field_label(name.removesuffix(suffix)) + unit
+    if name in Analyte.__members__.values():
+        return ANALYTES[Analyte(name)].display
+    return name.replace("_", " ")
+
+
+def readable(text: str) -> str:
+    """A core message with its raw field names (``crp_mg_dl``) as labels."""
+    return _RAW_NAME.sub(lambda m: field_label(m.group(0)), text)
 
 
 def day_label(day: float | None) -> str:
