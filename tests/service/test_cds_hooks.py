@@ -268,16 +268,20 @@ def test_resources_seen_before_give_the_same_cards(store: StoreSettings) -> None
     assert again == first
 
 
-def test_an_invalid_prefetch_resource_is_refused_naming_its_element(demo: TestClient) -> None:
+def test_an_invalid_prefetch_resource_is_left_out_naming_its_element(demo: TestClient) -> None:
+    """Issue 17 (CDS Hooks robustness): one invalid resource drops that resource, not the call
+    (it was a 422 for the whole call); the summary card names it and its element."""
     body = call("baur", "p-9")
     entries = body["prefetch"]["labs"]["entry"]
     entries[0]["resource"]["valueQuantity"]["value"] = "lots"
+    rid = entries[0]["resource"]["id"]
     for _ in range(2):  # the same answer when the other resources come from the cache
         response = demo.post(f"/cds-services/{SERVICE_ID}", json=body)
-        assert response.status_code == 422
-        detail = response.json()["detail"]
-        assert "invalid Observation/" in detail
-        assert "Observation.valueQuantity.value" in detail
+        assert response.status_code == 200, response.text
+        summary = response.json()["cards"][0]
+        assert summary["source"]["topic"]["code"] == SUMMARY_CODE
+        assert f"Observation/{rid} left out" in summary["detail"]
+        assert "Observation.valueQuantity.value" in summary["detail"]
 
 
 @pytest.mark.parametrize(

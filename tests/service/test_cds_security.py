@@ -23,6 +23,7 @@ from tests.fhir_server import send_json
 from tests.service.test_cds_hooks import as_patient, call, prefetch_of
 
 from icaht.errors import IcahtError
+from icaht.io.fhir.cards import SUMMARY_CODE
 from icaht.service.app import create_app
 from icaht.service.cds_hooks import SERVICE_ID
 from icaht.service.prefetch import CAVEAT_CODE
@@ -145,7 +146,8 @@ def test_a_next_link_to_another_server_gets_no_token_and_a_caveat(
     store: StoreSettings, hosts: tuple[Host, Host]
 ) -> None:
     """Item 7: the prefetch-fetch follows ``next`` only on the fhirServer's origin (as ``fhir
-    pull`` does); the pages it did not read are said on a caveat card, first."""
+    pull`` does); the pages it did not read are said on the summary card (issue 17: it was a
+    caveat card of its own)."""
     ehr, other = hosts
     ehr.next_base = other.url
     response = _demo(store, ehr.fhir).post(HOOK, json=_fetching(ehr.fhir))
@@ -153,8 +155,8 @@ def test_a_next_link_to_another_server_gets_no_token_and_a_caveat(
     assert other.seen == []  # the token never left the EHR's origin
     assert {auth for _, auth in ehr.seen} == {f"Bearer {TOKEN}"}
     first = response.json()["cards"][0]
-    assert first["source"]["topic"]["code"] == CAVEAT_CODE
-    assert first["indicator"] == "warning"
+    assert first["source"]["topic"]["code"] == SUMMARY_CODE
+    assert first["indicator"] in ("warning", "critical")
     assert "Observation" in first["detail"]
     assert "another server" in first["detail"]
 
@@ -162,13 +164,13 @@ def test_a_next_link_to_another_server_gets_no_token_and_a_caveat(
 def test_a_page_that_cannot_be_read_gives_a_caveat_not_silence(
     store: StoreSettings, hosts: tuple[Host, Host]
 ) -> None:
-    """Item 7: page 2 of the labs answers 500: the cards of what was read, with a caveat card
-    naming the search (and no content of the failed answer)."""
+    """Item 7: page 2 of the labs answers 500: the cards of what was read, with a caveat on the
+    summary card naming the search (and no content of the failed answer)."""
     ehr, _ = hosts
     ehr.failing_pages = {1}
     response = _demo(store, ehr.fhir).post(HOOK, json=_fetching(ehr.fhir))
     assert response.status_code == 200, response.text
-    assert _codes(response)[0] == CAVEAT_CODE
+    assert _codes(response)[0] == SUMMARY_CODE
     assert "answered 500" in response.json()["cards"][0]["detail"]
     assert MARKER not in response.text
 
@@ -202,6 +204,7 @@ def test_fhir_server_must_be_one_of_the_clients_fhir_bases(
         accepted = client.post(HOOK, json=_fetching(ehr.fhir), headers=token())
         assert accepted.status_code == 200, accepted.text
         assert CAVEAT_CODE not in _codes(accepted)
+        assert "Data incomplete" not in accepted.text
 
 
 @pytest.mark.parametrize(
@@ -234,7 +237,8 @@ def test_errors_quote_nothing_the_fhir_server_answered(
     store: StoreSettings, hosts: tuple[Host, Host]
 ) -> None:
     """Item 8: a configured server answering something that is not FHIR (a JWKS, a secret
-    file): 412 naming the URL, never the content."""
+    file): 412 naming the URL, never the content. An invalid resource among its answers is
+    left out (issue 17), said naming its element, never its content or id."""
     ehr, _ = hosts
     ehr.answer = {"keys": [{"kty": "oct", "k": MARKER}], "resourceType": MARKER}
     response = _demo(store, ehr.fhir).post(HOOK, json=_fetching(ehr.fhir, keep=()))
@@ -244,7 +248,8 @@ def test_errors_quote_nothing_the_fhir_server_answered(
     invalid = {"resourceType": "Observation", "id": MARKER, "status": {"x": MARKER}}
     ehr.resources["Observation"] = [invalid]
     mapped = _demo(store, ehr.fhir).post(HOOK, json=_fetching(ehr.fhir))
-    assert mapped.status_code == 412, mapped.text
+    assert mapped.status_code == 200, mapped.text
+    assert "one Observation left out" in mapped.text
     assert "Observation.status" in mapped.text
     assert MARKER not in mapped.text
     ehr.failing_pages = {0}

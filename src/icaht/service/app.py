@@ -16,6 +16,7 @@ from icaht.service import problems
 from icaht.service.api import router
 from icaht.service.body_limit import BodyLimit
 from icaht.service.cds_auth import JwksClients
+from icaht.service.cds_cors import CdsCors
 from icaht.service.cds_hooks import router as cds_router
 from icaht.service.dashboard import install as install_dashboard
 from icaht.service.settings import ServiceSettings
@@ -61,6 +62,7 @@ def create_app(
     app.state.signin_limits = SignInLimiter(service)
     problems.install(app)
     app.add_middleware(BodyLimit, settings=service)
+    app.add_middleware(CdsCors, origins=service.cds_cors_origins)  # outermost: on every answer
     app.include_router(router)
     app.include_router(cds_router)
     app.include_router(smart_router)

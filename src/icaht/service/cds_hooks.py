@@ -1,17 +1,22 @@
 """The CDS Hooks 2.0 service: discovery, ``patient-view`` and feedback (``/cds-services``).
 
-``patient-view`` reads the patient's recent labs, medications, procedures and conditions from the
-prefetch the client sends (templates in the discovery document) or, for any prefetch key that is
-absent or null, from the client's FHIR server with the access token it supplies (never logged or
-stored), following search paging on that server only (``service.prefetch``: the server must be
-one of the client's FHIR bases, pages that cannot be read give a caveat card). The prefetched
-Patient must be the context's patient. The resources are mapped to a PatientRecord by the FHIR
-importer (``icaht.io.fhir``), assessed as of today, and every recommendation is returned as a
-card (``icaht.io.fhir.cards``). Resources this process has validated before (the same
-canonical JSON) are not validated again (``icaht.io.fhir.resource_cache``): a patient's data
-recur from one chart opening to the next, and validation is most of the work. Calls must carry a
-client JWT that verifies (``service.cds_auth``) unless the server runs in demo mode. The cards
-shown and the feedback (accepted or overridden, with the reason) go to the audit log.
+``patient-view`` reads the patient's recent labs, medications (with the Medications they
+reference), procedures and conditions from the prefetch the client sends (templates in the
+discovery document) or, for any prefetch key that is absent (or holds an OperationOutcome: the
+client could not prefetch it), from the client's FHIR server with the access token it supplies
+(never logged or stored), following search paging on that server only (``service.prefetch``: the
+server must be one of the client's FHIR bases). A key whose value is ``null`` means the client
+has no such data: nothing is fetched for it (CDS Hooks 2.0). The prefetched Patient must be the
+context's patient. A resource that is not valid FHIR R4 (an empty string, an element of another
+FHIR version) is left out, not the call. Whatever the data lack (pages not read, searches the
+server does not support, OperationOutcomes, resources left out) is said on the summary card.
+The resources are mapped to a PatientRecord by the FHIR importer (``icaht.io.fhir``), assessed
+as of today, and the worklist's cards returned (``icaht.io.fhir.cards``). Resources this
+process has validated before (the same canonical JSON) are not validated again
+(``icaht.io.fhir.resource_cache``): a patient's data recur from one chart opening to the next,
+and validation is most of the work. Calls must carry a client JWT that verifies
+(``service.cds_auth``) unless the server runs in demo mode. The cards shown and the feedback
+(accepted or overridden, with the reason) go to the audit log.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import worklist_cards
-from icaht.io.fhir.reader import bundle_records
+from icaht.io.fhir.pull import is_outcome, medication_references
+from icaht.io.fhir.reader import bundle_records, validate_resource
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
@@ -40,10 +46,12 @@ from icaht.service.json_route import OrjsonRoute
 from icaht.service.loop_writes import write_soon
 from icaht.service.prefetch import (
     Fetched,
-    caveat_card,
     check_target,
+    fetch_medications,
     fetch_query,
     fhir_base_problem,
+    read_prefetch,
+    with_caveats,
 )
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.settings import ServiceSettings, profile_in_force
@@ -52,13 +60,19 @@ from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown, audit
 
 SERVICE_ID = "icaht-patient-view"
+#: The prefetch templates. The medication searches include the Medications their resources
+#: reference (``_include=<Type>:medication``, a search parameter of each type in FHIR R4):
+#: Epic and Oracle Health code many orders by reference only.
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "labs": "Observation?patient={{context.patientId}}&category=laboratory&_count=500",
     "vitals": "Observation?patient={{context.patientId}}&category=vital-signs&_count=200",
-    "administrations": "MedicationAdministration?patient={{context.patientId}}&_count=200",
-    "requests": "MedicationRequest?patient={{context.patientId}}&_count=200",
-    "statements": "MedicationStatement?patient={{context.patientId}}&_count=200",
+    "administrations": "MedicationAdministration?patient={{context.patientId}}"
+    "&_include=MedicationAdministration:medication&_count=200",
+    "requests": "MedicationRequest?patient={{context.patientId}}"
+    "&_include=MedicationRequest:medication&_count=200",
+    "statements": "MedicationStatement?patient={{context.patientId}}"
+    "&_include=MedicationStatement:medication&_count=200",
     "procedures": "Procedure?patient={{context.patientId}}&_count=200",
     "conditions": "Condition?patient={{context.patientId}}&_count=200",
     "reports": "DiagnosticReport?patient={{context.patientId}}&_count=100",
@@ -158,36 +172,11 @@ def _query(template: str, patient_id: str) -> str:
     return template.replace("{{context.patientId}}", patient_id)
 
 
-def _incomplete(call: HookRequest) -> bool:
-    """Whether a key of the prefetch templates is absent or null in the call's prefetch."""
+def _missing(call: HookRequest) -> list[str]:
+    """The prefetch keys the client did not prefetch: absent, or holding an OperationOutcome
+    (CDS Hooks 2.0: the client could not prefetch it). A ``null`` key is no data, not missing."""
     prefetch = call.prefetch or {}
-    return any(prefetch.get(key) is None for key in PREFETCH)
-
-
-def _fetches(call: HookRequest) -> bool:
-    """Whether :func:`_resources` reads from the FHIR server."""
-    return call.fhirServer is not None and _incomplete(call)
-
-
-def _prefetched(key: str, value: Any) -> list[dict[str, Any]]:
-    """The resources of one prefetch value: a resource, or a Bundle of entries (422 for an
-    entry that is not an object holding a resource object)."""
-    if not isinstance(value, dict):
-        raise HTTPException(422, f"prefetch {key!r} is not a FHIR resource or Bundle")
-    if value.get("resourceType") != "Bundle":
-        return [value]
-    entries = value.get("entry") or []
-    if not isinstance(entries, list):
-        raise HTTPException(422, f"prefetch {key!r}: Bundle.entry is not a list")
-    found: list[dict[str, Any]] = []
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            raise HTTPException(
-                422, f"prefetch {key!r}: Bundle.entry[{index}] holds no resource object"
-            )
-        found.append(resource)
-    return found
+    return [k for k in PREFETCH if k not in prefetch or is_outcome(prefetch[k])]
 
 
 def _fhir_bases(settings: ServiceSettings, client: str) -> list[str]:
@@ -198,23 +187,41 @@ def _fhir_bases(settings: ServiceSettings, client: str) -> list[str]:
     return configured.fhir_servers if configured is not None else []
 
 
-def _resources(call: HookRequest, bases: list[str], demo_call: bool) -> Fetched:
-    """Every resource of the prefetch, fetching the keys the client did not prefetch (from a
-    FHIR server the client may name, ``service.prefetch``)."""
+def _prefetched(call: HookRequest) -> Fetched:
+    """The resources and caveats of the call's prefetch; a key the client did not prefetch is
+    said when the call names no FHIR server to read it from."""
     prefetch = call.prefetch or {}
-    fetched = Fetched()
-    if _fetches(call):
-        assert call.fhirServer is not None
-        check_target(call.fhirServer, bases, demo_call)
-    auth = call.fhirAuthorization
-    for key, template in PREFETCH.items():
+    found = Fetched()
+    for key in PREFETCH:
         value = prefetch.get(key)
         if value is not None:
-            fetched.resources += _prefetched(key, value)
-        elif call.fhirServer is not None:
-            token = auth.access_token if auth is not None else None
-            fetch_query(call.fhirServer, _query(template, call.context.patientId), token, fetched)
-    return fetched
+            read_prefetch(key, value, found)
+    if call.fhirServer is None:
+        found.caveats += [
+            f"{key}: not prefetched, and the call names no FHIR server to read it from"
+            for key in _missing(call)
+        ]
+    found.from_client = len(found.resources)
+    return found
+
+
+def _fetches(call: HookRequest, found: Fetched) -> bool:
+    """Whether :func:`_fetch` reads from the FHIR server: keys not prefetched, or referenced
+    Medications the prefetch does not hold."""
+    if call.fhirServer is None:
+        return False
+    return bool(_missing(call)) or bool(medication_references(found.resources))
+
+
+def _fetch(call: HookRequest, bases: list[str], demo_call: bool, into: Fetched) -> None:
+    """Read from the call's FHIR server (one the client may name, ``service.prefetch``) the
+    keys the client did not prefetch, then the referenced Medications not yet read."""
+    assert call.fhirServer is not None
+    check_target(call.fhirServer, bases, demo_call)
+    token = call.fhirAuthorization.access_token if call.fhirAuthorization is not None else None
+    for key in _missing(call):
+        fetch_query(call.fhirServer, _query(PREFETCH[key], call.context.patientId), token, into)
+    fetch_medications(call.fhirServer, token, into)
 
 
 def _digests(resources: list[dict[str, Any]]) -> list[bytes]:
@@ -238,6 +245,32 @@ def _check_patient(call: HookRequest, resources: list[dict[str, Any]]) -> None:
             )
 
 
+def _left_out(raw: dict[str, Any], fields: list[str], quote: bool) -> str:
+    """The caveat of a resource left out as not valid FHIR R4: its type, its id when ``quote``
+    (what the client sent; nothing a FHIR server answered is quoted) and the element paths."""
+    kind = str(raw.get("resourceType"))
+    rid = raw.get("id")
+    label = f"{kind}/{rid}" if quote and isinstance(rid, str) and rid else f"one {kind}"
+    shown = ", ".join(sorted(set(fields))[:3]) or "resource level"
+    return f"{label} left out: not valid FHIR R4 at {shown}"
+
+
+def _valid(found: Fetched, digests: list[bytes]) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """The resources that are valid FHIR R4 (validated into the per-process cache, where the
+    import takes them from), with their digests; each one left out is a caveat."""
+    kept: list[dict[str, Any]] = []
+    kept_digests: list[bytes] = []
+    for index, (raw, digest) in enumerate(zip(found.resources, digests, strict=True)):
+        result = validate_resource(raw, "prefetch", None, "", RESOURCES, digest)
+        if isinstance(result, list):
+            fields = [p.field for p in result if p.field]
+            found.caveats.append(_left_out(raw, fields, quote=index < found.from_client))
+            continue
+        kept.append(raw)
+        kept_digests.append(digest)
+    return kept, kept_digests
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     """The cards for one patient's data, and what the audit records of them."""
@@ -257,8 +290,10 @@ def _answer(
     digests: list[bytes],
     profile: Profile,
     link: tuple[str, str] | None = None,
+    from_server: bool = False,
 ) -> _Answer:
-    """Map the patient's resources, assess them as of today and make the cards."""
+    """Map the patient's resources, assess them as of today and make the cards (a record that
+    cannot be made is 412 when data were read from the FHIR server, naming elements only)."""
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -268,7 +303,7 @@ def _answer(
     try:
         records, report = bundle_records(bundle, source, cache=RESOURCES, digests=digests)
     except InputError as exc:
-        if _fetches(call):  # what the FHIR server answered is not quoted back: elements only
+        if from_server:  # what the FHIR server answered is not quoted back: elements only
             fields = sorted({p.field for p in exc.problems if p.field})[:5]
             raise HTTPException(
                 412,
@@ -301,12 +336,12 @@ def _answer(
 
 
 def _answer_key(
-    call: HookRequest, digests: list[bytes], profile: Profile
+    call: HookRequest, found: Fetched, digests: list[bytes], profile: Profile
 ) -> tuple[str, ...] | None:
-    """A cache key for a call whose prefetch is complete (nothing to fetch): the digest of its
-    resources (in order), the patient, today's date and the profile. None when data must be
-    fetched."""
-    if _incomplete(call):
+    """A cache key for a call whose data all came in the prefetch: the digest of its valid
+    resources (in order), the patient, today's date and the profile. None when data were read
+    from the FHIR server."""
+    if found.from_server:
         return None
     digest = hashlib.sha256(b"".join(digests)).hexdigest()
     today = date.today().isoformat()
@@ -337,25 +372,22 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
     write while another writer holds the database (``service.loop_writes``)."""
     client = await verify_client(request, db)
     profile = profile_in_force(request)
-    bases = _fhir_bases(request.app.state.settings, client)
-    demo_call = client == DEMO_CLIENT
-    if _fetches(call):
-        fetched = await run_in_threadpool(_resources, call, bases, demo_call)
-    else:
-        fetched = _resources(call, bases, demo_call)
-    resources = fetched.resources
-    _check_patient(call, resources)
+    found = _prefetched(call)
+    if _fetches(call, found):
+        bases = _fhir_bases(request.app.state.settings, client)
+        await run_in_threadpool(_fetch, call, bases, client == DEMO_CLIENT, found)
+    _check_patient(call, found.resources)
     with assessment_turn:
-        digests = _digests(resources)
-        key = _answer_key(call, digests, profile)
+        resources, digests = _valid(found, _digests(found.resources))
+        key = _answer_key(call, found, digests, profile)
         cache: VersionedCache[_Answer] = request.app.state.assessments
         answer = None if key is None else cache.get(("cds", *key))
         if answer is None:
-            answer = _answer(call, resources, digests, profile, dashboard_link(request))
+            link = dashboard_link(request)
+            answer = _answer(call, resources, digests, profile, link, found.from_server)
             if key is not None:
                 cache.put(("cds", *key), answer)
-    if fetched.caveats:
-        answer = replace(answer, cards=[caveat_card(fetched.caveats), *answer.cards])
+    answer = replace(answer, cards=with_caveats(answer.cards, found.caveats))
     await write_soon(db, lambda: _record_shown(db, request, call, client, answer))
     return {"cards": answer.cards}
 

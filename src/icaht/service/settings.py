@@ -52,6 +52,10 @@ class ServiceSettings(BaseSettings):
     #: Demo mode only: FHIR bases an unsigned call may name as ``fhirServer`` even on a loopback,
     #: link-local or private address (other unsigned calls may name only public addresses).
     cds_demo_fhir_servers: list[str] = []
+    #: Browser origins that may call the CDS Hooks endpoints (``ICAHT_CDS_CORS_ORIGINS``, JSON
+    #: list; ``["*"]``: any; ``[]``: none). Default: the public CDS Hooks sandbox
+    #: (``service.cds_cors``).
+    cds_cors_origins: list[str] = ["https://sandbox.cds-hooks.org"]
     #: The service's public base URL (the CDS JWT audience is built from it; required outside
     #: demo mode when CDS clients are configured).
     public_url: str | None = None

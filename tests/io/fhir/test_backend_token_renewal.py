@@ -117,8 +117,11 @@ def test_a_token_about_to_expire_is_replaced_before_it_is_sent(
     ehr.expires_in, ehr.delay_s = 1, 0.6
     pull_patient(ehr.base, PATIENT, backend=backend)
     assert ehr.issued == ["token-1", "token-2"]
-    assert ehr.seen[0][1] == "token-1"
-    assert {token for _, token in ehr.seen[1:]} == {"token-2"}
+    # the CapabilityStatement (issue 17: pull searches what the server declares), then the
+    # Patient read, with the first token
+    assert [token for _, token in ehr.seen[:2]] == ["token-1", "token-1"]
+    assert ehr.seen[1][0].endswith(f"/Patient/{PATIENT}")
+    assert {token for _, token in ehr.seen[2:]} == {"token-2"}
 
 
 def test_a_server_refusing_the_new_token_too_stops_the_pull(

@@ -7,7 +7,11 @@
   days), caveats, citations (DOI links) and the profile settings used.
 * ``source``: the first citation (label, DOI URL) with the rule id as ``topic``.
 * ``suggestions``: a draft order where a concrete one fits (PJP and antiviral prophylaxis,
-  filgrastim, platelet or RBC transfusion, marrow biopsy); the clinician accepts or not.
+  filgrastim, platelet or RBC transfusion, marrow biopsy); the clinician accepts or not. Drugs
+  are coded in every system of the medication table (RxNorm ingredient and ATC for filgrastim;
+  ATC for TMP-SMX and aciclovir) plus, where the order names a dose, the reviewed RxNorm
+  clinical drug of that strength (``rxnorm_products.csv``: aciclovir 800 mg oral tablet). The
+  TMP-SMX draft names no dose (local protocol), so no clinical drug: it stays ATC-coded.
 * ``uuid``: stable for (patient, as-of day, profile, rule), so feedback can refer to it.
 
 :func:`worklist_cards` follows the tiers (docs/worklist.md): one summary card (phase, grades,
@@ -108,12 +112,20 @@ def detail(rec: Recommendation, assessment: Assessment) -> str:
     return "\n".join(lines)
 
 
+def _clinical_drug(rxnorm_name: str | None) -> list[dict[str, str]]:
+    """The RxNorm coding of a reviewed clinical drug (``rxnorm_products.csv``) by its RxNorm
+    name, e.g. "acyclovir 800 MG Oral Tablet"; none when the table does not hold it."""
+    rows = [r for r in codes.rxnorm_rows() if rxnorm_name and r.rxnorm_name == rxnorm_name]
+    return [{"system": codes.RXNORM, "code": r.rxcui, "display": r.rxnorm_name} for r in rows[:1]]
+
+
 def _medication_request(
     subject: dict[str, str],
     rec: Recommendation,
     drug: str,
     dose: dict[str, Any] | None,
     frequency: str | None,
+    clinical_drug: str | None = None,
 ) -> dict[str, Any]:
     dosage: dict[str, Any] = {"text": rec.action}
     if frequency:
@@ -121,12 +133,13 @@ def _medication_request(
     if dose is not None:
         dosage["doseAndRate"] = [{"doseQuantity": dose}]
     rows = codes.codes_for("medications", drug)
+    coding = [{"system": r.system, "code": r.code, "display": r.display} for r in rows]
     return {
         "resourceType": "MedicationRequest",
         "status": "draft",
         "intent": "proposal",
         "medicationCodeableConcept": {
-            "coding": [{"system": r.system, "code": r.code, "display": r.display} for r in rows],
+            "coding": [*_clinical_drug(clinical_drug), *coding],
             "text": drug,
         },
         "subject": subject,
@@ -172,9 +185,10 @@ def _antiviral(subject: dict[str, str], rec: Recommendation) -> tuple[str, dict[
     if _ADULT_ACICLOVIR not in rec.action:
         return None
     dose = {"value": ACICLOVIR_MG_TWICE_DAILY, "unit": "mg", "system": codes.UCUM, "code": "mg"}
+    tablet = f"acyclovir {ACICLOVIR_MG_TWICE_DAILY:g} MG Oral Tablet"  # RxNorm's name
     return (
         f"Draft: {_ADULT_ACICLOVIR}",
-        _medication_request(subject, rec, "aciclovir", dose, "twice daily"),
+        _medication_request(subject, rec, "aciclovir", dose, "twice daily", tablet),
     )
 
 
@@ -327,6 +341,28 @@ def summary_card(
         url, kind = link
         result["links"] = [{"label": "Open in icaht", "url": url, "type": kind}]
     return result
+
+
+def summary_with_caveats(summary: dict[str, Any], caveats: list[str]) -> dict[str, Any]:
+    """A copy of the summary card saying what the patient's data lack (``service.prefetch``): a
+    "Data incomplete" section before the disclaimer, the summary line saying so, and at least a
+    warning indicator."""
+    head, _, disclaimer = summary["detail"].rpartition("\n")
+    section = [
+        "**Data incomplete**: the grades and recommendations may miss what could not be read; "
+        "review the chart before acting on them.",
+        "",
+        *(f"- {_md(c)}" for c in caveats),
+        "",
+    ]
+    line = summary["summary"]
+    tail = "; data incomplete"
+    return {
+        **summary,
+        "summary": line[: SUMMARY_MAX - len(tail)] + tail,
+        "indicator": "warning" if summary["indicator"] == "info" else summary["indicator"],
+        "detail": "\n".join([head, *section, disclaimer]),
+    }
 
 
 def worklist_cards(
