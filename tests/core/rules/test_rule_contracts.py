@@ -25,8 +25,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from icaht.core.course import Course, course_from_record
 from icaht.core.record import PatientRecord
 from icaht.core.rule import DERIVED_INPUTS, Rule
@@ -248,16 +246,21 @@ def test_every_rule_declares_what_it_reads() -> None:
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not settled yet: late-only rules still declare the early stale-days setting, some "
-    "shared input lists name derived inputs the rule does not read, and rare branches (IEC-HS "
-    "recorded, drug label limits, eltrombopag in children, CD4 stop) are not reached by these "
-    "scenarios",
-)
-def test_every_declared_setting_and_input_is_read() -> None:
-    problems = [p for rule in CATALOGUE for p in _unread(rule)]
-    assert not problems, "\n".join(problems)
+_KNOWN_UNREAD = Path(__file__).with_name("data") / "declared_not_read.txt"
+
+
+def test_no_new_declaration_goes_unread() -> None:
+    """Declared but never read in these scenarios: only the reviewed list
+    (``data/declared_not_read.txt``: branches the scenarios do not reach, shared declaration
+    lists). A rule that declares a new name it never reads fails here, and so does a listed name
+    that is read now (take it off the list)."""
+    known = {
+        line
+        for line in _KNOWN_UNREAD.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    found = {p for rule in CATALOGUE for p in _unread(rule)}
+    assert found == known, "\n".join(sorted(found ^ known))
 
 
 def test_score_settings_are_the_panels() -> None:
