@@ -367,14 +367,18 @@ async def signin(request: Request) -> Response:
     target = _local_path(_text(form, "next"))
     limits: SignInLimiter = request.app.state.signin_limits
     address = _remote(request)
-    locked = limits.locked_seconds(username, address) > 0
 
-    def check() -> str | None:
+    def check() -> tuple[str | None, bool]:
         factory = request.app.state.sessions
         with factory() as db:
             user = None
+            locked = limits.locked_seconds(db, username, address) > 0
             if not locked:
                 user = authenticate(db, username, password if isinstance(password, str) else "")
+                if user is None:
+                    limits.failed(db, username, address)
+                else:
+                    limits.succeeded(db, username)
             action = "sign-in-locked" if locked else ("sign-in" if user else "sign-in-failed")
             audit(
                 db,
@@ -383,15 +387,12 @@ async def signin(request: Request) -> Response:
                 remote=address,
             )
             db.commit()
-            return user.username if user else None
+            return (user.username if user else None), locked
 
-    found = await run_in_threadpool(check)
+    found, locked = await run_in_threadpool(check)
     if found is None:
-        if not locked:
-            limits.failed(username, address)
         query = urlencode({"next": target, "error": "locked" if locked else "1"})
         return RedirectResponse(f"/signin?{query}", status_code=303)
-    limits.succeeded(username)
     response = RedirectResponse(target, status_code=303)
     codec(request).write(response, request, signed_in(session, found))
     return response
