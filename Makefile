@@ -47,6 +47,7 @@ bench: install system-deps bench-deps
 	$(BIN)/python benchmarks/fhir_exchange.py
 	$(BIN)/python benchmarks/cohort_scale.py
 	$(BIN)/python benchmarks/worklist.py
+	$(BIN)/python benchmarks/load_mixed.py
 
 schemas: install
 	$(BIN)/icaht schema --out schemas

@@ -41,17 +41,29 @@ end
 """
 
 
+def run_wrk(
+    url: str, clients: int, seconds: int, lua: str, args: list[str], timeout: int = 2
+) -> dict[str, Any]:
+    """Run wrk (one thread, ``clients`` connections, ``seconds``; a request unanswered after
+    ``timeout`` seconds counts as a socket error) with the Lua script ``lua`` and script
+    arguments ``args``; the JSON object its ``done`` callback printed last."""
+    with tempfile.TemporaryDirectory(prefix="icaht-wrk-") as folder:
+        script = Path(folder) / "load.lua"
+        script.write_text(lua, encoding="utf-8")
+        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", f"--timeout={timeout}s"]
+        command += ["-s", str(script), url]
+        if args:
+            command += ["--", *args]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
 def wrk(url: str, clients: int, seconds: int, bodies: list[Path] | None = None) -> dict[str, Any]:
     """Latency percentiles (ms) and the request count of ``clients`` connections for ``seconds``:
     GET ``url``, or POST the given JSON files in turn. Failed or non-2xx requests raise."""
-    with tempfile.TemporaryDirectory(prefix="icaht-wrk-") as folder:
-        script = Path(folder) / "load.lua"
-        script.write_text((_POST if bodies else "") + _REPORT, encoding="utf-8")
-        command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), url]
-        if bodies:
-            command += ["--", *(str(p) for p in bodies)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
-    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    lua = (_POST if bodies else "") + _REPORT
+    row = run_wrk(url, clients, seconds, lua, [str(p) for p in bodies or []])
     if row["errors"] or row["non_2xx"]:
-        raise RuntimeError(f"wrk saw failed requests: {row}\n{done.stdout}")
+        raise RuntimeError(f"wrk saw failed requests: {row}")
     return row

@@ -208,7 +208,7 @@ def test_a_user_name_is_locked_after_repeated_failures(
     is refused even with its right password until the lockout ends; other names are not, and
     an unknown name is locked the same way (a lockout reveals no names)."""
     clock = [1000.0]
-    monkeypatch.setattr(signin_limits.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(signin_limits, "now", lambda: clock[0])
     site = _limited(
         store, signin_account_failures=3, signin_address_failures=100, signin_lockout_seconds=60
     )

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tests.fhir_server import FHIR_USER, AppClient, FhirServer, fhir_server, public_jwk, s256
 from tests.icaht_process import IcahtProcess, start
@@ -25,7 +26,7 @@ from tests.postgres_harness import free_port
 
 from icaht.store.database import make_engine
 from icaht.store.settings import StoreSettings
-from icaht.store.tables import AuditEntry, User
+from icaht.store.tables import AuditEntry, Patient, User
 
 CLIENT_ID = "icaht-app"
 EHR_PATIENT = "jain-2023-case2"
@@ -294,3 +295,32 @@ def test_a_forged_id_token_is_refused(ehr: FhirServer, icaht: Icaht) -> None:
     assert response.status_code == 400
     assert "id_token" in response.text
     assert not any(u.startswith("smart:") for u in _users(icaht.data_dir))
+
+
+def test_launching_a_deleted_patient_answers_with_the_deletion(
+    ehr: FhirServer, icaht: Icaht
+) -> None:
+    """Issue 18 item 3: a patient an admin deleted stays deleted until an admin restores it; a
+    SMART launch of it is answered with the deletion (409), not as an EHR failure (502)."""
+    first = urlencode({"iss": ehr.base, "launch": ehr.auth.new_launch(EHR_PATIENT)})
+    _assert_on_patient_page(
+        Browser(icaht.url).get(f"{icaht.url}/smart/launch?{first}"), EHR_PATIENT
+    )
+    engine = make_engine(StoreSettings(data_dir=icaht.data_dir).url())
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(Patient)
+            .where(Patient.patient_key == EHR_PATIENT)
+            .values(deleted_at=datetime.now(UTC))
+        )
+    engine.dispose()
+    again = urlencode({"iss": ehr.base, "launch": ehr.auth.new_launch(EHR_PATIENT)})
+    response = Browser(icaht.url).get(f"{icaht.url}/smart/launch?{again}")
+    assert response.status_code == 409
+    assert "deleted by an admin" in response.text
+    assert (
+        _audit_actions(icaht.data_dir).count(
+            (f"smart:{ehr.base}/{FHIR_USER}", "smart-launch", EHR_PATIENT)
+        )
+        == 1
+    )

@@ -52,7 +52,7 @@ from icaht.io.fhir.pull import client_assertion, load_private_key, pull_patient
 from icaht.service.sessions import codec, signed_in
 from icaht.service.settings import ServiceSettings
 from icaht.store.audit import audit
-from icaht.store.patients import import_records
+from icaht.store.patients import DeletedPatientError, import_records
 from icaht.store.tables import User
 from icaht.store.users import create_user
 
@@ -342,6 +342,8 @@ async def callback(
         await run_in_threadpool(_store, request, record, username, pending.iss)
     except LaunchError as exc:
         return _page(exc.status, str(exc))
+    except DeletedPatientError as exc:  # an admin's delete stands (issue 18 item 3)
+        return _page(409, f"This patient is not opened: {exc.problems[0].message}.")
     except IcahtError as exc:
         return _page(502, f"The patient's data could not be read from the EHR: {exc}")
     response = RedirectResponse("/patient?" + urlencode({"id": key}), status_code=303)

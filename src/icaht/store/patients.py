@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -396,6 +396,20 @@ def import_records(
         for name, value in _import_one(session, stored, record, source, (actor, remote)).items():
             counts[name] += value
     return ImportReport(**counts)
+
+
+def deletion(session: Session, patient_keys: Iterable[str]) -> DeletedPatientError | None:
+    """The deletion of the first (by key) of these patients an admin deleted, or None: what
+    importing them would be refused with."""
+    found = session.scalars(
+        select(Patient)
+        .where(Patient.patient_key.in_(set(patient_keys)), Patient.deleted_at.is_not(None))
+        .order_by(Patient.patient_key)
+        .limit(1)
+    ).first()
+    if found is None or found.deleted_at is None:
+        return None
+    return DeletedPatientError(found.patient_key, found.deleted_at)
 
 
 def restore_patient(session: Session, patient_key: str) -> None:

@@ -162,3 +162,17 @@ class SignedOutSession(Base):
     __tablename__ = "signed_out_sessions"
     nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInFailure(Base):
+    """Recent failed sign-ins of one user name or client address (``kind``), shared by every
+    server process: the failure times in the window and the end of a lockout (wall-clock
+    seconds). Only the SHA-256 of the name or address is kept."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_last", "last_failure"),)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[list[float]] = mapped_column(JSON)
+    last_failure: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float] = mapped_column(Float)

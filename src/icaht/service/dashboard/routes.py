@@ -57,7 +57,12 @@ from icaht.service.dashboard.forms import (
     unit_choices,
 )
 from icaht.service.dashboard.pdf import summary_pdf
-from icaht.service.dashboard.upload import MAX_UPLOAD_BYTES, import_preview, preview_upload
+from icaht.service.dashboard.upload import (
+    MAX_UPLOAD_BYTES,
+    UploadPreview,
+    import_preview,
+    preview_upload,
+)
 from icaht.service.dashboard.views import (
     LOOK_ACTION,
     RowCache,
@@ -90,10 +95,12 @@ from icaht.service.settings import profile_in_force
 from icaht.service.signin_limits import SignInLimiter
 from icaht.store.audit import assessment_shown, audit, claimed_actor
 from icaht.store.patients import (
+    DeletedPatientError,
     NotFoundError,
     StoredObservation,
     add_to_patient,
     correct_observation,
+    deletion,
     find_observation,
     list_observations,
     load_course,
@@ -366,14 +373,18 @@ async def signin(request: Request) -> Response:
     target = _local_path(_text(form, "next"))
     limits: SignInLimiter = request.app.state.signin_limits
     address = _remote(request)
-    locked = limits.locked_seconds(username, address) > 0
 
-    def check() -> str | None:
+    def check() -> tuple[str | None, bool]:
         factory = request.app.state.sessions
         with factory() as db:
             user = None
+            locked = limits.locked_seconds(db, username, address) > 0
             if not locked:
                 user = authenticate(db, username, password if isinstance(password, str) else "")
+                if user is None:
+                    limits.failed(db, username, address)
+                else:
+                    limits.succeeded(db, username)
             action = "sign-in-locked" if locked else ("sign-in" if user else "sign-in-failed")
             audit(
                 db,
@@ -382,15 +393,12 @@ async def signin(request: Request) -> Response:
                 remote=address,
             )
             db.commit()
-            return user.username if user else None
+            return (user.username if user else None), locked
 
-    found = await run_in_threadpool(check)
+    found, locked = await run_in_threadpool(check)
     if found is None:
-        if not locked:
-            limits.failed(username, address)
         query = urlencode({"next": target, "error": "locked" if locked else "1"})
         return RedirectResponse(f"/signin?{query}", status_code=303)
-    limits.succeeded(username)
     response = RedirectResponse(target, status_code=303)
     codec(request).write(response, request, signed_in(session, found))
     return response
@@ -911,6 +919,15 @@ def correct_lab_page(
         return _error_page(
             request, user, 404, "No such value", "This patient has no current value with this id."
         )
+    audit(
+        db,
+        actor=user.username,
+        action="dashboard-lab-correction",
+        patient_key=id,
+        remote=_remote(request),
+        detail={"row": row},
+    )
+    db.commit()
     return _correction_page(request, user, id, stored, FormResult(_lab_values(stored.observation)))
 
 
@@ -1003,11 +1020,38 @@ def upload_page(request: Request, user: User, db: Db, id: str = "") -> HTMLRespo
     )
 
 
+def _deleted_in_upload(
+    db: Session, preview: UploadPreview, target: str
+) -> DeletedPatientError | None:
+    """The deletion of a patient the upload names (records, table rows or the chosen patient):
+    an admin's delete stands until an admin restores the patient (issue 18 item 3)."""
+    keys = {r.patient.patient_id for r in preview.records} | {r.patient for r in preview.rows}
+    return deletion(db, keys | ({target} if target else set()))
+
+
 def _preview_response(
     request: Request, user: PageUser, filename: str, content: bytes, target: str, confirm: bool
 ) -> Response:
     with request.app.state.sessions() as db:
         preview = preview_upload(filename, content, target or None, db)
+        refused = _deleted_in_upload(db, preview, target)
+        if refused is not None:
+            audit(
+                db,
+                actor=user.username,
+                action="import-refused",
+                patient_key=refused.patient_key,
+                remote=_remote(request),
+                detail={"via": "dashboard-upload", "reason": "deleted"},
+            )
+            db.commit()
+            return _error_page(
+                request,
+                user,
+                409,
+                "Patient deleted",
+                f"Not imported: {refused.problems[0].message}.",
+            )
         if confirm and preview.ok:
             try:
                 report = import_preview(db, preview, user.username)
