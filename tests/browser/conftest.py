@@ -48,8 +48,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(server.url, found.group(1), found.group(2))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module: Playwright's sync API runs an event loop in this thread
+    while it is open, which must not outlive the browser tests (later tests call asyncio.run)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/browser-deps (make test does)")
     with sync_playwright() as p:
