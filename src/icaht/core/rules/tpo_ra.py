@@ -39,6 +39,7 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome, Strength
 from icaht.core.record import Bleeding, Chip, MarrowBiopsy, Transfusion
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
+from icaht.core.rules.queries import STALE_SETTINGS
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import (
     ELTROMBOPAG,
@@ -116,6 +117,16 @@ _RESPONSE_SETTINGS = (
     "tpo_ra.partial_response_window_days",
     "tpo_ra.taper_platelets_10e9_l",
     "tpo_ra.taper_span_days",
+)
+#: Every setting the course state machine (:func:`_course_view`) reads: each TPO-RA course card
+#: is one of its states, so each reads them all.
+_STATE_SETTINGS: tuple[str, ...] = (
+    *_COURSE_SETTINGS,
+    *_RESPONSE_SETTINGS,
+    *STALE_SETTINGS,
+    "tpo_ra.no_response_weeks",
+    "tpo_ra.platelet_target_10e9_l",
+    "tpo_ra.romiplostim_label",
 )
 _COURSE_CITATIONS = (
     Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity monitoring; eltrombopag choline"),
@@ -986,16 +997,9 @@ def _titration(ctx: RuleContext, drug: str) -> Outcome:
     ],
     inputs=[*_COURSE_INPUTS, "jain_phase", "patient.complete_streams", "transfusion"],
     settings=[
-        *_COURSE_SETTINGS,
-        *_RESPONSE_SETTINGS,
+        *_STATE_SETTINGS,
         "tpo_ra.romiplostim_step_ug_kg",
         "tpo_ra.romiplostim_max_ug_kg",
-        "tpo_ra.platelet_target_10e9_l",
-        "tpo_ra.romiplostim_label",
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.no_response_weeks",
     ],
 )
 def romiplostim_titration(ctx: RuleContext) -> Outcome:
@@ -1019,16 +1023,9 @@ def romiplostim_titration(ctx: RuleContext) -> Outcome:
     ],
     inputs=[*_COURSE_INPUTS, "jain_phase", "transfusion"],
     settings=[
-        *_COURSE_SETTINGS,
-        *_RESPONSE_SETTINGS,
+        *_STATE_SETTINGS,
         "tpo_ra.eltrombopag_step_mg",
         "tpo_ra.eltrombopag_step_after_days",
-        "tpo_ra.platelet_target_10e9_l",
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.no_response_weeks",
-        "tpo_ra.romiplostim_label",
     ],
 )
 def eltrombopag_titration(ctx: RuleContext) -> Outcome:
@@ -1066,20 +1063,7 @@ def _alt_run_start(ctx: RuleContext) -> int | None:
     "persistent >= 4 weeks, or with raised direct bilirubin or symptoms.",
     citations=[Citation("LABEL-ELTROMBOPAG", "boxed warning: hepatotoxicity"), *_COURSE_CITATIONS],
     inputs=[*_COURSE_INPUTS, "jain_phase", "transfusion"],
-    settings=[
-        *_COURSE_SETTINGS,
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.no_response_weeks",
-        "tpo_ra.platelet_target_10e9_l",
-        "tpo_ra.romiplostim_label",
-        "tpo_ra.taper_platelets_10e9_l",
-        "tpo_ra.taper_span_days",
-        "tpo_ra.partial_response_window_days",
-        "transfusion.platelet_dependence_window_days",
-        "transfusion.rbc_dependence_window_days",
-    ],
+    settings=_STATE_SETTINGS,
 )
 def eltrombopag_alt_rise(ctx: RuleContext) -> Outcome:
     view = _course_view(ctx)
@@ -1160,16 +1144,7 @@ def _response_criteria(response: TpoRaResponse) -> str:
         "patient.complete_streams",
         "transfusion",
     ],
-    settings=[
-        *_COURSE_SETTINGS,
-        *_RESPONSE_SETTINGS,
-        "tpo_ra.platelet_target_10e9_l",
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.no_response_weeks",
-        "tpo_ra.romiplostim_label",
-    ],
+    settings=_STATE_SETTINGS,
 )
 def responding(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.responding")
@@ -1216,16 +1191,7 @@ def responding(ctx: RuleContext) -> Outcome:
         *_COURSE_CITATIONS,
     ],
     inputs=[*_COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
-    settings=[
-        *_COURSE_SETTINGS,
-        *_RESPONSE_SETTINGS,
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.no_response_weeks",
-        "tpo_ra.platelet_target_10e9_l",
-        "tpo_ra.romiplostim_label",
-    ],
+    settings=_STATE_SETTINGS,
 )
 def stop_on_response(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.stop-on-response")
@@ -1269,16 +1235,7 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
         *_COURSE_CITATIONS,
     ],
     inputs=[*_COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
-    settings=[
-        *_COURSE_SETTINGS,
-        *_RESPONSE_SETTINGS,
-        "tpo_ra.no_response_weeks",
-        "data_quality.stale_days_early",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
-        "tpo_ra.platelet_target_10e9_l",
-        "tpo_ra.romiplostim_label",
-    ],
+    settings=_STATE_SETTINGS,
 )
 def stop_without_response(ctx: RuleContext) -> Outcome:
     view = _showing(ctx, "tpo-ra.stop-without-response")
