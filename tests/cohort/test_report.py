@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from icaht.cli.cohort import cohort_app
-from icaht.cohort import statistics as st
+from icaht.cohort import descriptive, recovery, results_contract, strata, tpo_ra_table
 from icaht.cohort.report import read_results, write_report
 from icaht.errors import InputError
 
@@ -34,7 +34,7 @@ SECTION_IDS = (
 
 
 def _row(i: int, **values: object) -> dict[str, object]:
-    row: dict[str, object] = dict.fromkeys(st.REQUIRED_COLUMNS)
+    row: dict[str, object] = dict.fromkeys(results_contract.REQUIRED_COLUMNS)
     row.update(patient_id=f"P{i}", as_of_day=365, follow_up_end_day=180, anc_nadir=0.1)
     row.update(values)
     return row
@@ -60,9 +60,13 @@ def _write_results(path: Path) -> Path:
         ),
     ]
     frame = pd.DataFrame(rows)
-    for column in (*st.DAY_COLUMNS, *st.DURATION_COLUMNS, *st.GRADE_RANGES):
+    for column in (
+        *results_contract.DAY_COLUMNS,
+        *results_contract.DURATION_COLUMNS,
+        *results_contract.GRADE_RANGES,
+    ):
         frame[column] = frame[column].astype("Int64")
-    for column in st.BOOL_COLUMNS:
+    for column in results_contract.BOOL_COLUMNS:
         frame[column] = frame[column].astype("boolean")
     frame.to_parquet(path)
     return path
@@ -114,7 +118,7 @@ def test_report_has_every_section(written: tuple[Path, str]) -> None:
     assert "Aalen" in html
     assert "Beyar-Katz" in html
     # one figure per lineage and stratification, plus the ICAHT bars
-    assert html.count("Plotly.newPlot") == 2 * len(st.STRATIFICATIONS) + 1
+    assert html.count("Plotly.newPlot") == 2 * len(strata.STRATIFICATIONS) + 1
 
 
 def test_report_escapes_text_from_the_data(written: tuple[Path, str]) -> None:
@@ -152,13 +156,15 @@ def test_every_table_is_also_csv(written: tuple[Path, str]) -> None:
     # the CSV holds the statistics the functions compute
     df = read_results(folder / "results.parquet")
     assert pd.read_csv(tables / "cohort.csv").equals(
-        pd.read_csv(pd.io.common.StringIO(st.cohort_characteristics(df).to_csv(index=False)))
+        pd.read_csv(
+            pd.io.common.StringIO(descriptive.cohort_characteristics(df).to_csv(index=False))
+        )
     )
     tpo = pd.read_csv(tables / "tpo_ra.csv")
     treated = tpo[tpo["item"] == "Treated with a TPO-RA"].iloc[0]
     assert (treated["n"], treated["denominator"]) == (1, 4)
     ci = pd.read_csv(tables / "cumulative_incidence.csv")
-    assert set(ci["day"]) == set(st.CUMULATIVE_INCIDENCE_DAYS)
+    assert set(ci["day"]) == set(recovery.CUMULATIVE_INCIDENCE_DAYS)
     assert not list(folder.glob("*.partial"))
 
 
@@ -241,7 +247,7 @@ def test_plots_render_offline_in_a_browser(written: tuple[Path, str], tmp_path: 
     dom = subprocess.run(command, capture_output=True, text=True, timeout=180, check=True).stdout
     drawn = len(re.findall(r'<svg class="main-svg"', dom))
     # plotly draws each figure as layered SVGs: every figure must have been drawn
-    assert drawn >= 2 * len(st.STRATIFICATIONS) + 1
+    assert drawn >= 2 * len(strata.STRATIFICATIONS) + 1
 
 
 def test_csv_results_give_the_same_statistics(tmp_path: Path) -> None:
@@ -249,5 +255,9 @@ def test_csv_results_give_the_same_statistics(tmp_path: Path) -> None:
     csv = tmp_path / "results.csv"
     pd.read_parquet(parquet).to_csv(csv, index=False)
     from_parquet, from_csv = read_results(parquet), read_results(csv)
-    for statistic in (st.cohort_characteristics, st.tpo_ra_table, st.recovery_times):
+    for statistic in (
+        descriptive.cohort_characteristics,
+        tpo_ra_table.tpo_ra_table,
+        recovery.recovery_times,
+    ):
         pd.testing.assert_frame_equal(statistic(from_csv), statistic(from_parquet))

@@ -9,17 +9,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icaht.cohort import statistics as st
+from icaht.cohort import (
+    aalen_johansen,
+    descriptive,
+    recovery,
+    results_contract,
+    strata,
+    tabulation,
+    tpo_ra_table,
+)
 from icaht.errors import InputError
 
 
 def results(*rows: dict[str, object]) -> pd.DataFrame:
     """A prepared results table: every contract column, None unless the row gives it."""
-    base = dict.fromkeys(st.REQUIRED_COLUMNS)
+    base = dict.fromkeys(results_contract.REQUIRED_COLUMNS)
     raw = pd.DataFrame(
         [{**base, "patient_id": f"P{i + 1}", "as_of_day": 365, **r} for i, r in enumerate(rows)]
     )
-    return st.prepare_results(raw, "test.parquet")
+    return results_contract.prepare_results(raw, "test.parquet")
 
 
 def one(frame: pd.DataFrame, **where: object) -> dict[str, object]:
@@ -38,14 +46,14 @@ def one(frame: pd.DataFrame, **where: object) -> dict[str, object]:
 def test_missing_columns_are_all_named() -> None:
     raw = pd.DataFrame({"patient_id": ["P1"]})
     with pytest.raises(InputError) as caught:
-        st.prepare_results(raw, "r.parquet")
+        results_contract.prepare_results(raw, "r.parquet")
     fields = {p.field for p in caught.value.problems}
     assert {"age_years", "anc_recovery_day", "tpo_ra_drugs"} <= fields
     assert all(p.source == "r.parquet" for p in caught.value.problems)
 
 
 def test_bad_values_name_row_field_and_value() -> None:
-    base = dict.fromkeys(st.REQUIRED_COLUMNS)
+    base = dict.fromkeys(results_contract.REQUIRED_COLUMNS)
     raw = pd.DataFrame(
         [
             {**base, "patient_id": "P1", "early_icaht": 7},
@@ -54,7 +62,7 @@ def test_bad_values_name_row_field_and_value() -> None:
         ]
     )
     with pytest.raises(InputError) as caught:
-        st.prepare_results(raw, "r.csv")
+        results_contract.prepare_results(raw, "r.csv")
     found = {(p.row, p.field, p.value) for p in caught.value.problems}
     assert (1, "early_icaht", 7) in found
     assert (2, "phenotype", "sluggish") in found
@@ -65,9 +73,9 @@ def test_bad_values_name_row_field_and_value() -> None:
 
 
 def test_csv_text_is_typed_and_empty_text_is_missing() -> None:
-    base = dict.fromkeys(st.REQUIRED_COLUMNS, "")
+    base = dict.fromkeys(results_contract.REQUIRED_COLUMNS, "")
     raw = pd.DataFrame([{**base, "patient_id": "P1", "gcsf_used": "true", "age_years": "61.5"}])
-    df = st.prepare_results(raw, "r.csv")
+    df = results_contract.prepare_results(raw, "r.csv")
     assert df.loc[0, "gcsf_used"] is True
     assert df.loc[0, "age_years"] == 61.5
     assert df.loc[0, "product"] is None  # "" is missing, not a product called ""
@@ -90,7 +98,7 @@ def test_cohort_characteristics_medians_and_categories() -> None:
         {"age_years": 70.0, "product": "tisa-cel", "diagnosis": "MCL"},
         {"age_years": None, "product": None, "diagnosis": "DLBCL"},
     )
-    table = st.cohort_characteristics(df)
+    table = descriptive.cohort_characteristics(df)
     age = one(table, characteristic="Age (years)")
     # ages 30, 50, 70 (one missing): median 50, range 30-70, 3 with data
     assert (age["median"], age["min"], age["max"], age["n_with_data"]) == (50.0, 30.0, 70.0, 3)
@@ -105,7 +113,7 @@ def test_cohort_characteristics_medians_and_categories() -> None:
 
 def test_cohort_hematotox_missing_is_not_computable() -> None:
     df = results({"car_hematotox_risk": "low"}, {"car_hematotox_risk": None})
-    table = st.cohort_characteristics(df)
+    table = descriptive.cohort_characteristics(df)
     assert one(table, characteristic="CAR-HEMATOTOX risk", category="low (0-1)")["n"] == 1
     assert one(table, characteristic="CAR-HEMATOTOX risk", category="not computable")["n"] == 1
 
@@ -122,7 +130,7 @@ def test_cytopenia_incidence_thresholds_and_denominators() -> None:
         {"ctcae_neutrophils_early": -1},
         {"ctcae_neutrophils_early": None},
     )
-    table = st.cytopenia_incidence(df)
+    table = descriptive.cytopenia_incidence(df)
     early = table[
         (table["lineage"] == "Neutrophils (ANC)") & (table["phase"] == "early (day < 30)")
     ]
@@ -153,8 +161,8 @@ def test_icaht_distribution_counts_flags_and_ungraded() -> None:
         {"early_icaht": 3, "early_icaht_lower_bound": True},
         {"early_icaht": None},
     )
-    table = st.icaht_distributions(df)
-    label = st.ICAHT_LABELS["early_icaht"]
+    table = descriptive.icaht_distributions(df)
+    label = results_contract.ICAHT_LABELS["early_icaht"]
     g3 = one(table, measure=label, grade="3")
     # 2 of the 3 graded patients; one provisional, one lower bound
     assert (g3["n"], g3["n_with_data"], g3["percent"]) == (2, 3, 66.7)
@@ -171,7 +179,7 @@ def test_phenotype_mix() -> None:
         {"phenotype": "undetermined"},
         {"phenotype": None},
     )
-    table = st.phenotype_mix(df)
+    table = descriptive.phenotype_mix(df)
     quick = one(table, phenotype="quick")
     # 2 of 5 patients; 2 of the 3 with a determined phenotype
     assert (quick["n"], quick["percent_of_all"], quick["percent_of_determined"]) == (2, 40.0, 66.7)
@@ -187,7 +195,7 @@ def test_recovery_times_count_patients_without_recovery() -> None:
         {"anc_nadir": 1.2},  # never <= 0.5: nothing to recover from
         {},  # no ANC at all
     )
-    row = one(st.recovery_times(df), lineage="Neutrophils (ANC)")
+    row = one(recovery.recovery_times(df), lineage="Neutrophils (ANC)")
     assert (row["n_with_data"], row["n_never_below"], row["n_at_risk"]) == (4, 1, 3)
     assert (row["n_recovered"], row["n_not_recovered"]) == (2, 1)
     # recovery days 12 and 20: median 16, range 12-20
@@ -201,7 +209,7 @@ def test_platelet_transfusion_puts_a_patient_at_risk() -> None:
         {"platelet_nadir": 25.0, "platelet_transfusions": 0},
         {"platelet_nadir": 8.0},
     )
-    assert st.recovery_population(df, "platelets") == [None, st.NEVER_BELOW, None]
+    assert recovery.recovery_population(df, "platelets") == [None, recovery.NEVER_BELOW, None]
 
 
 # --- competing risks --------------------------------------------------------------------------
@@ -218,20 +226,24 @@ def test_competing_risk_event_per_patient() -> None:
         {"anc_nadir": 0.1},
         {"anc_nadir": 0.9, "follow_up_end_day": 100},
     )
-    data = st.competing_risk_times(df, "neutrophils")
+    data = recovery.competing_risk_times(df, "neutrophils")
     got = [
         (None if math.isnan(t) else t, e, x)
         for t, e, x in zip(data["time"], data["event"], data["excluded"], strict=True)
     ]
     assert got == [
-        (14.0, st.RECOVERY, None),
-        (30.0, st.DEATH, None),  # died before recovering
-        (21.0, st.RECOVERY, None),
-        (25.0, st.PROGRESSION, None),  # the first competing event
-        (90.0, st.CENSORED, None),  # death after the assessment day is not known: censored
-        (45.0, st.CENSORED, None),  # no follow-up end: the last observation
-        (None, st.CENSORED, "no follow-up end day"),
-        (None, st.CENSORED, st.NEVER_BELOW),
+        (14.0, aalen_johansen.RECOVERY, None),
+        (30.0, aalen_johansen.DEATH, None),  # died before recovering
+        (21.0, aalen_johansen.RECOVERY, None),
+        (25.0, aalen_johansen.PROGRESSION, None),  # the first competing event
+        (
+            90.0,
+            aalen_johansen.CENSORED,
+            None,
+        ),  # death after the assessment day is not known: censored
+        (45.0, aalen_johansen.CENSORED, None),  # no follow-up end: the last observation
+        (None, aalen_johansen.CENSORED, "no follow-up end day"),
+        (None, aalen_johansen.CENSORED, recovery.NEVER_BELOW),
     ]
 
 
@@ -244,7 +256,7 @@ def test_aalen_johansen_hand_checked() -> None:
     # day 40: censored; later days are beyond follow-up
     times = np.array([5, 10, 10, 20, 30, 40], dtype=np.float64)
     events = np.array([1, 1, 2, 0, 1, 0], dtype=np.int64)
-    fit = st.aalen_johansen(times, events)
+    fit = aalen_johansen.aalen_johansen(times, events)
     assert fit.at(4)[0] == 0.0
     assert fit.at(5)[0] == pytest.approx(1 / 6)
     assert fit.at(9)[0] == pytest.approx(1 / 6)
@@ -263,7 +275,7 @@ def test_aalen_johansen_hand_checked() -> None:
 
 def test_aalen_johansen_complete_follow_up_is_final() -> None:
     # everyone had an event: the estimate holds after the last day (2 of 3 recovered)
-    fit = st.aalen_johansen(np.array([3.0, 8.0, 9.0]), np.array([1, 2, 1]))
+    fit = aalen_johansen.aalen_johansen(np.array([3.0, 8.0, 9.0]), np.array([1, 2, 1]))
     assert fit.complete
     assert fit.at(365)[0] == pytest.approx(2 / 3)
 
@@ -288,7 +300,7 @@ def test_aalen_johansen_matches_textbook_formula_with_ties() -> None:
     rng = np.random.default_rng(7)
     times = rng.integers(0, 60, 400).astype(np.float64)
     events = rng.choice([0, 1, 1, 2, 3], 400).astype(np.int64)
-    fit = st.aalen_johansen(times, events)
+    fit = aalen_johansen.aalen_johansen(times, events)
     for day in (0, 7, 14, 30, 45, 59):
         assert fit.at(day)[0] == pytest.approx(_reference_aalen_johansen(times, events, day))
 
@@ -297,7 +309,7 @@ def test_without_competing_events_cif_is_one_minus_kaplan_meier() -> None:
     times = np.array([2, 4, 4, 6, 8, 9], dtype=np.float64)
     events = np.array([1, 0, 1, 1, 0, 1], dtype=np.int64)
     # KM: day 2: 5/6; day 4: 5/6 * 4/5 = 2/3; day 6: 2/3 * 2/3 = 4/9; day 9: 0
-    fit = st.aalen_johansen(times, events)
+    fit = aalen_johansen.aalen_johansen(times, events)
     assert fit.at(4)[0] == pytest.approx(1 - 2 / 3)
     assert fit.at(6)[0] == pytest.approx(1 - 4 / 9)
     assert fit.at(9)[0] == pytest.approx(1.0)
@@ -307,13 +319,13 @@ def test_aalen_johansen_leaves_global_random_state_alone() -> None:
     np.random.seed(123)
     expected = np.random.random()
     np.random.seed(123)
-    st.aalen_johansen(np.array([1.0, 1.0, 2.0, 2.0]), np.array([1, 2, 1, 3]))
+    aalen_johansen.aalen_johansen(np.array([1.0, 1.0, 2.0, 2.0]), np.array([1, 2, 1, 3]))
     assert np.random.random() == expected
 
 
 def test_strata_crs_grades() -> None:
     df = results(*({"crs_max_grade": g} for g in (None, 0, 1, 2, 3, 4)))
-    assert st.strata(df, "crs_grade").tolist() == [
+    assert strata.strata(df, "crs_grade").tolist() == [
         "none recorded",
         "none recorded",
         "grade 1",
@@ -334,7 +346,7 @@ def test_cumulative_incidence_by_hematotox_risk() -> None:
         {**high},  # censored at day 100
         {"car_hematotox_risk": None, "anc_nadir": 2.0, "follow_up_end_day": 100},
     )
-    table, curves = st.cumulative_incidence(df, "neutrophils", "car_hematotox_risk", (30, 60))
+    table, curves = recovery.cumulative_incidence(df, "neutrophils", "car_hematotox_risk", (30, 60))
     assert table["stratum"].drop_duplicates().tolist() == [
         "low (0-1)",
         "high (>= 2)",
@@ -355,7 +367,7 @@ def test_cumulative_incidence_by_hematotox_risk() -> None:
     assert (na["n"], na["n_excluded"]) == (0, 1)
     assert na["cumulative_incidence"] is None
     assert na["display"] == "no patients"
-    assert st.NEVER_BELOW in str(na["excluded_reasons"])
+    assert recovery.NEVER_BELOW in str(na["excluded_reasons"])
     high_curve = curves[curves["stratum"] == "high (>= 2)"]["cumulative_incidence"].tolist()
     assert high_curve == sorted(high_curve)  # a cumulative incidence never falls
     assert high_curve[-1] == pytest.approx(1 / 3)
@@ -366,7 +378,7 @@ def test_cumulative_incidence_beyond_follow_up_is_not_extrapolated() -> None:
         {"anc_nadir": 0.1, "anc_recovery_day": 10, "follow_up_end_day": 50},
         {"anc_nadir": 0.1, "follow_up_end_day": 50},
     )
-    table, _ = st.cumulative_incidence(df, "neutrophils", "all", (30, 60))
+    table, _ = recovery.cumulative_incidence(df, "neutrophils", "all", (30, 60))
     assert one(table, day=30)["cumulative_incidence"] == 0.5
     beyond = one(table, day=60)
     assert beyond["cumulative_incidence"] is None
@@ -409,7 +421,7 @@ def test_tpo_ra_table_in_beyar_katz_form() -> None:
         },
     ]
     df = results(*treated, {"product": "axi-cel"})
-    table = st.tpo_ra_table(df)
+    table = tpo_ra_table.tpo_ra_table(df)
     assert one(table, item="Treated with a TPO-RA")["display"] == "3/4 (75.0%)"
     start = one(table, item="Days from infusion to first TPO-RA dose, median (range)")
     assert start["display"] == "43 (21-55)"
@@ -435,7 +447,7 @@ def test_tpo_ra_table_in_beyar_katz_form() -> None:
 
 
 def test_tpo_ra_table_without_treated_patients() -> None:
-    table = st.tpo_ra_table(results({}, {}))
+    table = tpo_ra_table.tpo_ra_table(results({}, {}))
     assert one(table, item="Treated with a TPO-RA")["display"] == "0/2 (0.0%)"
     assert (
         one(
@@ -449,15 +461,15 @@ def test_tpo_ra_table_without_treated_patients() -> None:
 
 
 def test_data_completeness_and_integer_counts() -> None:
-    table = st.data_completeness(results({"age_years": 40.0}, {}))
+    table = descriptive.data_completeness(results({"age_years": 40.0}, {}))
     age = one(table, column="age_years")
     assert (age["n_with_data"], age["n_missing"], age["percent_with_data"]) == (1, 1, 50.0)
     assert str(table["n_missing"].dtype) == "Int64"  # written as 1, not 1.0
 
 
 def test_formatting() -> None:
-    assert st.format_median_range(43.0, 21.0, 55.0) == "43 (21-55)"
-    assert st.format_median_range(16.5, 12.0, 21.0) == "16.5 (12-21)"
-    assert st.format_median_range(None, None, None) == "-"
-    assert st.format_fraction(6, 93) == "6/93 (6.5%)"
-    assert st.format_fraction(0, 0) == "0/0"
+    assert tabulation.format_median_range(43.0, 21.0, 55.0) == "43 (21-55)"
+    assert tabulation.format_median_range(16.5, 12.0, 21.0) == "16.5 (12-21)"
+    assert tabulation.format_median_range(None, None, None) == "-"
+    assert tabulation.format_fraction(6, 93) == "6/93 (6.5%)"
+    assert tabulation.format_fraction(0, 0) == "0/0"

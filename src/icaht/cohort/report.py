@@ -30,7 +30,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from icaht import DISCLAIMER, __version__
-from icaht.cohort import statistics as st
+from icaht.cohort import (
+    aalen_johansen,
+    descriptive,
+    recovery,
+    results_contract,
+    strata,
+    tabulation,
+    tpo_ra_table,
+)
 from icaht.errors import IcahtError, InputError, Problem
 from icaht.knowledge.bibliography import BIBLIOGRAPHY, Reference
 
@@ -108,7 +116,7 @@ def read_results(path: Path) -> pd.DataFrame:
             raw = table.to_pandas(types_mapper=_object_types)
     except (OSError, ValueError, pa.ArrowException, pd.errors.ParserError) as exc:
         raise InputError([Problem(source, f"cannot read the results table: {exc}")]) from exc
-    return st.prepare_results(raw, source)
+    return results_contract.prepare_results(raw, source)
 
 
 def _object_types(arrow_type: pa.DataType) -> object:
@@ -155,7 +163,7 @@ def build_report(
         "Cohort",
         "Patients, demographics, products and diseases. Category percentages are of all "
         "patients; medians use the patients with a value (n with data).",
-        st.cohort_characteristics(df),
+        descriptive.cohort_characteristics(df),
         {
             "category": "Category",
             "display": "n (%) or median (range)",
@@ -164,7 +172,7 @@ def build_report(
         group_by="characteristic",
     )
     advance("cohort table")
-    incidence = st.cytopenia_incidence(df)
+    incidence = descriptive.cytopenia_incidence(df)
     cyt_shown, cyt_columns = cytopenia_shown(incidence)
     tables["cytopenia_incidence"] = ReportTable(
         "cytopenia_incidence",
@@ -180,7 +188,7 @@ def build_report(
         shown=cyt_shown,
     )
     advance("cytopenia incidence")
-    grades = st.icaht_distributions(df)
+    grades = descriptive.icaht_distributions(df)
     icaht_view, icaht_columns = icaht_shown(grades)
     tables["icaht_grades"] = ReportTable(
         "icaht_grades",
@@ -200,7 +208,7 @@ def build_report(
         "Quick, intermittent (second dip below ANC 1.0 after day +21) and aplastic "
         "(ANC < 0.5 for >= 14 days) recovery (Rejeski, Blood 2021); 'undetermined' until "
         "enough data.",
-        st.phenotype_mix(df),
+        descriptive.phenotype_mix(df),
         {
             "phenotype": "Phenotype",
             "display": "n / all (%)",
@@ -217,7 +225,7 @@ def build_report(
         "threshold had nothing to recover from; patients at risk who did not recover are "
         "counted, not imputed. The cumulative incidence below accounts for them and for "
         "competing death and progression.",
-        st.recovery_times(df),
+        recovery.recovery_times(df),
         {
             "lineage": "Lineage",
             "n_with_data": "n with data",
@@ -232,15 +240,16 @@ def build_report(
     ci_tables: list[pd.DataFrame] = []
     ci_curves: list[pd.DataFrame] = []
     for lineage in ("neutrophils", "platelets"):
-        for by in st.STRATIFICATIONS:
-            table, curve = st.cumulative_incidence(df, lineage, by)
+        for by in strata.STRATIFICATIONS:
+            table, curve = recovery.cumulative_incidence(df, lineage, by)
             ci_tables.append(table)
             ci_curves.append(curve)
             report.figures[f"ci_{lineage}_{by}"] = cumulative_incidence_figure(
-                curve, f"{st.LINEAGE_LABELS[lineage]}: {st.STRATIFICATION_LABELS[by]}"
+                curve,
+                f"{results_contract.LINEAGE_LABELS[lineage]}: {strata.STRATIFICATION_LABELS[by]}",
             )
             advance(f"cumulative incidence: {lineage}, {by}")
-    ci_table = st.frame([r for table in ci_tables for r in _records(table)])
+    ci_table = tabulation.frame([r for table in ci_tables for r in _records(table)])
     ci_view, ci_columns = cumulative_incidence_shown(ci_table)
     tables["cumulative_incidence"] = ReportTable(
         "cumulative_incidence",
@@ -260,7 +269,9 @@ def build_report(
         "cumulative_incidence_curves",
         "Cumulative incidence curves (plot data)",
         "The plotted step functions, one point per day with an event.",
-        st.frame([r for curve in ci_curves for r in _records(curve)], st.CURVE_COLUMNS),
+        tabulation.frame(
+            [r for curve in ci_curves for r in _records(curve)], recovery.CURVE_COLUMNS
+        ),
         {},
     )
     tables["tpo_ra"] = ReportTable(
@@ -271,7 +282,7 @@ def build_report(
         "different days; complete resolution = ANC > 0.5 and platelets > 20 x10^9/L and "
         "Hb > 8 g/dL. Days to resolution are from the first dose. The last column shows the "
         "published single-centre cohort (93 DLBCL patients) for comparison.",
-        st.tpo_ra_table(df),
+        tpo_ra_table.tpo_ra_table(df),
         {
             "item": "Item",
             "category": "",
@@ -286,7 +297,7 @@ def build_report(
         "Data completeness",
         "Patients with a value for the key columns. Missing values are left out of each "
         "statistic's denominator, never counted as zero or normal.",
-        st.data_completeness(df),
+        descriptive.data_completeness(df),
         {
             "column": "Column",
             "n_with_data": "n with data",
@@ -320,7 +331,7 @@ def _wide(
 def cytopenia_shown(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     shown = _wide(frame, ("lineage", "phase"), ("n_with_data",), "min_grade", "display")
     columns = {"phase": "Phase", "n_with_data": "n with data"}
-    for definition, grade in st.CYTOPENIA_THRESHOLDS:
+    for definition, grade in descriptive.CYTOPENIA_THRESHOLDS:
         columns[f"min_grade:{grade}"] = f"CTCAE {definition}"
     return shown, columns
 
@@ -370,7 +381,7 @@ def cumulative_incidence_shown(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[
         "n_censored": "censored",
         "n_excluded": "excluded",
     }
-    columns |= {f"day:{d}": f"day {d}" for d in st.CUMULATIVE_INCIDENCE_DAYS}
+    columns |= {f"day:{d}": f"day {d}" for d in recovery.CUMULATIVE_INCIDENCE_DAYS}
     return shown, columns
 
 
@@ -396,15 +407,15 @@ def _label(text: str) -> str:
 def cumulative_incidence_figure(curve: pd.DataFrame, title: str) -> str:
     """Step curves of cumulative incidence (%) by day, one per stratum; 95% band for one."""
     fig = go.Figure()
-    strata = list(dict.fromkeys(curve["stratum"].tolist()))
-    for i, stratum in enumerate(strata):
+    stratum_names = list(dict.fromkeys(curve["stratum"].tolist()))
+    for i, stratum in enumerate(stratum_names):
         points = curve[curve["stratum"] == stratum]
         points = points[points["cumulative_incidence"].notna()]
         color = PALETTE[i % len(PALETTE)]
         n = int(points["n"].iloc[0]) if len(points) else 0
         name = _label(f"{stratum} (n={n})")
         x = points["day"].tolist()
-        if len(strata) == 1:
+        if len(stratum_names) == 1:
             upper = (100 * points["ci_upper"]).tolist()
             lower = (100 * points["ci_lower"]).tolist()
             fig.add_trace(
@@ -481,7 +492,7 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "-"
-        return st.format_number(value)
+        return tabulation.format_number(value)
     return str(value)
 
 
@@ -497,7 +508,7 @@ def _environment() -> Environment:
 
 
 def _references() -> list[Reference]:
-    return [BIBLIOGRAPHY[k] for k in CITED_KEYS] + list(st.METHOD_REFERENCES)
+    return [BIBLIOGRAPHY[k] for k in CITED_KEYS] + list(aalen_johansen.METHOD_REFERENCES)
 
 
 def render_html(
@@ -515,8 +526,8 @@ def render_html(
         figures={k: Markup(v) for k, v in report.figures.items()},
         plotly_js=Markup(_inline_script(plotly.offline.get_plotlyjs())),
         references=_references(),
-        ci_days=st.CUMULATIVE_INCIDENCE_DAYS,
-        stratifications=[(by, st.STRATIFICATION_LABELS[by]) for by in st.STRATIFICATIONS],
+        ci_days=recovery.CUMULATIVE_INCIDENCE_DAYS,
+        stratifications=[(by, strata.STRATIFICATION_LABELS[by]) for by in strata.STRATIFICATIONS],
     )
 
 
@@ -567,7 +578,7 @@ def write_report(
     tables_dir = tables_dir or out.with_name(f"{out.stem}_tables")
     errors = errors or results.with_name("errors.csv")
     console = Console(stderr=True)
-    steps = 9 + 2 * len(st.STRATIFICATIONS)
+    steps = 9 + 2 * len(strata.STRATIFICATIONS)
     with Progress(
         TextColumn("[bold]cohort report[/]"),
         BarColumn(),
