@@ -29,7 +29,7 @@ from icaht import knowledge as icaht_profiles
 from icaht.cli import app
 from icaht.cli.cohort import EXIT_INPUT, EXIT_REJECTED
 from icaht.cohort.local import run_local
-from icaht.cohort.partitions import Plan
+from icaht.cohort.partition_units import Plan
 from icaht.cohort.results import cohort_row, rows_table
 from icaht.core.course import course_from_record
 from icaht.errors import InputError

@@ -12,7 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from tests.cohort.cohort_data import copy_as, make_cohort, read
 
-from icaht.cohort.partitions import TabularPartition, hash_bucket, plan, range_bucket
+from icaht.cohort.partition_units import TabularPartition
+from icaht.cohort.partitions import plan
+from icaht.cohort.scatter import hash_bucket, range_bucket
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from typing import Any
 from icaht.atomic import atomic_text
 from icaht.cohort.batch import Rejection
 from icaht.cohort.local import in_order, profile_reference
-from icaht.cohort.partitions import TARGET_PARTITION_ROWS, Partition, plan
+from icaht.cohort.partition_units import Partition
+from icaht.cohort.partitions import TARGET_PARTITION_ROWS, plan
 from icaht.core.assessment import assess
 from icaht.core.course import Course
 from icaht.core.record import Moment

@@ -44,7 +44,8 @@ from icaht.cohort.batch import (
     assess_partition,
     rejected_patients,
 )
-from icaht.cohort.partitions import TARGET_PARTITION_ROWS, Partition, Plan, plan
+from icaht.cohort.partition_units import Partition, Plan
+from icaht.cohort.partitions import TARGET_PARTITION_ROWS, plan
 from icaht.cohort.results import ResultsWriter
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 
