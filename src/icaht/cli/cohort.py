@@ -11,8 +11,12 @@ import typer
 from icaht.cli.common import (
     DEFAULT_PROFILE,
     EXIT_INPUT,
+    AnalyteOption,
+    ColumnsOption,
     ProfileOption,
+    UnitOption,
     command_group,
+    long_table_spec,
 )
 from icaht.cli.common import err as _err
 
@@ -28,6 +32,8 @@ cohort_app = command_group("Cohorts: assess every patient into a results table; 
 
 
 def _report(summary: RunSummary) -> None:
+    if summary.warning:
+        _err.print(f"[bold yellow]warning:[/] {summary.warning}", highlight=False)
     _err.print(
         f"{summary.assessed:,} patient(s) assessed -> {summary.out} "
         f"({summary.engine}, {summary.seconds:.1f} s; {summary.strategy})",
@@ -57,8 +63,8 @@ def assess_command(
         Path,
         typer.Argument(
             metavar="INPUT",
-            help="A tabular set (Parquet or CSV), a folder of JSON records, or a folder of FHIR "
-            "NDJSON files.",
+            help="A tabular set (Parquet or CSV), a long table (.csv or .parquet; give --unit), "
+            "a folder of JSON records, or a folder of FHIR NDJSON files.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Results Parquet file, one row per patient.")],
@@ -76,15 +82,24 @@ def assess_command(
         typer.Option(min=1, help="Worker processes (local) or cores (spark); default: all."),
     ] = None,
     profile: ProfileOption = DEFAULT_PROFILE,
+    unit: UnitOption = None,
+    analyte: AnalyteOption = "anc",
+    columns: ColumnsOption = None,
 ) -> None:
     """Assess every patient of INPUT into one results row per patient (grades, phenotype,
     recovery days, scores, TPO-RA response, rule ids fired as of day 30, day 90 and the as-of
     day). Rejected patients and their reasons go to errors.csv next to the results (exit status 3
-    when there are any). Decision support only, not a medical device."""
+    when there are any). INPUT may be a long table (docs/tabular.md), read as `icaht grade` reads
+    it. Decision support only, not a medical device."""
     if engine not in ("local", "spark"):
         raise typer.BadParameter("use local or spark", param_hint="--engine")
     if out.suffix != ".parquet":
         raise typer.BadParameter("the results file must end in .parquet", param_hint="--out")
+    long_table = long_table_spec(input_path, unit, analyte, columns)
+    if long_table is not None and engine == "spark":
+        raise typer.BadParameter(
+            "a long table is read by the local engine only", param_hint="--engine"
+        )
     if engine == "spark":
         from icaht.cohort.spark import run_spark
 
@@ -95,7 +110,13 @@ def assess_command(
         from icaht.cohort.local import run_local
 
         summary = run_local(
-            input_path, out, as_of_day=as_of_day, profile=profile, workers=workers, console=_err
+            input_path,
+            out,
+            as_of_day=as_of_day,
+            profile=profile,
+            workers=workers,
+            console=_err,
+            long_table=long_table,
         )
     _report(summary)
     if not summary.complete:

@@ -16,8 +16,8 @@ is collected, the CSV (written as ``.partial``) is not renamed, and
 from __future__ import annotations
 
 import csv
-import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from icaht.atomic import atomic_text
 from icaht.cohort.batch import Rejection
 from icaht.cohort.local import in_order, profile_reference
+from icaht.cohort.long_input import located, long_table_set
 from icaht.cohort.partition_units import Partition
 from icaht.cohort.partitions import TARGET_PARTITION_ROWS, plan
 from icaht.core.assessment import assess
@@ -33,7 +34,7 @@ from icaht.core.record import Moment
 from icaht.core.rule_context import RuleContext
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_bundle_file
-from icaht.io.long_table import LongTable, write_tabular_set
+from icaht.io.long_table import LongTable, Rewritten
 from icaht.knowledge.profile import Profile, load_profile
 from icaht.report.rows import assessment_row, grades_row
 
@@ -118,29 +119,25 @@ class _Input:
     strategy: str
     close: Callable[[], None]
     count: int | None
-    warning: str | None = None
+    rewritten: Rewritten | None = None
 
 
 def _long_table_input(
     path: Path, spec: LongTable, workers: int, workroot: Path, target_rows: int
 ) -> _Input:
     """A long table rewritten as a tabular set in a temporary folder, then planned as one."""
-    folder = tempfile.TemporaryDirectory(prefix="icaht-long-", dir=workroot)
+    stack = ExitStack()
     try:
-        warning = write_tabular_set(path, spec, Path(folder.name))
+        rewritten = stack.enter_context(long_table_set(path, spec, workroot))
         cohort = plan(
-            Path(folder.name), target_rows=target_rows, workroot=workroot, workers=workers
+            Path(rewritten.folder), target_rows=target_rows, workroot=workroot, workers=workers
         )
+        stack.callback(cohort.close)
     except BaseException:
-        folder.cleanup()
+        stack.close()
         raise
-
-    def close() -> None:
-        cohort.close()
-        folder.cleanup()
-
     how = f"long table; {cohort.strategy}"
-    return _Input(cohort.partitions, cohort.patients, how, close, cohort.count, warning)
+    return _Input(cohort.partitions, cohort.patients, how, stack.close, cohort.count, rewritten)
 
 
 def _partitions(
@@ -187,7 +184,7 @@ def grade(
             writer: csv.DictWriter[str] | None = None
             graded_parts = in_order(job, source.partitions, workers, reference, as_of, source.count)
             for graded in graded_parts:
-                problems += graded.problems
+                problems += [located(p, source.rewritten) for p in graded.problems]
                 for row in graded.rows:
                     writer = writer or _header(handle, row)
                     writer.writerow(row)
@@ -200,7 +197,8 @@ def grade(
                 _header(handle, {"patient_id": None})
     finally:
         source.close()
-    return GradeSummary(out, done, source.strategy, source.warning)
+    warning = None if source.rewritten is None else source.rewritten.warning
+    return GradeSummary(out, done, source.strategy, warning)
 
 
 def _header(handle: Any, row: Row) -> csv.DictWriter[str]:

@@ -17,7 +17,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -44,9 +44,11 @@ from icaht.cohort.batch import (
     assess_partition,
     rejected_patients,
 )
+from icaht.cohort.long_input import located, long_table_set
 from icaht.cohort.partition_units import Partition, Plan
 from icaht.cohort.partitions import TARGET_PARTITION_ROWS, plan
 from icaht.cohort.results import ResultsWriter
+from icaht.io.long_table import LongTable
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 
 ERRORS_FILE = "errors.csv"
@@ -66,6 +68,8 @@ class RunSummary:
     orphan_rows: int
     problems: int
     seconds: float
+    #: A warning about the input (a long table's unit), shown before the summary.
+    warning: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -223,12 +227,15 @@ def run_local(
     target_rows: int = TARGET_PARTITION_ROWS,
     console: Console | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    long_table: LongTable | None = None,
 ) -> RunSummary:
     """Assess every patient of ``input_path`` into ``out`` (Parquet) and ``errors.csv``.
 
     ``workers`` defaults to the machine's CPU count; 1 runs in this process. ``console`` shows
-    progress bars (stderr) when given. Raises :class:`icaht.errors.InputError` for problems of
-    the input as a whole (nothing is written then); problems of single patients are rejections.
+    progress bars (stderr) when given. ``long_table``: ``input_path`` is a long table read so
+    (:mod:`icaht.cohort.long_input`; its problems name its own rows and columns). Raises
+    :class:`icaht.errors.InputError` for problems of the input as a whole (nothing is written
+    then); problems of single patients are rejections.
     """
     started = time.perf_counter()
     workers = workers if workers is not None else os.cpu_count() or 1
@@ -244,13 +251,22 @@ def run_local(
         def scattered(rows: int) -> None:
             bar.update(scatter_task, advance=rows, visible=True)
 
-        cohort = plan(
-            input_path,
-            target_rows=target_rows,
-            workroot=out.parent,
-            progress=scattered,
-            workers=workers,
-        )
+        stack = ExitStack()
+        rewritten = None
+        if long_table is not None:
+            rewritten = stack.enter_context(long_table_set(input_path, long_table, out.parent))
+        try:
+            cohort = plan(
+                input_path if rewritten is None else Path(rewritten.folder),
+                target_rows=target_rows,
+                workroot=out.parent,
+                progress=scattered,
+                workers=workers,
+            )
+        except BaseException:
+            stack.close()
+            raise
+        stack.callback(cohort.close)
         bar.update(scatter_task, visible=False)
         if on_plan is not None:
             on_plan(cohort)
@@ -266,23 +282,25 @@ def run_local(
                     if cohort.kind == "records":
                         table, duplicates = _deduplicate(result, seen, str(input_path))
                     results.write(table)
-                    errors.write([*result.rejections, *duplicates])
+                    errors.write([located(r, rewritten) for r in [*result.rejections, *duplicates]])
                     rejected |= rejected_patients([*result.rejections, *duplicates])
                     orphans += sum(1 for r in result.rejections if r.orphan)
                     patients += result.patients
                     bar.update(task, advance=result.patients)
                 assessed, problems = results.rows, errors.count
         finally:
-            cohort.close()
+            stack.close()
+    strategy = cohort.strategy if rewritten is None else f"long table; {cohort.strategy}"
     return RunSummary(
         out=out,
         errors_path=errors_path,
         engine=f"local ({workers} worker{'s' if workers != 1 else ''})",
-        strategy=cohort.strategy,
+        strategy=strategy,
         patients=patients,
         assessed=assessed,
         rejected=len(rejected),
         orphan_rows=orphans,
         problems=problems,
         seconds=time.perf_counter() - started,
+        warning=None if rewritten is None else rewritten.warning,
     )

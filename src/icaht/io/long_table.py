@@ -34,6 +34,8 @@ REQUIRED = ("patient_id", "cart_date", "date")
 #: ANC in cells/uL below this everywhere looks like 10^9/L mislabelled (project default: a
 #: count of 50 cells/uL is 0.05 x 10^9/L; no cohort has every value that low).
 ANC_CELLS_LOOK_LIKE_10E9 = 50.0
+#: A cell that reads as a decimal number (other cells are the tabular reader's to report).
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 _CELLS_UNITS = frozenset({"cells/uL", "/uL", "cells/µL", "/µL", "/mm3", "cells/mm3"})
 
 
@@ -80,10 +82,12 @@ def _renamed(table: pa.Table, source: str, spec: LongTable) -> pa.Table:
 
 def unit_warning(values: pa.ChunkedArray, spec: LongTable) -> str | None:
     """A warning when ANC values labelled cells/uL are all below
-    :data:`ANC_CELLS_LOOK_LIKE_10E9` (they look like 10^9/L)."""
+    :data:`ANC_CELLS_LOOK_LIKE_10E9` (they look like 10^9/L). Cells that are not numbers are
+    left to the tabular reader, which reports them."""
     if spec.analyte != Analyte.ANC.value or spec.unit not in _CELLS_UNITS:
         return None
-    numbers = pc.cast(values, pa.float64(), safe=False)
+    text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    numbers = pc.cast(pc.filter(text, pc.match_substring_regex(text, _NUMBER)), pa.float64())
     largest = pc.max(numbers).as_py()
     if largest is None or largest >= ANC_CELLS_LOOK_LIKE_10E9:
         return None
@@ -93,27 +97,29 @@ def unit_warning(values: pa.ChunkedArray, spec: LongTable) -> str | None:
     )
 
 
-def _patients(table: pa.Table) -> pa.Table:
-    """The first row of each patient (their dates are read from it)."""
+def _first_rows(table: pa.Table) -> list[int]:
+    """The 0-based row of each patient's first row (their dates are read from it)."""
     seen: set[object] = set()
     first: list[int] = []
     for row, pid in enumerate(table["patient_id"].to_pylist()):
         if pid not in seen:
             seen.add(pid)
             first.append(row)
-    return table.take(pa.array(first, pa.int64()))
+    return first
 
 
-def _events(patients: pa.Table) -> pa.Table:
+def _events(patients: pa.Table, rows: list[int]) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The events table, and for each event its patient's first row (1-based) and column."""
     ids: list[str] = []
     kinds: list[str] = []
     times: list[str] = []
     status: list[str | None] = []
+    origins: list[tuple[int, str]] = []
     for name, (kind, extra) in EVENT_COLUMNS.items():
         if name not in patients.column_names:
             continue
-        for pid, when in zip(
-            patients["patient_id"].to_pylist(), patients[name].to_pylist(), strict=True
+        for pid, when, row in zip(
+            patients["patient_id"].to_pylist(), patients[name].to_pylist(), rows, strict=True
         ):
             if when is None or str(when).strip() == "":
                 continue
@@ -121,12 +127,52 @@ def _events(patients: pa.Table) -> pa.Table:
             kinds.append(kind)
             times.append(str(when))
             status.append(extra.get("status"))
-    return pa.table({"patient_id": ids, "kind": kinds, "time": times, "status": status})
+            origins.append((row, name))
+    table = pa.table({"patient_id": ids, "kind": kinds, "time": times, "status": status})
+    return table, origins
 
 
-def write_tabular_set(path: Path, spec: LongTable, folder: Path) -> str | None:
-    """Rewrite the long table at ``path`` as a tabular set in ``folder``; returns the unit
-    warning, if any (:func:`unit_warning`). Raises :class:`InputError` for its columns."""
+@dataclass(frozen=True, slots=True)
+class Rewritten:
+    """A long table rewritten as a tabular set in ``folder``: the unit warning, if any
+    (:func:`unit_warning`), and where each row of the set came from, so that a problem the
+    tabular reader finds names the long table's own file, row and column (:meth:`locate`)."""
+
+    source: str
+    folder: str
+    spec: LongTable
+    warning: str | None
+    #: 1-based row of the long table of each patients row (the patient's first row)
+    patient_rows: tuple[int, ...]
+    #: (1-based row of the long table, layout column) of each events row
+    event_rows: tuple[tuple[int, str], ...]
+
+    def locate(
+        self, source: str, row: int | None, field: str | None
+    ) -> tuple[str, int | None, str | None]:
+        """(file, row, column) in the long table of a place in the rewritten set; places
+        elsewhere are returned as they are."""
+        path = Path(source)
+        if path.parent != Path(self.folder):
+            return source, row, field
+        kind = path.stem
+        layout: str | None = field
+        if kind == "patients":
+            layout = {"infusion_date": "cart_date"}.get(field or "", field)
+            row = None if row is None else self.patient_rows[row - 1]
+        elif kind == "observations":
+            layout = {"value": self.spec.analyte, "time": "date"}.get(field or "", field)
+        elif kind == "events" and row is not None:
+            row, layout = self.event_rows[row - 1]
+        if field == "unit":
+            return self.source, row, "--unit"
+        named = None if layout is None else self.spec.columns.get(layout, layout)
+        return self.source, row, named
+
+
+def write_tabular_set(path: Path, spec: LongTable, folder: Path) -> Rewritten:
+    """Rewrite the long table at ``path`` as a tabular set in ``folder`` (see
+    :class:`Rewritten`). Raises :class:`InputError` for its columns."""
     table = _renamed(read_table(path), str(path), spec)
     text = pa.string()
     table = table.set_column(
@@ -134,7 +180,8 @@ def write_tabular_set(path: Path, spec: LongTable, folder: Path) -> str | None:
         "patient_id",
         pc.cast(table["patient_id"], text),
     )
-    patients = _patients(table)
+    first = _first_rows(table)
+    patients = table.take(pa.array(first, pa.int64()))
     pq.write_table(
         pa.table(
             {
@@ -158,5 +205,8 @@ def write_tabular_set(path: Path, spec: LongTable, folder: Path) -> str | None:
         ),
         folder / "observations.parquet",
     )
-    pq.write_table(_events(patients), folder / "events.parquet")
-    return unit_warning(values, spec)
+    rows = [r + 1 for r in first]
+    events, event_rows = _events(patients, rows)
+    pq.write_table(events, folder / "events.parquet")
+    warning = unit_warning(values, spec)
+    return Rewritten(str(path), str(folder), spec, warning, tuple(rows), tuple(event_rows))
