@@ -85,6 +85,8 @@ class PartitionResult:
     table: pa.Table
     rejections: list[Rejection] = field(default_factory=list)
     patients: int = 0
+    #: (process id, parent process id) of the process that assessed it (0, 0 when not set)
+    worker: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)

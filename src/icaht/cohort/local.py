@@ -70,6 +70,9 @@ class RunSummary:
     seconds: float
     #: A warning about the input (a long table's unit), shown before the summary.
     warning: str | None = None
+    #: (process id, parent process id) of each process that assessed partitions, in the order
+    #: first seen: this process alone, or worker processes started (and waited for) by it
+    workers: tuple[tuple[int, int], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -138,6 +141,7 @@ def run_partition(partition: Partition, as_of_day: int | None, profile: Profile)
     courses, rejections, patients = partition.load()
     result = assess_partition(courses, rejections, as_of_day, profile)
     result.patients = patients
+    result.worker = (os.getpid(), os.getppid())
     return result
 
 
@@ -245,6 +249,7 @@ def run_local(
     errors_path = errors_path_for(out)
     rejected: set[str | None] = set()
     orphans = patients = 0
+    seen_workers: dict[tuple[int, int], None] = {}
     with _progress(console) as bar:
         scatter_task = bar.add_task("partitioning (rows)", total=None, visible=False)
 
@@ -286,6 +291,7 @@ def run_local(
                     rejected |= rejected_patients([*result.rejections, *duplicates])
                     orphans += sum(1 for r in result.rejections if r.orphan)
                     patients += result.patients
+                    seen_workers.setdefault(result.worker)
                     bar.update(task, advance=result.patients)
                 assessed, problems = results.rows, errors.count
         finally:
@@ -294,7 +300,7 @@ def run_local(
     return RunSummary(
         out=out,
         errors_path=errors_path,
-        engine=f"local ({workers} worker{'s' if workers != 1 else ''})",
+        engine=_engine(tuple(seen_workers)),
         strategy=strategy,
         patients=patients,
         assessed=assessed,
@@ -303,4 +309,12 @@ def run_local(
         problems=problems,
         seconds=time.perf_counter() - started,
         warning=None if rewritten is None else rewritten.warning,
+        workers=tuple(seen_workers),
     )
+
+
+def _engine(workers: tuple[tuple[int, int], ...]) -> str:
+    """How the run was done: in this process, or by how many worker processes."""
+    if all(pid == os.getpid() for pid, _ in workers):
+        return "local (in this process)"
+    return f"local ({len(workers)} worker process{'es' if len(workers) != 1 else ''})"
