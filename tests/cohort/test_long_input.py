@@ -82,14 +82,10 @@ def test_a_column_the_reader_does_not_use_is_an_error_naming_it(tmp_path: Path) 
     assert not out.exists()
 
 
-def test_a_long_table_needs_its_unit_and_the_local_engine(tmp_path: Path) -> None:
-    out = tmp_path / "out" / "results.parquet"
-    code, output = _assess(EXAMPLE, out)
+def test_a_long_table_needs_its_unit(tmp_path: Path) -> None:
+    code, output = _assess(EXAMPLE, tmp_path / "out" / "results.parquet")
     assert code == EXIT_INPUT
     assert "--unit" in output
-    code, output = _assess(EXAMPLE, out, "--unit", "cells/uL", "--engine", "spark")
-    assert code == EXIT_INPUT
-    assert "local engine" in output
 
 
 def test_anc_in_10e9_labelled_cells_per_ul_warns_naming_the_unit(tmp_path: Path) -> None:

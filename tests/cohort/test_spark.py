@@ -17,6 +17,7 @@ from icaht.cli import app
 from icaht.cli.cohort import EXIT_REJECTED
 from icaht.cohort.local import run_local
 from icaht.cohort.spark import run_spark, spark_session
+from icaht.io.long_table import LongTable
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -86,3 +87,21 @@ def test_cli_spark_engine(spark: SparkSession, cohort: Path, tmp_path: Path) -> 
     assert "1 patient(s) rejected" in result.output
     assert "spark" in result.output
     assert pq.read_table(out).num_rows == 15
+
+
+def test_spark_long_table_equals_local(spark: SparkSession, tmp_path: Path) -> None:
+    """A long table (docs/tabular.md) with one bad value: the same rows and the same error,
+    naming the long table's file, row, column and value, from both engines."""
+    text = (EXAMPLES / "long-table" / "anc.csv").read_text(encoding="utf-8")
+    bad = tmp_path / "anc.csv"
+    bad.write_text(text.replace("2024-03-05,80,", "2024-03-05,x80,", 1), encoding="utf-8")
+    spec = LongTable(unit="cells/uL")
+    local = run_local(bad, tmp_path / "local" / "r.parquet", workers=1, long_table=spec)
+    distributed = run_spark(bad, tmp_path / "spark" / "r.parquet", spark=spark, long_table=spec)
+    assert results(distributed.out).equals(results(local.out))
+    assert results(local.out).num_rows == 2
+    errors = _errors(distributed.errors_path)
+    assert errors == _errors(local.errors_path)
+    assert [(e["source"], e["row"], e["field"], e["value"]) for e in errors] == [
+        (str(bad), "3", "anc", "x80")
+    ]

@@ -96,15 +96,17 @@ def assess_command(
     if out.suffix != ".parquet":
         raise typer.BadParameter("the results file must end in .parquet", param_hint="--out")
     long_table = long_table_spec(input_path, unit, analyte, columns)
-    if long_table is not None and engine == "spark":
-        raise typer.BadParameter(
-            "a long table is read by the local engine only", param_hint="--engine"
-        )
     if engine == "spark":
         from icaht.cohort.spark import run_spark
 
         summary = run_spark(
-            input_path, out, as_of_day=as_of_day, profile=profile, cores=workers, console=_err
+            input_path,
+            out,
+            as_of_day=as_of_day,
+            profile=profile,
+            cores=workers,
+            console=_err,
+            long_table=long_table,
         )
     else:
         from icaht.cohort.local import run_local

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +44,10 @@ from icaht.cohort.batch import (
     rejected_patients,
 )
 from icaht.cohort.local import ErrorsWriter, RunSummary, errors_path_for, profile_reference
+from icaht.cohort.long_input import located, long_table_set
 from icaht.cohort.results import RESULTS_SCHEMA, ResultsWriter
 from icaht.errors import InputError, Problem
+from icaht.io.long_table import LongTable
 from icaht.io.tabular import find_table, is_tabular_folder
 from icaht.knowledge.profile import DEFAULT_PROFILE, Profile, load_profile
 
@@ -328,19 +331,28 @@ def run_spark(
     cores: int | None = None,
     console: Console | None = None,
     spark: SparkSession | None = None,
+    long_table: LongTable | None = None,
 ) -> RunSummary:
     """Assess every patient with Spark (a local session unless ``spark`` is given) into
-    ``out`` and ``errors.csv`` next to it, as :func:`icaht.cohort.local.run_local` does."""
+    ``out`` and ``errors.csv`` next to it, as :func:`icaht.cohort.local.run_local` does (a
+    ``long_table`` too)."""
     started = time.perf_counter()
     profile = profile_reference(profile)
     load_profile(profile)  # a bad profile fails before Spark starts
     out.parent.mkdir(parents=True, exist_ok=True)
-    session = spark or spark_session(cores)
-    frame = assess_frame(session, input_path, as_of_day, profile)
     results_columns = list(RESULTS_SCHEMA.names)
     rejected: set[str | None] = set()
     orphans = patients = 0
-    with tempfile.TemporaryDirectory(prefix="icaht-spark-", dir=out.parent) as work:
+    with ExitStack() as stack:
+        rewritten = None
+        if long_table is not None:
+            rewritten = stack.enter_context(long_table_set(input_path, long_table, out.parent))
+            input_path = Path(rewritten.folder)
+        session = spark or spark_session(cores)
+        frame = assess_frame(session, input_path, as_of_day, profile)
+        work = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="icaht-spark-", dir=out.parent)
+        )
         staged = Path(work) / "staged"
         if console is not None:
             console.print("spark: assessing ...", highlight=False)
@@ -351,7 +363,8 @@ def run_spark(
                 kind = table[_KIND]
                 rows = table.filter(pc.equal(kind, "row")).select(results_columns)
                 results.write(rows.cast(RESULTS_SCHEMA))
-                found = _rejections(table.filter(pc.equal(kind, "error")))
+                errors_in = table.filter(pc.equal(kind, "error"))
+                found = [located(r, rewritten) for r in _rejections(errors_in)]
                 errors.write(found)
                 rejected |= rejected_patients(found)
                 orphans += sum(1 for r in found if r.orphan)
@@ -369,4 +382,5 @@ def run_spark(
         orphan_rows=orphans,
         problems=problems,
         seconds=time.perf_counter() - started,
+        warning=None if rewritten is None else rewritten.warning,
     )
