@@ -250,52 +250,45 @@ def run_local(
     rejected: set[str | None] = set()
     orphans = patients = 0
     seen_workers: dict[tuple[int, int], None] = {}
-    with _progress(console) as bar:
+    with _progress(console) as bar, ExitStack() as stack:
         scatter_task = bar.add_task("partitioning (rows)", total=None, visible=False)
 
         def scattered(rows: int) -> None:
             bar.update(scatter_task, advance=rows, visible=True)
 
-        stack = ExitStack()
-        rewritten = None
+        source, rewritten = input_path, None
         if long_table is not None:
             rewritten = stack.enter_context(long_table_set(input_path, long_table, out.parent))
-        try:
-            cohort = plan(
-                input_path if rewritten is None else Path(rewritten.folder),
-                target_rows=target_rows,
-                workroot=out.parent,
-                progress=scattered,
-                workers=workers,
-            )
-        except BaseException:
-            stack.close()
-            raise
+            source = Path(rewritten.folder)
+        cohort = plan(
+            source,
+            target_rows=target_rows,
+            workroot=out.parent,
+            progress=scattered,
+            workers=workers,
+        )
         stack.callback(cohort.close)
         bar.update(scatter_task, visible=False)
         if on_plan is not None:
             on_plan(cohort)
         seen: set[str] = set()
-        try:
-            task = bar.add_task("assessing (patients)", total=cohort.patients)
-            with ResultsWriter(out) as results, ErrorsWriter(errors_path) as errors:
-                results_in_order = in_order(
-                    run_partition, cohort.partitions, workers, profile, as_of_day, cohort.count
-                )
-                for result in results_in_order:
-                    table, duplicates = result.table, list[Rejection]()
-                    if cohort.kind == "records":
-                        table, duplicates = _deduplicate(result, seen, str(input_path))
-                    results.write(table)
-                    errors.write([located(r, rewritten) for r in [*result.rejections, *duplicates]])
-                    rejected |= rejected_patients([*result.rejections, *duplicates])
-                    orphans += sum(1 for r in result.rejections if r.orphan)
-                    patients += result.patients
-                    seen_workers.setdefault(result.worker)
-                    bar.update(task, advance=result.patients)
-                assessed, problems = results.rows, errors.count
-        finally:
-            stack.close()
+        task = bar.add_task("assessing (patients)", total=cohort.patients)
+        with ResultsWriter(out) as results, ErrorsWriter(errors_path) as errors:
+            results_in_order = in_order(
+                run_partition, cohort.partitions, workers, profile, as_of_day, cohort.count
+            )
+            for result in results_in_order:
+                table, duplicates = result.table, list[Rejection]()
+                if cohort.kind == "records":
+                    table, duplicates = _deduplicate(result, seen, str(input_path))
+                results.write(table)
+                errors.write([located(r, rewritten) for r in [*result.rejections, *duplicates]])
+                rejected |= rejected_patients([*result.rejections, *duplicates])
+                orphans += sum(1 for r in result.rejections if r.orphan)
+                patients += result.patients
+                seen_workers.setdefault(result.worker)
+                bar.update(task, advance=result.patients)
+            assessed, problems = results.rows, errors.count
     strategy = cohort.strategy if rewritten is None else f"long table; {cohort.strategy}"
     return RunSummary(
         out=out,
