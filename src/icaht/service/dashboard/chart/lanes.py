@@ -1,0 +1,235 @@
+"""The lane panel of the patient timeline: fever and infection, one lane per transfused product,
+marrow biopsy and stem cell boost markers, and drug courses as bands with their dose steps.
+
+Markers that can fall on the same day never hide each other: each transfused product has its own
+lane and symbol, and the two kinds sharing a lane (fever/infection, biopsy/boost) sit on either
+side of its centre line. Dose-step labels never overlap: a label goes on the row above the band,
+else the row below, when that row is free from the previous label's end; a step whose label fits
+on neither row is named only in the hover of its step tick. Presentation only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from icaht.core.course import Course, day_of
+from icaht.core.record import (
+    Fever,
+    Infection,
+    MarrowBiopsy,
+    Medication,
+    StemCellBoost,
+    Transfusion,
+)
+from icaht.knowledge.drugs import ESA, GCSF
+from icaht.service.dashboard.chart.palette import (
+    DRUG_COLOURS,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    RED,
+    SKY,
+    YELLOW,
+)
+
+#: Drug groups drawn as course bands: label -> ingredient names (lower case).
+DRUG_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("G-CSF", GCSF),
+    ("Eltrombopag", frozenset({"eltrombopag"})),
+    ("Romiplostim", frozenset({"romiplostim"})),
+    ("Erythropoietin", ESA),
+    (
+        "Steroids",
+        frozenset(
+            {
+                "dexamethasone",
+                "methylprednisolone",
+                "prednisone",
+                "prednisolone",
+                "hydrocortisone",
+            }
+        ),
+    ),
+    ("Tocilizumab", frozenset({"tocilizumab"})),
+    ("Anakinra", frozenset({"anakinra"})),
+)
+
+#: Transfused products in lane order: product -> (trace name, marker symbol, colour).
+TRANSFUSED: dict[str, tuple[str, str, str]] = {
+    "rbc": ("RBC transfusion", "triangle-down", RED),
+    "platelets": ("Platelet transfusion", "square", ORANGE),
+    "plasma": ("Plasma transfusion", "circle", YELLOW),
+    "cryoprecipitate": ("Cryoprecipitate transfusion", "hexagon", SKY),
+    "granulocytes": ("Granulocyte transfusion", "cross", PURPLE),
+}
+#: Offset (in lanes) of the two marker kinds that share a lane, either side of its centre.
+SHARED_LANE_OFFSET = 0.22
+#: Dose label rows of a drug lane, as offsets (in lanes) from its band: above, then below.
+LABEL_ROWS = (-0.36, 0.36)
+#: Share of the day axis one dose-label character takes at the patient page's plot width (a
+#: 10 px font is about 6 px a character on a plot about 1,150 px wide); with the label length
+#: it is the minimum gap before the next label on the same row. Presentation only.
+LABEL_CHAR_SHARE = 1 / 190
+
+Point = tuple[float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Lanes:
+    """The lane traces and the lane names (index = lane position, top to bottom)."""
+
+    traces: list[dict[str, Any]]
+    names: list[str]
+
+
+def _markers(name: str, y: float, points: list[Point], symbol: str, colour: str) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": name,
+        "x": [p[0] for p in points],
+        "y": [y] * len(points),
+        "hovertext": [p[1] for p in points],
+        "hovertemplate": "%{hovertext}<extra>" + name + "</extra>",
+        "yaxis": "y5",
+        "marker": {"symbol": symbol, "size": 10, "color": colour, "line": {"width": 1}},
+    }
+
+
+def _event_traces(course: Course, names: list[str]) -> list[dict[str, Any]]:
+    """Fever/infection, one lane per transfused product present, biopsy/boost; ``names`` gets
+    the lane names in order."""
+    fevers = [
+        (day_of(f.start), f"day {day_of(f.start):.0f}: fever {f.temperature_c or ''}")
+        for f in course.of_kind(Fever)
+    ]
+    infections = [
+        (day_of(i.start), f"day {day_of(i.start):.0f}: {i.severity} infection {i.site or ''}")
+        for i in course.of_kind(Infection)
+    ]
+    names.append("Fever / infection")
+    traces = [
+        _markers("Fever", -SHARED_LANE_OFFSET, fevers, "triangle-up", RED),
+        _markers("Infection", SHARED_LANE_OFFSET, infections, "x", PURPLE),
+    ]
+    transfusions = course.of_kind(Transfusion)
+    for product, (name, symbol, colour) in TRANSFUSED.items():
+        given = [t for t in transfusions if t.product == product]
+        if not given:
+            continue
+        word = name.removesuffix(" transfusion")
+        points = [(day_of(t.start), f"day {day_of(t.start):.0f}: {word} x{t.units}") for t in given]
+        traces.append(_markers(name, len(names), points, symbol, colour))
+        names.append(name)
+    biopsies = [
+        (day_of(b.start), f"day {day_of(b.start):.0f}: marrow biopsy {b.cellularity or ''}")
+        for b in course.of_kind(MarrowBiopsy)
+    ]
+    boosts = [
+        (day_of(s.start), f"day {day_of(s.start):.0f}: {s.source} stem cell boost")
+        for s in course.of_kind(StemCellBoost)
+    ]
+    lane = len(names)
+    names.append("Biopsy / boost")
+    traces += [
+        _markers("Marrow biopsy", lane - SHARED_LANE_OFFSET, biopsies, "diamond", GREY),
+        _markers("Stem cell boost", lane + SHARED_LANE_OFFSET, boosts, "star", GREEN),
+    ]
+    return traces
+
+
+def dose_label(med: Medication, with_drug: bool = True) -> str:
+    """A dose step as text: drug (unless the lane names it), dose and unit, frequency."""
+    parts = [med.drug] if with_drug else []
+    if med.dose is not None:
+        parts.append(f"{med.dose:g}{' ' + med.dose_unit if med.dose_unit else ''}")
+    if med.frequency:
+        parts.append(med.frequency)
+    return " ".join(parts) or med.drug
+
+
+def label_rows(starts: Sequence[float], labels: Sequence[str], span: float) -> list[int | None]:
+    """The row (index into ``LABEL_ROWS``) of each label, or None when it fits on no row: a row
+    is free once the previous label on it has ended (its length times ``LABEL_CHAR_SHARE`` of
+    the ``span`` days of the axis)."""
+    free_from = [float("-inf")] * len(LABEL_ROWS)
+    rows: list[int | None] = []
+    for start, text in zip(starts, labels, strict=True):
+        row = next((r for r, free in enumerate(free_from) if start >= free), None)
+        if row is not None:
+            free_from[row] = start + len(text) * LABEL_CHAR_SHARE * span
+        rows.append(row)
+    return rows
+
+
+def _drug_traces(
+    label: str, found: list[Medication], lane: int, colour: str, last: float, span: float
+) -> list[dict[str, Any]]:
+    """A drug group's band, a tick per dose step (hover) and its dose labels where they fit."""
+    spans = [(day_of(m.start), last if m.end is None else day_of(m.end)) for m in found]
+    xs: list[float | None] = []
+    for start, end in spans:
+        xs += [start, end + 1, None]
+    with_drug = any(m.drug != label.lower() for m in found)
+    texts = [dose_label(m, with_drug) for m in found]
+    # one step per dose change: a segment repeating the previous segment's dose is no new step
+    steps = [i for i, text in enumerate(texts) if i == 0 or text != texts[i - 1]]
+    starts = [spans[i][0] for i in steps]
+    rows = label_rows(starts, [texts[i] for i in steps], span)
+    placed = [(i, row) for i, row in zip(steps, rows, strict=True) if row is not None]
+    band = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": label,
+        "x": xs,
+        "y": [None if x is None else lane for x in xs],
+        "yaxis": "y5",
+        "line": {"color": colour, "width": 9},
+        "opacity": 0.55,
+        "hoverinfo": "skip",
+    }
+    ticks = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{label} dose steps",
+        "x": starts,
+        "y": [lane] * len(steps),
+        "hovertext": [f"day {spans[i][0]:.0f}-{spans[i][1]:.0f}: {texts[i]}" for i in steps],
+        "hovertemplate": "%{hovertext}<extra>" + label + "</extra>",
+        "yaxis": "y5",
+        "marker": {"symbol": "line-ns", "size": 12, "line": {"width": 2, "color": "#333"}},
+        "showlegend": False,
+    }
+    labels = {
+        "type": "scatter",
+        "mode": "text",
+        "name": f"{label} doses",
+        "x": [spans[i][0] for i, _ in placed],
+        "y": [lane + LABEL_ROWS[row] for _, row in placed],
+        "text": [texts[i] for i, _ in placed],
+        "textposition": "middle right",
+        "textfont": {"size": 10, "color": "#333"},
+        "hoverinfo": "skip",
+        "yaxis": "y5",
+        "showlegend": False,
+    }
+    return [band, ticks, labels]
+
+
+def lanes(course: Course, last: float, span: float) -> Lanes:
+    """The lane panel up to day ``last`` on a day axis ``span`` days wide."""
+    names: list[str] = []
+    traces = _event_traces(course, names)
+    meds = course.of_kind(Medication)
+    first_drug_lane = len(names)
+    for label, members in DRUG_GROUPS:
+        found = [m for m in meds if m.drug in members]
+        if not found:
+            continue
+        colour = DRUG_COLOURS[(len(names) - first_drug_lane) % len(DRUG_COLOURS)]
+        traces += _drug_traces(label, found, len(names), colour, last, span)
+        names.append(label)
+    return Lanes(traces, names)
