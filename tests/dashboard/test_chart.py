@@ -186,7 +186,7 @@ def test_day_hover_lists_every_lineage_with_its_ctcae_grade(
     assert layout["hoversubplots"] == "axis"
     hover = _trace(figure, "All lineages")
     text = hover["hovertext"][hover["x"].index(20)]
-    assert text.startswith("<b>day 20</b>")
+    assert text.startswith("<b>Counts on day 20</b>")
     for lineage in ("ANC 0.81 10^9/L · CTCAE G3", "Platelets 25 10^9/L", "Hemoglobin 7.8 g/dL"):
         assert lineage in text
     # the lab lines themselves do not repeat their values in the unified box

@@ -52,7 +52,7 @@ def day_hover_trace(course: Course, runs: list[GradedRun]) -> dict[str, Any]:
     days = sorted({day for _, lines in lineages for day in lines})
     texts = []
     for day in days:
-        lines = [f"<b>day {day}</b>"]
+        lines = [f"<b>Counts on day {day}</b>"]
         lines += [by_day.get(day, f"{name}: no value this day") for name, by_day in lineages]
         lines += [run.text for run in runs if run.start <= day <= run.end]
         texts.append("<br>".join(lines))

@@ -227,6 +227,7 @@ def axes(
             "spikemode": "across",
             "spikethickness": 1,
             "spikecolor": GREY,
+            "unifiedhovertitle": {"text": "day %{x:.0f}"},
         },
         "yaxis": _y_axis(
             f"ANC {anc.canonical_unit} (log)", domains["anc"], type="log", tickvals=_ANC_TICKS
