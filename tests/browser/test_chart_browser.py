@@ -4,9 +4,11 @@ overlap. Screenshots go to ``tests/artifacts/``."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 from tests.browser.conftest import ARTIFACTS, Demo, open_patient
 
+#: The content width of an A4 page in print.css (tests/browser/test_worklist_browser.py).
+A4_CONTENT_PX = (703, 1009)
 KEY = "baur-2021"  # a seed case: romiplostim titrated weekly, early ICAHT 3, T-ICAHT 4
 AS_OF = 180
 
@@ -60,20 +62,41 @@ def test_grade_episodes_are_shaded_and_named_in_the_legend(page: Page, demo_serv
     assert shaded >= 4
 
 
-def test_dose_labels_do_not_overlap(page: Page, demo_server: Demo) -> None:
-    open_patient(page, demo_server, KEY, as_of=AS_OF)
+def _label_overlaps(page: Page) -> tuple[int, list[tuple[list[float], list[float]]]]:
+    """The dose labels drawn (count) and the pairs of them whose boxes overlap."""
     boxes: list[list[float]] = page.evaluate(
         """() => Array.from(document.querySelectorAll('#chart .textpoint text'))
             .filter(t => /ug\\/kg|mg/.test(t.textContent))
             .map(t => { const r = t.getBoundingClientRect();
                         return [r.left, r.top, r.right, r.bottom]; })"""
     )
-    assert len(boxes) >= 9  # the nine romiplostim steps all carry a label
     overlapping = [
         (a, b)
         for i, a in enumerate(boxes)
         for b in boxes[i + 1 :]
         if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
     ]
+    return len(boxes), overlapping
+
+
+def test_dose_labels_do_not_overlap(page: Page, demo_server: Demo) -> None:
+    open_patient(page, demo_server, KEY, as_of=AS_OF)
+    drawn, overlapping = _label_overlaps(page)
+    assert drawn >= 9  # the nine romiplostim steps all carry a label
     assert overlapping == []
     _shot_chart(page, "chart-doses")
+
+
+def test_printed_dose_labels_do_not_overlap(browser: Browser, demo_server: Demo) -> None:
+    ctx = browser.new_context(viewport={"width": A4_CONTENT_PX[0], "height": A4_CONTENT_PX[1]})
+    page = ctx.new_page()
+    try:
+        page.emulate_media(media="print")
+        page.goto(f"{demo_server.url}/patient/print?id={KEY}&as_of={AS_OF}")
+        page.wait_for_selector("#chart[data-ready=true]", timeout=30_000)
+        drawn, overlapping = _label_overlaps(page)
+        assert drawn >= 3
+        assert overlapping == []
+        _shot_chart(page, "chart-print")
+    finally:
+        ctx.close()

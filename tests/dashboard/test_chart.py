@@ -119,12 +119,16 @@ def test_fever_and_infection_on_one_day_are_apart() -> None:
     assert not fever & infection
 
 
-def _label_boxes(figure: Figure, lane: str) -> list[tuple[float, float, float]]:
-    """(row y, first day, last day) of each dose label drawn for a drug lane."""
-    labels = _trace(figure, f"{lane} doses")
+def _label_boxes(
+    figure: Figure, lane: str, medium: str = "screen"
+) -> list[tuple[float, float, float]]:
+    """(row y, first day, last day) of each dose label drawn for a drug lane on a medium."""
+    labels = _trace(figure, f"{lane} doses" + ("" if medium == "screen" else f" ({medium})"))
+    assert labels["meta"] == medium
+    assert labels["visible"] == (medium == "screen")
     x0, x1 = figure["layout"]["xaxis"]["range"]
     return [
-        (y, x, x + len(text) * LABEL_CHAR_SHARE * (x1 - x0))
+        (y, x, x + len(text) * LABEL_CHAR_SHARE[medium] * (x1 - x0))
         for x, y, text in zip(labels["x"], labels["y"], labels["text"], strict=True)
     ]
 
@@ -144,6 +148,9 @@ def test_weekly_romiplostim_steps_alternate_rows_without_overlap() -> None:
     assert len(boxes) == len(_trace(figure, "Romiplostim dose steps")["x"]) == 9
     assert len({y for y, _, _ in boxes}) == 2  # above and below the band
     assert _overlaps(boxes) == []
+    printed = _label_boxes(figure, "Romiplostim", "print")
+    assert 0 < len(printed) < len(boxes)  # the narrower printed plot has room for fewer
+    assert _overlaps(printed) == []
     assert _trace(figure, "Romiplostim doses")["text"][0] == "1 ug/kg weekly"  # lane names drug
 
 
@@ -166,6 +173,7 @@ def test_eltrombopag_titration_every_few_days_drops_crowded_labels_to_the_hover(
     figure, _ = _figure(record)
     boxes = _label_boxes(figure, "Eltrombopag")
     assert _overlaps(boxes) == []
+    assert _overlaps(_label_boxes(figure, "Eltrombopag", "print")) == []
     steps = _trace(figure, "Eltrombopag dose steps")
     assert len(steps["x"]) == len(doses)  # every step keeps its hover
     assert len(boxes) < len(doses)
@@ -175,6 +183,8 @@ def test_eltrombopag_titration_every_few_days_drops_crowded_labels_to_the_hover(
 def test_label_rows_fall_back_to_the_hover() -> None:
     # one character = 1 day on a 190-day axis: "abcde" blocks its row for 5 days
     assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 190) == [0, 1, None, 0, 1]
+    # on print one character is about 2 days of the same axis
+    assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 180, "print") == [0, 1, None, None, None]
 
 
 def test_day_hover_lists_every_lineage_with_its_ctcae_grade(

@@ -69,10 +69,12 @@ TRANSFUSED: dict[str, tuple[str, str, str]] = {
 SHARED_LANE_OFFSET = 0.22
 #: Dose label rows of a drug lane, as offsets (in lanes) from its band: above, then below.
 LABEL_ROWS = (-0.36, 0.36)
-#: Share of the day axis one dose-label character takes at the patient page's plot width (a
-#: 10 px font is about 6 px a character on a plot about 1,150 px wide); with the label length
-#: it is the minimum gap before the next label on the same row. Presentation only.
-LABEL_CHAR_SHARE = 1 / 190
+#: Share of the day axis one dose-label character takes, per medium: on the patient page (a
+#: 10 px font is about 6 px a character on a plot about 1,150 px wide) and on the printed page
+#: (a plot about 545 px wide on A4). With the label length it is the minimum gap before the next
+#: label on the same row. Presentation only.
+LABEL_CHAR_SHARE = {"screen": 1 / 190, "print": 1 / 90}
+MEDIA = tuple(LABEL_CHAR_SHARE)
 
 Point = tuple[float, str]
 
@@ -151,16 +153,18 @@ def dose_label(med: Medication, with_drug: bool = True) -> str:
     return " ".join(parts) or med.drug
 
 
-def label_rows(starts: Sequence[float], labels: Sequence[str], span: float) -> list[int | None]:
+def label_rows(
+    starts: Sequence[float], labels: Sequence[str], span: float, medium: str = "screen"
+) -> list[int | None]:
     """The row (index into ``LABEL_ROWS``) of each label, or None when it fits on no row: a row
-    is free once the previous label on it has ended (its length times ``LABEL_CHAR_SHARE`` of
-    the ``span`` days of the axis)."""
+    is free once the previous label on it has ended (its length times the medium's
+    ``LABEL_CHAR_SHARE`` of the ``span`` days of the axis)."""
     free_from = [float("-inf")] * len(LABEL_ROWS)
     rows: list[int | None] = []
     for start, text in zip(starts, labels, strict=True):
         row = next((r for r, free in enumerate(free_from) if start >= free), None)
         if row is not None:
-            free_from[row] = start + len(text) * LABEL_CHAR_SHARE * span
+            free_from[row] = start + len(text) * LABEL_CHAR_SHARE[medium] * span
         rows.append(row)
     return rows
 
@@ -178,8 +182,6 @@ def _drug_traces(
     # one step per dose change: a segment repeating the previous segment's dose is no new step
     steps = [i for i, text in enumerate(texts) if i == 0 or text != texts[i - 1]]
     starts = [spans[i][0] for i in steps]
-    rows = label_rows(starts, [texts[i] for i in steps], span)
-    placed = [(i, row) for i, row in zip(steps, rows, strict=True) if row is not None]
     band = {
         "type": "scatter",
         "mode": "lines",
@@ -203,20 +205,34 @@ def _drug_traces(
         "marker": {"symbol": "line-ns", "size": 12, "line": {"width": 2, "color": "#333"}},
         "showlegend": False,
     }
-    labels = {
+    step_texts = [texts[i] for i in steps]
+    return [band, ticks, *(_labels(label, lane, starts, step_texts, span, m) for m in MEDIA)]
+
+
+def _labels(
+    label: str, lane: int, starts: list[float], texts: list[str], span: float, medium: str
+) -> dict[str, Any]:
+    """The dose labels that fit one medium; the print view shows the "print" set instead of the
+    "screen" set (static/dashboard.js, by ``meta``)."""
+    rows = label_rows(starts, texts, span, medium)
+    placed = [
+        (x, text, row) for x, text, row in zip(starts, texts, rows, strict=True) if row is not None
+    ]
+    return {
         "type": "scatter",
         "mode": "text",
-        "name": f"{label} doses",
-        "x": [spans[i][0] for i, _ in placed],
-        "y": [lane + LABEL_ROWS[row] for _, row in placed],
-        "text": [texts[i] for i, _ in placed],
+        "name": f"{label} doses" + ("" if medium == "screen" else f" ({medium})"),
+        "meta": medium,
+        "visible": medium == "screen",
+        "x": [x for x, _, _ in placed],
+        "y": [lane + LABEL_ROWS[row] for _, _, row in placed],
+        "text": [text for _, text, _ in placed],
         "textposition": "middle right",
         "textfont": {"size": 10, "color": "#333"},
         "hoverinfo": "skip",
         "yaxis": "y5",
         "showlegend": False,
     }
-    return [band, ticks, labels]
 
 
 def lanes(course: Course, last: float, span: float) -> Lanes:

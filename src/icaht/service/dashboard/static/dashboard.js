@@ -8,7 +8,12 @@
     if (!holder || !source || !window.Plotly) { return; }
     var figure = JSON.parse(source.textContent);
     var print = document.body.classList.contains("print-view");
-    if (print) { figure.layout.height = 600; }
+    // The printed page is narrower: it shows the dose labels laid out for print (chart/lanes.py).
+    if (print) {
+      figure.data.forEach(function (trace) {
+        if (trace.meta === "screen" || trace.meta === "print") { trace.visible = trace.meta === "print"; }
+      });
+    }
     window.Plotly.newPlot(holder, figure.data, figure.layout, {
       responsive: true, displaylogo: false, staticPlot: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"]
