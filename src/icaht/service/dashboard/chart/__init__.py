@@ -21,6 +21,10 @@ from icaht.service.dashboard.chart.palette import MARGIN, panel_domains
 from icaht.service.dashboard.chart.panels import axes, grade_bars, lab_traces, phases, thresholds
 from icaht.service.dashboard.chart.shading import episode_shapes, graded_runs
 
+#: How near (px) the pointer must be to a day's point for the hover box to show it: small, so
+#: that the box lists that day's points and not a neighbouring day's. Presentation only.
+HOVER_DISTANCE_PX = 8
+
 
 def timeline_figure(course: Course, a: Assessment) -> dict[str, Any]:
     """The plotly figure of a course known up to ``a.as_of_day`` (``course`` already cut)."""
@@ -43,7 +47,7 @@ def timeline_figure(course: Course, a: Assessment) -> dict[str, Any]:
         # one hover box per day over every panel (chart.hover)
         "hovermode": "x unified",
         "hoversubplots": "axis",
-        "hoverdistance": 8,
+        "hoverdistance": HOVER_DISTANCE_PX,
         "barmode": "overlay",
         **axes(domains, x_range, lane_panel.names),
         "shapes": [*episode_shapes(runs), *threshold_lines, *phase_bands],

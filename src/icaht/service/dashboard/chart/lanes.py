@@ -101,46 +101,53 @@ def _markers(name: str, y: float, points: list[Point], symbol: str, colour: str)
     }
 
 
-def _event_traces(course: Course, names: list[str]) -> list[dict[str, Any]]:
-    """Fever/infection, one lane per transfused product present, biopsy/boost; ``names`` gets
-    the lane names in order."""
-    fevers = [
-        (day_of(f.start), f"day {day_of(f.start):.0f}: fever {f.temperature_c or ''}")
-        for f in course.of_kind(Fever)
+def _point(
+    event: Fever | Infection | Transfusion | MarrowBiopsy | StemCellBoost, text: str
+) -> Point:
+    day = day_of(event.start)
+    return day, f"day {day:.0f}: {text}"
+
+
+#: One kind of marker: trace name, points, symbol, colour.
+_Kind = tuple[str, list[Point], str, str]
+
+
+def _shared_lane(lane: int, above: _Kind, below: _Kind) -> list[dict[str, Any]]:
+    """Two marker kinds on one lane, either side of its centre line."""
+    return [
+        _markers(above[0], lane - SHARED_LANE_OFFSET, *above[1:]),
+        _markers(below[0], lane + SHARED_LANE_OFFSET, *below[1:]),
     ]
+
+
+def _event_lanes(course: Course) -> Lanes:
+    """Fever/infection, one lane per transfused product present, biopsy/boost."""
+    fevers = [_point(f, f"fever {f.temperature_c or ''}") for f in course.of_kind(Fever)]
     infections = [
-        (day_of(i.start), f"day {day_of(i.start):.0f}: {i.severity} infection {i.site or ''}")
-        for i in course.of_kind(Infection)
+        _point(i, f"{i.severity} infection {i.site or ''}") for i in course.of_kind(Infection)
     ]
-    names.append("Fever / infection")
-    traces = [
-        _markers("Fever", -SHARED_LANE_OFFSET, fevers, "triangle-up", RED),
-        _markers("Infection", SHARED_LANE_OFFSET, infections, "x", PURPLE),
-    ]
+    names = ["Fever / infection"]
+    traces = _shared_lane(
+        0, ("Fever", fevers, "triangle-up", RED), ("Infection", infections, "x", PURPLE)
+    )
     transfusions = course.of_kind(Transfusion)
     for product, (name, symbol, colour) in TRANSFUSED.items():
-        given = [t for t in transfusions if t.product == product]
-        if not given:
-            continue
         word = name.removesuffix(" transfusion")
-        points = [(day_of(t.start), f"day {day_of(t.start):.0f}: {word} x{t.units}") for t in given]
-        traces.append(_markers(name, len(names), points, symbol, colour))
-        names.append(name)
+        points = [_point(t, f"{word} x{t.units}") for t in transfusions if t.product == product]
+        if points:
+            traces.append(_markers(name, len(names), points, symbol, colour))
+            names.append(name)
     biopsies = [
-        (day_of(b.start), f"day {day_of(b.start):.0f}: marrow biopsy {b.cellularity or ''}")
-        for b in course.of_kind(MarrowBiopsy)
+        _point(b, f"marrow biopsy {b.cellularity or ''}") for b in course.of_kind(MarrowBiopsy)
     ]
-    boosts = [
-        (day_of(s.start), f"day {day_of(s.start):.0f}: {s.source} stem cell boost")
-        for s in course.of_kind(StemCellBoost)
-    ]
-    lane = len(names)
+    boosts = [_point(s, f"{s.source} stem cell boost") for s in course.of_kind(StemCellBoost)]
+    traces += _shared_lane(
+        len(names),
+        ("Marrow biopsy", biopsies, "diamond", GREY),
+        ("Stem cell boost", boosts, "star", GREEN),
+    )
     names.append("Biopsy / boost")
-    traces += [
-        _markers("Marrow biopsy", lane - SHARED_LANE_OFFSET, biopsies, "diamond", GREY),
-        _markers("Stem cell boost", lane + SHARED_LANE_OFFSET, boosts, "star", GREEN),
-    ]
-    return traces
+    return Lanes(traces, names)
 
 
 def dose_label(med: Medication, with_drug: bool = True) -> str:
@@ -237,8 +244,8 @@ def _labels(
 
 def lanes(course: Course, last: float, span: float) -> Lanes:
     """The lane panel up to day ``last`` on a day axis ``span`` days wide."""
-    names: list[str] = []
-    traces = _event_traces(course, names)
+    events = _event_lanes(course)
+    traces, names = events.traces, events.names
     meds = course.of_kind(Medication)
     first_drug_lane = len(names)
     for label, members in DRUG_GROUPS:
