@@ -16,6 +16,7 @@ from icaht.core.record import PatientRecord
 from icaht.knowledge.profile import load_profile
 from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.chart.lanes import LABEL_CHAR_SHARE, label_rows
+from icaht.service.dashboard.pdf import summary_pdf
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Figure = dict[str, Any]
@@ -201,3 +202,15 @@ def test_day_hover_lists_every_lineage_with_its_ctcae_grade(
         assert lineage in text
     # the lab lines themselves do not repeat their values in the unified box
     assert _trace(figure, "ANC")["hoverinfo"] == "skip"
+
+
+def _pdf(as_of: int | None) -> bytes:
+    course = course_from_record(PatientRecord.model_validate(_record("jain-case1")))
+    a = assess(course, None if as_of is None else float(as_of), load_profile())
+    return summary_pdf(course.until(float(a.as_of_day + 1)), a, [], printed_by="t", demo=False)
+
+
+def test_the_pdf_chart_shades_the_grade_episodes_too() -> None:
+    shade = b"/ca 0.15"  # the translucent fill of the shaded days
+    assert shade in _pdf(None)
+    assert shade not in _pdf(-1)  # no grade yet, nothing shaded
