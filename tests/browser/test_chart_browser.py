@@ -87,6 +87,20 @@ def test_dose_labels_do_not_overlap(page: Page, demo_server: Demo) -> None:
     _shot_chart(page, "chart-doses")
 
 
+def test_a_narrower_window_shows_the_narrow_label_set(page: Page, demo_server: Demo) -> None:
+    open_patient(page, demo_server, KEY, as_of=AS_OF)
+    wide, _ = _label_overlaps(page)
+    page.set_viewport_size({"width": 900, "height": 1000})
+    for _ in range(50):  # plotly redraws on resize after a short debounce
+        drawn, overlapping = _label_overlaps(page)
+        if drawn < wide:
+            break
+        page.wait_for_timeout(100)
+    assert 0 < drawn < wide
+    assert overlapping == []
+    _shot_chart(page, "chart-narrow")
+
+
 def test_printed_dose_labels_do_not_overlap(browser: Browser, demo_server: Demo) -> None:
     ctx = browser.new_context(viewport={"width": A4_CONTENT_PX[0], "height": A4_CONTENT_PX[1]})
     page = ctx.new_page()

@@ -15,7 +15,7 @@ from icaht.core.course import Course, course_from_record
 from icaht.core.record import PatientRecord
 from icaht.knowledge.profile import load_profile
 from icaht.service.dashboard.chart import timeline_figure
-from icaht.service.dashboard.chart.lanes import LABEL_CHAR_SHARE, label_rows
+from icaht.service.dashboard.chart.lanes import LABEL_CHAR_PX, LABEL_PLOT_PX, label_rows
 from icaht.service.dashboard.pdf import summary_pdf
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -121,15 +121,16 @@ def test_fever_and_infection_on_one_day_are_apart() -> None:
 
 
 def _label_boxes(
-    figure: Figure, lane: str, medium: str = "screen"
+    figure: Figure, lane: str, plot_px: int = LABEL_PLOT_PX[0]
 ) -> list[tuple[float, float, float]]:
-    """(row y, first day, last day) of each dose label drawn for a drug lane on a medium."""
-    labels = _trace(figure, f"{lane} doses" + ("" if medium == "screen" else f" ({medium})"))
-    assert labels["meta"] == medium
-    assert labels["visible"] == (medium == "screen")
+    """(row y, first day, last day) of each dose label of a drug lane on a plot ``plot_px``
+    wide."""
+    labels = _trace(figure, f"{lane} doses ({plot_px} px)")
+    assert labels["meta"] == {"label_plot_px": plot_px}
+    assert labels["visible"] == (plot_px == LABEL_PLOT_PX[0])  # the wide set until JS picks
     x0, x1 = figure["layout"]["xaxis"]["range"]
     return [
-        (y, x, x + len(text) * LABEL_CHAR_SHARE[medium] * (x1 - x0))
+        (y, x, x + len(text) * LABEL_CHAR_PX / plot_px * (x1 - x0))
         for x, y, text in zip(labels["x"], labels["y"], labels["text"], strict=True)
     ]
 
@@ -149,10 +150,13 @@ def test_weekly_romiplostim_steps_alternate_rows_without_overlap() -> None:
     assert len(boxes) == len(_trace(figure, "Romiplostim dose steps")["x"]) == 9
     assert len({y for y, _, _ in boxes}) == 2  # above and below the band
     assert _overlaps(boxes) == []
-    printed = _label_boxes(figure, "Romiplostim", "print")
-    assert 0 < len(printed) < len(boxes)  # the narrower printed plot has room for fewer
+    printed = _label_boxes(figure, "Romiplostim", LABEL_PLOT_PX[-1])
+    assert 0 < len(printed) < len(boxes)  # a narrow (printed) plot has room for fewer
     assert _overlaps(printed) == []
-    assert _trace(figure, "Romiplostim doses")["text"][0] == "1 ug/kg weekly"  # lane names drug
+    # the lane names the drug: the labels do not repeat it
+    assert (
+        _trace(figure, f"Romiplostim doses ({LABEL_PLOT_PX[0]} px)")["text"][0] == "1 ug/kg weekly"
+    )
 
 
 def test_eltrombopag_titration_every_few_days_drops_crowded_labels_to_the_hover() -> None:
@@ -174,7 +178,7 @@ def test_eltrombopag_titration_every_few_days_drops_crowded_labels_to_the_hover(
     figure, _ = _figure(record)
     boxes = _label_boxes(figure, "Eltrombopag")
     assert _overlaps(boxes) == []
-    assert _overlaps(_label_boxes(figure, "Eltrombopag", "print")) == []
+    assert _overlaps(_label_boxes(figure, "Eltrombopag", LABEL_PLOT_PX[-1])) == []
     steps = _trace(figure, "Eltrombopag dose steps")
     assert len(steps["x"]) == len(doses)  # every step keeps its hover
     assert len(boxes) < len(doses)
@@ -182,10 +186,11 @@ def test_eltrombopag_titration_every_few_days_drops_crowded_labels_to_the_hover(
 
 
 def test_label_rows_fall_back_to_the_hover() -> None:
-    # one character = 1 day on a 190-day axis: "abcde" blocks its row for 5 days
-    assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 190) == [0, 1, None, 0, 1]
-    # on print one character is about 2 days of the same axis
-    assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 180, "print") == [0, 1, None, None, None]
+    # 100 days on a plot 100 characters wide: "abcde" blocks its row for 5 days
+    wide = round(100 * LABEL_CHAR_PX)
+    assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 100, wide) == [0, 1, None, 0, 1]
+    # on a plot half as wide it blocks its row for 10 days
+    assert label_rows([0, 1, 2, 6, 7], ["abcde"] * 5, 100, wide // 2) == [0, 1, None, None, None]
 
 
 def test_day_hover_lists_every_lineage_with_its_ctcae_grade(

@@ -5,7 +5,8 @@ Markers that can fall on the same day never hide each other: each transfused pro
 lane and symbol, and the two kinds sharing a lane (fever/infection, biopsy/boost) sit on either
 side of its centre line. Dose-step labels never overlap: a label goes on the row above the band,
 else the row below, when that row is free from the previous label's end; a step whose label fits
-on neither row is named only in the hover of its step tick. Presentation only.
+on neither row is named only in the hover of its step tick. The labels are laid out for a wide
+and a narrow plot (``LABEL_PLOT_PX``); the browser shows the set that fits. Presentation only.
 """
 
 from __future__ import annotations
@@ -69,12 +70,14 @@ TRANSFUSED: dict[str, tuple[str, str, str]] = {
 SHARED_LANE_OFFSET = 0.22
 #: Dose label rows of a drug lane, as offsets (in lanes) from its band: above, then below.
 LABEL_ROWS = (-0.36, 0.36)
-#: Share of the day axis one dose-label character takes, per medium: on the patient page (a
-#: 10 px font is about 6 px a character on a plot about 1,150 px wide) and on the printed page
-#: (a plot about 545 px wide on A4). With the label length it is the minimum gap before the next
-#: label on the same row. Presentation only.
-LABEL_CHAR_SHARE = {"screen": 1 / 190, "print": 1 / 90}
-MEDIA = tuple(LABEL_CHAR_SHARE)
+#: Width (px) of one dose-label character in the chart's 10 px font (about 5.3 px measured in
+#: chromium, rounded up). Presentation only.
+LABEL_CHAR_PX = 5.4
+#: Plot widths (px) the dose labels are laid out for, widest first: the patient page on a wide
+#: screen, and narrow plots (the printed A4 page, about 545 px; tablets). Each set fits a plot
+#: at least that wide; the browser shows the widest set that fits (static/dashboard.js), the
+#: print view the narrowest. Presentation only.
+LABEL_PLOT_PX = (1060, 520)
 
 Point = tuple[float, str]
 
@@ -161,17 +164,18 @@ def dose_label(med: Medication, with_drug: bool = True) -> str:
 
 
 def label_rows(
-    starts: Sequence[float], labels: Sequence[str], span: float, medium: str = "screen"
+    starts: Sequence[float], labels: Sequence[str], span: float, plot_px: int
 ) -> list[int | None]:
     """The row (index into ``LABEL_ROWS``) of each label, or None when it fits on no row: a row
-    is free once the previous label on it has ended (its length times the medium's
-    ``LABEL_CHAR_SHARE`` of the ``span`` days of the axis)."""
+    is free once the previous label on it has ended (its length in ``LABEL_CHAR_PX`` on a plot
+    ``plot_px`` wide showing ``span`` days)."""
+    days_per_char = LABEL_CHAR_PX / plot_px * span
     free_from = [float("-inf")] * len(LABEL_ROWS)
     rows: list[int | None] = []
     for start, text in zip(starts, labels, strict=True):
         row = next((r for r, free in enumerate(free_from) if start >= free), None)
         if row is not None:
-            free_from[row] = start + len(text) * LABEL_CHAR_SHARE[medium] * span
+            free_from[row] = start + len(text) * days_per_char
         rows.append(row)
     return rows
 
@@ -213,24 +217,28 @@ def _drug_traces(
         "showlegend": False,
     }
     step_texts = [texts[i] for i in steps]
-    return [band, ticks, *(_labels(label, lane, starts, step_texts, span, m) for m in MEDIA)]
+    return [
+        band,
+        ticks,
+        *(_labels(label, lane, starts, step_texts, span, px) for px in LABEL_PLOT_PX),
+    ]
 
 
 def _labels(
-    label: str, lane: int, starts: list[float], texts: list[str], span: float, medium: str
+    label: str, lane: int, starts: list[float], texts: list[str], span: float, plot_px: int
 ) -> dict[str, Any]:
-    """The dose labels that fit one medium; the print view shows the "print" set instead of the
-    "screen" set (static/dashboard.js, by ``meta``)."""
-    rows = label_rows(starts, texts, span, medium)
+    """The dose labels that fit a plot ``plot_px`` wide (``meta.label_plot_px``; the widest set
+    is visible until the browser picks the set for its plot)."""
+    rows = label_rows(starts, texts, span, plot_px)
     placed = [
         (x, text, row) for x, text, row in zip(starts, texts, rows, strict=True) if row is not None
     ]
     return {
         "type": "scatter",
         "mode": "text",
-        "name": f"{label} doses" + ("" if medium == "screen" else f" ({medium})"),
-        "meta": medium,
-        "visible": medium == "screen",
+        "name": f"{label} doses ({plot_px} px)",
+        "meta": {"label_plot_px": plot_px},
+        "visible": plot_px == LABEL_PLOT_PX[0],
         "x": [x for x, _, _ in placed],
         "y": [lane + LABEL_ROWS[row] for _, _, row in placed],
         "text": [text for _, text, _ in placed],
