@@ -2,15 +2,17 @@
 
 Same content as the print view: identifiers (when the record has them), when and by whom it was
 printed, the act-now items and the grade tables on the first page, then a small chart of ANC and
-platelets (log scale), data quality, scores, recommendations by tier with facts and sources,
-treatments and transfusions per week, and the disclaimer on every page. CTCAE grades read as on
-the screen (:func:`ctcae_cell`); no raw field or setting names.
+platelets (log scale) with the days that set the ICAHT and T-ICAHT grades shaded, data quality,
+scores, recommendations by tier with facts and sources, treatments and transfusions per week,
+and the disclaimer on every page. CTCAE grades read as on the screen (:func:`ctcae_cell`); no
+raw field or setting names.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fpdf import FPDF
@@ -22,6 +24,7 @@ from icaht.core.guidance import Recommendation
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L, PLT_PROFOUND_10E9_PER_L
+from icaht.service.dashboard.chart.shading import GradedRun, graded_runs
 from icaht.service.dashboard.views import (
     TransfusionWeek,
     by_tier,
@@ -114,8 +117,32 @@ class _Summary(FPDF):
         self.set_font("helvetica", "", 8.5)
 
 
-def _chart(pdf: _Summary, course: Course, as_of_day: int) -> None:
-    """ANC and platelets on one log axis (0.01-1000 x10^9/L), day on x."""
+#: The chart's ANC (blue) and platelet (orange) colours (chart.palette), as RGB.
+_ANC_RGB, _PLT_RGB = (0, 114, 178), (213, 94, 0)
+
+
+def _shade(
+    pdf: _Summary,
+    runs: list[GradedRun],
+    px: Callable[[float], float],
+    days: tuple[float, float],
+    band: tuple[float, float],
+) -> None:
+    """The days that set the ICAHT (blue) and T-ICAHT (orange) grades, translucent, within the
+    chart's ``days`` (first, last) and vertical ``band`` (top, height)."""
+    first, last = days
+    with pdf.local_context(fill_opacity=0.15):
+        for run in runs:
+            pdf.set_fill_color(*(_ANC_RGB if run.scale == "ICAHT" else _PLT_RGB))
+            start, end = max(float(run.start), first), min(float(run.end + 1), last)
+            if end > start:
+                pdf.rect(px(start), band[0], px(end) - px(start), band[1], style="F")
+
+
+def _chart(pdf: _Summary, course: Course, a: Assessment) -> None:
+    """ANC and platelets on one log axis (0.01-1000 x10^9/L), day on x, the days that set the
+    ICAHT and T-ICAHT grades shaded (:func:`icaht.service.dashboard.chart.shading.graded_runs`)."""
+    as_of_day = a.as_of_day
     x0, y0, w, h = pdf.l_margin + 10, pdf.get_y() + 2, pdf.w - pdf.l_margin - pdf.r_margin - 12, 45
     days = [float(s.day[0]) for s in course.labs.values() if len(s)]
     first = min([-7.0, *days])
@@ -132,20 +159,20 @@ def _chart(pdf: _Summary, course: Course, as_of_day: int) -> None:
 
     pdf.set_draw_color(180, 186, 194)
     pdf.rect(x0, y0, w, h)
+    runs = graded_runs(a)
+    if runs:
+        _shade(pdf, runs, px, (first, last), (y0, h))
     pdf.set_font("helvetica", "", 6.5)
     for tick in (0.01, 0.1, 1, 10, 100, 1000):
         pdf.text(x0 - 9, py(tick) + 1, f"{tick:g}")
-    for value, colour in (
-        (ANC_SEVERE_10E9_PER_L, (0, 114, 178)),
-        (PLT_PROFOUND_10E9_PER_L, (213, 94, 0)),
-    ):
+    for value, colour in ((ANC_SEVERE_10E9_PER_L, _ANC_RGB), (PLT_PROFOUND_10E9_PER_L, _PLT_RGB)):
         pdf.set_draw_color(*colour)
         pdf.set_dash_pattern(dash=1, gap=1)
         pdf.line(x0, py(value), x0 + w, py(value))
     pdf.set_dash_pattern()
     for analyte, colour, label in (
-        (Analyte.ANC, (0, 114, 178), "ANC"),
-        (Analyte.PLATELETS, (213, 94, 0), "Platelets"),
+        (Analyte.ANC, _ANC_RGB, "ANC"),
+        (Analyte.PLATELETS, _PLT_RGB, "Platelets"),
     ):
         series = course.series(analyte)
         pdf.set_draw_color(*colour)
@@ -168,6 +195,9 @@ def _chart(pdf: _Summary, course: Course, as_of_day: int) -> None:
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if runs:
+        shaded = "Shaded: the days that set the ICAHT (blue) and T-ICAHT (orange) grades."
+        pdf.cell(0, 4, shaded, new_x="LMARGIN", new_y="NEXT")
 
 
 def _recommendation(pdf: _Summary, rec: Recommendation) -> None:
@@ -247,7 +277,7 @@ def summary_pdf(
         rows.append([f"{r.scale} {r.window}", icaht_cell(r).text, episodes or "-", notes or "-"])
     pdf.grid(["Scale", "Grade", "Episodes", "Notes"], rows, [28, 18, 62, 74])
     pdf.heading("Timeline")
-    _chart(pdf, course, a.as_of_day)
+    _chart(pdf, course, a)
     if a.data_quality:
         pdf.heading("Data quality")
         for f in a.data_quality:

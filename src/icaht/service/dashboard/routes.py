@@ -555,7 +555,7 @@ def _show_patient(
         "counts": count_cells(view.known, a),
         "decided": decided,
         "page_errors": errors,
-        "figure": timeline_figure(view.known, a.as_of_day),
+        "figure": timeline_figure(view.known, a),
         "weeks": transfusions_per_week(view.known),
         "first_day": view.first_day,
         "latest_day": view.latest_day,

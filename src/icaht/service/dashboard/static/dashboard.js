@@ -2,17 +2,39 @@
 (function () {
   "use strict";
 
+  // Dose labels come in sets laid out for plots of given widths (meta.label_plot_px, see
+  // chart/lanes.py): show the widest set that fits the plot (the narrowest in the print view).
+  function showDoseLabels(holder, print) {
+    var indices = [];
+    var widths = [];
+    holder.data.forEach(function (trace, i) {
+      if (trace.meta && trace.meta.label_plot_px) { indices.push(i); widths.push(trace.meta.label_plot_px); }
+    });
+    if (!indices.length) { return Promise.resolve(); }
+    var plot = holder._fullLayout._size.w;
+    var fitting = widths.filter(function (w) { return !print && w <= plot; });
+    var chosen = fitting.length ? Math.max.apply(null, fitting) : Math.min.apply(null, widths);
+    var visible = widths.map(function (w) { return w === chosen; });
+    var shown = indices.map(function (i) { return holder.data[i].visible === true; });
+    if (visible.every(function (v, k) { return v === shown[k]; })) { return Promise.resolve(); }
+    return window.Plotly.restyle(holder, { visible: visible }, indices);
+  }
+
   function drawChart() {
     var holder = document.getElementById("chart");
     var source = document.getElementById("chart-data");
     if (!holder || !source || !window.Plotly) { return; }
     var figure = JSON.parse(source.textContent);
     var print = document.body.classList.contains("print-view");
-    if (print) { figure.layout.height = 600; }
     window.Plotly.newPlot(holder, figure.data, figure.layout, {
       responsive: true, displaylogo: false, staticPlot: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"]
-    }).then(function () { holder.setAttribute("data-ready", "true"); });
+    }).then(function () {
+      return showDoseLabels(holder, print);
+    }).then(function () {
+      holder.on("plotly_relayout", function () { showDoseLabels(holder, print); });
+      holder.setAttribute("data-ready", "true");
+    });
   }
 
   function syncAsOf() {
