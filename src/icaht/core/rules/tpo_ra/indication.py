@@ -1,10 +1,7 @@
 """The TPO-RA platelet indication (:func:`tpo_ra_indication`), read by the candidate card and by the
 marrow card that asks for a marrow before a TPO-RA.
 
-References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Beyar-Katz et al., Ann Hematol
-2022 (seed 002, abstract); Scaldaferri et al., EJHP 2023 (seed 003; ``L<n>``); Baur et al., J
-Immunother Cancer 2021 (seed 004; ``L<n>``); eltrombopag and romiplostim labels
-(docs/evidence.md section 7).
+References: those of :mod:`icaht.core.rules.tpo_ra` (seeds 001-004, the labels).
 """
 
 from __future__ import annotations

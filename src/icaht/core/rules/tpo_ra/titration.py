@@ -1,9 +1,6 @@
 """The TPO-RA titration cards: romiplostim weekly steps and eltrombopag label steps.
 
-References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Beyar-Katz et al., Ann Hematol
-2022 (seed 002, abstract); Scaldaferri et al., EJHP 2023 (seed 003; ``L<n>``); Baur et al., J
-Immunother Cancer 2021 (seed 004; ``L<n>``); eltrombopag and romiplostim labels
-(docs/evidence.md section 7).
+References: those of :mod:`icaht.core.rules.tpo_ra` (seeds 001-004, the labels).
 """
 
 from __future__ import annotations
