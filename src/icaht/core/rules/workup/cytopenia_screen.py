@@ -1,8 +1,8 @@
 """Cytopenia screening and work-up: the day 21-28 screen, the late work-up (Jain: > day 90) and
 follow-up at the CAR-T centre.
 
-References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al. (ICAHT), Blood
-2023, Table 3.
+References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Beyar-Katz et al., Ann Hematol
+2022 (seed 002, abstract: the day 21-28 screen).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 :mod:`icaht.core.rules.gcsf`).
 
 References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al. (ICAHT), Blood
-2023, Table 3.
+2023, Table 3; Lee et al., ASTCT consensus grading (CRS fever).
 """
 
 from __future__ import annotations
