@@ -1,5 +1,6 @@
 """Baseline rules: CAR-HEMATOTOX risk, prophylactic G-CSF (icaht-2023), myelosuppressive drugs and
-their label count limits, risk factors for prolonged cytopenia (icaht.core.rules.baseline)."""
+their label count limits, risk factors for prolonged cytopenia
+(icaht.core.rules.risk, .gcsf and .medication)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Early-phase rules: G-CSF and its deferral during CRS, anti-infective prophylaxis, transfusion
 triggers and irradiated products, the day 21-28 screen and neutropenic fever
-(icaht.core.rules.early)."""
+(icaht.core.rules.gcsf, .prophylaxis, .transfusion and .workup)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The G-CSF decision as one card a day (icaht.core.rules.growth_factor): issue 15 findings 7, 11
+"""The G-CSF decision as one card a day (icaht.core.rules.gcsf): issue 15 findings 7, 11
 and the G-CSF parts of 13, and docs/decisions.md "G-CSF" (revised 2026-12).
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Rejeski et al. (ICAHT), Blood 2023, Table 3.

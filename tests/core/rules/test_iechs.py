@@ -1,4 +1,4 @@
-"""IEC-HS suspicion (icaht.core.rules.iechs): the classic JAIN pattern after resolved CRS and the
+"""IEC-HS suspicion (icaht.core.rules.iec_hs): the classic JAIN pattern after resolved CRS and the
 pattern in any CRS state (HINES), thresholds on each side, and the supporting findings."""
 
 from __future__ import annotations

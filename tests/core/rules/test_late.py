@@ -1,5 +1,6 @@
-"""Rules of the late phase (icaht.core.rules.late): late work-up, stem cell boost, allogeneic HCT,
-prior allo-HCT, pediatric specifics, secondary-malignancy vigilance and follow-up.
+"""Rules of the late phase: late work-up and follow-up (icaht.core.rules.workup), stem cell boost,
+allogeneic HCT and prior allo-HCT (icaht.core.rules.boost_hct), pediatric specifics and
+secondary-malignancy vigilance (icaht.core.rules.alerts).
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); docs/decisions.md ("Stem cell boost
 candidate", "Allogeneic HCT").

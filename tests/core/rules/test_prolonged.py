@@ -1,5 +1,6 @@
-"""Rules of the prolonged phase (icaht.core.rules.prolonged): biphasic drop, PJP and extended
-prophylaxis, TA-TMA screening and IPF interpretation (the marrow triggers, G-CSF failure included,
+"""Rules of the prolonged phase: biphasic drop (icaht.core.rules.gcsf), PJP and extended
+prophylaxis (icaht.core.rules.prophylaxis), TA-TMA screening and IPF interpretation
+(icaht.core.rules.workup.thrombocytopenia) (the marrow triggers, G-CSF failure included,
 are the one marrow card: tests/core/rules/test_marrow.py, docs/decisions.md "Marrow").
 
 Sources: Jain et al., Blood 2023 (seed 001, ``L<n>``); Baur et al., JITC 2021 (seed 004).

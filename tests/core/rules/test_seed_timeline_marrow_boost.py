@@ -18,7 +18,7 @@ from icaht.core.course import Course, course_from_record
 from icaht.core.guidance import Recommendation
 from icaht.core.record import PatientRecord
 from icaht.core.rule_context import RuleContext
-from icaht.core.rules.tpo_ra import tpo_ra_indication
+from icaht.core.rules.tpo_ra.indication import tpo_ra_indication
 from icaht.io.records import load_course, read_record
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

@@ -22,7 +22,11 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import HemophagocyticSyndrome
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
-from icaht.core.rules.late import BoostIndication, boost_indication, prior_allo_indication
+from icaht.core.rules.boost_hct.indication import (
+    BoostIndication,
+    boost_indication,
+    prior_allo_indication,
+)
 from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
     CYTOPENIA_SETTINGS,
@@ -30,7 +34,7 @@ from icaht.core.rules.queries import (
     present_findings,
     prolonged_or_late,
 )
-from icaht.core.rules.tpo_ra import tpo_ra_indication
+from icaht.core.rules.tpo_ra.indication import tpo_ra_indication
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.bibliography import Citation
 
@@ -50,7 +54,6 @@ class _Reason:
     facts: tuple[Fact, ...]
 
 
-# -- the reasons ---------------------------------------------------------------------------------
 def _gcsf_refractory(ctx: RuleContext) -> _Reason | None:
     """JAIN L53: "A complete lack of responsiveness to G-CSF may prompt bone marrow biopsy"
     (prolonged or late cytopenia). G-CSF-refractory is the severity term, never said while the
@@ -142,7 +145,6 @@ def _reasons(ctx: RuleContext) -> list[_Reason] | CannotEvaluate:
     return [*cytopenia, *others]
 
 
-# -- the card ------------------------------------------------------------------------------------
 def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
     return tuple(dict.fromkeys(facts))
 

@@ -102,8 +102,6 @@ PERSISTENT_CYTOPENIA_SETTINGS: tuple[str, ...] = (
     "transfusion.platelet_dependence_window_days",
     "transfusion.rbc_dependence_window_days",
 )
-
-
 #: Inputs read by :func:`persistent_cytopenia`.
 PERSISTENT_CYTOPENIA_INPUTS: tuple[str, ...] = ("anc", "medication", "transfusion")
 
@@ -140,8 +138,6 @@ STALE_SETTINGS: tuple[str, ...] = (
     "data_quality.stale_days_prolonged",
     "data_quality.stale_days_late",
 )
-
-
 #: Settings read by :func:`cytopenia_picture`.
 CYTOPENIA_SETTINGS: tuple[str, ...] = (
     "cytopenia.anc_10e9_l",
@@ -151,8 +147,6 @@ CYTOPENIA_SETTINGS: tuple[str, ...] = (
     "transfusion.rbc_dependence_window_days",
     *STALE_SETTINGS,
 )
-
-
 #: Inputs read by :func:`cytopenia_picture`.
 CYTOPENIA_INPUTS: tuple[str, ...] = (
     "anc",
@@ -161,8 +155,6 @@ CYTOPENIA_INPUTS: tuple[str, ...] = (
     "platelet_transfusion",
     "rbc_transfusion",
 )
-
-
 _PROLONGED_OR_LATE = frozenset({"prolonged", "late"})
 
 
@@ -244,3 +236,18 @@ def anc_after(ctx: RuleContext, first_day: int) -> list[tuple[int, float]]:
     series = ctx.window(Analyte.ANC, first_day, ctx.as_of_day)
     days = np.floor(series.day).astype(np.int64).tolist()  # calendar days, vectorised
     return list(zip(days, series.value.tolist(), strict=True))
+
+
+def late_phase(ctx: RuleContext) -> bool:
+    """The late phase of Jain (after day 90)."""
+    return ctx.phase == "late"
+
+
+def yes_no(value: bool | None) -> str:
+    """A recorded yes/no patient fact as shown, "unknown" when not recorded."""
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def chip_before_car_t_fact(ctx: RuleContext) -> Fact:
+    """CHIP known before CAR-T (the patient fact), as the late cards show it."""
+    return fact("CHIP before CAR-T", yes_no(ctx.course.facts.chip))
