@@ -24,7 +24,7 @@ from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus
 from icaht.core.record import Transfusion
 from icaht.core.rule import CATEGORIES
-from icaht.core.timeline import calendar_day, jain_phase
+from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
 from icaht.service.dashboard.decisions import Decision, covering
@@ -339,21 +339,6 @@ def real_day(row: PatientRow, today: date | None = None) -> int | None:
 
 
 # -- sorting and filtering ----------------------------------------------------------------------
-SORT_KEYS = (
-    "worklist",
-    "patient",
-    "product",
-    "day",
-    "phase",
-    "anc",
-    "plt",
-    "hb",
-    "icaht",
-    "ticaht",
-    "phenotype",
-    "open",
-    "lab",
-)
 _PHASE_ORDER = {"pre-infusion": 0, "early": 1, "prolonged": 2, "late": 3}
 
 
@@ -454,10 +439,6 @@ def transfusions_per_week(course: Course) -> list[TransfusionWeek]:
     return [
         TransfusionWeek(w + 1 if w >= 0 else w, w * 7, w * 7 + 6, *weeks[w]) for w in sorted(weeks)
     ]
-
-
-def phase_of(day: int) -> str:
-    return jain_phase(day)
 
 
 # -- what a user last looked at -----------------------------------------------------------------
