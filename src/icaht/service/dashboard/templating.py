@@ -18,16 +18,16 @@ from icaht.knowledge.analytes import ANALYTES
 from icaht.knowledge.bibliography import cite
 from icaht.report.events import event_text
 from icaht.service.dashboard.access import PageUser, service_settings
-from icaht.service.dashboard.forms import unit_choices
-from icaht.service.dashboard.views import (
+from icaht.service.dashboard.cells import (
     ctcae_cell,
     day_label,
     field_label,
     fmt,
     icaht_cell,
     readable,
-    real_day,
 )
+from icaht.service.dashboard.forms import unit_choices
+from icaht.service.dashboard.rows import real_day
 from icaht.service.sessions import BrowserSession, codec
 from icaht.service.settings import profile_in_force
 

@@ -20,6 +20,7 @@ from icaht.knowledge.profile import Profile
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.access import PATIENT_ROLES, Db, PageUser, User, remote
 from icaht.service.dashboard.chart import timeline_figure
+from icaht.service.dashboard.counts import count_cells, transfusions_per_week
 from icaht.service.dashboard.forms import (
     EVENT_FIELDS,
     EVENT_FORM_KINDS,
@@ -27,15 +28,8 @@ from icaht.service.dashboard.forms import (
     LAB_ANALYTES,
     FormResult,
 )
+from icaht.service.dashboard.looks import LOOK_ACTION, by_tier, last_views, shown_detail
 from icaht.service.dashboard.templating import error_page, forbidden, render
-from icaht.service.dashboard.views import (
-    LOOK_ACTION,
-    by_tier,
-    count_cells,
-    last_views,
-    shown_detail,
-    transfusions_per_week,
-)
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.patients import load_course

@@ -9,15 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.access import PATIENT_ROLES, Db, User, remote
+from icaht.service.dashboard.list_order import filter_rows, sort_rows
+from icaht.service.dashboard.looks import last_views
+from icaht.service.dashboard.rows import RowCache, list_rows, new_row_cache
 from icaht.service.dashboard.templating import forbidden, render
-from icaht.service.dashboard.views import (
-    RowCache,
-    filter_rows,
-    last_views,
-    list_rows,
-    new_row_cache,
-    sort_rows,
-)
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import audit
 

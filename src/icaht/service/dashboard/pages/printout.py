@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from icaht.service.dashboard.access import PATIENT_ROLES, Db, User, service_settings
+from icaht.service.dashboard.counts import transfusions_per_week
 from icaht.service.dashboard.pages.patient import patient_view, record_shown, show_patient
 from icaht.service.dashboard.pdf import summary_pdf
 from icaht.service.dashboard.templating import error_page, forbidden
-from icaht.service.dashboard.views import transfusions_per_week
 from icaht.service.settings import profile_in_force
 from icaht.store.patients import load_course
 
