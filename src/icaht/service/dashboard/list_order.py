@@ -85,7 +85,8 @@ def filter_rows(
         if tpo_ra and not row.on_tpo_ra:
             continue
         if needle and not any(
-            needle in text.lower() for text in (row.key, row.product, row.diagnosis)
+            needle in text.lower()
+            for text in (row.key, row.name, row.mrn, row.product, row.diagnosis)
         ):
             continue
         out.append(row)

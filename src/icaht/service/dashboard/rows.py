@@ -54,6 +54,9 @@ class PatientRow:
     worst_ctcae: tuple[GradeCell, ...] = ()
     summary_tail: str = ""
     current: int = field(default=-1)
+    #: Identifiers (optional patient facts): shown and searched on the clinicians' list only.
+    name: str = ""
+    mrn: str = ""
 
     def open_recommendations(self, decided: dict[str, Decision]) -> int:
         """Act-now and review recommendations not covered by a decision on their episode."""
@@ -124,6 +127,8 @@ def patient_row(course: Course, a: Assessment) -> PatientRow:
         worst_ctcae=tuple(worst_cell(by_lineage[lineage]) for _, lineage in LIST_LINEAGES),
         summary_tail=_summary_tail(a),
         current=max(grades, default=-1),
+        name=course.facts.name or "",
+        mrn=course.facts.mrn or "",
     )
 
 
