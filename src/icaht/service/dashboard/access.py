@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -94,3 +94,5 @@ async def post_form(
 
 User = Annotated[PageUser, Depends(page_user)]
 Db = Annotated[Session, Depends(database)]
+#: The patient key a patient page names in its query (``?id=``).
+PatientId = Annotated[str, Query(min_length=1, max_length=128)]

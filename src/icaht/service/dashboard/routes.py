@@ -80,18 +80,21 @@ def _handlers(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     """Mount the dashboard on an application: routes at ``/``, static files, error pages."""
     _handlers(app)
-    app.include_router(signin.router)
-    app.include_router(patients.router)
-    app.include_router(patient.router)
-    app.include_router(printout.router)
-    app.include_router(decision.router)
-    app.include_router(additions.router)
-    app.include_router(labs.router)
-    app.include_router(corrections.router)
-    app.include_router(upload.router)
-    app.include_router(rules.router)
-    app.include_router(profile.router)
-    app.include_router(assets.router)
+    for page in (
+        signin,
+        patients,
+        patient,
+        printout,
+        decision,
+        additions,
+        labs,
+        corrections,
+        upload,
+        rules,
+        profile,
+        assets,
+    ):
+        app.include_router(page.router)
     app.mount(
         "/static", StaticFiles(directory=str(HERE / "static"), follow_symlink=False), "static"
     )

@@ -139,3 +139,8 @@ def forbidden(request: Request, user: PageUser) -> HTMLResponse:
         f"The {user.role} role cannot open patient pages (clinician or admin only). "
         "The rule catalogue and the profile are open to every role.",
     )
+
+
+def no_patient(request: Request, user: PageUser) -> HTMLResponse:
+    """The 404 page of a patient key that names no current patient."""
+    return error_page(request, user, 404, "No such patient", "No current patient has this id.")

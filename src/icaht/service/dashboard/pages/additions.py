@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from icaht.errors import InputError
 from icaht.service.dashboard.access import PATIENT_ROLES, PageUser, form_text, post_form, remote
-from icaht.service.dashboard.forms import parse_event, parse_lab
+from icaht.service.dashboard.forms import FormResult, parse_event, parse_lab
 from icaht.service.dashboard.pages.patient import patient_url, show_patient
-from icaht.service.dashboard.templating import error_page, forbidden
+from icaht.service.dashboard.templating import forbidden, no_patient
 from icaht.store.audit import audit
-from icaht.store.patients import add_to_patient, load_course
+from icaht.store.patients import ImportReport, add_to_patient, load_course
 
 router = APIRouter(include_in_schema=False)
+
+
+def _stored(db: Session, key: str, result: FormResult) -> ImportReport | None:
+    """Add a parsed lab value or event to the patient; when the store refuses it, its problems
+    go to the form (rolled back) and the answer is None."""
+    try:
+        return add_to_patient(
+            db,
+            key,
+            [result.observation] if result.observation else [],
+            [result.event] if result.event else [],
+        )
+    except InputError as exc:
+        db.rollback()
+        for p in exc.problems:
+            result.add("form", p.message)
+        return None
 
 
 def _add_item(request: Request, user: PageUser, form: FormData, kind: str) -> Response:
@@ -23,35 +41,13 @@ def _add_item(request: Request, user: PageUser, form: FormData, kind: str) -> Re
     with request.app.state.sessions() as db:
         course = load_course(db, key)
         if course is None:
-            return error_page(
-                request, user, 404, "No such patient", "No current patient has this id."
-            )
+            return no_patient(request, user)
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         result = (
             parse_lab(fields, course.facts) if kind == "lab" else parse_event(fields, course.facts)
         )
-        if not result.ok:
-            return show_patient(
-                request,
-                db,
-                user,
-                key,
-                None,
-                lab=result if kind == "lab" else None,
-                event=result if kind == "event" else None,
-                status_code=422,
-            )
-        try:
-            report = add_to_patient(
-                db,
-                key,
-                [result.observation] if result.observation else [],
-                [result.event] if result.event else [],
-            )
-        except InputError as exc:
-            db.rollback()
-            for p in exc.problems:
-                result.add("form", p.message)
+        report = _stored(db, key, result) if result.ok else None
+        if report is None:
             return show_patient(
                 request,
                 db,

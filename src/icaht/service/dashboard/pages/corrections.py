@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -16,6 +15,7 @@ from icaht.service.dashboard.access import (
     PATIENT_ROLES,
     Db,
     PageUser,
+    PatientId,
     User,
     form_text,
     post_form,
@@ -76,7 +76,7 @@ def correct_lab_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     row: int,
 ) -> HTMLResponse:
     """The form to correct one stored laboratory value."""

@@ -14,7 +14,7 @@ from icaht.core.guidance import Recommendation
 from icaht.service.dashboard import decisions as decision_store
 from icaht.service.dashboard.access import PATIENT_ROLES, form_text, post_form, remote
 from icaht.service.dashboard.pages.patient import patient_url, patient_view, show_patient
-from icaht.service.dashboard.templating import error_page, forbidden
+from icaht.service.dashboard.templating import error_page, forbidden, no_patient
 from icaht.service.settings import profile_in_force
 from icaht.store.patients import load_course
 
@@ -69,9 +69,7 @@ async def decision(request: Request) -> Response:
         with request.app.state.sessions() as db:
             course = load_course(db, key)
             if course is None:
-                return error_page(
-                    request, user, 404, "No such patient", "No current patient has this id."
-                )
+                return no_patient(request, user)
             if problem is not None:
                 return show_patient(
                     request, db, user, key, as_of, page_errors=[problem], status_code=422

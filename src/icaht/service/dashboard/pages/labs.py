@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, User, remote
+from icaht.service.dashboard.access import PATIENT_ROLES, Db, PatientId, User, remote
 from icaht.service.dashboard.flowsheet import DEFAULT_DAYS, corrected_cells, flowsheet
-from icaht.service.dashboard.templating import error_page, forbidden, render
+from icaht.service.dashboard.templating import forbidden, no_patient, render
 from icaht.store.audit import audit
 from icaht.store.patients import NotFoundError, list_observations, load_course
 
@@ -21,7 +21,7 @@ def labs_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     history: bool = False,
 ) -> HTMLResponse:
     """Every laboratory value of a patient, each with a link to correct it (audited)."""
@@ -30,7 +30,7 @@ def labs_page(
     try:
         rows = list_observations(db, id, -1e9, 1e9, history)
     except NotFoundError:
-        return error_page(request, user, 404, "No such patient", "No current patient has this id.")
+        return no_patient(request, user)
     audit(db, actor=user.username, action="dashboard-labs", patient_key=id, remote=remote(request))
     db.commit()
     context = {"nav": "patients", "key": id, "rows": rows, "history": history}
@@ -42,7 +42,7 @@ def flowsheet_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_DAYS,
 ) -> HTMLResponse:
     """Laboratory values as a flowsheet: analytes as rows, days as columns, newest first."""
@@ -50,7 +50,7 @@ def flowsheet_page(
         return forbidden(request, user)
     course = load_course(db, id)
     if course is None:
-        return error_page(request, user, 404, "No such patient", "No current patient has this id.")
+        return no_patient(request, user)
     corrected = corrected_cells(list_observations(db, id, -1e9, 1e9, True))
     audit(db, actor=user.username, action="dashboard-labs", patient_key=id, remote=remote(request))
     db.commit()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from icaht.core.course import Course
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile
 from icaht.service.dashboard import decisions as decision_store
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, PageUser, User, remote
+from icaht.service.dashboard.access import PATIENT_ROLES, Db, PageUser, PatientId, User, remote
 from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.counts import count_cells, transfusions_per_week
 from icaht.service.dashboard.forms import (
@@ -29,7 +29,7 @@ from icaht.service.dashboard.forms import (
     FormResult,
 )
 from icaht.service.dashboard.looks import LOOK_ACTION, by_tier, last_views, shown_detail
-from icaht.service.dashboard.templating import error_page, forbidden, render
+from icaht.service.dashboard.templating import forbidden, no_patient, render
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.patients import load_course
@@ -112,7 +112,7 @@ def show_patient(
 ) -> HTMLResponse:
     course = load_course(db, key)
     if course is None:
-        return error_page(request, user, 404, "No such patient", "No current patient has this id.")
+        return no_patient(request, user)
     profile = profile_in_force(request)
     view = patient_view(course, as_of, profile)
     a = view.a
@@ -161,7 +161,7 @@ def patient_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     as_of: int | None = None,
 ) -> HTMLResponse:
     if user.role not in PATIENT_ROLES:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, User, service_settings
+from icaht.service.dashboard.access import PATIENT_ROLES, Db, PatientId, User, service_settings
 from icaht.service.dashboard.counts import transfusions_per_week
 from icaht.service.dashboard.pages.patient import patient_view, record_shown, show_patient
 from icaht.service.dashboard.pdf import summary_pdf
-from icaht.service.dashboard.templating import error_page, forbidden
+from icaht.service.dashboard.templating import forbidden, no_patient
 from icaht.service.settings import profile_in_force
 from icaht.store.patients import load_course
 
@@ -23,7 +21,7 @@ def print_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     as_of: int | None = None,
 ) -> HTMLResponse:
     if user.role not in PATIENT_ROLES:
@@ -36,14 +34,14 @@ def summary_pdf_page(
     request: Request,
     user: User,
     db: Db,
-    id: Annotated[str, Query(min_length=1, max_length=128)],
+    id: PatientId,
     as_of: int | None = None,
 ) -> Response:
     if user.role not in PATIENT_ROLES:
         return forbidden(request, user)
     course = load_course(db, id)
     if course is None:
-        return error_page(request, user, 404, "No such patient", "No current patient has this id.")
+        return no_patient(request, user)
     view = patient_view(course, as_of, profile_in_force(request))
     a = view.a
     record_shown(request, db, user, id, a, "dashboard-pdf")
