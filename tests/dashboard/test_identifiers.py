@@ -90,6 +90,11 @@ def test_clinicians_find_a_patient_by_mrn_or_name(identified: Site) -> None:
     row = identified.client.get("/patients", params={"q": MRN}).text.split(KEY, 1)[1]
     assert NAME in row.split("</tr>", 1)[0]
     assert MRN in row.split("</tr>", 1)[0]
+    renamed = {"patient_id": KEY, "name": "Roe, Ann", "mrn": MRN, "birth_date": BORN}
+    with Session(identified.engine) as session, session.begin():
+        import_records(session, [record(patient=renamed, labs=daily("anc", 20, 40, 0.3))], "test")
+    assert _listed(identified, "roe, ann") == [KEY]  # the list row follows a facts change
+    assert _listed(identified, "jane") == []
 
 
 def test_researchers_get_neither_the_identifiers_nor_the_search(identified: Site) -> None:
