@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from icaht.knowledge.profile import load_profile
 from icaht.service.dashboard.demo import DEMO_PASSWORD, LIVE_DAYS, demo_app, prepare_demo
-from icaht.service.dashboard.views import list_rows, new_row_cache, real_day
+from icaht.service.dashboard.rows import list_rows, new_row_cache, real_day
 from icaht.service.sessions import DEMO_USER
 from icaht.store.database import make_engine
 from icaht.store.tables import Patient

@@ -73,3 +73,36 @@ def test_identifiers_never_reach_researchers_or_the_audit_trail(identified: Site
     assert "facts-change" in {e.action for e in entries}
     for identifier in ("Doe", MRN, BORN):
         assert identifier not in trail
+
+
+def _listed(site: Site, query: str) -> list[str]:
+    html = site.client.get("/patients", params={"q": query}).text
+    return re.findall(r'<tr class="patient-row" data-patient="([^"]+)"', html)
+
+
+def test_clinicians_find_a_patient_by_mrn_or_name(identified: Site) -> None:
+    """Issue 16: the list search reads the MRN and the name when the record has them (any part,
+    any case), and the row shows them."""
+    identified.sign_in("clinician-user")
+    for query in (MRN, "mrn-7788", "doe, jane", "JANE"):
+        assert _listed(identified, query) == [KEY], query
+    assert _listed(identified, "Doe, J.") == []  # the name as it is now, not as first imported
+    row = identified.client.get("/patients", params={"q": MRN}).text.split(KEY, 1)[1]
+    assert NAME in row.split("</tr>", 1)[0]
+    assert MRN in row.split("</tr>", 1)[0]
+    renamed = {"patient_id": KEY, "name": "Roe, Ann", "mrn": MRN, "birth_date": BORN}
+    with Session(identified.engine) as session, session.begin():
+        import_records(session, [record(patient=renamed, labs=daily("anc", 20, 40, 0.3))], "test")
+    assert _listed(identified, "roe, ann") == [KEY]  # the list row follows a facts change
+    assert _listed(identified, "jane") == []
+
+
+def test_researchers_get_neither_the_identifiers_nor_the_search(identified: Site) -> None:
+    """The research role cannot open the list (so cannot search it by MRN or name), and the
+    patient API refuses it too: no identifier in either answer."""
+    identified.sign_in("researcher-user")
+    for path in ("/patients", "/api/v1/patients"):
+        response = identified.client.get(path, params={"q": MRN})
+        assert response.status_code == 403, path
+        for identifier in ("Doe", MRN, BORN):
+            assert identifier not in response.text, path

@@ -119,3 +119,29 @@ def test_list_is_a_worklist_with_new_since_last_look(ward: Site) -> None:
     ward.client.get("/patient", params={"id": KEY})
     again = ward.client.get("/patients").text.split(f'data-patient="{KEY}"', 1)[1]
     assert "new" not in again.split("</tr>", 1)[0].split("summary-line", 1)[0]
+
+
+def test_snoozed_card_stays_folded_while_unchanged(ward: Site) -> None:
+    """docs/worklist.md, "Dashboard decisions": a snoozed episode whose facts do not change
+    stays folded, as snoozed, on every day before the snooze day."""
+    assert _decide(ward, 370, LATE, "snooze", until="420") == 200
+    for day in (371, 385, 399):
+        html = _page(ward, day)
+        assert "Snoozed by clinician-user" in _card(html, LATE), day
+        folded = html.split('id="tier-folded"', 1)[1]
+        assert f'data-rule="{LATE}"' in folded, day
+
+
+def test_snooze_gives_way_to_a_worse_or_new_episode(ward: Site) -> None:
+    """A snooze until day 420 covers neither the same episode once it is worse (platelets fall
+    to grade 4 on day 400) nor a new episode of the same rule (the fever of day 410): both open
+    again before the snooze day."""
+    assert _decide(ward, 370, LATE, "snooze", until="420") == 200
+    assert _decide(ward, 366, FEVER, "snooze", until="420") == 200
+    assert "Snoozed by" in _card(_page(ward, 399), LATE)
+    assert "Snoozed by" not in _card(_page(ward, 400), LATE)
+    assert "Snoozed by" in _card(_page(ward, 367), FEVER)
+    reopened = _page(ward, 410)
+    assert "Snoozed by" not in _card(reopened, FEVER)
+    act_now = reopened.split('id="tier-act-now"', 1)[1].split("</section>", 1)[0]
+    assert f'data-rule="{FEVER}"' in act_now

@@ -4,39 +4,69 @@ from it and checked for drift) and JSON."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from itertools import groupby
+from typing import Any
 
 from pydantic import BaseModel
 
 from icaht import DISCLAIMER
-from icaht.core.guidance import settings_used, sources
+from icaht.core.guidance import CitedSource, SettingUsed, settings_used, sources
 from icaht.core.rule import CATEGORIES, Rule, setting_description
 from icaht.core.rules import CATALOGUE
 from icaht.knowledge.bibliography import BIBLIOGRAPHY
 from icaht.knowledge.profile import Profile
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """A rule as reviewers read it: the rule, this profile's values of the settings it reads and
+    its sources resolved against the bibliography."""
+
+    rule: Rule
+    settings: tuple[SettingUsed, ...]
+    sources: tuple[CitedSource, ...]
+
+
+def catalogue_entries(
+    profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> list[CatalogueEntry]:
+    """Every rule of the catalogue, in catalogue order."""
+    return [CatalogueEntry(r, settings_used(r, profile), sources(r)) for r in catalogue]
+
+
+def by_category(
+    profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE
+) -> list[tuple[str, list[CatalogueEntry]]]:
+    """The entries grouped by category, categories in their declared order (the catalogue order
+    within one)."""
+    order = {category: i for i, category in enumerate(CATEGORIES)}
+    ordered = sorted(catalogue_entries(profile, catalogue), key=lambda e: order[e.rule.category])
+    return [(c, list(group)) for c, group in groupby(ordered, key=lambda e: e.rule.category)]
+
+
 def catalogue_json(profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE) -> str:
     """Every rule with its citations and the profile's values of the settings it uses."""
     rules = [
         {
-            "id": r.id,
-            "title": r.title,
-            "category": r.category,
-            "strength": r.strength,
-            "summary": r.summary,
-            "inputs": list(r.inputs),
-            "settings": [s.model_dump() for s in settings_used(r, profile)],
-            "citations": [c.model_dump() for c in sources(r)],
+            "id": e.rule.id,
+            "title": e.rule.title,
+            "category": e.rule.category,
+            "strength": e.rule.strength,
+            "summary": e.rule.summary,
+            "inputs": list(e.rule.inputs),
+            "settings": [s.model_dump() for s in e.settings],
+            "citations": [c.model_dump() for c in e.sources],
         }
-        for r in catalogue
+        for e in catalogue_entries(profile, catalogue)
     ]
     return json.dumps(
         {"profile": {"name": profile.name, "version": profile.version}, "rules": rules}, indent=2
     )
 
 
-def _rule_markdown(rule: Rule, profile: Profile) -> list[str]:
+def _rule_markdown(entry: CatalogueEntry) -> list[str]:
+    rule = entry.rule
     lines = [
         f"### {rule.title}",
         "",
@@ -46,12 +76,12 @@ def _rule_markdown(rule: Rule, profile: Profile) -> list[str]:
         "",
         f"- Reads: {', '.join(f'`{i}`' for i in rule.inputs)}",
     ]
-    for used in settings_used(rule, profile):
+    for used in entry.settings:
         flag = " (project default)" if used.project_default else ""
         lines.append(
             f"- Setting `{used.name}` = {used.value}{flag}: {setting_description(used.name)}"
         )
-    for cited in sources(rule):
+    for cited in entry.sources:
         lines.append(f"- Source: {cited.label}, {cited.where}")
     lines.append("")
     return lines
@@ -69,12 +99,10 @@ def catalogue_markdown(profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE
         f"Profile shown: `{profile.name}` version {profile.version}. {len(catalogue)} rules.",
         "",
     ]
-    order = {category: i for i, category in enumerate(CATEGORIES)}
-    ordered = sorted(catalogue, key=lambda r: order[r.category])
-    for category, group in groupby(ordered, key=lambda r: r.category):
+    for category, group in by_category(profile, catalogue):
         lines += [f"## {category}", ""]
-        for rule in group:
-            lines += _rule_markdown(rule, profile)
+        for entry in group:
+            lines += _rule_markdown(entry)
     cited = sorted({c.key for r in catalogue for c in r.citations})
     lines += ["## References", ""]
     for key in cited:
@@ -87,16 +115,23 @@ def catalogue_markdown(profile: Profile, catalogue: tuple[Rule, ...] = CATALOGUE
     return "\n".join(lines) + "\n"
 
 
+def profile_sections(profile: Profile) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Each section of a profile with its settings: dotted name and value, in declared order."""
+    out = []
+    for section in Profile.model_fields:
+        value = getattr(profile, section)
+        if isinstance(value, BaseModel):
+            names = type(value).model_fields
+            out.append((section, [(f"{section}.{n}", getattr(value, n)) for n in names]))
+    return out
+
+
 def profile_markdown(profile: Profile) -> str:
     """Every setting of a profile with its value and documented source."""
     lines = [f"# Profile {profile.name} (version {profile.version})", "", profile.description, ""]
-    for section in Profile.model_fields:
-        value = getattr(profile, section)
-        if not isinstance(value, BaseModel):
-            continue
+    for section, settings in profile_sections(profile):
         lines += [f"## [{section}]", ""]
-        for name in type(value).model_fields:
-            dotted = f"{section}.{name}"
-            lines.append(f"- `{dotted}` = {getattr(value, name)!r}: {setting_description(dotted)}")
+        for dotted, value in settings:
+            lines.append(f"- `{dotted}` = {value!r}: {setting_description(dotted)}")
         lines.append("")
     return "\n".join(lines)

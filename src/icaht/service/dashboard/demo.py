@@ -27,7 +27,7 @@ from icaht.core.timeline import calendar_day
 from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile
 from icaht.service.app import create_app
-from icaht.service.dashboard.views import list_rows, new_row_cache
+from icaht.service.dashboard.rows import list_rows, new_row_cache
 from icaht.service.server import NoDelayHttpToolsProtocol
 from icaht.service.sessions import DEMO_ROLE, DEMO_USER
 from icaht.service.settings import ServiceSettings

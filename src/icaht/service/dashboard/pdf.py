@@ -24,15 +24,10 @@ from icaht.core.guidance import Recommendation
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L, PLT_PROFOUND_10E9_PER_L
+from icaht.service.dashboard.cells import ctcae_cell, field_label, fmt, icaht_cell
 from icaht.service.dashboard.chart.shading import GradedRun, graded_runs
-from icaht.service.dashboard.views import (
-    TransfusionWeek,
-    by_tier,
-    ctcae_cell,
-    field_label,
-    fmt,
-    icaht_cell,
-)
+from icaht.service.dashboard.counts import TransfusionWeek
+from icaht.service.dashboard.looks import by_tier
 
 DISCLAIMER = "Decision support only, not a medical device. Clinical judgement decides."
 _FOLD = {

@@ -5,7 +5,7 @@ its display unit with its CTCAE v5.0 grade, and the ICAHT/T-ICAHT episodes cover
 One invisible trace carries a point per day with a lineage value; the figure uses plotly's
 ``hovermode: "x unified"`` across all panels so the hover box appears wherever the pointer is on
 that day. Grades come from :func:`icaht.core.ctcae.grade_array` (the flowsheet's grader), shown
-as the flowsheet shows them (:func:`icaht.service.dashboard.views.ctcae_cell`).
+as the flowsheet shows them (:func:`icaht.service.dashboard.cells.ctcae_cell`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from icaht.core.lineage import LINEAGES
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.service.dashboard.cells import ctcae_cell, fmt
 from icaht.service.dashboard.chart.shading import GradedRun
-from icaht.service.dashboard.views import ctcae_cell, fmt
 
 #: A day's lines for one lineage: calendar day -> hover line.
 _DayLines = dict[int, str]
