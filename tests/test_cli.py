@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from tests.io.test_tabular import GOOD_EVENTS, GOOD_OBSERVATIONS, GOOD_PATIENTS, write_set
@@ -38,6 +39,15 @@ def _write_record(path: Path, patient_id: str = "p1", anc_unit: str = "/uL") -> 
     }
     path.write_text(json.dumps(record), encoding="utf-8")
     return path
+
+
+def test_assess_defaults_to_the_latest_data_day(tmp_path: Path) -> None:
+    """docs/architecture.md "As-of": without --as-of a record is read as it stands (its last
+    value is on day 19)."""
+    path = _write_record(tmp_path / "r.json")
+    result = runner.invoke(app, ["assess", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["as_of_day"] == 19
 
 
 def test_assess_table_shows_disclaimer_and_grades(tmp_path: Path) -> None:
@@ -396,3 +406,15 @@ def test_db_restore_brings_a_deleted_patient_back(tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "restore", "p1"], env=env).exit_code == 2
     assert runner.invoke(app, ["db", "import", str(path)], env=env).exit_code == 0
     assert ("restore", "p1") in [(a, k) for a, k, _ in _actions(tmp_path / "data")]
+
+
+def test_cohort_assess_takes_as_of_like_every_command(tmp_path: Path) -> None:
+    """One as-of vocabulary (issue 19, docs/architecture.md "As-of"): ``--as-of`` everywhere."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    _write_record(folder / "r.json")
+    out = tmp_path / "rows.parquet"
+    args = ["cohort", "assess", str(folder), "--out", str(out), "--workers", "1", "--as-of", "12"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out).column("as_of_day").to_pylist() == [12]

@@ -97,3 +97,17 @@ def test_an_oscillation_below_0_5_stays_refractory() -> None:
     course = _course(labs, [_gcsf(5)])
     assert gcsf_refractory(course, 20, SEED) is not None
     assert gcsf_refractory(course, 21, SEED) is not None
+
+
+def test_platelet_dependence_as_a_severe_term_holds_between_regular_transfusions() -> None:
+    """docs/decisions.md, "Transfusion dependence" (independence = none in the window after
+    dependence) and "Severity terms": the platelet lineage stays severe from the second of
+    10-day-apart transfusions (day 30) to day 93, with its onset on day 30 throughout."""
+    events = [{"kind": "transfusion", "start": day, "product": "platelets"} for day in (20, 30, 40)]
+    course = course_from_record(
+        PatientRecord.model_validate({"patient": {"patient_id": "p"}, "events": events})
+    )
+    for day in (30, 35, 45, 53):
+        terms = {s.lineage: s for s in severe_lineages(course, day, SEED)}
+        assert terms["platelets"].since_day == 30, day
+    assert "platelets" not in {s.lineage for s in severe_lineages(course, 54, SEED)}

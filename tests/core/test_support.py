@@ -94,8 +94,9 @@ def test_platelet_window_edges(transfusion_day: float, dependent: bool) -> None:
 )
 def test_rbc_window_edges(transfusion_day: float, dependent: bool) -> None:
     """As of day 50: day 22 is exactly 28 days before (outside), day 23 is inside (with a
-    second RBC transfusion on day 40)."""
-    course = make_course(transfusion(transfusion_day, "rbc"), transfusion(40, "rbc"))
+    second RBC transfusion on the as-of day; an earlier second one would have begun a
+    dependence that lasts while the window holds any, docs/decisions.md)."""
+    course = make_course(transfusion(transfusion_day, "rbc"), transfusion(50, "rbc"))
     status = transfusion_dependence(course, 50, "rbc", DEFAULT_TRANSFUSION)
     assert status.dependent is dependent
     assert status.window_days == 28
@@ -250,3 +251,32 @@ def test_gcsf_window_is_a_profile_setting() -> None:
         course, 30, GcsfSettings(dependence_window_days=7), severity
     ).dependent
     assert gcsf_dependence(course, 30, GcsfSettings(dependence_window_days=10), severity).dependent
+
+
+def test_dependence_lasts_until_a_window_without_transfusions() -> None:
+    """docs/decisions.md, "Transfusion dependence": independence = none in the window after a
+    period of dependence. Platelets every 10 days from day 20 to day 80 (as in Jain case 3's
+    regular transfusions): dependent from the second (day 30) without a break, although the
+    trailing 14 days hold one transfusion on days 34-39, 44-49, ...; independent on day 94, the
+    first day with none in the trailing 14 days. Read as >= 2 on every day, the patient flickered
+    between dependent and not, and the cards that follow dependence came and went."""
+    course = make_course(*(transfusion(day, "platelets") for day in range(20, 81, 10)))
+    dependent = [
+        transfusion_dependence(course, day, "platelets", DEFAULT_TRANSFUSION).dependent
+        for day in range(20, 100)
+    ]
+    assert dependent == [day in range(30, 94) for day in range(20, 100)]
+    between = transfusion_dependence(course, 35, "platelets", DEFAULT_TRANSFUSION)
+    assert between.since_day == 30
+    assert between.state == "dependent since day 30 (1 in the trailing 14 days)"
+
+
+def test_after_independence_one_transfusion_is_again_not_dependence() -> None:
+    """Dependence ended (no transfusion in 14 days): a single later transfusion is "transfused",
+    not dependent, until a second one within the window."""
+    course = make_course(
+        transfusion(20, "platelets"), transfusion(25, "platelets"), transfusion(60, "platelets")
+    )
+    assert transfusion_dependence(course, 30, "platelets", DEFAULT_TRANSFUSION).dependent
+    assert not transfusion_dependence(course, 40, "platelets", DEFAULT_TRANSFUSION).dependent
+    assert not transfusion_dependence(course, 62, "platelets", DEFAULT_TRANSFUSION).dependent

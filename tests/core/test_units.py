@@ -242,7 +242,9 @@ def test_rows_sharing_dictionary_entries_are_converted_independently() -> None:
 
 #: docs/evidence.md 8.1, copied by hand: (analyte, preferred LOINC, alternatives).
 LOINC_TABLE: list[tuple[Analyte, str, tuple[str, ...]]] = [
-    (A.ANC, "751-8", ("753-4", "26499-4", "30451-9", "26507-4")),
+    # segmented 30451-9 and band 26507-4 neutrophils are parts of the ANC, not the ANC (8.1;
+    # issue 17): they are refused in records, combined per specimen by the FHIR import
+    (A.ANC, "751-8", ("753-4", "26499-4")),
     (A.WBC, "6690-2", ("26464-8", "804-5")),
     (A.LYMPHOCYTES, "731-0", ("26474-7", "732-8")),
     (A.HB, "718-7", ("59260-0", "20509-6")),
@@ -469,3 +471,24 @@ def test_empty_input() -> None:
 def test_superscript_count_units(unit: str) -> None:
     """The superscript spellings used throughout docs/evidence.md 8.2 are counts."""
     assert unit_factor(A.ANC, unit) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("code", "what"),
+    [
+        ("30451-9", "segmented neutrophils"),
+        ("769-8", "segmented neutrophils"),
+        ("26507-4", "band neutrophils"),
+        ("764-9", "band neutrophils"),
+    ],
+)
+def test_segmented_or_band_neutrophils_alone_are_not_the_anc(code: str, what: str) -> None:
+    """Issue 17: segs 0.45 + bands 0.08 is an ANC of 0.53; a segs-only (or bands-only) row read
+    as the ANC under-counts it and over-grades ICAHT (docs/evidence.md 8.1: the ANC is
+    segmented + band neutrophils of one specimen). A record row coded with such a LOINC is
+    refused naming the code and what it is, not graded as the ANC."""
+    assert resolve_analyte(None, code) is None
+    problems = normalise([(None, code, 0.45, "10^9/L")])[4]
+    assert [(p.row, p.field, p.value) for p in problems] == [(0, "loinc", code)]
+    assert what in problems[0].message
+    assert "not the ANC" in problems[0].message

@@ -537,3 +537,15 @@ def test_folder_without_patients_table_is_not_tabular(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:  # falls through to "folder of records": none there
         load_courses(tmp_path)
     assert "no *.json" in info.value.problems[0].message
+
+
+def test_a_segmented_neutrophil_row_is_refused_not_graded_as_the_anc(tmp_path: Path) -> None:
+    """Issue 17: segmented neutrophils (LOINC 30451-9) alone are not the ANC (docs/evidence.md
+    8.1); read as the ANC, 0.45 x10^9/L would grade ICAHT where the true ANC (segs + bands) may
+    be higher. The table's row, field and code are named."""
+    observations = [o("p1", None, 0.45, "10^9/L", day=3, loinc="30451-9")]
+    folder = write_set(tmp_path / "set", "csv", GOOD_PATIENTS[:1], observations)
+    problems = load_problems(folder)
+    assert [(p.row, p.field, p.value) for p in problems] == [(1, "loinc", "30451-9")]
+    assert "segmented neutrophils, not the ANC" in problems[0].message
+    assert "observations" in problems[0].source

@@ -363,7 +363,7 @@ def test_researchers_get_de_identified_rows_only(service: Service) -> None:
         _post_example(service, case)
     researcher = service.auth("researcher")
     rows = service.client.get(
-        "/api/v1/cohort/results", params={"as_of_day": 60}, headers=researcher
+        "/api/v1/cohort/results", params={"as_of": 60}, headers=researcher
     ).json()
     ids = {"jain-2023-case1", "baur-2021"}
     assert len(rows) == 2
@@ -371,7 +371,7 @@ def test_researchers_get_de_identified_rows_only(service: Service) -> None:
     assert not ids & {str(value) for row in rows for value in row.values()}
     assert {row["as_of_day"] for row in rows} == {60}
     again = service.client.get(
-        "/api/v1/cohort/results", params={"as_of_day": 60}, headers=researcher
+        "/api/v1/cohort/results", params={"as_of": 60}, headers=researcher
     ).json()
     assert [r["patient_id"] for r in again] == [r["patient_id"] for r in rows]
     text = service.client.get(

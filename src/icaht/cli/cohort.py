@@ -71,9 +71,9 @@ def assess_command(
     as_of_day: Annotated[
         int | None,
         typer.Option(
-            "--as-of-day",
-            help="Assess every patient as of this day after infusion. Default: each patient's "
-            "end of follow-up (latest data), at most day 365.",
+            "--as-of",
+            help="Assess every patient as of this day after infusion (a day number: cohort "
+            "rows carry days). Default: each patient's latest data, at most day 365.",
         ),
     ] = None,
     engine: Annotated[str, typer.Option(help="local (process pool) or spark.")] = "local",

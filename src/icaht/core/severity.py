@@ -22,11 +22,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from icaht.core.course import Course, Series, day_of
+from icaht.core.course import Course, Series
 from icaht.core.outcome import Fact
-from icaht.core.record import Transfusion
-from icaht.core.support import gcsf_days
-from icaht.core.timeline import calendar_day
+from icaht.core.support import (
+    dependent_days,
+    gcsf_days,
+    run_start,
+    transfusion_days,
+    window_counts,
+)
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.profile import Profile
@@ -125,31 +129,14 @@ def gcsf_refractory(course: Course, as_of_day: int, profile: Profile) -> Refract
     return Refractory(start, as_of_day - start + 1, float(on.value.max()))
 
 
-def _transfusion_days(course: Course, product: str) -> list[int]:
-    return sorted(
-        calendar_day(day_of(t.start)) for t in course.of_kind(Transfusion) if t.product == product
-    )
-
-
-def _window_counts(days: NDArray[np.int64], lo: int, hi: int, window: int) -> NDArray[np.int64]:
-    """For each calendar day ``lo..hi``: how many of ``days`` (calendar days, repeats counted)
-    fall in its trailing window ``(day - window, day]``."""
-    base = lo - window
-    index = days - base
-    index = index[(index >= 0) & (index <= hi - base)]
-    cumulative = np.concatenate(([0], np.cumsum(np.bincount(index, minlength=hi - base + 1))))
-    grid = np.arange(lo, hi + 1) - base
-    return cumulative[grid + 1] - cumulative[grid + 1 - window]
-
-
 def _persistent_days(anc: Series, lo: int, hi: int, profile: Profile) -> NDArray[np.bool_]:
     """:func:`_persistent` for every calendar day ``lo..hi`` at once."""
     s = profile.severity
     window = s.persistent_window_days
     days = np.floor(anc.day).astype(np.int64)
     high = anc.value > ANC_SEVERE_10E9_PER_L
-    enough = _window_counts(days, lo, hi, window) >= s.persistent_min_values
-    none_high = _window_counts(days[high], lo, hi, window) == 0
+    enough = window_counts(days, lo, hi, window) >= s.persistent_min_values
+    none_high = window_counts(days[high], lo, hi, window) == 0
     grid = np.arange(lo, hi + 1)
     if not len(anc):
         return np.zeros(grid.shape, dtype=np.bool_)
@@ -165,13 +152,6 @@ def _persistent_days(anc: Series, lo: int, hi: int, profile: Profile) -> NDArray
     return flags
 
 
-def _since_flags(flags: NDArray[np.bool_], lo: int) -> int:
-    """First day of the unbroken run of true days ending on the last day (``flags`` covers the
-    days ``lo..`` and its last value is true)."""
-    falses = np.flatnonzero(~flags[:-1])
-    return lo + (int(falses[-1]) + 1 if len(falses) else 0)
-
-
 def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[SevereLineage, ...]:
     """The lineages that are severe as of the day, in the order neutrophils, platelets, red
     cells, each with the day the term began to hold (at the earliest day 0). Each term is
@@ -184,19 +164,15 @@ def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[S
     exposed = np.asarray(gcsf_days(course, as_of_day), dtype=np.int64)
     low = np.floor(anc.day[anc.value <= ANC_SEVERE_10E9_PER_L]).astype(np.int64)
     window = g.dependence_window_days
-    gcsf_dependent = (_window_counts(exposed, lo, as_of_day, window) >= s.gcsf_dependent_days) & (
-        _window_counts(low, lo, as_of_day, window) > 0
+    gcsf_dependent = (window_counts(exposed, lo, as_of_day, window) >= s.gcsf_dependent_days) & (
+        window_counts(low, lo, as_of_day, window) > 0
     )
     if persistent[-1]:
         out.append(
-            SevereLineage(
-                "neutrophils", "persistent severe neutropenia", _since_flags(persistent, lo)
-            )
+            SevereLineage("neutrophils", "persistent severe neutropenia", run_start(persistent, lo))
         )
     elif gcsf_dependent[-1]:
-        out.append(
-            SevereLineage("neutrophils", "G-CSF-dependent", _since_flags(gcsf_dependent, lo))
-        )
+        out.append(SevereLineage("neutrophils", "G-CSF-dependent", run_start(gcsf_dependent, lo)))
     products: tuple[tuple[str, SevereLineageName, int, str], ...] = (
         (
             "platelets",
@@ -207,8 +183,9 @@ def severe_lineages(course: Course, as_of_day: int, profile: Profile) -> tuple[S
         ("rbc", "red cells", t.rbc_dependence_window_days, "RBC-transfusion dependent"),
     )
     for product, lineage, days, term in products:
-        given = np.asarray(_transfusion_days(course, product), dtype=np.int64)
-        dependent = _window_counts(given, lo, as_of_day, days) >= t.dependence_min_transfusions
+        given = np.asarray(transfusion_days(course, product), dtype=np.int64)
+        first = min(lo, int(given[0])) if len(given) else lo
+        dependent = dependent_days(given, first, as_of_day, days, t.dependence_min_transfusions)
         if dependent[-1]:
-            out.append(SevereLineage(lineage, term, _since_flags(dependent, lo)))
+            out.append(SevereLineage(lineage, term, max(lo, run_start(dependent, first))))
     return tuple(out)

@@ -16,6 +16,7 @@ from icaht.knowledge.analytes import (
     ANALYTE_ALIASES,
     ANALYTES,
     LOINC_TO_ANALYTE,
+    NOT_THE_ANC,
     Analyte,
 )
 
@@ -94,6 +95,20 @@ def _plausible_elsewhere(analyte: Analyte, raw: float, unit_used: str) -> list[s
     ]
 
 
+def _unknown_analyte(name: str | None, loinc: str | None) -> str:
+    """Why a row's analyte is refused: a part of the differential is named as such."""
+    part = None if name or not loinc else NOT_THE_ANC.get(loinc.strip())
+    if part is not None:
+        return (
+            f"LOINC {loinc} is {part}, not the ANC (the ANC is segmented + band neutrophils of "
+            "one specimen): give the ANC, or import the differential through FHIR, which adds "
+            "the parts of one specimen"
+        )
+    return "unknown analyte or LOINC code; accepted names: " + ", ".join(
+        a.value for a in ANALYTE_ORDER
+    )
+
+
 def normalise_observations(
     analyte_names: list[str | None],
     loinc_codes: list[str | None],
@@ -130,8 +145,7 @@ def normalise_observations(
                 int(row),
                 "analyte" if analyte_names[i] else "loinc",
                 analyte_names[i] or loinc_codes[i],
-                "unknown analyte or LOINC code; accepted names: "
-                + ", ".join(a.value for a in ANALYTE_ORDER),
+                _unknown_analyte(analyte_names[i], loinc_codes[i]),
             )
         )
 

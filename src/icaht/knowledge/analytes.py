@@ -99,7 +99,7 @@ ANALYTES: dict[Analyte, AnalyteInfo] = {
             "10^9/L",
             _COUNT_UNITS,
             "751-8",
-            ("753-4", "26499-4", "30451-9", "26507-4"),
+            ("753-4", "26499-4"),
             500.0,
         ),
         AnalyteInfo(
@@ -227,6 +227,17 @@ LOINC_TO_ANALYTE: dict[str, Analyte] = {
     for info in ANALYTES.values()
     for code in (info.loinc_primary, *info.loinc_alternatives)
     if code
+}
+
+#: LOINC codes of the parts of a neutrophil differential, which are not the ANC on their own
+#: (docs/evidence.md 8.1: the ANC is segmented + band neutrophils of one specimen). A record row
+#: with one of them is refused naming it; the FHIR import combines them per specimen
+#: (``icaht.io.fhir.differential``).
+NOT_THE_ANC: dict[str, str] = {
+    "30451-9": "segmented neutrophils",
+    "769-8": "segmented neutrophils",
+    "26507-4": "band neutrophils",
+    "764-9": "band neutrophils",
 }
 
 #: Common names -> analyte (lower case); the enum values are accepted too.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -36,6 +35,7 @@ from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import worklist_cards
+from icaht.io.fhir.options import site_today
 from icaht.io.fhir.pull import is_outcome, medication_references
 from icaht.io.fhir.reader import bundle_records, validate_resource
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
@@ -318,7 +318,7 @@ def _answer(
         raise HTTPException(412, f"the prefetch holds {len(records)} patients, expected one")
     course = course_from_record(records[0], source=source)
     infusion = course.facts.infusion_date
-    a = assess(course, date.today() if infusion is not None else None, profile)
+    a = assess(course, site_today() if infusion is not None else None, profile)
     return _Answer(
         worklist_cards(
             a,
@@ -344,7 +344,7 @@ def _answer_key(
     if found.from_server:
         return None
     digest = hashlib.sha256(b"".join(digests)).hexdigest()
-    today = date.today().isoformat()
+    today = site_today().isoformat()
     return (digest, call.context.patientId, today, profile.name, profile.version)
 
 

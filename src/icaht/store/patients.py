@@ -412,6 +412,25 @@ def deletion(session: Session, patient_keys: Iterable[str]) -> DeletedPatientErr
     return DeletedPatientError(found.patient_key, found.deleted_at)
 
 
+def current_patient_keys(session: Session) -> list[str]:
+    """The ids of the current (not deleted) patients, in the order they were stored."""
+    return list(
+        session.scalars(
+            select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
+        )
+    )
+
+
+def soft_delete_patient(session: Session, patient_key: str) -> bool:
+    """Mark a current patient deleted (the caller audits; rows are kept for a restore); False
+    when there is no such current patient."""
+    patient = _current_patient(session, patient_key)
+    if patient is None:
+        return False
+    patient.deleted_at = datetime.now(UTC)
+    return True
+
+
 def restore_patient(session: Session, patient_key: str) -> None:
     """Undo an admin's delete (the caller audits); NotFoundError unless the patient is deleted."""
     patient = _existing(session, patient_key)

@@ -180,7 +180,8 @@ def support_fact(status: SupportStatus) -> Fact:
     unit = "day(s) given" if status.support == "G-CSF" else "transfusion(s)"
     return fact(
         f"{status.support[0].upper()}{status.support[1:]} dependent",
-        f"{status.count_in_window} {unit} in the last {status.window_days} days",
+        f"{status.count_in_window} {unit} in the last {status.window_days} days"
+        + ("" if status.since_day is None else f", dependent since day {status.since_day}"),
         status.last_day,
     )
 

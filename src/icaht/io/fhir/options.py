@@ -29,6 +29,12 @@ def site_timezone() -> tzinfo:
         raise InputError([problem]) from None
 
 
+def site_today() -> date:
+    """Today's date at the site (``ICAHT_TIMEZONE``): the default as-of day of a live EHR call
+    (docs/architecture.md "As-of"); a call at 21:00 in Chicago is still that day there."""
+    return datetime.now(site_timezone()).date()
+
+
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
     """How instants become days (the site's zone) and the profile's FHIR settings."""

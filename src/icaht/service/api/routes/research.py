@@ -16,21 +16,17 @@ import io
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from fastapi import Query, Request, Response
 
 from icaht.core.assessment import assess
+from icaht.core.record import MAX_DAY_RANGE
 from icaht.report.rows import assessment_row
-from icaht.service.auth import Caller, allow, audited, database
-from icaht.service.problems import PROBLEM_RESPONSES
+from icaht.service.api.deps import Db, Researcher, api_router
+from icaht.service.auth import audited
 from icaht.service.settings import profile_in_force
-from icaht.store.patients import load_course
-from icaht.store.tables import Patient
+from icaht.store.patients import current_patient_keys, load_course
 
-router = APIRouter(prefix="/cohort", responses=PROBLEM_RESPONSES)
-Researcher = Annotated[Caller, Depends(allow("researcher"))]
-Db = Annotated[Session, Depends(database)]
+router = api_router("/cohort")
 PSEUDONYM_HEX_DIGITS = 16
 
 
@@ -48,24 +44,30 @@ def cohort_results(
     request: Request,
     who: Researcher,
     db: Db,
-    as_of_day: Annotated[
-        int | None, Query(ge=-30, le=3650, description="Day after infusion; default latest")
+    as_of: Annotated[
+        int | None,
+        Query(
+            ge=-MAX_DAY_RANGE,
+            le=MAX_DAY_RANGE,
+            description=(
+                "As of a day after infusion (a day number only: researchers see no dates); "
+                "default: each patient's latest data."
+            ),
+        ),
     ] = None,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> Response:
     """One de-identified row per patient, assessed as of a day (no look-ahead)."""
     secret: str = request.app.state.settings.secret_key
     profile = profile_in_force(request)
-    keys = db.scalars(
-        select(Patient.patient_key).where(Patient.deleted_at.is_(None)).order_by(Patient.id)
-    ).all()
+    keys = current_patient_keys(db)
     rows, returned = [], []
     for key in keys:
         course = load_course(db, key)
         if course is None:
             continue
         returned.append(key)
-        when = None if as_of_day is None else float(as_of_day)
+        when = None if as_of is None else float(as_of)
         row = assessment_row(assess(course, when, profile, episodes=False))
         row["patient_id"] = pseudonym(secret, key)
         rows.append(row)
@@ -76,7 +78,7 @@ def cohort_results(
         detail={
             "patients": len(rows),
             "patient_keys": returned,  # which patients the export returned (issue 18)
-            "as_of_day": as_of_day,
+            "as_of_day": as_of,
             "format": fmt,
         },
     )
