@@ -31,20 +31,12 @@ from icaht.service.settings import named_profile, profile_in_force, profile_name
 from icaht.service.turns import assessment_turn
 from icaht.service.versioned_cache import VersionedCache
 from icaht.store.audit import assessment_shown
+from icaht.store.corrections import correct_event, correct_observation
 from icaht.store.database import current_revision
-from icaht.store.patients import (
-    DeletedPatientError,
-    add_to_patient,
-    correct_event,
-    correct_observation,
-    import_records,
-    list_events,
-    list_observations,
-    load_course,
-    load_record,
-    restore_patient,
-    update_facts,
-)
+from icaht.store.facts import update_facts
+from icaht.store.lookup import DeletedPatientError
+from icaht.store.patients import add_to_patient, import_records, restore_patient
+from icaht.store.reading import list_events, list_observations, load_course, load_record
 from icaht.store.tables import Patient
 from icaht.store.users import Role, UnknownUserError, set_disabled, set_role
 from icaht.store.versions import data_versions

@@ -25,7 +25,7 @@ from icaht.report.rows import assessment_row
 from icaht.service.auth import Caller, allow, audited, database
 from icaht.service.problems import PROBLEM_RESPONSES
 from icaht.service.settings import profile_in_force
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 from icaht.store.tables import Patient
 
 router = APIRouter(prefix="/cohort", responses=PROBLEM_RESPONSES)

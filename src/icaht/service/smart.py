@@ -52,7 +52,8 @@ from icaht.io.fhir.pull import client_assertion, load_private_key, pull_patient
 from icaht.service.sessions import codec, signed_in
 from icaht.service.settings import ServiceSettings
 from icaht.store.audit import audit
-from icaht.store.patients import DeletedPatientError, import_records
+from icaht.store.lookup import DeletedPatientError
+from icaht.store.patients import import_records
 from icaht.store.tables import User
 from icaht.store.users import create_user
 

@@ -22,7 +22,7 @@ from icaht.io.inputs import load_courses
 from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile
 from icaht.store.database import make_engine
-from icaht.store.patients import load_record
+from icaht.store.reading import load_record
 from icaht.store.settings import StoreSettings
 
 PATIENT = "jain-2023-case2"

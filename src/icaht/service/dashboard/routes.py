@@ -94,13 +94,11 @@ from icaht.service.sessions import (
 from icaht.service.settings import profile_in_force
 from icaht.service.signin_limits import SignInLimiter
 from icaht.store.audit import assessment_shown, audit, claimed_actor
-from icaht.store.patients import (
-    DeletedPatientError,
-    NotFoundError,
+from icaht.store.corrections import correct_observation
+from icaht.store.lookup import DeletedPatientError, NotFoundError
+from icaht.store.patients import add_to_patient, deletion
+from icaht.store.reading import (
     StoredObservation,
-    add_to_patient,
-    correct_observation,
-    deletion,
     find_observation,
     list_observations,
     load_course,

@@ -30,8 +30,9 @@ from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.problems import from_validation_error
-from icaht.store.patients import ImportReport, add_to_patient, import_records, validate_records
+from icaht.store.patients import ImportReport, add_to_patient, import_records
 from icaht.store.tables import Patient
+from icaht.store.validation import validate_records
 
 #: Largest upload accepted (project default).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024

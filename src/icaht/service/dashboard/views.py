@@ -29,7 +29,7 @@ from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
 from icaht.service.dashboard.decisions import Decision, covering
 from icaht.service.versioned_cache import VersionedCache
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 from icaht.store.tables import AuditEntry
 from icaht.store.versions import data_versions
 
