@@ -112,7 +112,8 @@ def import_command(
     from icaht.errors import InputError
     from icaht.io.detect import is_ndjson_folder
     from icaht.io.fhir.courses import missing_infusion
-    from icaht.io.fhir.reader import read_bundle, read_ndjson
+    from icaht.io.fhir.ndjson import read_ndjson
+    from icaht.io.fhir.reader import read_bundle
     from icaht.io.fhir.writer import fhir_id
 
     if source.is_dir() and is_ndjson_folder(source):
