@@ -175,7 +175,8 @@ def pull_command(
     ] = None,
 ) -> None:
     """Read one patient from a FHIR R4 server (paging through its searches) into a record."""
-    from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
+    from icaht.io.fhir.backend_services import BACKEND_SCOPE, BackendClient
+    from icaht.io.fhir.pull import pull_patient
 
     if (client_id is None) != (key_file is None):
         err.print("[bold red]error:[/] --client-id and --key-file go together")

@@ -36,9 +36,10 @@ from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import worklist_cards
-from icaht.io.fhir.pull import is_outcome, medication_references
+from icaht.io.fhir.pull import medication_references
 from icaht.io.fhir.reader import bundle_records, validate_resource
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
+from icaht.io.fhir.server import is_outcome
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
 from icaht.service.cds_auth import DEMO_CLIENT, verify_client

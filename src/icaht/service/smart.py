@@ -48,7 +48,8 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from icaht.errors import IcahtError
-from icaht.io.fhir.pull import client_assertion, load_private_key, pull_patient
+from icaht.io.fhir.backend_services import client_assertion, load_private_key
+from icaht.io.fhir.pull import pull_patient
 from icaht.service.sessions import codec, signed_in
 from icaht.service.settings import ServiceSettings
 from icaht.store.audit import audit
