@@ -73,7 +73,8 @@ def assessment_command(
     from icaht.core.assessment import assess
     from icaht.io.fhir.assessment import assessment_resources
     from icaht.io.fhir.cards import recommendation_cards
-    from icaht.io.fhir.writer import Resource, fhir_id, validated
+    from icaht.io.fhir.export_types import Resource, fhir_id
+    from icaht.io.fhir.writer import validated
     from icaht.io.inputs import load_courses
 
     chosen = chosen_profile(profile)
@@ -112,9 +113,9 @@ def import_command(
     from icaht.errors import InputError
     from icaht.io.detect import is_ndjson_folder
     from icaht.io.fhir.courses import missing_infusion
+    from icaht.io.fhir.export_types import fhir_id
     from icaht.io.fhir.ndjson import read_ndjson
     from icaht.io.fhir.reader import read_bundle
-    from icaht.io.fhir.writer import fhir_id
 
     if source.is_dir() and is_ndjson_folder(source):
         records, report = read_ndjson(source)

@@ -22,7 +22,8 @@ from typing import Any
 from icaht.core.assessment import Assessment
 from icaht.core.icaht import IcahtResult
 from icaht.io.fhir import codes
-from icaht.io.fhir.writer import Resource, fhir_id, validated
+from icaht.io.fhir.export_types import Resource, fhir_id
+from icaht.io.fhir.writer import validated
 
 _NAMESPACE = uuid.UUID("0d3c7f0e-2f0b-5b4e-8f73-5c8a9d1e4b21")  # icaht assessment namespace
 

@@ -34,7 +34,8 @@ from typing import Any
 from icaht.core.assessment import Assessment
 from icaht.core.guidance import Recommendation
 from icaht.io.fhir import codes
-from icaht.io.fhir.writer import fhir_id, validated
+from icaht.io.fhir.export_types import fhir_id
+from icaht.io.fhir.writer import validated
 from icaht.knowledge.regimens import (
     ACICLOVIR_MG_TWICE_DAILY,
     FILGRASTIM_UG_PER_KG_DAY,
