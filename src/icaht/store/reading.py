@@ -11,9 +11,8 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.course import Course, build_labs, canonical_events, to_day
+from icaht.core.course import Course, canonical_events, normalise_rows, normalised_labs, to_day
 from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
-from icaht.core.units import normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.store.lookup import current_patient, required_patient
 from icaht.store.rows import EVENT, row_observation
@@ -150,21 +149,8 @@ def load_course(session: Session, patient_key: str) -> Course | None:
         .all()
     )
     day, analyte, loinc, value, unit, lln, uln = zip(*rows, strict=True) if rows else ((),) * 7
-    pairs: dict[tuple[str | None, str | None], int] = {}
-    units: dict[str, int] = {}
-    a_idx = np.array(
-        [pairs.setdefault(p, len(pairs)) for p in zip(analyte, loinc, strict=True)], np.int64
-    )
-    u_idx = np.array([units.setdefault(u, len(units)) for u in unit], np.int64)
-    normalised = normalise_observations(
-        [name for name, _ in pairs],
-        [code for _, code in pairs],
-        a_idx,
-        list(units),
-        u_idx,
-        _floats(value),
-        _floats(lln),
-        _floats(uln),
+    normalised = normalise_rows(
+        list(zip(analyte, loinc, strict=True)), unit, _floats(value), _floats(lln), _floats(uln)
     )
     if normalised.problems:  # stored rows were validated on import; a unit table change
         raise InputError(
@@ -184,12 +170,4 @@ def load_course(session: Session, patient_key: str) -> Course | None:
     if problems:
         raise InputError(problems)
     ld_start = None if facts.ld_start is None else to_day(facts.ld_start, facts.infusion_date)
-    labs = build_labs(
-        normalised.analyte_code,
-        _floats(day),
-        normalised.value,
-        normalised.lln,
-        normalised.uln,
-        normalised.unit_code,
-    )
-    return Course(facts, labs, events, ld_start)
+    return Course(facts, normalised_labs(normalised, _floats(day)), events, ld_start)
