@@ -35,8 +35,9 @@ from icaht.store.validation import single_record, validate_records
 
 
 @dataclass(frozen=True, slots=True)
-class ImportReport:
-    """What an import changed."""
+class ImportChanges:
+    """What an import changed in the database (rows added or already present, patients created
+    or updated); not the FHIR mapping report (:class:`icaht.io.fhir.report.ImportReport`)."""
 
     patients_created: int = 0
     patients_updated: int = 0
@@ -139,7 +140,7 @@ def import_records(
     *,
     actor: str = SYSTEM_ACTOR,
     remote: str | None = None,
-) -> ImportReport:
+) -> ImportChanges:
     """Validate, then add the records in the session's transaction (the caller commits).
 
     A known patient's facts are merged (facts sent replace the stored ones, facts not sent are
@@ -149,11 +150,11 @@ def import_records(
     """
     merged = _merged_records(session, records)
     validate_records([record for _, record in merged], source)
-    counts = dict.fromkeys(asdict(ImportReport()), 0)
+    counts = dict.fromkeys(asdict(ImportChanges()), 0)
     for stored, record in merged:
         for name, value in _import_one(session, stored, record, source, (actor, remote)).items():
             counts[name] += value
-    return ImportReport(**counts)
+    return ImportChanges(**counts)
 
 
 def add_to_patient(
@@ -161,11 +162,11 @@ def add_to_patient(
     patient_key: str,
     observations: Sequence[Observation] = (),
     events: Sequence[Event] = (),
-) -> ImportReport:
+) -> ImportChanges:
     """Add observations and events to a stored patient (validated with the patient's facts)."""
     patient = required_patient(session, patient_key)
     record = single_record(patient, list(observations), list(events))
-    return ImportReport(**_add_rows(session, patient, record, datetime.now(UTC)))
+    return ImportChanges(**_add_rows(session, patient, record, datetime.now(UTC)))
 
 
 def deletion(session: Session, patient_keys: Iterable[str]) -> DeletedPatientError | None:
