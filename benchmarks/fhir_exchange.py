@@ -60,8 +60,8 @@ from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 
+from icaht.io.fhir.import_report import ImportReport  # noqa: E402
 from icaht.io.fhir.ndjson import iter_ndjson_records  # noqa: E402
-from icaht.io.fhir.report import ImportReport  # noqa: E402
 from icaht.io.fhir.writer import record_resources, write_ndjson  # noqa: E402
 from icaht.simulate import simulate_records  # noqa: E402
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult
 from icaht.knowledge.score_criteria import (
     EASIX_CREATININE_UNIT,
     EASIX_CRP_UNIT,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult
 from icaht.knowledge.score_criteria import (
     HT_ANC_10E9_PER_L,
     HT_CRP_MG_PER_DL,

@@ -49,7 +49,7 @@ import bisect
 import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult
 from icaht.knowledge.score_criteria import (
     HSCORE_AST_POINTS,
     HSCORE_AST_U_PER_L,

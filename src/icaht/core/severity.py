@@ -9,7 +9,7 @@ al., Blood 2023 for the ideas, project defaults for the numbers, all profile set
   ``severity.persistent_window_days``: a trend is recent; against the lowest since infusion, any
   plateau above a nadir of 0.02 would count as rising and JAIN case 2, "never > 500 despite
   G-CSF", would never be refractory);
-- *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.support`;
+- *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.dependence`;
 - *severe lineage*: persistent severe neutropenia or G-CSF dependence (neutrophils), platelet
   dependence (platelets), RBC dependence (red cells), with the day it began.
 """
@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from icaht.core.course import Course, Series, day_of
+from icaht.core.dependence import gcsf_days
 from icaht.core.outcome import Fact
 from icaht.core.record import Transfusion
-from icaht.core.support import gcsf_days
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L

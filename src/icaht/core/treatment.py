@@ -352,7 +352,7 @@ def tpo_ra_response(
     - Transfusion independence (profile ``transfusion``): reached on the first day D after the first
       dose day from which, on every day up to the as-of day, the trailing windows hold no platelet
       transfusion (``platelet_dependence_window_days``) and no RBC transfusion
-      (``rbc_dependence_window_days``); windows as in :mod:`icaht.core.support` (a transfusion on
+      (``rbc_dependence_window_days``); windows as in :mod:`icaht.core.dependence` (a transfusion on
       day t counts on days t .. t+W-1). So D = max(first dose + 1, last platelet transfusion + Wp,
       last RBC transfusion + Wr); a transfusion after D moves D later, and TI is not reached while
       D is after the as-of day.

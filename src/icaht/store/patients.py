@@ -37,7 +37,7 @@ from icaht.store.validation import single_record, validate_records
 @dataclass(frozen=True, slots=True)
 class ImportChanges:
     """What an import changed in the database (rows added or already present, patients created
-    or updated); not the FHIR mapping report (:class:`icaht.io.fhir.report.ImportReport`)."""
+    or updated); not the FHIR mapping report (:class:`icaht.io.fhir.import_report.ImportReport`)."""
 
     patients_created: int = 0
     patients_updated: int = 0

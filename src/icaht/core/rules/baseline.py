@@ -26,7 +26,7 @@ from icaht.core.rules.queries import (
     shown_total,
     tmp_smx_switch,
 )
-from icaht.core.score import ScoreResult
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import baseline_value
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation

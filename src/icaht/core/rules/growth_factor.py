@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from icaht.core.course import day_of
+from icaht.core.dependence import gcsf_days
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
@@ -42,8 +43,7 @@ from icaht.core.rules.queries import (
     recovered_since_neutropenia,
     shown_total,
 )
-from icaht.core.score import ScoreResult
-from icaht.core.support import gcsf_days
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import calendar_day, icaht_window
 from icaht.core.treatment import _PER_DAY
 from icaht.knowledge.analytes import ANALYTES, Analyte

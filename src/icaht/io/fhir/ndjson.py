@@ -27,6 +27,7 @@ from fhir.resources.R4B.patient import Patient
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
+from icaht.io.fhir.import_report import ImportReport
 from icaht.io.fhir.mapping import PatientResources, map_patient, patient_id
 from icaht.io.fhir.options import ImportOptions
 from icaht.io.fhir.reader import (
@@ -37,7 +38,6 @@ from icaht.io.fhir.reader import (
     subject_reference,
     validate_resource,
 )
-from icaht.io.fhir.report import ImportReport
 
 
 @dataclass(frozen=True, slots=True)

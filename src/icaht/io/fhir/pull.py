@@ -32,8 +32,8 @@ from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.backend_services import BackendAuth, BackendClient
+from icaht.io.fhir.import_report import ImportReport
 from icaht.io.fhir.reader import bundle_records
-from icaht.io.fhir.report import ImportReport
 from icaht.io.fhir.server import PullError, fhir_client, get_json, is_outcome, origin, shown_url
 
 #: The patient's resources searched, in this order.

@@ -15,7 +15,7 @@ from icaht.core.easix import easix, m_easix, simplified_easix
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore
 from icaht.core.record import Fever, Finding, MarrowBiopsy
-from icaht.core.score import ScoreResult
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import baseline_value
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import Profile
