@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht import __version__
 from icaht.core.checklist import ChecklistItem, checklist
 from icaht.core.course import Course
 from icaht.core.dependence import SupportStatus
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fired_rule_ids
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus
@@ -28,8 +29,6 @@ from icaht.core.timeline import IcahtWindow, JainPhase, calendar_day, icaht_wind
 from icaht.core.treatment import Treatments
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class DataQualityFinding(BaseModel):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, model_validator
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
 
 MISSING_BAND = "missing: not scored"
 """``ScoreItem.band`` of an input that was not given."""

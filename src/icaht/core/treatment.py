@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from icaht.core.course import Course, Series, day_of
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.record import Medication, Transfusion
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
@@ -39,8 +40,6 @@ from icaht.knowledge.tpo_ra_criteria import (
     RESPONSE_CONSECUTIVE_VALUES,
     RESPONSE_PLATELETS_10E9_PER_L,
 )
-
-_FROZEN = ConfigDict(frozen=True)
 
 DrugClass = Literal["G-CSF", "TPO-RA", "ESA"]
 LineageName = Literal["neutrophils", "platelets", "hemoglobin"]
