@@ -15,12 +15,14 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import ExitStack
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from icaht.atomic import atomic_text, write_text_atomic
 from icaht.core.record import Death, PatientRecord
 from icaht.core.units import resolve_analyte
 from icaht.io.fhir import codes
@@ -187,9 +189,7 @@ def bundle(records: Iterable[PatientRecord]) -> Resource:
 def write_bundle(records: Iterable[PatientRecord], path: Path) -> int:
     """Write a collection Bundle of the records atomically; returns the number of resources."""
     data = bundle(records)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return len(data["entry"])
 
 
@@ -197,25 +197,17 @@ def write_ndjson(records: Iterable[PatientRecord], folder: Path) -> dict[str, in
     """Write bulk-data NDJSON (one ``<Type>.ndjson`` per resource type), streaming the records
     (one patient's resources in memory at a time). Files appear only when all are written."""
     folder.mkdir(parents=True, exist_ok=True)
-    handles: dict[str, IO[str]] = {}
     counts: Counter[str] = Counter()
-    try:
+    with ExitStack() as files:  # each file renamed when the block ends, removed if it raises
+        handles: dict[str, IO[str]] = {}
         for record in records:
             for resource in record_resources(record):
                 kind = resource["resourceType"]
                 handle = handles.get(kind)
                 if handle is None:
-                    handle = handles[kind] = (folder / f"{kind}.ndjson.partial").open(
-                        "w", encoding="utf-8"
+                    handle = handles[kind] = files.enter_context(
+                        atomic_text(folder / f"{kind}.ndjson")
                     )
                 handle.write(json.dumps(resource, ensure_ascii=False, separators=(",", ":")) + "\n")
                 counts[kind] += 1
-    except BaseException:
-        for kind, handle in handles.items():
-            handle.close()
-            (folder / f"{kind}.ndjson.partial").unlink(missing_ok=True)
-        raise
-    for kind, handle in handles.items():
-        handle.close()
-        (folder / f"{kind}.ndjson.partial").replace(folder / f"{kind}.ndjson")
     return dict(sorted(counts.items()))
