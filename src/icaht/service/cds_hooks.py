@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from icaht import __version__
+from icaht import NOT_A_MEDICAL_DEVICE, __version__
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
@@ -158,8 +158,8 @@ def discovery() -> dict[str, Any]:
                 "title": "icaht: cytopenias after CAR T-cell therapy",
                 "description": (
                     "Grades of hematotoxicity after CAR T-cell therapy (CTCAE, ICAHT, T-ICAHT) "
-                    "and evidence-cited recommendations with their triggering facts. Decision "
-                    f"support only, not a medical device. icaht {__version__}."
+                    "and evidence-cited recommendations with their triggering facts. "
+                    f"{NOT_A_MEDICAL_DEVICE} icaht {__version__}."
                 ),
                 "prefetch": PREFETCH,
                 "usageRequirements": "The patient's CAR T-cell infusion must be recorded "

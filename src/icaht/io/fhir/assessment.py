@@ -19,6 +19,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.core.assessment import Assessment
 from icaht.core.icaht import IcahtResult
 from icaht.io.fhir import codes
@@ -34,7 +35,6 @@ GRADE_CODES: tuple[tuple[str, str, str], ...] = (
     ("early_ticaht", "early-ticaht-grade", "Early T-ICAHT grade (thrombocytopenia)"),
     ("late_ticaht", "late-ticaht-grade", "Late T-ICAHT grade (thrombocytopenia)"),
 )
-DISCLAIMER = "Decision support only, not a medical device."
 
 
 def _local(code: str, display: str) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class _Export:
         notes = list(result.caveats)
         if result.censored_by:
             notes.append(f"window censored by {result.censored_by}")
-        notes.append(DISCLAIMER)
+        notes.append(NOT_A_MEDICAL_DEVICE)
         resource["note"] = [{"text": n} for n in notes]
         return resource
 
@@ -167,7 +167,7 @@ class _Export:
                 component["interpretation"] = [{"text": f"{item.points} point(s): {item.band}"}]
             components.append(component)
         observation["component"] = components
-        observation["note"] = [{"text": n} for n in [*score.notes, DISCLAIMER]]
+        observation["note"] = [{"text": n} for n in [*score.notes, NOT_A_MEDICAL_DEVICE]]
         risk = self._base("RiskAssessment", "car-hematotox-risk")
         risk.update(
             {
@@ -202,7 +202,7 @@ class _Export:
                 else ""
             )
             risk["note"] = [{"text": f"not computable: {score.reason}{shown}"}]
-        risk.setdefault("note", []).append({"text": DISCLAIMER})
+        risk.setdefault("note", []).append({"text": NOT_A_MEDICAL_DEVICE})
         return [observation, risk]
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation
@@ -31,7 +32,6 @@ from icaht.service.dashboard.views import (
     icaht_cell,
 )
 
-DISCLAIMER = "Decision support only, not a medical device. Clinical judgement decides."
 _FOLD = {
     "≥": ">=",
     "≤": "<=",

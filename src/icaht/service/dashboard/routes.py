@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from icaht import __version__
+from icaht import NOT_A_MEDICAL_DEVICE, __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.changes import against
 from icaht.core.checklist import ChecklistItem
@@ -148,6 +148,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=False,
     )
     env.globals.update(
+        not_a_medical_device=NOT_A_MEDICAL_DEVICE,
         static=_static,
         fmt=fmt,
         cday=calendar_day,
