@@ -2,7 +2,7 @@
 
 1. NDJSON import: a synthetic cohort (``icaht.simulate.simulate_records(n, seed)``) written as
    bulk-data NDJSON with ``icaht.io.fhir.writer.write_ndjson``, then read, validated (fhir.resources
-   R4B) and mapped into PatientRecords with ``icaht.io.fhir.reader.iter_ndjson_records`` (what
+   R4B) and mapped into PatientRecords with ``icaht.io.fhir.ndjson.iter_ndjson_records`` (what
    ``icaht fhir import`` does), in resources/second (median of ``--repeat`` runs).
 2. CDS Hooks: ``icaht serve --workers 2`` on loopback with ICAHT_DEMO=1 (so calls carry no client
    JWT: the JWT check is not measured), ``POST /cds-services/icaht-patient-view`` with a CDS Hooks
@@ -60,8 +60,8 @@ from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from tests.icaht_process import running  # noqa: E402
 
-from icaht.io.fhir.reader import iter_ndjson_records  # noqa: E402
-from icaht.io.fhir.report import ImportReport  # noqa: E402
+from icaht.io.fhir.import_report import ImportReport  # noqa: E402
+from icaht.io.fhir.ndjson import iter_ndjson_records  # noqa: E402
 from icaht.io.fhir.writer import record_resources, write_ndjson  # noqa: E402
 from icaht.simulate import simulate_records  # noqa: E402
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from icaht.atomic import atomic_text, partial_path
 from icaht.cli import app
 from icaht.cli import common as cli_common
-from icaht.io.fhir import pull
+from icaht.io.fhir import backend_services
 from icaht.knowledge import profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,9 @@ def test_help_does_not_load_the_assessment() -> None:
 def test_option_defaults_equal_the_library_defaults() -> None:
     """The CLI names the default profile without importing the profile models."""
     assert cli_common.DEFAULT_PROFILE == profile.DEFAULT_PROFILE
-    assert pull.BACKEND_SCOPE == "system/*.read"  # named in the help of `icaht fhir pull --scope`
+    assert (
+        backend_services.BACKEND_SCOPE == "system/*.read"
+    )  # named in the help of `icaht fhir pull --scope`
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 @contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """A new, empty partial folder to fill (one left by an interrupted run is removed first);
+    renamed to ``path`` (absent, or an empty folder that is replaced) when the block ends
+    without an exception, removed with its contents when it raises."""
+    partial = partial_path(path)
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    with atomic_path(path) as filled:
+        yield filled
+        if path.is_dir():
+            path.rmdir()
+
+
+@contextmanager
 def atomic_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     """A UTF-8 text handle on the partial file; closed, then renamed to ``path`` on success."""
     with atomic_path(path) as partial, partial.open("w", encoding="utf-8", newline=newline) as out:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from icaht.core.easix import easix, m_easix, simplified_easix
-from icaht.core.score import MISSING_BAND, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreResult
 
 
 def test_easix_arithmetic() -> None:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icaht.core.hematotox import car_hematotox
-from icaht.core.score import MISSING_BAND, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreResult
 
 # every input at a 0-point value
 NORMAL = {"platelets": 250.0, "anc": 3.0, "hb": 13.0, "crp_mg_dl": 0.5, "ferritin": 300.0}

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from icaht.core.hscore import hscore, probability_row
-from icaht.core.score import MISSING_BAND, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreResult
 
 MG_DL_PER_MMOL_L = 88.57  # triglycerides (clin-ref 8.2)
 

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from tests.dashboard.conftest import Site
 
 from icaht.core.record import Observation, PatientRecord
-from icaht.store.patients import correct_observation, import_records, list_observations
+from icaht.store.corrections import correct_observation
+from icaht.store.patients import import_records
+from icaht.store.reading import list_observations
 
 KEY = "flow-1"
 

@@ -385,7 +385,7 @@ def test_an_unusable_value_cell_is_reported_once(tmp_path: Path, cell: str, mess
     assert [(p.row, p.field, p.message) for p in problems] == [(1, "value", message)]
 
 
-# Regression (fixed): _time_days converts ISO times with naive datetime.timestamp(), which
+# Regression (fixed): time_days converts ISO times with naive datetime.timestamp(), which
 # uses the machine's local time zone. Across a daylight-saving change the difference to the infusion
 # date is an hour short, so 2024-04-01 (12 days after 2024-03-20) becomes day 11.958 (calendar day
 # 11) on a machine in Central European time. The JSON path (core.course.to_day) gives 12.0.
@@ -417,7 +417,7 @@ def test_time_column_is_independent_of_the_local_time_zone(tmp_path: Path, fmt: 
 
 
 # Regression (fixed): when no patient row is valid (facts empty) and the observations
-# table has a ``time`` column, _time_days indexes the empty infusion_seconds array with -1 and
+# table has a ``time`` column, time_days indexes the empty infusion_seconds array with -1 and
 # raises IndexError instead of reporting the problems.
 def test_no_valid_patient_with_time_column(tmp_path: Path) -> None:
     patients = [{"patient_id": "p1", "age_years": "200"}]
@@ -431,8 +431,8 @@ def test_no_valid_patient_with_time_column(tmp_path: Path) -> None:
     assert found == {("patients", 1, "age_years")}
 
 
-# Regression (fixed): when a ``day`` cell cannot be cast (here "x"), _float_column builds
-# the column from pa.array(...).to_numpy(), a read-only view; _time_days then writes the days of
+# Regression (fixed): when a ``day`` cell cannot be cast (here "x"), float_column builds
+# the column from pa.array(...).to_numpy(), a read-only view; time_days then writes the days of
 # the ``time`` rows into it and raises "ValueError: assignment destination is read-only".
 def test_bad_day_cell_next_to_a_time_row(tmp_path: Path) -> None:
     observations = [

@@ -15,7 +15,8 @@ from icaht.core.record import PatientRecord
 from icaht.errors import InputError
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile
-from icaht.store.patients import import_records, load_course, load_record
+from icaht.store.patients import import_records
+from icaht.store.reading import load_course, load_record
 from icaht.store.tables import EventRow, ObservationRow, Patient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

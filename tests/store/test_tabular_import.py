@@ -17,7 +17,8 @@ from icaht.errors import InputError
 from icaht.io.tabular import load_tabular
 from icaht.io.tabular_records import read_tabular_records
 from icaht.knowledge.profile import load_profile
-from icaht.store.patients import import_records, load_course
+from icaht.store.patients import import_records
+from icaht.store.reading import load_course
 from icaht.store.tables import ObservationRow, Patient
 
 

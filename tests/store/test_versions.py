@@ -10,15 +10,10 @@ from sqlalchemy.orm import Session
 
 from icaht.core.record import Observation, PatientFacts
 from icaht.io.records import read_record
-from icaht.store.patients import (
-    add_to_patient,
-    correct_event,
-    correct_observation,
-    import_records,
-    list_events,
-    list_observations,
-    update_facts,
-)
+from icaht.store.corrections import correct_event, correct_observation
+from icaht.store.facts import update_facts
+from icaht.store.patients import add_to_patient, import_records
+from icaht.store.reading import list_events, list_observations
 from icaht.store.versions import data_versions
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

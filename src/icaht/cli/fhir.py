@@ -25,7 +25,7 @@ from icaht.cli.common import (
 
 if TYPE_CHECKING:
     from icaht.core.record import PatientRecord
-    from icaht.io.fhir.report import ImportReport
+    from icaht.io.fhir.import_report import ImportReport
 
 fhir_app = command_group("FHIR R4: export records and assessments.")
 
@@ -73,7 +73,8 @@ def assessment_command(
     from icaht.core.assessment import assess
     from icaht.io.fhir.assessment import assessment_resources
     from icaht.io.fhir.cards import recommendation_cards
-    from icaht.io.fhir.writer import Resource, fhir_id, validated
+    from icaht.io.fhir.export_types import Resource, fhir_id
+    from icaht.io.fhir.writer import validated
     from icaht.io.inputs import load_courses
 
     chosen = chosen_profile(profile)
@@ -112,8 +113,9 @@ def import_command(
     from icaht.errors import InputError
     from icaht.io.detect import is_ndjson_folder
     from icaht.io.fhir.courses import missing_infusion
-    from icaht.io.fhir.reader import read_bundle, read_ndjson
-    from icaht.io.fhir.writer import fhir_id
+    from icaht.io.fhir.export_types import fhir_id
+    from icaht.io.fhir.ndjson import read_ndjson
+    from icaht.io.fhir.reader import read_bundle
 
     if source.is_dir() and is_ndjson_folder(source):
         records, report = read_ndjson(source)
@@ -174,7 +176,8 @@ def pull_command(
     ] = None,
 ) -> None:
     """Read one patient from a FHIR R4 server (paging through its searches) into a record."""
-    from icaht.io.fhir.pull import BACKEND_SCOPE, BackendClient, pull_patient
+    from icaht.io.fhir.backend_services import BACKEND_SCOPE, BackendClient
+    from icaht.io.fhir.pull import pull_patient
 
     if (client_id is None) != (key_file is None):
         err.print("[bold red]error:[/] --client-id and --key-file go together")

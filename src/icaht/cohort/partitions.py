@@ -26,7 +26,7 @@ How an input is cut (:func:`plan`):
   a small cohort too; below that it is one partition.
 * **A folder of JSON records**: :data:`RECORDS_PER_PARTITION` files per partition.
 * **A folder of FHIR NDJSON** (``*.ndjson``): patients from
-  ``icaht.io.fhir.reader.iter_ndjson_patients``, :data:`RECORDS_PER_PARTITION` per partition,
+  ``icaht.io.fhir.ndjson.iter_ndjson_patients``, :data:`RECORDS_PER_PARTITION` per partition,
   read lazily in the main process. A patient with an invalid resource or whose resources map to
   an invalid record is rejected with its problems (file, line, element path, value); malformed
   lines and invalid resources of no known patient are listed with an empty patient_id, as rows
@@ -262,7 +262,7 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[tuple[Any, ...]]:
 
 def _fhir_plan(folder: Path, per_partition: int) -> Plan:
     # fhir.resources takes a while to import: only for NDJSON input (not in every worker)
-    from icaht.io.fhir.reader import RejectedPatient, iter_ndjson_patients  # noqa: PLC0415
+    from icaht.io.fhir.ndjson import RejectedPatient, iter_ndjson_patients  # noqa: PLC0415
 
     source = str(folder)
 

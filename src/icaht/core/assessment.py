@@ -11,25 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht import __version__
 from icaht.core.checklist import ChecklistItem, checklist
 from icaht.core.course import Course
+from icaht.core.dependence import SupportStatus
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fired_rule_ids
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus
 from icaht.core.record import Moment
 from icaht.core.recovery import PhenotypeResult
 from icaht.core.rule_context import RuleContext
-from icaht.core.scores import Scores
-from icaht.core.support import SupportStatus
+from icaht.core.score_panel import Scores
 from icaht.core.timeline import IcahtWindow, JainPhase, calendar_day, icaht_window, jain_phase
 from icaht.core.treatment import Treatments
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class DataQualityFinding(BaseModel):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht.core.episodes import Shown, novelty
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.guidance import Recommendation
 from icaht.core.tiers import standing_item, tier_of
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class Changes(BaseModel):

@@ -16,14 +16,13 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.guidance import CitedSource, Recommendation
 from icaht.core.record import Medication
 from icaht.core.rule_context import RuleContext
 from icaht.core.tiers import STANDING_ITEMS, StandingItem
-
-_FROZEN = ConfigDict(frozen=True)
 
 ItemState = Literal["to do", "done", "not applicable", "not recorded"]
 #: States that ask for attention when they appear or change.

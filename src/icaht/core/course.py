@@ -16,7 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from icaht.core.record import Event, Moment, PatientFacts, PatientRecord
-from icaht.core.units import ANALYTE_ORDER, RowProblem, normalise_observations
+from icaht.core.units import (
+    ANALYTE_ORDER,
+    NormalisedObservations,
+    RowProblem,
+    normalise_observations,
+)
 from icaht.errors import InputError, Problem
 from icaht.knowledge.analytes import Analyte
 
@@ -204,6 +209,45 @@ def split_sorted_labs(
     }
 
 
+def normalise_rows(
+    keys: Sequence[tuple[str | None, str | None]],
+    units: Sequence[str],
+    value: NDArray[np.float64],
+    lln: NDArray[np.float64],
+    uln: NDArray[np.float64],
+) -> NormalisedObservations:
+    """Observation rows normalised column-wise: each row's (analyte name, LOINC) pair and unit
+    are dictionary-encoded, so each distinct pair and unit is resolved once."""
+    pairs: dict[tuple[str | None, str | None], int] = {}
+    codes: dict[str, int] = {}
+    a_idx = np.fromiter((pairs.setdefault(k, len(pairs)) for k in keys), np.int64, len(keys))
+    u_idx = np.fromiter((codes.setdefault(u, len(codes)) for u in units), np.int64, len(units))
+    return normalise_observations(
+        [name for name, _ in pairs],
+        [code for _, code in pairs],
+        a_idx,
+        list(codes),
+        u_idx,
+        value,
+        lln,
+        uln,
+    )
+
+
+def normalised_labs(
+    normalised: NormalisedObservations, day: NDArray[np.float64]
+) -> dict[Analyte, Series]:
+    """The per-analyte series of normalised observation rows taken on ``day``."""
+    return build_labs(
+        normalised.analyte_code,
+        day,
+        normalised.value,
+        normalised.lln,
+        normalised.uln,
+        normalised.unit_code,
+    )
+
+
 def _row_problems(source: str, problems: list[RowProblem], path: str) -> list[Problem]:
     return [
         Problem(source, p.message, field=f"{path}[{p.row}].{p.field}", value=p.value)
@@ -221,25 +265,13 @@ def course_from_record(record: PatientRecord, source: str = "record") -> Course:
     infusion = facts.infusion_date
     problems: list[Problem] = []
     obs = record.observations
-    pairs: dict[tuple[str | None, str | None], int] = {}
-    units: dict[str, int] = {}
-    a_idx = np.fromiter(
-        (pairs.setdefault((o.analyte, o.loinc), len(pairs)) for o in obs), np.int64, len(obs)
-    )
-    u_idx = np.fromiter((units.setdefault(o.unit, len(units)) for o in obs), np.int64, len(obs))
     nan = float("nan")
-    values = np.fromiter((o.value for o in obs), np.float64, len(obs))
-    lln = np.fromiter((nan if o.lln is None else o.lln for o in obs), np.float64, len(obs))
-    uln = np.fromiter((nan if o.uln is None else o.uln for o in obs), np.float64, len(obs))
-    normalised = normalise_observations(
-        [name for name, _ in pairs],
-        [code for _, code in pairs],
-        a_idx,
-        list(units),
-        u_idx,
-        values,
-        lln,
-        uln,
+    normalised = normalise_rows(
+        [(o.analyte, o.loinc) for o in obs],
+        [o.unit for o in obs],
+        np.fromiter((o.value for o in obs), np.float64, len(obs)),
+        np.fromiter((nan if o.lln is None else o.lln for o in obs), np.float64, len(obs)),
+        np.fromiter((nan if o.uln is None else o.uln for o in obs), np.float64, len(obs)),
     )
     problems += _row_problems(source, normalised.problems, "observations")
     days = np.zeros(len(obs))
@@ -258,12 +290,4 @@ def course_from_record(record: PatientRecord, source: str = "record") -> Course:
             problems.append(Problem(source, str(exc), field="patient.ld_start"))
     if problems:
         raise InputError(problems)
-    labs = build_labs(
-        normalised.analyte_code,
-        days,
-        normalised.value,
-        normalised.lln,
-        normalised.uln,
-        normalised.unit_code,
-    )
-    return Course(facts, labs, events, ld_start)
+    return Course(facts, normalised_labs(normalised, days), events, ld_start)

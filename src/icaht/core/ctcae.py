@@ -41,8 +41,9 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from icaht.core.frozen import FROZEN_CLOSED
 from icaht.core.units import normalise_unit_spelling
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import (
@@ -82,7 +83,7 @@ class CtcaeGrade(BaseModel):
     to trust the grade (missing LLN, LLN below the CTCAE floor, anemia grade 4 being clinical only).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN_CLOSED
 
     term: CtcaeTerm
     ctcae_name: str

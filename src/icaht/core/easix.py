@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult, present_input
 from icaht.knowledge.score_criteria import (
     EASIX_CREATININE_UNIT,
     EASIX_CRP_UNIT,
@@ -42,14 +42,6 @@ _LDH_TERM = f"LDH ({EASIX_LDH_UNIT})"
 _PLATELETS_TERM = f"platelets ({EASIX_PLATELETS_UNIT})"
 
 
-def _present(name: str, value: float | None) -> float | None:
-    if value is None or math.isnan(value):
-        return None
-    if math.isinf(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number: {value!r}")
-    return float(value)
-
-
 def _ratio(
     name: str,
     formula: str,
@@ -61,7 +53,7 @@ def _ratio(
     missing: list[str] = []
     values: dict[str, float] = {}
     for (key, unit, role), raw in inputs:
-        value = _present(key, raw)
+        value = present_input(key, raw)
         if value is None:
             missing.append(key)
             items.append(ScoreItem(name=key, value=None, unit=unit, points=None, band=MISSING_BAND))

@@ -24,15 +24,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht.core.course import Course, day_of
+from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
 from icaht.core.outcome import Fired, Strength
 from icaht.core.rule import EXCLUSIVE_DECISIONS, Rule
 from icaht.core.rule_context import RuleContext
 from icaht.knowledge.analytes import Analyte
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 Novelty = Literal["new", "changed", "unchanged"]
 NOVELTIES: tuple[Novelty, ...] = get_args(Novelty)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht.core.episodes import (
     Episode,
@@ -24,6 +24,7 @@ from icaht.core.episodes import (
     signature,
     trace,
 )
+from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Strength
 from icaht.core.rule import (
     CATEGORIES,
@@ -39,8 +40,6 @@ from icaht.core.rules import CATALOGUE
 from icaht.core.tiers import Tier, standing_item, tier_of
 from icaht.knowledge.bibliography import cite
 from icaht.knowledge.profile import Profile
-
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class CitedSource(BaseModel):

@@ -28,10 +28,9 @@ ng/mL. Note: at least two public code bases encode wrong CAR-HEMATOTOX cut-offs 
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult, present_input
 from icaht.knowledge.score_criteria import (
     HT_ANC_10E9_PER_L,
     HT_CRP_MG_PER_DL,
@@ -52,15 +51,6 @@ _P_HI = HT_PLATELETS_UPPER_10E9_PER_L
 _P_LO = HT_PLATELETS_LOWER_10E9_PER_L
 _F_HI = HT_FERRITIN_UPPER_NG_PER_ML
 _F_LO = HT_FERRITIN_LOWER_NG_PER_ML
-
-
-def _present(name: str, value: float | None) -> float | None:
-    """``None`` for a missing input (``None`` or NaN); reject impossible values."""
-    if value is None or math.isnan(value):
-        return None
-    if math.isinf(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number: {value!r}")
-    return float(value)
 
 
 def _platelets(v: float) -> tuple[int, str]:
@@ -123,7 +113,7 @@ def car_hematotox(
     known = 0
     missing_max = 0
     for name, raw, unit, rule, max_points in spec:
-        value = _present(name, raw)
+        value = present_input(name, raw)
         if value is None:
             missing.append(name)
             missing_max += max_points

@@ -46,10 +46,9 @@ Points, cut-offs and the probability table are data in ``icaht.knowledge.score_c
 from __future__ import annotations
 
 import bisect
-import math
 from typing import Final
 
-from icaht.core.score import MISSING_BAND, ScoreItem, ScoreResult
+from icaht.core.score_result import MISSING_BAND, ScoreItem, ScoreResult, present_input
 from icaht.knowledge.score_criteria import (
     HSCORE_AST_POINTS,
     HSCORE_AST_U_PER_L,
@@ -113,14 +112,6 @@ def _probability_note(total: float) -> str:
         f"probability {label}: {total:g} lies between tabulated scores {row} ({label}) and "
         f"{nxt} ({nxt_label}); read at the highest tabulated score not above it"
     )
-
-
-def _present(name: str, value: float | None) -> float | None:
-    if value is None or math.isnan(value):
-        return None
-    if math.isinf(value) or value < 0:
-        raise ValueError(f"{name} must be a finite non-negative number: {value!r}")
-    return float(value)
 
 
 class _Acc:
@@ -329,13 +320,18 @@ def hscore(
     acc = _Acc()
     _flag(acc, "immunosuppression", immunosuppression, HSCORE_IMMUNOSUPPRESSION_POINTS,
           "known immunosuppression")  # fmt: skip
-    _temperature(acc, _present("temperature_c", temperature_c))
+    _temperature(acc, present_input("temperature_c", temperature_c))
     _organomegaly(acc, hepatomegaly, splenomegaly)
-    _cytopenias(acc, _present("hb", hb), _present("wbc", wbc), _present("platelets", platelets))
-    _ferritin(acc, _present("ferritin", ferritin))
-    _triglycerides(acc, _present("triglycerides_mg_dl", triglycerides_mg_dl))
-    _fibrinogen(acc, _present("fibrinogen_mg_dl", fibrinogen_mg_dl))
-    _ast(acc, _present("ast", ast))
+    _cytopenias(
+        acc,
+        present_input("hb", hb),
+        present_input("wbc", wbc),
+        present_input("platelets", platelets),
+    )
+    _ferritin(acc, present_input("ferritin", ferritin))
+    _triglycerides(acc, present_input("triglycerides_mg_dl", triglycerides_mg_dl))
+    _fibrinogen(acc, present_input("fibrinogen_mg_dl", fibrinogen_mg_dl))
+    _ast(acc, present_input("ast", ast))
     _flag(acc, "hemophagocytosis", hemophagocytosis, HSCORE_HEMOPHAGOCYTOSIS_POINTS,
           "hemophagocytosis on bone marrow aspirate")  # fmt: skip
 

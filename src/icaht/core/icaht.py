@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from icaht.core.daily import (
     Comparison,
@@ -30,6 +30,7 @@ from icaht.core.daily import (
     gap_caveats,
     threshold_label,
 )
+from icaht.core.frozen import FROZEN
 from icaht.core.kernel import (
     END_NOT_A_NUMBER,
     GRADED,
@@ -55,7 +56,7 @@ AS_OF = "as-of"
 class Episode(BaseModel):
     """A run of days under a threshold (or one graded value, ``days == 1``) that set a grade."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     start_day: int
     end_day: int
     days: int
@@ -78,7 +79,7 @@ class IcahtResult(BaseModel):
     notes needed to read the grade.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     scale: Literal["ICAHT", "T-ICAHT"]
     window: Literal["early", "late"]
     grade: int | None = Field(default=None, ge=0, le=4)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from icaht.core.course import Series
 from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit, worst_grades
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import ANEMIA_TRANSFUSION_WITHIN_DAYS, HB_G2_FLOOR_G_PER_DL
@@ -25,8 +26,6 @@ from icaht.knowledge.icaht_criteria import (
 )
 from icaht.knowledge.profile import Profile
 from icaht.knowledge.timeline_criteria import JAIN_PROLONGED_FIRST_DAY, JAIN_PROLONGED_LAST_DAY
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class Measurement(BaseModel):

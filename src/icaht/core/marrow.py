@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from icaht.core.course import day_of
+from icaht.core.dependence import transfusion_dependence
 from icaht.core.outcome import Fact
 from icaht.core.record import MarrowBiopsy
 from icaht.core.severity import severe_lineages
-from icaht.core.support import transfusion_dependence
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 

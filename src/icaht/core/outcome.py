@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from icaht.core.frozen import FROZEN_CLOSED
 
 Strength = Literal["consider", "source recommends", "alert"]
 STRENGTHS: tuple[Strength, ...] = get_args(Strength)
@@ -21,7 +23,7 @@ STRENGTHS: tuple[Strength, ...] = get_args(Strength)
 class Fact(BaseModel):
     """One fact that triggered (or blocked) a recommendation: a value with its day."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = FROZEN_CLOSED
     label: str
     value: str
     day: int | None = None

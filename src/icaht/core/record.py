@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from icaht.core.frozen import FROZEN_CLOSED
+
 #: The documented range of days: a day number is at most this many days either side of
 #: infusion (ten years; project default), so every stored time stays assessable.
 MAX_DAY_RANGE = 3660
@@ -508,7 +510,7 @@ SCHEMA_VERSION: Literal["1"] = "1"
 class PatientRecord(BaseModel):
     """One patient's record: facts, observations and events."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = FROZEN_CLOSED
     schema_version: Literal["1"] = SCHEMA_VERSION
     patient: PatientFacts
     observations: list[Observation] = Field(default_factory=list)

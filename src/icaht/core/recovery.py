@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from icaht.core.daily import (
     COMPARISON_TOLERANCE,
@@ -29,6 +29,7 @@ from icaht.core.daily import (
     prepare,
     runs,
 )
+from icaht.core.frozen import FROZEN
 from icaht.knowledge.icaht_criteria import (
     ANC_APLASTIC_10E9_PER_L,
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
@@ -51,7 +52,7 @@ class PhenotypeResult(BaseModel):
     days with ANC < 0.5 (no joining).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = FROZEN
     phenotype: Literal["quick", "intermittent", "aplastic", "undetermined"]
     reason: str
     first_recovery_day: int | None = None

@@ -6,15 +6,14 @@ since the day before, compared by episode (:mod:`icaht.core.changes`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht.core.assessment import assess
 from icaht.core.changes import changes
 from icaht.core.course import Course
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.guidance import Recommendation
 from icaht.knowledge.profile import Profile
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class Disappeared(BaseModel):

@@ -16,6 +16,12 @@ from typing import TypeVar
 import numpy as np
 
 from icaht.core.course import Course, Series, day_of
+from icaht.core.dependence import (
+    SupportStatus,
+    gcsf_dependence,
+    stream_complete,
+    transfusion_dependence,
+)
 from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
 from icaht.core.lineage import (
     LINEAGES,
@@ -39,19 +45,13 @@ from icaht.core.record import (
     Transfusion,
 )
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype
-from icaht.core.scores import Scores, score_panel
+from icaht.core.score_panel import Scores, score_panel
 from icaht.core.severity import (
     Refractory,
     SevereLineage,
     gcsf_refractory,
     persistent_severe_neutropenia,
     severe_lineages,
-)
-from icaht.core.support import (
-    SupportStatus,
-    gcsf_dependence,
-    stream_complete,
-    transfusion_dependence,
 )
 from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht, platelet_recovery_day
 from icaht.core.timeline import JainPhase, as_of_cut, calendar_day, follow_up_end, jain_phase

@@ -9,7 +9,7 @@ al., Blood 2023 for the ideas, project defaults for the numbers, all profile set
   ``severity.persistent_window_days``: a trend is recent; against the lowest since infusion, any
   plateau above a nadir of 0.02 would count as rising and JAIN case 2, "never > 500 despite
   G-CSF", would never be refractory);
-- *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.support`;
+- *G-CSF-dependent*, platelet- and RBC-transfusion dependence: :mod:`icaht.core.dependence`;
 - *severe lineage*: persistent severe neutropenia or G-CSF dependence (neutrophils), platelet
   dependence (platelets), RBC dependence (red cells), with the day it began.
 """
@@ -23,14 +23,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from icaht.core.course import Course, Series
-from icaht.core.outcome import Fact
-from icaht.core.support import (
+from icaht.core.dependence import (
     dependent_days,
     gcsf_days,
     run_start,
     transfusion_days,
     window_counts,
 )
+from icaht.core.outcome import Fact
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.profile import Profile

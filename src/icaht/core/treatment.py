@@ -20,9 +20,10 @@ from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from icaht.core.course import Course, Series, day_of
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.record import Medication, Transfusion
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
@@ -39,8 +40,6 @@ from icaht.knowledge.tpo_ra_criteria import (
     RESPONSE_CONSECUTIVE_VALUES,
     RESPONSE_PLATELETS_10E9_PER_L,
 )
-
-_FROZEN = ConfigDict(frozen=True)
 
 DrugClass = Literal["G-CSF", "TPO-RA", "ESA"]
 LineageName = Literal["neutrophils", "platelets", "hemoglobin"]
@@ -352,7 +351,7 @@ def tpo_ra_response(
     - Transfusion independence (profile ``transfusion``): reached on the first day D after the first
       dose day from which, on every day up to the as-of day, the trailing windows hold no platelet
       transfusion (``platelet_dependence_window_days``) and no RBC transfusion
-      (``rbc_dependence_window_days``); windows as in :mod:`icaht.core.support` (a transfusion on
+      (``rbc_dependence_window_days``); windows as in :mod:`icaht.core.dependence` (a transfusion on
       day t counts on days t .. t+W-1). So D = max(first dose + 1, last platelet transfusion + Wp,
       last RBC transfusion + Wr); a transfusion after D moves D later, and TI is not reached while
       D is after the as-of day.

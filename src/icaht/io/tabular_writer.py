@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import ExitStack
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -22,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
+from icaht.atomic import atomic_path
 from icaht.core.record import Observation, PatientRecord
 
 Rows = list[dict[str, str]]
@@ -100,19 +102,11 @@ def write_tabular(
         "events": _table(events, ("patient_id", "kind", "start")),
     }
     folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    try:
+    with ExitStack() as files:  # each table renamed when all are written, removed if one fails
         for name, table in tables.items():
-            partial = folder / f"{name}.{fmt}.partial"
-            written.append(partial)
+            partial = files.enter_context(atomic_path(folder / f"{name}.{fmt}"))
             if fmt == "csv":
                 pacsv.write_csv(table, partial)
             else:
                 pq.write_table(table, partial)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    for path in written:
-        path.replace(path.with_suffix(""))
     return {name: table.num_rows for name, table in tables.items()}

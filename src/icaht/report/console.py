@@ -11,11 +11,11 @@ from rich.text import Text
 from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course, day_of
+from icaht.core.dependence import SupportStatus
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus, Measurement
 from icaht.core.record import Transfusion
-from icaht.core.score import ScoreResult
-from icaht.core.support import SupportStatus
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import DoseStep, TpoRaResponse
 from icaht.knowledge.bibliography import cite

@@ -28,7 +28,7 @@ from icaht.service.sessions import (
     signed_in_user,
 )
 from icaht.store.audit import UNAUTHENTICATED, audit
-from icaht.store.patients import NotFoundError
+from icaht.store.lookup import NotFoundError
 from icaht.store.users import user_for_token
 
 __all__ = [

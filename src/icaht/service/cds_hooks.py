@@ -30,15 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from icaht import __version__
+from icaht import NOT_A_MEDICAL_DEVICE, __version__
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.errors import InputError
 from icaht.io.fhir.cards import worklist_cards
 from icaht.io.fhir.options import site_today
-from icaht.io.fhir.pull import is_outcome, medication_references
+from icaht.io.fhir.pull import medication_references
 from icaht.io.fhir.reader import bundle_records, validate_resource
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
+from icaht.io.fhir.server import is_outcome
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
 from icaht.service.cds_auth import DEMO_CLIENT, verify_client
@@ -157,8 +158,8 @@ def discovery() -> dict[str, Any]:
                 "title": "icaht: cytopenias after CAR T-cell therapy",
                 "description": (
                     "Grades of hematotoxicity after CAR T-cell therapy (CTCAE, ICAHT, T-ICAHT) "
-                    "and evidence-cited recommendations with their triggering facts. Decision "
-                    f"support only, not a medical device. icaht {__version__}."
+                    "and evidence-cited recommendations with their triggering facts. "
+                    f"{NOT_A_MEDICAL_DEVICE} icaht {__version__}."
                 ),
                 "prefetch": PREFETCH,
                 "usageRequirements": "The patient's CAR T-cell infusion must be recorded "

@@ -48,18 +48,13 @@ from fastapi import HTTPException
 from icaht.io.fhir import codes
 from icaht.io.fhir.cards import SUMMARY_CODE, summary_with_caveats
 from icaht.io.fhir.pull import (
-    PullError,
-    fhir_client,
-    get_json,
-    is_outcome,
     medication_references,
-    origin,
     page_outcomes,
     page_resources,
     read_medications,
     search_pages,
-    shown_url,
 )
+from icaht.io.fhir.server import PullError, fhir_client, get_json, is_outcome, origin, shown_url
 
 #: Project default: search pages followed per prefetch query when fetching from the FHIR server.
 MAX_PAGES = 20

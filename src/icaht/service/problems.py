@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from icaht.errors import IcahtError, InputError, ProfileError
 from icaht.store.database import SchemaError
-from icaht.store.patients import NotFoundError
+from icaht.store.lookup import NotFoundError
 
 PROBLEM = "application/problem+json"
 

@@ -47,12 +47,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.errors import IcahtError
-from icaht.io.fhir.pull import client_assertion, load_private_key, pull_patient
+from icaht.io.fhir.backend_services import client_assertion, load_private_key
+from icaht.io.fhir.pull import pull_patient
 from icaht.service.sessions import codec, signed_in
 from icaht.service.settings import ServiceSettings
 from icaht.store.audit import audit
-from icaht.store.patients import DeletedPatientError, import_records
+from icaht.store.lookup import DeletedPatientError
+from icaht.store.patients import import_records
 from icaht.store.tables import User
 from icaht.store.users import create_user
 
@@ -103,7 +106,7 @@ def _page(status: int, message: str) -> HTMLResponse:
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>EHR launch</title></head>"
         f"<body><h1>EHR launch not completed</h1><p>{html.escape(message)}</p>"
-        "<p>Decision support only, not a medical device.</p></body></html>"
+        f"<p>{NOT_A_MEDICAL_DEVICE}</p></body></html>"
     )
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from icaht.atomic import atomic_dir
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.simulate.patient import ANALYTES, SimulatedPatient, simulate_patient
@@ -216,23 +216,13 @@ def write_cohort(
         problems.append(Problem(str(out), "output must be a new or empty folder"))
     if problems:
         raise InputError(problems)
-    staging = out.with_name(out.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
     summary = Summary(GENERATOR_VERSION, seed, fmt)
-    try:
+    with atomic_dir(out) as staging:
         _write(staging, n, seed, fmt, chunk, summary, on_progress)
         for path in sorted(staging.iterdir()):
             summary.files[path.name] = path.stat().st_size if path.is_file() else 0
         manifest = json.dumps(summary.__dict__, indent=2, sort_keys=True) + "\n"
         (staging / "simulation.manifest").write_text(manifest, encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return summary
 
 

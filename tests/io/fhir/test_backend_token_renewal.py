@@ -1,4 +1,5 @@
-"""SMART Backend Services tokens renewed during a pull (``icaht.io.fhir.pull.BackendAuth``),
+"""SMART Backend Services tokens renewed during a pull
+(``icaht.io.fhir.backend_services.BackendAuth``),
 against a small FHIR server and token endpoint on loopback (real HTTP): a token the server
 revokes mid-pull (401) is replaced and the refused request repeated; a token about to expire is
 replaced before it is sent; a server refusing the new token too stops the pull with the 401."""
@@ -17,7 +18,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tests.fhir_server import send_json
 
-from icaht.io.fhir.pull import BackendClient, PullError, pull_patient
+from icaht.io.fhir.backend_services import BackendClient
+from icaht.io.fhir.pull import pull_patient
+from icaht.io.fhir.server import PullError
 
 PATIENT = "p-1"
 

@@ -28,7 +28,7 @@ from icaht.core.record import (
 from icaht.errors import InputError
 from icaht.io.fhir import codes, iter_ndjson_records, read_bundle, read_ndjson
 from icaht.io.fhir.courses import load_fhir_courses
-from icaht.io.fhir.report import UNMAPPED_SAMPLES_PER_REASON
+from icaht.io.fhir.import_report import UNMAPPED_SAMPLES_PER_REASON
 
 SUBJECT = {"reference": "Patient/p1"}
 SCT, LOINC, ICD = codes.SNOMED, codes.LOINC, codes.ICD10CM

@@ -19,7 +19,7 @@ from icaht.io.fhir import (
     read_ndjson,
     write_ndjson,
 )
-from icaht.io.fhir.report import ImportReport
+from icaht.io.fhir.import_report import ImportReport
 from icaht.simulate import simulate_records
 
 

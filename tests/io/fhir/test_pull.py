@@ -17,12 +17,14 @@ from icaht.cli import app
 from icaht.core.assessment import assess
 from icaht.errors import IcahtError
 from icaht.io.fhir import pull as pull_module
-from icaht.io.fhir.pull import BackendClient, PullError, pull_bundle, pull_patient
+from icaht.io.fhir.backend_services import BackendClient
+from icaht.io.fhir.pull import pull_bundle, pull_patient
+from icaht.io.fhir.server import PullError
 from icaht.io.inputs import load_courses
 from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile
 from icaht.store.database import make_engine
-from icaht.store.patients import load_record
+from icaht.store.reading import load_record
 from icaht.store.settings import StoreSettings
 
 PATIENT = "jain-2023-case2"

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from icaht.core.course import day_of
+from icaht.core.dependence import SupportStatus
 from icaht.core.outcome import CannotEvaluate, Fact
 from icaht.core.record import Finding
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.score import ScoreResult
+from icaht.core.score_result import ScoreResult
 from icaht.core.severity import SevereLineage
-from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.drugs import TMP_SMX

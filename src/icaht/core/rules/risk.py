@@ -16,7 +16,7 @@ from icaht.core.record import Costimulation, CrsEpisode, Hct, IcansEpisode
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.queries import HT_ANALYTES, hematotox_category, hematotox_missing, shown_total
-from icaht.core.score import ScoreResult
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import baseline_value
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation

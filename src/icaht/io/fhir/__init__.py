@@ -8,14 +8,14 @@ of ``icaht/knowledge/fhir_maps``. See docs/fhir.md.
 from __future__ import annotations
 
 from icaht.io.detect import is_bundle_file, is_ndjson_folder
-from icaht.io.fhir.reader import (
+from icaht.io.fhir.import_report import ImportReport
+from icaht.io.fhir.ndjson import (
     RejectedPatient,
     iter_ndjson_patients,
     iter_ndjson_records,
-    read_bundle,
     read_ndjson,
 )
-from icaht.io.fhir.report import ImportReport
+from icaht.io.fhir.reader import read_bundle
 from icaht.io.fhir.writer import bundle, record_resources, write_bundle, write_ndjson
 
 __all__ = [

@@ -19,10 +19,12 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.core.assessment import Assessment
 from icaht.core.icaht import IcahtResult
 from icaht.io.fhir import codes
-from icaht.io.fhir.writer import Resource, fhir_id, validated
+from icaht.io.fhir.export_types import Resource, fhir_id
+from icaht.io.fhir.writer import validated
 
 _NAMESPACE = uuid.UUID("0d3c7f0e-2f0b-5b4e-8f73-5c8a9d1e4b21")  # icaht assessment namespace
 
@@ -33,7 +35,6 @@ GRADE_CODES: tuple[tuple[str, str, str], ...] = (
     ("early_ticaht", "early-ticaht-grade", "Early T-ICAHT grade (thrombocytopenia)"),
     ("late_ticaht", "late-ticaht-grade", "Late T-ICAHT grade (thrombocytopenia)"),
 )
-DISCLAIMER = "Decision support only, not a medical device."
 
 
 def _local(code: str, display: str) -> dict[str, Any]:
@@ -122,7 +123,7 @@ class _Export:
         notes = list(result.caveats)
         if result.censored_by:
             notes.append(f"window censored by {result.censored_by}")
-        notes.append(DISCLAIMER)
+        notes.append(NOT_A_MEDICAL_DEVICE)
         resource["note"] = [{"text": n} for n in notes]
         return resource
 
@@ -166,7 +167,7 @@ class _Export:
                 component["interpretation"] = [{"text": f"{item.points} point(s): {item.band}"}]
             components.append(component)
         observation["component"] = components
-        observation["note"] = [{"text": n} for n in [*score.notes, DISCLAIMER]]
+        observation["note"] = [{"text": n} for n in [*score.notes, NOT_A_MEDICAL_DEVICE]]
         risk = self._base("RiskAssessment", "car-hematotox-risk")
         risk.update(
             {
@@ -201,7 +202,7 @@ class _Export:
                 else ""
             )
             risk["note"] = [{"text": f"not computable: {score.reason}{shown}"}]
-        risk.setdefault("note", []).append({"text": DISCLAIMER})
+        risk.setdefault("note", []).append({"text": NOT_A_MEDICAL_DEVICE})
         return [observation, risk]
 
 

@@ -31,10 +31,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.core.assessment import Assessment
 from icaht.core.guidance import Recommendation
 from icaht.io.fhir import codes
-from icaht.io.fhir.writer import fhir_id, validated
+from icaht.io.fhir.export_types import fhir_id
+from icaht.io.fhir.writer import validated
 from icaht.knowledge.regimens import (
     ACICLOVIR_MG_TWICE_DAILY,
     FILGRASTIM_UG_PER_KG_DAY,
@@ -42,7 +44,6 @@ from icaht.knowledge.regimens import (
 
 SUMMARY_MAX = 140  # CDS Hooks 2.0: "<140 characters"
 _NAMESPACE = uuid.UUID("4a1f3c52-7d3e-5a8b-b2c1-9e7f0a6d2c14")  # icaht card namespace
-DISCLAIMER = "Decision support only, not a medical device."
 #: The topic code of the summary card (icaht local code).
 SUMMARY_CODE = "icaht-summary"
 #: Override reasons offered with every card (icaht local codes; recorded by the feedback
@@ -108,7 +109,7 @@ def detail(rec: Recommendation, assessment: Assessment) -> str:
         for setting in rec.settings:
             flag = " (project default)" if setting.project_default else ""
             lines.append(f"- {_md(setting.name)} = {_md(setting.value)}{flag}")
-    lines += ["", f"_Day {assessment.as_of_day} after infusion. {DISCLAIMER}_"]
+    lines += ["", f"_Day {assessment.as_of_day} after infusion. {NOT_A_MEDICAL_DEVICE}_"]
     return "\n".join(lines)
 
 
@@ -144,7 +145,7 @@ def _medication_request(
         },
         "subject": subject,
         "dosageInstruction": [dosage],
-        "note": [{"text": DISCLAIMER}],
+        "note": [{"text": NOT_A_MEDICAL_DEVICE}],
     }
 
 
@@ -161,7 +162,7 @@ def _service_request(
             "text": text,
         },
         "subject": subject,
-        "note": [{"text": f"{rec.action} {DISCLAIMER}"}],
+        "note": [{"text": f"{rec.action} {NOT_A_MEDICAL_DEVICE}"}],
     }
 
 
@@ -325,7 +326,7 @@ def summary_card(
     if act_now:
         lines += ["", "**Act now**", ""]
         lines += [f"- {_md(r.title)} (since day {r.episode.began_day})" for r in act_now]
-    lines += ["", f"_{DISCLAIMER}_"]
+    lines += ["", f"_{NOT_A_MEDICAL_DEVICE}_"]
     key = f"{a.patient_id}|{a.as_of_day}|{a.profile_name}|summary"
     result: dict[str, Any] = {
         "uuid": str(uuid.uuid5(_NAMESPACE, key)),

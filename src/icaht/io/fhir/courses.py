@@ -11,7 +11,8 @@ from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_ndjson_folder
 from icaht.io.fhir.mapping import no_infusion_problem
-from icaht.io.fhir.reader import iter_ndjson_records, read_bundle
+from icaht.io.fhir.ndjson import iter_ndjson_records
+from icaht.io.fhir.reader import read_bundle
 
 
 def _has_dates(record: PatientRecord) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from icaht.core.units import unit_factor
-from icaht.io.fhir.report import ImportReport
+from icaht.io.fhir.import_report import ImportReport
 from icaht.knowledge.analytes import Analyte
 
 COUNT_UNIT = "10^9/L"

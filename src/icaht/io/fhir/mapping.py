@@ -3,7 +3,7 @@
 
 What maps where is documented in docs/fhir.md; the codes come from the reviewed tables of
 ``icaht/knowledge/fhir_maps``. A resource that cannot be mapped is counted in the
-:class:`~icaht.io.fhir.report.ImportReport` with its reason, never guessed.
+:class:`~icaht.io.fhir.import_report.ImportReport` with its reason, never guessed.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from icaht.core.units import resolve_analyte, unit_factor
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.differential import derive_counts
+from icaht.io.fhir.import_report import ImportReport
 from icaht.io.fhir.options import ImportOptions, local, use_zone
-from icaht.io.fhir.report import ImportReport
 from icaht.io.problems import from_validation_error
 from icaht.knowledge.drugs import CAR_T_PRODUCTS, LYMPHODEPLETION
 from icaht.knowledge.profile import FhirImportSettings

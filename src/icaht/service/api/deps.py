@@ -16,7 +16,7 @@ from icaht.core.record import MAX_DAY_RANGE, PatientRecord
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import AuditedRoute, Caller, allow, caller, database
 from icaht.service.settings import named_profile, profile_in_force
-from icaht.store.patients import load_course, load_record
+from icaht.store.reading import load_course, load_record
 
 #: A patient id in a path: the record's patient_id rules (1-128 characters, no NUL).
 PatientKey = Annotated[str, PathParam(min_length=1, max_length=128, pattern="^[^\\x00]+$")]

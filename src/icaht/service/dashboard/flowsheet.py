@@ -18,7 +18,7 @@ from icaht.core.timeline import calendar_day
 from icaht.core.units import resolve_analyte
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.service.dashboard.cells import GradeCell, ctcae_cell, fmt
-from icaht.store.patients import StoredObservation
+from icaht.store.reading import StoredObservation
 
 #: The CTCAE v5.0 term of each analyte CTCAE grades (the lineages, fibrinogen, triglycerides).
 CTCAE_TERMS: dict[Analyte, CtcaeTerm] = {

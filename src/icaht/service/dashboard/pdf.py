@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation
@@ -29,7 +30,6 @@ from icaht.service.dashboard.chart.shading import GradedRun, graded_runs
 from icaht.service.dashboard.counts import TransfusionWeek
 from icaht.service.dashboard.looks import by_tier
 
-DISCLAIMER = "Decision support only, not a medical device. Clinical judgement decides."
 _FOLD = {
     "≥": ">=",
     "≤": "<=",

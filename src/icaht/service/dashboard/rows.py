@@ -19,7 +19,7 @@ from icaht.service.dashboard.cells import GradeCell, ctcae_cell, icaht_cell, wor
 from icaht.service.dashboard.counts import LIST_LINEAGES, CountCell, count_cells
 from icaht.service.dashboard.decisions import Decision, covering
 from icaht.service.versioned_cache import VersionedCache
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 from icaht.store.versions import data_versions
 
 #: Largest number of patients whose list row is kept in memory (project default).

@@ -11,7 +11,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from icaht import __version__
+from icaht import NOT_A_MEDICAL_DEVICE, __version__
 from icaht.core.rule import setting_description
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES
@@ -60,6 +60,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=False,
     )
     env.globals.update(
+        not_a_medical_device=NOT_A_MEDICAL_DEVICE,
         static=static_url,
         fmt=fmt,
         cday=calendar_day,

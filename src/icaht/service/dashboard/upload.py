@@ -30,8 +30,9 @@ from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.problems import from_validation_error
-from icaht.store.patients import ImportReport, add_to_patient, import_records, validate_records
+from icaht.store.patients import ImportChanges, add_to_patient, import_records
 from icaht.store.tables import Patient
+from icaht.store.validation import validate_records
 
 #: Largest upload accepted (project default).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -379,19 +380,19 @@ def preview_upload(filename: str, content: bytes, target: str | None, db: Sessio
     return preview
 
 
-def import_preview(db: Session, preview: UploadPreview, actor: str) -> ImportReport:
+def import_preview(db: Session, preview: UploadPreview, actor: str) -> ImportChanges:
     """Write a clean preview in the session's transaction (the caller commits); fact changes
     are audited as ``actor``."""
     if not preview.ok:
         raise InputError(preview.problems or [Problem(preview.filename, "nothing to import")])
-    totals = ImportReport()
+    totals = ImportChanges()
     reports = []
     if preview.records:
         reports.append(import_records(db, preview.records, preview.filename, actor=actor))
     for key, (observations, events) in preview.additions.items():
         reports.append(add_to_patient(db, key, observations, events))
     for r in reports:
-        totals = ImportReport(
+        totals = ImportChanges(
             totals.patients_created + r.patients_created,
             totals.patients_updated + r.patients_updated,
             totals.observations_added + r.observations_added,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from icaht.core.dependence import gcsf_days
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
@@ -22,8 +23,7 @@ from icaht.core.rules.queries import (
     hematotox_missing,
     recovered_since_neutropenia,
 )
-from icaht.core.score import ScoreResult
-from icaht.core.support import gcsf_days
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import icaht_window
 from icaht.core.treatment import _PER_DAY
 from icaht.knowledge.analytes import ANALYTES, Analyte

@@ -11,13 +11,9 @@ from icaht.core.record import MAX_DAY_RANGE, Event, Observation
 from icaht.service.api.deps import Clinical, Db, FromDay, PatientKey, ToDay, api_router
 from icaht.service.api.routes.patients import ImportResult
 from icaht.service.auth import audited
-from icaht.store.patients import (
-    add_to_patient,
-    correct_event,
-    correct_observation,
-    list_events,
-    list_observations,
-)
+from icaht.store.corrections import correct_event, correct_observation
+from icaht.store.patients import add_to_patient
+from icaht.store.reading import list_events, list_observations
 
 router = api_router()
 

@@ -25,13 +25,9 @@ from icaht.service.api.deps import (
 )
 from icaht.service.auth import audited
 from icaht.service.versioned_cache import VersionedCache
-from icaht.store.patients import (
-    DeletedPatientError,
-    import_records,
-    restore_patient,
-    soft_delete_patient,
-    update_facts,
-)
+from icaht.store.facts import update_facts
+from icaht.store.lookup import DeletedPatientError
+from icaht.store.patients import import_records, restore_patient, soft_delete_patient
 from icaht.store.versions import data_versions
 
 router = api_router()

@@ -24,7 +24,8 @@ from icaht.report.rows import assessment_row
 from icaht.service.api.deps import Db, Researcher, api_router
 from icaht.service.auth import audited
 from icaht.service.settings import profile_in_force
-from icaht.store.patients import current_patient_keys, load_course
+from icaht.store.patients import current_patient_keys
+from icaht.store.reading import load_course
 
 router = api_router("/cohort")
 PSEUDONYM_HEX_DIGITS = 16

@@ -14,12 +14,13 @@ from icaht.service.dashboard.forms import FormResult, parse_event, parse_lab
 from icaht.service.dashboard.pages.patient import patient_url, show_patient
 from icaht.service.dashboard.templating import forbidden, no_patient
 from icaht.store.audit import audit
-from icaht.store.patients import ImportReport, add_to_patient, load_course
+from icaht.store.patients import ImportChanges, add_to_patient
+from icaht.store.reading import load_course
 
 router = APIRouter(include_in_schema=False)
 
 
-def _stored(db: Session, key: str, result: FormResult) -> ImportReport | None:
+def _stored(db: Session, key: str, result: FormResult) -> ImportChanges | None:
     """Add a parsed lab value or event to the patient; when the store refuses it, its problems
     go to the form (rolled back) and the answer is None."""
     try:

@@ -24,13 +24,9 @@ from icaht.service.dashboard.access import (
 from icaht.service.dashboard.forms import LAB_ANALYTES, FormResult, parse_lab
 from icaht.service.dashboard.templating import error_page, forbidden, render
 from icaht.store.audit import audit
-from icaht.store.patients import (
-    NotFoundError,
-    StoredObservation,
-    correct_observation,
-    find_observation,
-    patient_facts,
-)
+from icaht.store.corrections import correct_observation
+from icaht.store.lookup import NotFoundError
+from icaht.store.reading import StoredObservation, find_observation, patient_facts
 
 router = APIRouter(include_in_schema=False)
 

@@ -16,7 +16,7 @@ from icaht.service.dashboard.access import PATIENT_ROLES, form_text, post_form, 
 from icaht.service.dashboard.pages.patient import patient_url, patient_view, show_patient
 from icaht.service.dashboard.templating import error_page, forbidden, no_patient
 from icaht.service.settings import profile_in_force
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 
 router = APIRouter(include_in_schema=False)
 

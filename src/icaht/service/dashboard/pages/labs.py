@@ -11,7 +11,8 @@ from icaht.service.dashboard.access import PATIENT_ROLES, Db, PatientId, User, r
 from icaht.service.dashboard.flowsheet import DEFAULT_DAYS, corrected_cells, flowsheet
 from icaht.service.dashboard.templating import forbidden, no_patient, render
 from icaht.store.audit import audit
-from icaht.store.patients import NotFoundError, list_observations, load_course
+from icaht.store.lookup import NotFoundError
+from icaht.store.reading import list_observations, load_course
 
 router = APIRouter(include_in_schema=False)
 

@@ -32,7 +32,7 @@ from icaht.service.dashboard.looks import LOOK_ACTION, by_tier, last_views, show
 from icaht.service.dashboard.templating import forbidden, no_patient, render
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 
 router = APIRouter(include_in_schema=False)
 

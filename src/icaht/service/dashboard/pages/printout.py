@@ -11,7 +11,7 @@ from icaht.service.dashboard.pages.patient import patient_view, record_shown, sh
 from icaht.service.dashboard.pdf import summary_pdf
 from icaht.service.dashboard.templating import forbidden, no_patient
 from icaht.service.settings import profile_in_force
-from icaht.store.patients import load_course
+from icaht.store.reading import load_course
 
 router = APIRouter(include_in_schema=False)
 

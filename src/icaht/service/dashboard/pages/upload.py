@@ -28,7 +28,8 @@ from icaht.service.dashboard.upload import (
     preview_upload,
 )
 from icaht.store.audit import audit
-from icaht.store.patients import DeletedPatientError, deletion
+from icaht.store.lookup import DeletedPatientError
+from icaht.store.patients import deletion
 from icaht.store.tables import Patient
 
 router = APIRouter(include_in_schema=False)

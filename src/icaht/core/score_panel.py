@@ -8,19 +8,18 @@ docs/decisions.md (Timeline).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from icaht.core.course import Course, day_of
 from icaht.core.easix import easix, m_easix, simplified_easix
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore
 from icaht.core.record import Fever, Finding, MarrowBiopsy
-from icaht.core.score import ScoreResult
+from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import baseline_value
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import Profile
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class Scores(BaseModel):

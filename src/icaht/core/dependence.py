@@ -19,17 +19,16 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, computed_field
 
 from icaht.core.course import Course, day_of
+from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.record import Medication, Stream, Transfusion
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.drugs import GCSF
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.profile import GcsfSettings, SeveritySettings, TransfusionSettings
-
-_FROZEN = ConfigDict(frozen=True)
 
 
 class SupportStatus(BaseModel):

@@ -8,14 +8,25 @@ Scores with a known range despite missing inputs (HScore, CAR-HEMATOTOX) report 
 
 from __future__ import annotations
 
+import math
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, model_validator
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
 
 MISSING_BAND = "missing: not scored"
 """``ScoreItem.band`` of an input that was not given."""
+
+
+def present_input(name: str, value: float | None) -> float | None:
+    """A score input as given, ``None`` when it is missing (``None`` or NaN: never scored as
+    normal); ValueError for an impossible value (infinite or negative)."""
+    if value is None or math.isnan(value):
+        return None
+    if math.isinf(value) or value < 0:
+        raise ValueError(f"{name} must be a finite non-negative number: {value!r}")
+    return float(value)
 
 
 class ScoreItem(BaseModel):

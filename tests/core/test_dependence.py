@@ -1,4 +1,4 @@
-"""Transfusion and G-CSF dependence in trailing windows (icaht.core.support).
+"""Transfusion and G-CSF dependence in trailing windows (icaht.core.dependence).
 
 Definitions (docs/decisions.md, Grading "Transfusion dependence" and Severity terms, revised
 2026-12; project defaults, profile settings): platelet-transfusion dependent = >= 2 platelet
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from icaht.core.course import Course, course_from_record
+from icaht.core.dependence import gcsf_days, gcsf_dependence, transfusion_dependence
 from icaht.core.record import PatientRecord
-from icaht.core.support import gcsf_days, gcsf_dependence, transfusion_dependence
 from icaht.knowledge.profile import GcsfSettings, SeveritySettings, TransfusionSettings
 
 DEFAULT_TRANSFUSION = TransfusionSettings()
