@@ -35,7 +35,8 @@ from pydantic import ValidationError
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
-from icaht.io.fhir.mapping import MappedResource, PatientResources, map_patient, patient_id
+from icaht.io.fhir.mappers.memo import MappedResource
+from icaht.io.fhir.mappers.patient import PatientResources, map_patient, patient_id
 from icaht.io.fhir.options import ImportOptions
 from icaht.io.fhir.report import ImportReport
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest

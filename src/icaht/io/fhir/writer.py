@@ -47,13 +47,9 @@ from icaht.core.record import (
 )
 from icaht.core.units import normalise_unit_spelling, resolve_analyte
 from icaht.io.fhir import codes
-from icaht.io.fhir.mapping import (
-    FEVER_MIN_CELSIUS,
-    MARROW_BOOLEANS,
-    MARROW_LEVELS,
-    MARROW_PERCENTS,
-    SYNTHETIC_ANCHOR,
-)
+from icaht.io.fhir.mappers.diagnostic_report import MARROW_BOOLEANS, MARROW_LEVELS, MARROW_PERCENTS
+from icaht.io.fhir.mappers.observation import FEVER_MIN_CELSIUS
+from icaht.io.fhir.mappers.patient import SYNTHETIC_ANCHOR
 from icaht.knowledge.analytes import ANALYTES
 
 Resource = dict[str, Any]
