@@ -42,7 +42,7 @@ from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
 from icaht.service.cds_auth import DEMO_CLIENT, verify_client
-from icaht.service.json_route import OrjsonRoute
+from icaht.service.collection_pause import PausedCollectionRoute
 from icaht.service.loop_writes import write_soon
 from icaht.service.prefetch import (
     Fetched,
@@ -86,7 +86,7 @@ router = APIRouter(
     prefix="/cds-services",
     tags=["CDS Hooks"],
     responses=PROBLEM_RESPONSES,
-    route_class=OrjsonRoute,
+    route_class=PausedCollectionRoute,
 )
 LoopDb = Annotated[Session, Depends(database_on_loop)]
 

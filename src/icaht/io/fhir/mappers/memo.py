@@ -72,7 +72,8 @@ class MappedResource:
         acc.products += mine.products
         acc.biopsy_days |= mine.biopsy_days
         acc.report_days |= mine.report_days
-        report.notes.update(self.notes)
+        if self.notes:  # most resources have none (Counter.update is a Python call)
+            report.notes.update(self.notes)
         kind = type(resource).__name__
         if self.skipped is not None:
             report.add_unmapped(kind, resource.id, self.skipped, _resource_code(resource))

@@ -1,0 +1,61 @@
+"""Python's cyclic garbage collector paused while a CDS Hooks call is answered.
+
+A large prefetch (5,000 lab Observations, 4.3 MB) parses into some 300,000 dicts and lists that
+live until the call is answered. The collector moves them towards its oldest generation, and
+once they outnumber a quarter of the objects that survived its last full collection (the
+validated resources and mappings cached by this process: ``io.fhir.resource_cache``) it makes a
+full collection, walking every object of the process, once or more per call: a third of a
+repeated 5,000-lab call's time, and more of a first call's (``benchmarks/fhir_exchange.py``).
+The call's objects hold no reference cycles to collect; they are freed by reference counting
+when the call ends, so the collector is paused for the call (reading its body to sending its
+cards) and resumed after. Overlapping calls resume it when the last one ends; cycles made
+meanwhile (by any request) are collected then, nothing is lost. The process's start-up objects
+are frozen out of the collector's walk as well (``service.app``).
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import Request, Response
+
+from icaht.service.json_route import OrjsonRoute
+
+_lock = threading.Lock()
+_state = {"paused": 0, "was_enabled": 1}
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector until the last overlapping pause ends (then resume it
+    if it was running before the first)."""
+    with _lock:
+        if _state["paused"] == 0:
+            _state["was_enabled"] = int(gc.isenabled())
+            gc.disable()
+        _state["paused"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["paused"] -= 1
+            if _state["paused"] == 0 and _state["was_enabled"]:
+                gc.enable()
+
+
+class PausedCollectionRoute(OrjsonRoute):
+    """An orjson route (``service.json_route``) answered with the collector paused, from
+    parsing its body to serialising its answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            with collection_paused():
+                return await handler(request)
+
+        return route
