@@ -65,13 +65,13 @@ def test_patient_view_is_answered_with_the_collector_paused(
     store: StoreSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[bool] = []
-    answer = cds_hooks._answer
+    answer = cds_hooks.patient_answer
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return answer(*args, **kwargs)
 
-    monkeypatch.setattr(cds_hooks, "_answer", spy)
+    monkeypatch.setattr(cds_hooks, "patient_answer", spy)
     app = create_app(ServiceSettings(demo=True, assessment_cache_entries=0), store)
     with TestClient(app) as client:
         response = client.post(HOOK_URL, json=call("jain-case1", "p-gc"))
