@@ -103,6 +103,18 @@ def _dose(dosage: Dosage | None) -> tuple[float | None, str | None, str | None, 
     )
 
 
+def _taken(
+    resource: MedicationStatement | MedicationAdministration,
+) -> tuple[FHIRMoment, FHIRMoment | None]:
+    """When a statement or administration says the drug was taken: its effective period, else
+    its effective time (an administration then ends when it starts)."""
+    period = resource.effectivePeriod
+    if period is not None:
+        return moment(period.start, "effective time"), optional_moment(period.end, "effective end")
+    start = moment(resource.effectiveDateTime, "effective time")
+    return start, start if isinstance(resource, MedicationAdministration) else None
+
+
 def _cell_therapy(concept: CodeableConcept | None, drug: str) -> bool:
     """A CAR-T product: a named one, or a product of the ATC cell-therapy group."""
     return drug in CAR_T_PRODUCTS or any(
@@ -129,19 +141,10 @@ def map_medication(
     dose: float | None = None
     unit = frequency = route = None
     if isinstance(resource, MedicationStatement):
-        if resource.effectivePeriod is not None:
-            start = moment(resource.effectivePeriod.start, "effective time")
-            end = optional_moment(resource.effectivePeriod.end, "effective end")
-        else:
-            start = moment(resource.effectiveDateTime, "effective time")
+        start, end = _taken(resource)
         dose, unit, frequency, route = _dose(resource.dosage[0] if resource.dosage else None)
     elif isinstance(resource, MedicationAdministration):
-        if resource.effectivePeriod is not None:
-            start = moment(resource.effectivePeriod.start, "effective time")
-            end = optional_moment(resource.effectivePeriod.end, "effective end")
-        else:
-            start = moment(resource.effectiveDateTime, "effective time")
-            end = start
+        start, end = _taken(resource)
         given = resource.dosage
         if given is not None:
             if given.dose is not None:
