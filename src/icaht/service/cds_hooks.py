@@ -11,7 +11,8 @@ context's patient. A resource that is not valid FHIR R4 (an empty string, an ele
 FHIR version) is left out, not the call. Whatever the data lack (pages not read, searches the
 server does not support, OperationOutcomes, resources left out) is said on the summary card.
 The resources are mapped to a PatientRecord by the FHIR importer (``icaht.io.fhir``), assessed
-as of today, and the worklist's cards returned (``icaht.io.fhir.cards``). Resources this
+as of today, and the worklist's cards returned (``icaht.io.fhir.cards``; the whole answer:
+``service.cds_answer``; the call bodies' models: ``service.cds_requests``). Resources this
 process has validated before (the same canonical JSON) are not validated again
 (``icaht.io.fhir.resource_cache``): a patient's data recur from one chart opening to the next,
 and validation is most of the work. Calls must carry a client JWT that verifies
@@ -21,36 +22,34 @@ and validation is most of the work. Calls must carry a client JWT that verifies
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from icaht import NOT_A_MEDICAL_DEVICE, __version__
-from icaht.core.assessment import assess
-from icaht.core.course import course_from_record
-from icaht.errors import InputError
-from icaht.io.fhir.cards import worklist_cards
-from icaht.io.fhir.options import site_today
 from icaht.io.fhir.pull import medication_references
-from icaht.io.fhir.reader import bundle_records, validate_resource
-from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.io.fhir.server import is_outcome
-from icaht.knowledge.profile import Profile
 from icaht.service.auth import database_on_loop
+from icaht.service.cds_answer import (
+    Answer,
+    answer_key,
+    check_patient,
+    patient_answer,
+    resource_digests,
+    valid_resources,
+)
 from icaht.service.cds_auth import DEMO_CLIENT, verify_client
-from icaht.service.json_route import OrjsonRoute
+from icaht.service.cds_requests import FeedbackRequest, HookRequest
+from icaht.service.collection_pause import PausedCollectionRoute
 from icaht.service.loop_writes import write_soon
 from icaht.service.prefetch import (
     Fetched,
     check_target,
     fetch_medications,
     fetch_query,
-    fhir_base_problem,
     read_prefetch,
     with_caveats,
 )
@@ -78,73 +77,13 @@ PREFETCH = {
     "conditions": "Condition?patient={{context.patientId}}&_count=200",
     "reports": "DiagnosticReport?patient={{context.patientId}}&_count=100",
 }
-
-#: Validated prefetch resources, shared by the calls of this process (the resources of a
-#: patient recur from one chart opening to the next).
-RESOURCES = ResourceCache()
-
 router = APIRouter(
     prefix="/cds-services",
     tags=["CDS Hooks"],
     responses=PROBLEM_RESPONSES,
-    route_class=OrjsonRoute,
+    route_class=PausedCollectionRoute,
 )
 LoopDb = Annotated[Session, Depends(database_on_loop)]
-
-
-class FhirAuthorization(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    access_token: str
-    token_type: str = "Bearer"
-    scope: str | None = None
-    subject: str | None = None
-    patient: str | None = None
-
-
-class PatientViewContext(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    userId: str  # noqa: N815 (CDS Hooks field name)
-    patientId: str = Field(min_length=1, max_length=128, pattern="^[^\\x00]+$")  # noqa: N815
-    encounterId: str | None = None  # noqa: N815
-
-
-class HookRequest(BaseModel):
-    """A CDS Hooks 2.0 call of the ``patient-view`` hook."""
-
-    model_config = ConfigDict(extra="allow")
-    hook: Literal["patient-view"]
-    hookInstance: str  # noqa: N815
-    fhirServer: str | None = None  # noqa: N815
-    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
-    context: PatientViewContext
-    prefetch: dict[str, Any] | None = None
-
-    @field_validator("fhirServer")
-    @classmethod
-    def _fhir_base(cls, value: str | None) -> str | None:
-        problem = None if value is None else fhir_base_problem(value)
-        if problem is not None:
-            raise ValueError(f"not a FHIR base URL: {problem}")
-        return value
-
-
-class OverrideReason(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    reason: dict[str, Any] | None = None
-    userComment: str | None = None  # noqa: N815
-
-
-class Feedback(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    card: str
-    outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[dict[str, Any]] = []  # noqa: N815
-    overrideReason: OverrideReason | None = None  # noqa: N815
-    outcomeTimestamp: str  # noqa: N815
-
-
-class FeedbackRequest(BaseModel):
-    feedback: list[Feedback] = Field(min_length=1)
 
 
 @router.get("")
@@ -225,130 +164,6 @@ def _fetch(call: HookRequest, bases: list[str], demo_call: bool, into: Fetched) 
     fetch_medications(call.fhirServer, token, into)
 
 
-def _digests(resources: list[dict[str, Any]]) -> list[bytes]:
-    """Each resource's digest (``resource_cache``); 400 for a resource nested too deeply to be
-    written as JSON (hundreds of levels: no FHIR resource nests so)."""
-    try:
-        return [resource_digest(r) for r in resources]
-    except (ValueError, RecursionError):
-        raise HTTPException(400, "a prefetch resource is nested too deeply") from None
-
-
-def _check_patient(call: HookRequest, resources: list[dict[str, Any]]) -> None:
-    """412 unless every Patient of the prefetch is the context's patient (so nothing is
-    assessed, shown or audited for another patient)."""
-    for resource in resources:
-        if resource.get("resourceType") == "Patient" and resource.get("id") != (
-            call.context.patientId
-        ):
-            raise HTTPException(
-                412, "the prefetched Patient's id is not context.patientId; nothing was assessed"
-            )
-
-
-def _left_out(raw: dict[str, Any], fields: list[str], quote: bool) -> str:
-    """The caveat of a resource left out as not valid FHIR R4: its type, its id when ``quote``
-    (what the client sent; nothing a FHIR server answered is quoted) and the element paths."""
-    kind = str(raw.get("resourceType"))
-    rid = raw.get("id")
-    label = f"{kind}/{rid}" if quote and isinstance(rid, str) and rid else f"one {kind}"
-    shown = ", ".join(sorted(set(fields))[:3]) or "resource level"
-    return f"{label} left out: not valid FHIR R4 at {shown}"
-
-
-def _valid(found: Fetched, digests: list[bytes]) -> tuple[list[dict[str, Any]], list[bytes]]:
-    """The resources that are valid FHIR R4 (validated into the per-process cache, where the
-    import takes them from), with their digests; each one left out is a caveat."""
-    kept: list[dict[str, Any]] = []
-    kept_digests: list[bytes] = []
-    for index, (raw, digest) in enumerate(zip(found.resources, digests, strict=True)):
-        result = validate_resource(raw, "prefetch", None, "", RESOURCES, digest)
-        if isinstance(result, list):
-            fields = [p.field for p in result if p.field]
-            found.caveats.append(_left_out(raw, fields, quote=index < found.from_client))
-            continue
-        kept.append(raw)
-        kept_digests.append(digest)
-    return kept, kept_digests
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """The cards for one patient's data, and what the audit records of them."""
-
-    cards: list[dict[str, Any]]
-    as_of_day: int
-    profile: tuple[str, str]
-    icaht_version: str
-    rule_ids: list[str]
-    mapped: int
-    unmapped: int
-
-
-def _answer(
-    call: HookRequest,
-    resources: list[Any],
-    digests: list[bytes],
-    profile: Profile,
-    link: tuple[str, str] | None = None,
-    from_server: bool = False,
-) -> _Answer:
-    """Map the patient's resources, assess them as of today and make the cards (a record that
-    cannot be made is 412 when data were read from the FHIR server, naming elements only)."""
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"resource": r} for r in resources],
-    }
-    source = f"CDS Hooks prefetch ({call.hookInstance})"
-    try:
-        records, report = bundle_records(bundle, source, cache=RESOURCES, digests=digests)
-    except InputError as exc:
-        if from_server:  # what the FHIR server answered is not quoted back: elements only
-            fields = sorted({p.field for p in exc.problems if p.field})[:5]
-            raise HTTPException(
-                412,
-                f"{len(exc.problems)} problem(s) in the resources read from the FHIR server, "
-                f"at {', '.join(fields) or 'resource level'}",
-            ) from None
-        raise HTTPException(
-            422,
-            "; ".join(p.message + (f" ({p.field})" if p.field else "") for p in exc.problems[:5]),
-        ) from None
-    if len(records) != 1:
-        raise HTTPException(412, f"the prefetch holds {len(records)} patients, expected one")
-    course = course_from_record(records[0], source=source)
-    infusion = course.facts.infusion_date
-    a = assess(course, site_today() if infusion is not None else None, profile)
-    return _Answer(
-        worklist_cards(
-            a,
-            f"Patient/{call.context.patientId}",
-            infused=infusion is not None or course.facts.product is not None,
-            link=link,
-        ),
-        a.as_of_day,
-        (a.profile_name, a.profile_version),
-        a.icaht_version,
-        [r.rule_id for r in a.recommendations],
-        sum(report.mapped.values()),
-        sum(report.unmapped.values()),
-    )
-
-
-def _answer_key(
-    call: HookRequest, found: Fetched, digests: list[bytes], profile: Profile
-) -> tuple[str, ...] | None:
-    """A cache key for a call whose data all came in the prefetch: the digest of its valid
-    resources (in order), the patient, today's date and the profile. None when data were read
-    from the FHIR server."""
-    if found.from_server:
-        return None
-    digest = hashlib.sha256(b"".join(digests)).hexdigest()
-    today = site_today().isoformat()
-    return (digest, call.context.patientId, today, profile.name, profile.version)
-
-
 def dashboard_link(request: Request) -> tuple[str, str] | None:
     """The summary card's link: the SMART launch when SMART is configured, else the dashboard
     page (absolute); None without a public URL."""
@@ -377,15 +192,15 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
     if _fetches(call, found):
         bases = _fhir_bases(request.app.state.settings, client)
         await run_in_threadpool(_fetch, call, bases, client == DEMO_CLIENT, found)
-    _check_patient(call, found.resources)
+    check_patient(call, found.resources)
     with assessment_turn:
-        resources, digests = _valid(found, _digests(found.resources))
-        key = _answer_key(call, found, digests, profile)
-        cache: VersionedCache[_Answer] = request.app.state.assessments
+        resources, digests = valid_resources(found, resource_digests(found.resources))
+        key = answer_key(call, found, digests, profile)
+        cache: VersionedCache[Answer] = request.app.state.assessments
         answer = None if key is None else cache.get(("cds", *key))
         if answer is None:
             link = dashboard_link(request)
-            answer = _answer(call, resources, digests, profile, link, found.from_server)
+            answer = patient_answer(call, resources, digests, profile, link, found.from_server)
             if key is not None:
                 cache.put(("cds", *key), answer)
     answer = replace(answer, cards=with_caveats(answer.cards, found.caveats))
@@ -394,7 +209,7 @@ async def patient_view(call: HookRequest, request: Request, db: LoopDb) -> dict[
 
 
 def _record_shown(
-    db: Session, request: Request, call: HookRequest, client: str, answer: _Answer
+    db: Session, request: Request, call: HookRequest, client: str, answer: Answer
 ) -> None:
     """The audit of a call: what was assessed and which cards were shown."""
     actor = f"{client} / {call.context.userId}"

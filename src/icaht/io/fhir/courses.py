@@ -10,7 +10,7 @@ from icaht.core.course import Course, course_from_record
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_ndjson_folder
-from icaht.io.fhir.mapping import no_infusion_problem
+from icaht.io.fhir.mappers.patient import no_infusion_problem
 from icaht.io.fhir.ndjson import iter_ndjson_records
 from icaht.io.fhir.reader import read_bundle
 

@@ -40,7 +40,8 @@ from icaht.io.fhir.export_types import (
     map_coding,
     variant_observation,
 )
-from icaht.io.fhir.mapping import FEVER_MIN_CELSIUS, MARROW_BOOLEANS, MARROW_LEVELS, MARROW_PERCENTS
+from icaht.io.fhir.mappers.diagnostic_report import MARROW_BOOLEANS, MARROW_LEVELS, MARROW_PERCENTS
+from icaht.io.fhir.mappers.observation import FEVER_MIN_CELSIUS
 
 
 class EventResources:

@@ -12,7 +12,7 @@ from typing import Any
 from icaht.core.record import Event, Moment, Variant
 from icaht.core.units import normalise_unit_spelling, resolve_analyte
 from icaht.io.fhir import codes
-from icaht.io.fhir.mapping import SYNTHETIC_ANCHOR
+from icaht.io.fhir.mappers.patient import SYNTHETIC_ANCHOR
 from icaht.knowledge.analytes import ANALYTES
 
 Resource = dict[str, Any]

@@ -28,7 +28,7 @@ from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
 from icaht.io.fhir.import_report import ImportReport
-from icaht.io.fhir.mapping import PatientResources, map_patient, patient_id
+from icaht.io.fhir.mappers.patient import PatientResources, map_patient, patient_id
 from icaht.io.fhir.options import ImportOptions
 from icaht.io.fhir.reader import (
     MAX_PROBLEMS,

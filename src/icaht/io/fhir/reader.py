@@ -22,7 +22,8 @@ from pydantic import ValidationError
 from icaht.core.record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir.import_report import ImportReport
-from icaht.io.fhir.mapping import MappedResource, PatientResources, map_patient
+from icaht.io.fhir.mappers.memo import MappedResource
+from icaht.io.fhir.mappers.patient import PatientResources, map_patient
 from icaht.io.fhir.options import ImportOptions
 from icaht.io.fhir.resource_cache import ResourceCache, resource_digest
 from icaht.io.records import read_json

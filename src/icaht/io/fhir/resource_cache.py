@@ -19,7 +19,7 @@ import orjson
 import pydantic_core
 from fhir.resources.R4B.domainresource import DomainResource
 
-from icaht.io.fhir.mapping import MappedResource
+from icaht.io.fhir.mappers.memo import MappedResource
 from icaht.lru import LruCache
 
 #: Project default: validated resources kept per server process. A validated Observation takes
@@ -51,7 +51,7 @@ def resource_digest(raw: object) -> bytes:
 class ResourceCache(LruCache[bytes, DomainResource]):
     """Least-recently-used validated resources keyed by :func:`resource_digest`, and beside
     them (``mapped``, as many) how each mapped on its own
-    (:class:`~icaht.io.fhir.mapping.MappedResource`)."""
+    (:class:`~icaht.io.fhir.mappers.memo.MappedResource`)."""
 
     def __init__(self, max_entries: int = RESOURCE_CACHE_ENTRIES) -> None:
         super().__init__(max_entries)
