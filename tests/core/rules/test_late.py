@@ -370,7 +370,9 @@ def test_child_bmt_naive_facts() -> None:
     """JAIN L73: age and the dependence are shown."""
     naive = {f.label: f.value for f in fired(_child(), 91)["hct.child-bmt-naive"].facts}
     assert naive["Age"] == "10 years"
-    assert naive["RBC transfusion dependent"] == "2 transfusion(s) in the last 28 days"
+    assert naive["RBC transfusion dependent"] == (
+        "2 transfusion(s) in the last 28 days, dependent since day 85"
+    )
 
 
 # -- stem-cell-boost.prior-allo-donor ------------------------------------------------------------

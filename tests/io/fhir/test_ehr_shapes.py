@@ -112,6 +112,9 @@ EPIC_CART = _procedure(
         (EPIC_CART, None),
         (_procedure("c", codes.ICD10PCS, "XW033H7", "2024-03-01"), "axicabtagene ciloleucel"),
         (_procedure("c", codes.ICD10PCS, "XW043C7", "2024-03-01"), None),
+        # ICD-10-PCS by product (Medicare contractor billing page, see procedures.csv)
+        (_procedure("c", codes.ICD10PCS, "XW033A7", "2024-03-01"), "ciltacabtagene autoleucel"),
+        (_procedure("c", codes.ICD10PCS, "XW24376", "2024-03-01"), "lisocabtagene maraleucel"),
         (
             _admin("c", {"coding": [{"system": RX, "code": "1987402"}]}, "2024-03-01T10:00:00Z"),
             "axicabtagene ciloleucel",
