@@ -166,9 +166,9 @@ class Treatments(BaseModel):
         return [c for c in self.courses if c.drug_class == "TPO-RA" and c.active]
 
 
-def track_treatments(course: Course, as_of_day: int, profile: Profile) -> Treatments:
-    """Courses and TPO-RA response from the medication events known by ``as_of_day``."""
-    known = course.until(float(as_of_day + 1))
+def track_treatments(known: Course, as_of_day: int, profile: Profile) -> Treatments:
+    """Courses and TPO-RA response from the medication events of ``known``, the course as known
+    on ``as_of_day`` (``RuleContext.course``)."""
     weight = known.facts.weight_kg
     by_drug: dict[str, list[Medication]] = {}
     for med in known.of_kind(Medication):

@@ -206,11 +206,11 @@ def _tpo_ra_response(response: TpoRaResponse) -> Text:
     return text
 
 
-def _events(console: Console, course: Course, as_of_day: int) -> None:
-    """The events known by the end of the as-of day, each with its day as well as it is known
-    ("~day 40 (+/- 7)", "before day 40"); transfusions on known days as one line per product
-    (count and days), since the support lines above already judge dependence."""
-    known = course.until(as_of_day + 1).events
+def _events(console: Console, a: Assessment) -> None:
+    """The events known on the as-of day (the assessment's known course), each with its day as
+    well as it is known ("~day 40 (+/- 7)", "before day 40"); transfusions on known days as one
+    line per product (count and days), since the support lines above already judge dependence."""
+    known = a.known_course.events
     if not known:
         return
     console.print(Text("Events", style="bold"))
@@ -268,7 +268,7 @@ def render_assessment(console: Console, course: Course, a: Assessment) -> None:
         console.print(treatments)
     if a.treatments.tpo_ra_response is not None:
         console.print(_tpo_ra_response(a.treatments.tpo_ra_response))
-    _events(console, course, a.as_of_day)
+    _events(console, a)
     render_recommendations(console, a.recommendations, a.not_evaluated)
     if a.data_quality:
         console.print(Text("Data quality", style="bold"))
