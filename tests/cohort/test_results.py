@@ -20,6 +20,7 @@ from icaht.core.course import Course, course_from_record
 from icaht.core.record import PatientRecord
 from icaht.io.inputs import load_courses
 from icaht.knowledge.profile import load_profile
+from icaht.report.rows import assessment_row
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
 PROFILE = load_profile()
@@ -88,6 +89,17 @@ def test_row_reports_the_assessment_as_of_its_day(course: Course) -> None:
     assert row["ctcae_neutrophils_early"] == neutrophils.worst_ctcae_by_phase["early"]
     assert row["profile"] == f"{PROFILE.name}@{PROFILE.version}"
     rows_table([row])  # the row fits the schema
+
+
+@pytest.mark.parametrize("course", _courses(), ids=lambda c: c.facts.patient_id)
+def test_the_cohort_row_extends_the_grade_row(course: Course) -> None:
+    """One row type: every ``icaht grade`` column is in the cohort row with the same value, except
+    CAR-HEMATOTOX, whose total the results table keeps as whole points."""
+    row = cohort_row(course, 60, PROFILE)
+    graded = assessment_row(assess(course, 60, PROFILE, episodes=False))
+    total = graded.pop("car_hematotox")
+    assert row["car_hematotox"] == (None if total is None else round(float(total)))
+    assert {name: row[name] for name in graded} == graded
 
 
 def _record(

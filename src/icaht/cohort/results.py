@@ -45,7 +45,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -58,12 +57,14 @@ from icaht.core.record import (
     DiseaseStatus,
     IcansEpisode,
     Medication,
+    PatientFacts,
     Transfusion,
 )
 from icaht.core.timeline import calendar_day
 from icaht.core.treatment import LineageResponse
 from icaht.knowledge.drugs import GCSF
 from icaht.knowledge.profile import Profile
+from icaht.report.rows import ResultRow, assessment_row
 
 #: Project default: the default as-of day is the end of follow-up, at most one year after infusion.
 DEFAULT_HORIZON_DAY = 365
@@ -170,34 +171,52 @@ def _car_hematotox_total(total: float | None) -> int | None:
     return None if total is None else round(total)
 
 
-def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[str, Any]:
-    """One results row for one patient (columns: :data:`RESULTS_SCHEMA`).
+def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> ResultRow:
+    """One results row for one patient (columns: :data:`RESULTS_SCHEMA`): the
+    :func:`icaht.report.rows.assessment_row` of the assessment as of the day, with the cohort's
+    own columns (demographics, events, recovery, support, TPO-RA response, checkpoints).
 
     ``as_of_day`` None means the patient's default (:func:`default_as_of_day`). Pure: the same
     course, day and profile always give the same row.
     """
     day = default_as_of_day(course) if as_of_day is None else as_of_day
     main = assess(course, day, profile, episodes=False)
+    row = assessment_row(main)
+    row.update(_patient_columns(course.facts))
+    row.update(_event_columns(main.known_course))
+    row["car_hematotox"] = _car_hematotox_total(main.scores.car_hematotox.total)
+    row["anc_recovery_day"], row["anc_nadir"] = main.anc_recovery
+    row["platelet_nadir"] = main.platelet_nadir
+    _tpo_ra_columns(main, row)
     at = {
         c: _rule_ids(main) if c == day else ";".join(recommendation_ids(course, c, profile))
         for c in CHECKPOINT_DAYS
         if c <= day
     }
-    known = main.known_course
-    facts = course.facts
-    row: dict[str, Any] = {
+    row["recommendations_day30"] = at.get(30)
+    row["recommendations_day90"] = at.get(90)
+    return row
+
+
+def _patient_columns(facts: PatientFacts) -> ResultRow:
+    """Identity and demographics."""
+    domain = facts.costimulatory_domain
+    return {
         "patient_id": facts.patient_id,
         "age_years": facts.age_years,
         "sex": facts.sex.value,
         "diagnosis": facts.diagnosis,
         "product": facts.product,
         "target": facts.target,
-        "costimulatory_domain": (
-            None if facts.costimulatory_domain is None else facts.costimulatory_domain.value
-        ),
-        "as_of_day": main.as_of_day,
-        "follow_up_end_day": main.follow_up_end_day,
-        "follow_up_end_reason": main.follow_up_end_reason,
+        "costimulatory_domain": None if domain is None else domain.value,
+    }
+
+
+def _event_columns(known: Course) -> ResultRow:
+    """What is on file by the as-of day: death, progression, latest lab, CRS/ICANS grades,
+    G-CSF and transfusions."""
+    transfusions = known.of_kind(Transfusion)
+    return {
         "death_day": _first_day(day_of(e.start) for e in known.of_kind(Death)),
         "progression_day": _first_day(
             day_of(e.start) for e in known.of_kind(DiseaseStatus) if e.status in ("pd", "relapse")
@@ -205,38 +224,13 @@ def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[
         "last_observation_day": _last_observation_day(known),
         "crs_max_grade": _max_grade(e.grade for e in known.of_kind(CrsEpisode)),
         "icans_max_grade": _max_grade(e.grade for e in known.of_kind(IcansEpisode)),
+        "gcsf_used": any(m.drug in GCSF for m in known.of_kind(Medication)),
+        "rbc_transfusions": sum(1 for t in transfusions if t.product == "rbc"),
+        "platelet_transfusions": sum(1 for t in transfusions if t.product == "platelets"),
     }
-    ht = main.scores.car_hematotox
-    row["car_hematotox"] = _car_hematotox_total(ht.total)
-    row["car_hematotox_risk"] = ht.category
-    row["car_hematotox_missing"] = ";".join(ht.missing)
-    for name in GRADES:
-        result = getattr(main, name)
-        row[name] = result.grade
-        row[f"{name}_provisional"] = result.provisional
-        row[f"{name}_lower_bound"] = result.lower_bound
-    row["phenotype"] = main.phenotype.phenotype
-    for status in main.lineages:
-        key = status.lineage.replace(" ", "_")
-        for phase in PHASES:
-            row[f"ctcae_{key}_{phase}"] = status.worst_ctcae_by_phase.get(phase)
-    row["anc_recovery_day"], row["anc_nadir"] = main.anc_recovery
-    row["platelet_recovery_day"] = main.platelet_recovery_day
-    row["platelet_nadir"] = main.platelet_nadir
-    transfusions = known.of_kind(Transfusion)
-    row["gcsf_used"] = any(m.drug in GCSF for m in known.of_kind(Medication))
-    row["rbc_transfusions"] = sum(1 for t in transfusions if t.product == "rbc")
-    row["platelet_transfusions"] = sum(1 for t in transfusions if t.product == "platelets")
-    _tpo_ra_columns(main, row)
-    row["recommendations_day30"] = at.get(30)
-    row["recommendations_day90"] = at.get(90)
-    row["recommendations"] = _rule_ids(main)
-    row["not_evaluated"] = ";".join(r.rule_id for r in main.not_evaluated)
-    row["profile"] = f"{main.profile_name}@{main.profile_version}"
-    return row
 
 
-def _tpo_ra_columns(main: Assessment, row: dict[str, Any]) -> None:
+def _tpo_ra_columns(main: Assessment, row: ResultRow) -> None:
     tpo = main.treatments.tpo_ra_response
     if tpo is None:
         row.update(
@@ -271,7 +265,7 @@ def _tpo_ra_columns(main: Assessment, row: dict[str, Any]) -> None:
     row["tpo_ra_complete_resolution_day"] = tpo.complete_resolution_day
 
 
-def rows_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+def rows_table(rows: Sequence[ResultRow]) -> pa.Table:
     """Rows as an Arrow table with :data:`RESULTS_SCHEMA` (column order and types fixed)."""
     return pa.Table.from_pylist(list(rows), schema=RESULTS_SCHEMA)
 
