@@ -64,7 +64,8 @@ from icaht.knowledge.icaht_criteria import (
     ICAHT_EARLY_PROFOUND_DURATION_GRADES,
     ICAHT_EARLY_SEVERE_DURATION_GRADES,
 )
-from icaht.knowledge.profile import IcahtSettings, load_profile
+from icaht.knowledge.profile import load_profile
+from icaht.knowledge.profile.grading import IcahtSettings
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from icaht.core.kernel import Batch, grade_early, grade_late, icaht_scheme
-from icaht.knowledge.profile import IcahtSettings
+from icaht.knowledge.profile.grading import IcahtSettings
 
 HERE = Path(__file__).resolve().parent
 DAYS = 101

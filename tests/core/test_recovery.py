@@ -13,7 +13,7 @@ from tests.series_helpers import ANY_DAYS, ANY_VALUES
 
 from icaht.core.course import Series
 from icaht.core.recovery import PhenotypeResult, recovery_after_nadir, recovery_phenotype
-from icaht.knowledge.profile import RecoveryPhenotypeSettings
+from icaht.knowledge.profile.grading import RecoveryPhenotypeSettings
 
 DEFAULT = RecoveryPhenotypeSettings()  # window_end_day = 60
 

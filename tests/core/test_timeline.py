@@ -25,7 +25,7 @@ from icaht.core.timeline import (
     jain_phase,
 )
 from icaht.knowledge.analytes import Analyte
-from icaht.knowledge.profile import BaselineSettings
+from icaht.knowledge.profile.grading import BaselineSettings
 
 INFUSION = date(2024, 3, 20)
 

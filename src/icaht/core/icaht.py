@@ -2,7 +2,7 @@
 
 Thresholds and tables come from :mod:`icaht.knowledge.icaht_criteria` (ICAHT Table 1 as encoded by
 the published automated method, LIANG-ICAHT; docs/evidence.md 3.1). Counting rules are the
-profile's :class:`~icaht.knowledge.profile.IcahtSettings` (docs/decisions.md, "Grading").
+profile's :class:`~icaht.knowledge.profile.grading.IcahtSettings` (docs/decisions.md, "Grading").
 
 Inputs are numpy float64 arrays sorted by day: ``days`` relative to infusion (fractional; calendar
 day = floor) and ``values`` in 10^9/L. ``end_day`` is the end of usable follow-up as of the
@@ -45,7 +45,7 @@ from icaht.core.kernel import (
     icaht_scheme,
 )
 from icaht.knowledge.icaht_criteria import EARLY_WINDOW_END_DAY
-from icaht.knowledge.profile import IcahtSettings
+from icaht.knowledge.profile.grading import IcahtSettings
 
 #: ``end_reason`` of an assessment that is simply made before the window closes (not censoring by
 #: an event): the result is the grade so far and is marked provisional.

@@ -64,7 +64,7 @@ from icaht.knowledge.icaht_criteria import (
     TICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
     TICAHT_PROFOUND_DURATION_GRADES,
 )
-from icaht.knowledge.profile import IcahtSettings, LateRule, TicahtSettings
+from icaht.knowledge.profile.grading import IcahtSettings, LateRule, TicahtSettings
 
 Window = Literal["early", "late"]
 #: ``WindowGrades.status``: graded, end of follow-up not a number, window not reached, no value.

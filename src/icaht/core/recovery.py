@@ -42,7 +42,7 @@ from icaht.knowledge.icaht_criteria import (
     EARLY_WINDOW_START_DAY,
     SECOND_DIP_AFTER_DAY,
 )
-from icaht.knowledge.profile import RecoveryPhenotypeSettings
+from icaht.knowledge.profile.grading import RecoveryPhenotypeSettings
 
 _CITATIONS = ("HT",)
 #: ANC recovery threshold after the nadir: ANC > 0.5 x10^9/L, the upper bound of the ICAHT

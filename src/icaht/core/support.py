@@ -20,7 +20,8 @@ from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.drugs import GCSF
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
-from icaht.knowledge.profile import GcsfSettings, SeveritySettings, TransfusionSettings
+from icaht.knowledge.profile.management import SeveritySettings
+from icaht.knowledge.profile.supportive_care import GcsfSettings, TransfusionSettings
 
 _FROZEN = ConfigDict(frozen=True)
 

@@ -28,7 +28,8 @@ from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import ESA, GCSF, TPO_RA
-from icaht.knowledge.profile import Profile, TransfusionSettings
+from icaht.knowledge.profile import Profile
+from icaht.knowledge.profile.supportive_care import TransfusionSettings
 from icaht.knowledge.tpo_ra_criteria import (
     COMPLETE_HB_G_DL,
     ELTROMBOPAG_CHOLINE_MG,

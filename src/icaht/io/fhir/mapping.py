@@ -44,7 +44,7 @@ from icaht.io.fhir.options import ImportOptions, local, use_zone
 from icaht.io.fhir.report import ImportReport
 from icaht.io.problems import from_validation_error
 from icaht.knowledge.drugs import CAR_T_PRODUCTS, LYMPHODEPLETION
-from icaht.knowledge.profile import FhirImportSettings
+from icaht.knowledge.profile.inputs import FhirImportSettings
 from icaht.lru import LruCache
 
 #: Anchor of exported records whose times are days relative to infusion (no infusion date):
