@@ -18,12 +18,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from icaht.core.daily import (
-    Comparison,
-    DaySeries,
-    FloatArray,
-    IntArray,
-    calendar_end,
+from icaht.core.daily import Comparison, FloatArray, IntArray, calendar_end
+from icaht.core.day_grid import DaySeries
+from icaht.core.day_text import (
     carried_caveats,
     dropped_caveats,
     fmt_value,

@@ -29,19 +29,15 @@ from icaht.core.daily import (
     DailyBatch,
     DurationMethod,
     FloatArray,
-    GridBatch,
     IntArray,
     PreparedBatch,
-    RunsBatch,
-    below,
     daily_minimum_batch,
-    day_series_batch,
-    grades_for_durations,
     prepare_batch,
     segment_ids,
-    threshold_label,
-    threshold_runs_batch,
 )
+from icaht.core.day_grid import GridBatch, day_series_batch
+from icaht.core.day_runs import RunsBatch, below, grades_for_durations, threshold_runs_batch
+from icaht.core.day_text import threshold_label
 from icaht.knowledge.icaht_criteria import (
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
     ANC_LATE_CONFIRM_MAX_10E9_PER_L,

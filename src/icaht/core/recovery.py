@@ -22,17 +22,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht.core.course import Series
-from icaht.core.daily import (
-    COMPARISON_TOLERANCE,
-    FloatArray,
-    below,
-    calendar_end,
-    daily_minimum,
-    day_series,
-    fmt_value,
-    prepare,
-    runs,
-)
+from icaht.core.daily import COMPARISON_TOLERANCE, FloatArray, calendar_end, daily_minimum, prepare
+from icaht.core.day_grid import day_series
+from icaht.core.day_runs import below, runs
+from icaht.core.day_text import fmt_value
 from icaht.knowledge.icaht_criteria import (
     ANC_APLASTIC_10E9_PER_L,
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,

@@ -14,14 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from icaht.core.daily import (
-    FloatArray,
-    below,
-    calendar_end,
-    daily_minimum,
-    day_series,
-    prepare,
-)
+from icaht.core.daily import FloatArray, calendar_end, daily_minimum, prepare
+from icaht.core.day_grid import day_series
+from icaht.core.day_runs import below
 from icaht.core.icaht import IcahtResult, grade_one
 from icaht.core.kernel import ticaht_scheme
 from icaht.knowledge.icaht_criteria import (
