@@ -19,12 +19,8 @@ import pytest
 from tests.rule_helpers import SEED, record
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.treatment import (
-    LineageResponse,
-    TpoRaResponse,
-    Treatments,
-    track_treatments,
-)
+from icaht.core.tpo_ra_response import LineageResponse, TpoRaResponse
+from icaht.core.treatment import Treatments, track_treatments
 from icaht.io.records import load_course
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -61,7 +61,7 @@ from icaht.core.record import (
     Transfusion,
 )
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import LineageResponse
+from icaht.core.tpo_ra_response import LineageResponse
 from icaht.knowledge.drugs import GCSF
 from icaht.knowledge.profile import Profile
 from icaht.report.rows import ResultRow, assessment_row

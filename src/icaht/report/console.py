@@ -11,13 +11,14 @@ from rich.text import Text
 from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course, day_of
+from icaht.core.drug_courses import DoseStep
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus, Measurement
 from icaht.core.record import Transfusion
 from icaht.core.score import ScoreResult
 from icaht.core.support import SupportStatus
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import DoseStep, TpoRaResponse
+from icaht.core.tpo_ra_response import TpoRaResponse
 from icaht.knowledge.bibliography import cite
 from icaht.report.events import event_text
 from icaht.report.recommendations import render_recommendations

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from icaht.core.course import day_of
+from icaht.core.drug_courses import _PER_DAY
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
@@ -45,7 +46,6 @@ from icaht.core.rules.queries import (
 from icaht.core.score import ScoreResult
 from icaht.core.support import gcsf_days
 from icaht.core.timeline import calendar_day, icaht_window
-from icaht.core.treatment import _PER_DAY
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.drugs import GCSF, GM_CSF, LONG_ACTING_GCSF

@@ -34,6 +34,15 @@ from typing import Literal
 import numpy as np
 
 from icaht.core.course import day_of
+from icaht.core.drug_courses import (
+    ELTROMBOPAG,
+    ROMIPLOSTIM,
+    DoseStep,
+    DrugCourse,
+    current_step,
+    dose_unit_spelling,
+    is_eltrombopag_choline,
+)
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome, Strength
 from icaht.core.record import Bleeding, Chip, MarrowBiopsy, Transfusion
@@ -41,17 +50,7 @@ from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.queries import STALE_SETTINGS
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import (
-    ELTROMBOPAG,
-    ROMIPLOSTIM,
-    DoseStep,
-    DrugCourse,
-    PartialResponse,
-    TpoRaResponse,
-    current_step,
-    dose_unit_spelling,
-    is_eltrombopag_choline,
-)
+from icaht.core.tpo_ra_response import PartialResponse, TpoRaResponse
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.tpo_ra_criteria import (
