@@ -54,7 +54,7 @@ from results_log import add_row, commit_id
 import icaht
 from icaht.cohort.partitions import plan
 from icaht.cohort.results import cohort_row
-from icaht.core.icaht import grade_early_icaht
+from icaht.core.neutrophil_icaht import grade_early_icaht
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import (
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,

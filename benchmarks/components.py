@@ -26,7 +26,7 @@ from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grade
 from icaht.core.easix import easix, m_easix, simplified_easix
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore
-from icaht.core.icaht import grade_early_icaht, grade_late_icaht
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.record import Transfusion
 from icaht.core.recovery import recovery_phenotype
 from icaht.core.support import gcsf_dependence, transfusion_dependence

@@ -311,7 +311,7 @@ def _no_recovery_rule(
     """The early no-recovery rule (LIANG-ICAHT) per patient: the last (joined) run under the
     first row's threshold starts by ``grade4_onset_max_day`` and lasts to the last day with a
     value; applied when the window is closed and that value is within the interpolation limit
-    of the window end (see :func:`icaht.core.icaht.grade_early_icaht`)."""
+    of the window end (see :func:`icaht.core.neutrophil_icaht.grade_early_icaht`)."""
     rule = np.zeros(grade.size, dtype=np.int64)
     onset = scheme.grade4_onset_max_day
     if onset is None or severe.starts.size == 0:

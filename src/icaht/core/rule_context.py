@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from icaht.core.course import Course, Series, day_of
-from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
+from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import (
     LINEAGES,
     LineageSpec,
@@ -25,6 +25,7 @@ from icaht.core.lineage import (
     lineage_status,
 )
 from icaht.core.marrow import MarrowReview, review_marrow
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.outcome import Fact
 from icaht.core.record import (
     CrsEpisode,
