@@ -22,6 +22,7 @@ from icaht.core.day_text import (
     gap_caveats,
     threshold_label,
 )
+from icaht.core.grading_scheme import GradingScheme
 from icaht.core.kernel import (
     END_NOT_A_NUMBER,
     GRADED,
@@ -30,7 +31,6 @@ from icaht.core.kernel import (
     RULE4_ONGOING,
     RULE4_UNKNOWN,
     Batch,
-    GradingScheme,
     Window,
     WindowGrades,
     grade_window,

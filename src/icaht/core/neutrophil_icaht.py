@@ -14,8 +14,8 @@ assessment and ``end_reason`` names it ("as-of", "death", "progression", "next t
 from __future__ import annotations
 
 from icaht.core.daily import FloatArray
+from icaht.core.grading_scheme import icaht_scheme
 from icaht.core.icaht import IcahtResult, grade_one
-from icaht.core.kernel import icaht_scheme
 from icaht.knowledge.profile.grading import IcahtSettings
 
 

@@ -17,8 +17,8 @@ import numpy as np
 from icaht.core.daily import FloatArray, calendar_end, daily_minimum, prepare
 from icaht.core.day_grid import day_series
 from icaht.core.day_runs import below
+from icaht.core.grading_scheme import ticaht_scheme
 from icaht.core.icaht import IcahtResult, grade_one
-from icaht.core.kernel import ticaht_scheme
 from icaht.knowledge.icaht_criteria import (
     PLT_RECOVERY_10E9_PER_L,
     TICAHT_INTERPOLATION_MAX_GAP_DAYS,
