@@ -17,7 +17,7 @@ from icaht.cohort.results import (
 )
 from icaht.core.assessment import assess
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.io.inputs import load_courses
 from icaht.knowledge.profile import load_profile
 from icaht.report.rows import assessment_row

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import load_profile
 

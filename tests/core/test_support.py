@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.support import gcsf_days, gcsf_dependence, transfusion_dependence
 from icaht.knowledge.profile.management import SeveritySettings
 from icaht.knowledge.profile.supportive_care import GcsfSettings, TransfusionSettings

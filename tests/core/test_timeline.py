@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.timeline import (
     as_of_cut,
     baseline_value,

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.dashboard.conftest import Site
 
-from icaht.core.record import Observation, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_record import PatientRecord
 from icaht.store.patients import correct_observation, import_records, list_observations
 
 KEY = "flow-1"

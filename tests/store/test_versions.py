@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from icaht.core.record import Observation, PatientFacts
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
 from icaht.io.records import read_record
 from icaht.store.patients import (
     add_to_patient,

@@ -63,7 +63,7 @@ from icaht.cohort.batch import (
     rejected_patients,
 )
 from icaht.core.course import Course
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.tabular import find_table, is_tabular_folder, read_table
 

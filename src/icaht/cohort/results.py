@@ -51,13 +51,13 @@ import pyarrow.parquet as pq
 
 from icaht.core.assessment import Assessment, assess, recommendation_ids
 from icaht.core.course import Course, day_of
+from icaht.core.patient_facts import PatientFacts
 from icaht.core.record import (
     CrsEpisode,
     Death,
     DiseaseStatus,
     IcansEpisode,
     Medication,
-    PatientFacts,
     Transfusion,
 )
 from icaht.core.timeline import calendar_day

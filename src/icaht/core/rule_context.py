@@ -27,6 +27,7 @@ from icaht.core.lineage import (
 from icaht.core.marrow import MarrowReview, review_marrow
 from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.outcome import Fact
+from icaht.core.patient_facts import Stream
 from icaht.core.record import (
     CrsEpisode,
     Death,
@@ -36,7 +37,6 @@ from icaht.core.record import (
     MarrowBiopsy,
     Medication,
     Moment,
-    Stream,
     Transfusion,
 )
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype

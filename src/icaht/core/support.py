@@ -15,7 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from icaht.core.course import Course, day_of
-from icaht.core.record import Medication, Stream, Transfusion
+from icaht.core.patient_facts import Stream
+from icaht.core.record import Medication, Transfusion
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.drugs import GCSF

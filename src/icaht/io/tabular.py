@@ -32,7 +32,9 @@ from numpy.typing import NDArray
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core.course import Course, day_of, event_in_days, split_sorted_labs, to_day
-from icaht.core.record import Event, PatientFacts, parse_censored
+from icaht.core.observation import parse_censored
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.record import Event
 from icaht.core.units import NormalisedObservations, normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error

@@ -22,7 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from icaht.core.record import Observation, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_record import PatientRecord
 
 Rows = list[dict[str, str]]
 Format = Literal["csv", "parquet"]

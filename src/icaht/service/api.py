@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session
 from icaht import __version__
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import Course
-from icaht.core.record import MAX_DAY_RANGE, Event, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MAX_DAY_RANGE, Event
 from icaht.core.replay import Replay, replay
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile

@@ -26,15 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.course import Course, build_labs, canonical_events, course_from_record, to_day
-from icaht.core.record import (
-    IDENTIFIER_FACTS,
-    MAX_DAY_RANGE,
-    Event,
-    Moment,
-    Observation,
-    PatientFacts,
-    PatientRecord,
-)
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import IDENTIFIER_FACTS, PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MAX_DAY_RANGE, Event, Moment
 from icaht.core.units import normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.store.audit import audit

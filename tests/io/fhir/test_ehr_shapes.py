@@ -25,14 +25,8 @@ from typer.testing import CliRunner
 
 from icaht.cli import app
 from icaht.core.assessment import assess
-from icaht.core.record import (
-    CrsEpisode,
-    Infection,
-    MarrowBiopsy,
-    Medication,
-    PatientRecord,
-    Transfusion,
-)
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import CrsEpisode, Infection, MarrowBiopsy, Medication, Transfusion
 from icaht.io.fhir import codes, read_bundle, write_bundle
 from icaht.io.fhir.courses import courses_from_records
 from icaht.io.fhir.options import ImportOptions

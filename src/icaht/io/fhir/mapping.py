@@ -1,5 +1,5 @@
 """Map the FHIR R4 resources of one patient (validated ``fhir.resources.R4B`` models) to a
-:class:`~icaht.core.record.PatientRecord`.
+:class:`~icaht.core.patient_record.PatientRecord`.
 
 What maps where is documented in docs/fhir.md; the codes come from the reviewed tables of
 ``icaht/knowledge/fhir_maps``. A resource that cannot be mapped is counted in the
@@ -35,7 +35,9 @@ from fhir.resources.R4B.quantity import Quantity
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core import record
-from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.observation import Observation as RecordObservation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
 from icaht.core.units import resolve_analyte, unit_factor
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
@@ -958,7 +960,7 @@ class MappedResource:
         try:
             made = _Models(
                 [
-                    record.Observation.model_validate(_timed(o, anchor))
+                    RecordObservation.model_validate(_timed(o, anchor))
                     for o in self.collected.observations
                 ],
                 [_EVENT.validate_python(_timed(e, anchor)) for e in self.collected.events],
@@ -972,7 +974,7 @@ class MappedResource:
 
 @dataclass(frozen=True, slots=True)
 class _Models:
-    observations: list[record.Observation]
+    observations: list[RecordObservation]
     events: list[record.Event]
 
 
@@ -1130,7 +1132,7 @@ def map_patient(
         facts["ld_start"] = _to_days(facts["ld_start"], anchor)
     elif infusion is not None and not synthetic:
         facts["infusion_date"] = infusion
-    observations: list[record.Observation | dict[str, Any]] = [
+    observations: list[RecordObservation | dict[str, Any]] = [
         _timed(lab, anchor)
         for lab in derive_counts(
             acc.differential,
@@ -1142,7 +1144,7 @@ def map_patient(
     for part in parts:
         # record models pay off only for a mapping kept for the next call
         models = part.models(anchor) if memo is not None and part.reusable else None
-        labs: Sequence[record.Observation | dict[str, Any]]
+        labs: Sequence[RecordObservation | dict[str, Any]]
         happened: Sequence[record.Event | dict[str, Any]]
         if models is None:
             labs = [_timed(o, anchor) for o in part.collected.observations]

@@ -39,7 +39,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import IcahtError, InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.reader import bundle_records

@@ -32,7 +32,7 @@ from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
 from icaht.io.fhir.mapping import MappedResource, PatientResources, map_patient, patient_id

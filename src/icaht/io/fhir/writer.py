@@ -1,6 +1,7 @@
-"""Write a :class:`~icaht.core.record.PatientRecord` as FHIR R4 resources: a Bundle (collection)
-or bulk-data NDJSON (one ``<Type>.ndjson`` per resource type). Every resource is validated with
-``fhir.resources.R4B`` before it is written; files are written as ``X.partial`` and renamed.
+"""Write a :class:`~icaht.core.patient_record.PatientRecord` as FHIR R4 resources: a Bundle
+(collection) or bulk-data NDJSON (one ``<Type>.ndjson`` per resource type). Every resource is
+validated with ``fhir.resources.R4B`` before it is written; files are written as ``X.partial`` and
+renamed.
 
 Codes come from the reviewed tables (first row of each coded system for a target); facts without
 a standard FHIR home travel in the icaht ``car-t-facts`` Patient extension (docs/fhir.md).
@@ -22,6 +23,7 @@ from typing import IO, Any
 
 from fhir.resources.R4B import get_fhir_model_class
 
+from icaht.core.patient_record import PatientRecord
 from icaht.core.record import (
     Bleeding,
     Chip,
@@ -40,7 +42,6 @@ from icaht.core.record import (
     Medication,
     Moment,
     NextTherapy,
-    PatientRecord,
     StemCellBoost,
     Transfusion,
     Variant,

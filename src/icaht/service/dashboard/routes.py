@@ -33,7 +33,7 @@ from icaht.core.changes import against
 from icaht.core.checklist import ChecklistItem
 from icaht.core.course import Course
 from icaht.core.guidance import Recommendation, settings_used, sources
-from icaht.core.record import Observation
+from icaht.core.observation import Observation
 from icaht.core.rule import CATEGORIES, setting_description
 from icaht.core.rules import CATALOGUE
 from icaht.core.timeline import calendar_day
