@@ -22,7 +22,8 @@ from grading import AS_OF_DAY, cohort_folder
 
 from icaht.core import assessment as am
 from icaht.core.course import Course, day_of
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grade
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value
+from icaht.core.ctcae_worst import worst_grade
 from icaht.core.easix import easix, m_easix, simplified_easix
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore

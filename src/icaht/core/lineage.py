@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from icaht.core.course import Series
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit, worst_grades
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit
+from icaht.core.ctcae_worst import worst_grades
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import ANEMIA_TRANSFUSION_WITHIN_DAYS, HB_G2_FLOOR_G_PER_DL
