@@ -54,7 +54,7 @@ from results_log import add_row, commit_id
 import icaht
 from icaht.cohort.partitions import plan
 from icaht.cohort.results import cohort_row
-from icaht.core.icaht import grade_early_icaht
+from icaht.core.neutrophil_icaht import grade_early_icaht
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.icaht_criteria import (
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
@@ -64,7 +64,8 @@ from icaht.knowledge.icaht_criteria import (
     ICAHT_EARLY_PROFOUND_DURATION_GRADES,
     ICAHT_EARLY_SEVERE_DURATION_GRADES,
 )
-from icaht.knowledge.profile import IcahtSettings, load_profile
+from icaht.knowledge.profile import load_profile
+from icaht.knowledge.profile.grading import IcahtSettings
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

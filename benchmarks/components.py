@@ -22,12 +22,13 @@ from grading import AS_OF_DAY, cohort_folder
 
 from icaht.core import assessment as am
 from icaht.core.course import Course, day_of
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, worst_grade
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value
+from icaht.core.ctcae_worst import worst_grade
 from icaht.core.dependence import gcsf_dependence, transfusion_dependence
 from icaht.core.easix import easix, m_easix, simplified_easix
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore
-from icaht.core.icaht import grade_early_icaht, grade_late_icaht
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.record import Transfusion
 from icaht.core.recovery import recovery_phenotype
 from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht, platelet_recovery_day

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
 from benchmarks.service import one_year_patient  # noqa: E402
 
-from icaht.core.record import PatientRecord  # noqa: E402
+from icaht.core.patient_record import PatientRecord  # noqa: E402
 from icaht.service.app import create_app  # noqa: E402
 from icaht.service.settings import ServiceSettings  # noqa: E402
 from icaht.store.database import make_engine, upgrade  # noqa: E402

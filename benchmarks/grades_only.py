@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from icaht.core.kernel import Batch, grade_early, grade_late, icaht_scheme
-from icaht.knowledge.profile import IcahtSettings
+from icaht.core.grading_scheme import icaht_scheme
+from icaht.core.kernel import Batch, grade_early, grade_late
+from icaht.knowledge.profile.grading import IcahtSettings
 
 HERE = Path(__file__).resolve().parent
 DAYS = 101

@@ -9,7 +9,7 @@ from typing import Any
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
 from icaht.core.guidance import NotEvaluated, Recommendation
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.profile import Profile, load_profile
 

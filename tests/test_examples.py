@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from icaht.core.course import Course, course_from_record, day_of
+from icaht.core.patient_record import PatientRecord
 from icaht.core.record import (
     CrsEpisode,
     DiseaseStatus,
@@ -26,7 +27,6 @@ from icaht.core.record import (
     LastFollowUp,
     MarrowBiopsy,
     Medication,
-    PatientRecord,
     StemCellBoost,
     Transfusion,
 )

@@ -7,7 +7,7 @@ import json
 from pydantic import BaseModel
 
 from icaht.core.assessment import Assessment
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "patient-record.schema.json": PatientRecord,

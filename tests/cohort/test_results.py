@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -14,14 +13,14 @@ from icaht.cohort.results import (
     RESULTS_SCHEMA,
     cohort_row,
     default_as_of_day,
-    recovery_after_nadir,
     rows_table,
 )
 from icaht.core.assessment import assess
-from icaht.core.course import Course, Series, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.course import Course, course_from_record
+from icaht.core.patient_record import PatientRecord
 from icaht.io.inputs import load_courses
 from icaht.knowledge.profile import load_profile
+from icaht.report.rows import assessment_row
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].joinpath("examples").glob("*.json"))
 PROFILE = load_profile()
@@ -92,6 +91,17 @@ def test_row_reports_the_assessment_as_of_its_day(course: Course) -> None:
     rows_table([row])  # the row fits the schema
 
 
+@pytest.mark.parametrize("course", _courses(), ids=lambda c: c.facts.patient_id)
+def test_the_cohort_row_extends_the_grade_row(course: Course) -> None:
+    """One row type: every ``icaht grade`` column is in the cohort row with the same value, except
+    CAR-HEMATOTOX, whose total the results table keeps as whole points."""
+    row = cohort_row(course, 60, PROFILE)
+    graded = assessment_row(assess(course, 60, PROFILE, episodes=False))
+    total = graded.pop("car_hematotox")
+    assert row["car_hematotox"] == (None if total is None else round(float(total)))
+    assert {name: row[name] for name in graded} == graded
+
+
 def _record(
     observations: list[tuple[float, str, float, str]], events: list[dict[str, object]]
 ) -> Course:
@@ -152,22 +162,3 @@ def test_no_look_ahead() -> None:
     assert late["progression_day"] == 60
     assert late["death_day"] == 80
     assert late["anc_recovery_day"] == 40
-
-
-def _series(days: list[float], values: list[float]) -> Series:
-    d, v = np.array(days, dtype=np.float64), np.array(values, dtype=np.float64)
-    nan = np.full(d.size, np.nan)
-    return Series(d, v, nan, nan)
-
-
-def test_recovery_after_nadir() -> None:
-    series = _series([-3.4, 0.3, 3.3, 3.8, 8.3, 10.3, 12.4], [0.05, 2.0, 0.3, 0.1, 0.45, 0.6, 1.1])
-    # nadir 0.1 on day 3 (lowest value of the day; the pre-infusion 0.05 does not count);
-    # first later day above 0.5 is day 10
-    assert recovery_after_nadir(series, 365, 0.5) == (10, 0.1)
-    assert recovery_after_nadir(series, 9, 0.5) == (None, 0.1)  # follow-up ends before
-    # exactly at the threshold is not above it
-    assert recovery_after_nadir(_series([1.3, 5.3], [0.2, 0.5]), 365, 0.5) == (None, 0.2)
-    # never at or below the threshold: nothing to recover from
-    assert recovery_after_nadir(_series([1.3, 5.3], [0.8, 0.6]), 365, 0.5) == (None, 0.6)
-    assert recovery_after_nadir(Series.empty(), 365, 0.5) == (None, None)

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from icaht.core.icaht import IcahtResult
-from icaht.knowledge.profile import IcahtSettings, LateRule, TicahtSettings
+from icaht.knowledge.profile.grading import IcahtSettings, LateRule, TicahtSettings
 from icaht.simulate.patient import simulate_patient
 
 SEED = 20261201

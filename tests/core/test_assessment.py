@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icaht.core.assessment import assess
+from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile import load_profile
 
 PROFILE = load_profile()
@@ -147,3 +149,23 @@ def test_adding_later_data_never_changes_an_earlier_assessment(
         PROFILE,
     )
     assert before == after
+
+
+def test_the_assessment_keeps_the_course_it_was_computed_from() -> None:
+    """Presenters read the course known on the as-of day from the assessment (issue 19): it holds
+    what ``Course.until`` the end of that day gives, and is not part of the assessment's data."""
+    events = [
+        {"kind": "transfusion", "start": 20, "product": "platelets"},
+        {"kind": "transfusion", "start": 50, "product": "platelets"},
+    ]
+    course = course_from_record(_record([_obs(d, "anc", 0.3) for d in range(0, 60)], events))
+    a = assess(course, 30, PROFILE)
+    known = course.until(31.0)
+    assert a.known_course.events == known.events
+    assert [float(d) for d in a.known_course.series(Analyte.ANC).day] == list(range(0, 31))
+    text = a.model_dump_json()
+    back = Assessment.model_validate_json(text)
+    assert back == a  # compared by their fields
+    assert "known" not in text
+    with pytest.raises(ValueError, match="not kept"):
+        _ = back.known_course

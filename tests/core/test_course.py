@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from icaht.core.course import Course, Series, course_from_record, to_day
-from icaht.core.record import CrsEpisode, Medication, PatientRecord, Transfusion
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import CrsEpisode, Medication, Transfusion
 from icaht.errors import InputError
 from icaht.knowledge.analytes import Analyte
 

@@ -24,9 +24,8 @@ from icaht.core.ctcae import (
     code_label,
     grade_array,
     grade_value,
-    worst_grade,
-    worst_grades,
 )
+from icaht.core.ctcae_worst import worst_grade, worst_grades
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import CTCAE_CRITERIA
 

@@ -1,11 +1,12 @@
-"""Day-level machinery (icaht.core.daily): LIANG-ICAHT steps, via docs/evidence.md 3.1."""
+"""Day-level machinery (icaht.core.daily, day_grid, day_runs, day_text): LIANG-ICAHT steps, via
+docs/evidence.md 3.1."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from icaht.core import daily
+from icaht.core import daily, day_grid, day_runs, day_text
 
 
 def arr(*xs: float) -> np.ndarray:
@@ -38,9 +39,9 @@ def _series(
     max_gap: int = 7,
     round_decimals: int | None = None,
     carry_edges: int = 0,
-) -> daily.DaySeries:
+) -> day_grid.DaySeries:
     cal = np.array(days, dtype=np.int64)
-    return daily.day_series(
+    return day_grid.day_series(
         cal,
         np.array(values, dtype=np.float64),
         start_day=start,
@@ -64,8 +65,8 @@ def test_eight_missing_days_stay_missing_and_are_reported() -> None:
     """LIANG-ICAHT: gaps longer than 7 missing days stay missing (clinical-decisions 'Grading')."""
     s = _series([0, 9], [0.8, 0.0], start=0, end=9)
     assert np.isnan(s.values[1:9]).all()
-    assert s.gaps == (daily.Gap(1, 8, "internal"),)
-    caveats = daily.gap_caveats(s, "ANC")
+    assert s.gaps == (day_grid.Gap(1, 8, "internal"),)
+    caveats = day_text.gap_caveats(s, "ANC")
     assert caveats == [
         "gap of 8 days without ANC (day 1-8) not interpolated (limit 7 days): incomplete data"
     ]
@@ -77,10 +78,10 @@ def test_no_extrapolation_before_first_or_after_last_value() -> None:
     assert np.isnan(s.values[:3]).all()
     assert np.isnan(s.values[6:]).all()
     assert s.values[4] == pytest.approx(0.3)
-    assert s.gaps[0] == daily.Gap(0, 2, "leading")
-    assert s.gaps[-1] == daily.Gap(6, 20, "trailing")
+    assert s.gaps[0] == day_grid.Gap(0, 2, "leading")
+    assert s.gaps[-1] == day_grid.Gap(6, 20, "trailing")
     # leading 3 days <= limit: not reported; trailing 15 days: reported
-    assert len(daily.gap_caveats(s, "ANC")) == 1
+    assert len(day_text.gap_caveats(s, "ANC")) == 1
 
 
 def test_edge_carry_up_to_the_limit() -> None:
@@ -93,7 +94,7 @@ def test_edge_carry_up_to_the_limit() -> None:
     assert s.values.tolist()[6:] == [0.4] * 7
     assert s.carried_days() == [0, 1, 2, 6, 7, 8, 9, 10, 11, 12]
     assert s.gaps == ()
-    assert daily.carried_caveats(s, "ANC") == [
+    assert day_text.carried_caveats(s, "ANC") == [
         "ANC of day 3 carried back to day 0-2 (edge carry of the published method, LIANG-ICAHT)",
         "ANC of day 5 carried forward to day 6-12 (edge carry of the published method, "
         "LIANG-ICAHT)",
@@ -107,7 +108,7 @@ def test_edge_stretches_longer_than_the_carry_limit_stay_missing() -> None:
     assert np.isnan(s.values[:8]).all()
     assert np.isnan(s.values[11:]).all()
     assert s.carried_days() == []
-    assert s.gaps == (daily.Gap(0, 7, "leading"), daily.Gap(11, 18, "trailing"))
+    assert s.gaps == (day_grid.Gap(0, 7, "leading"), day_grid.Gap(11, 18, "trailing"))
 
 
 def test_interpolated_values_rounded_observed_not() -> None:
@@ -115,7 +116,7 @@ def test_interpolated_values_rounded_observed_not() -> None:
     s = _series([0, 2], [0.503, 0.505], start=0, end=2, round_decimals=2)
     assert s.values[0] == 0.503  # observed: untouched
     assert s.values[1] == 0.50  # interpolated 0.504 -> 0.50
-    assert daily.below(s.values, 0.5, "<=").tolist() == [False, True, False]
+    assert day_runs.below(s.values, 0.5, "<=").tolist() == [False, True, False]
 
 
 def test_window_restricts_values() -> None:
@@ -128,9 +129,9 @@ def test_window_restricts_values() -> None:
 def test_below_comparisons_at_the_threshold() -> None:
     """ICAHT uses "<=" (0.5 counts), T-ICAHT "<" (20 does not); clinical-reference 3.1, 3.4."""
     v = arr(0.5, 0.1 + 0.2, 20.0, 19.99, np.nan)
-    assert daily.below(v, 0.5, "<=").tolist() == [True, True, False, False, False]
-    assert daily.below(v, 0.3, "<=")[1]  # float noise: 0.30000000000000004 counts as 0.3
-    assert daily.below(v, 20.0, "<").tolist() == [True, True, False, True, False]
+    assert day_runs.below(v, 0.5, "<=").tolist() == [True, True, False, False, False]
+    assert day_runs.below(v, 0.3, "<=")[1]  # float noise: 0.30000000000000004 counts as 0.3
+    assert day_runs.below(v, 20.0, "<").tolist() == [True, True, False, True, False]
 
 
 def test_runs_and_joining_gap_of_two_joined_three_not() -> None:
@@ -139,29 +140,29 @@ def test_runs_and_joining_gap_of_two_joined_three_not() -> None:
     mask[2:5] = True  # 2-4
     mask[7:9] = True  # 7-8: gap of 2 days (5, 6) -> joined
     mask[12:14] = True  # 12-13: gap of 3 days (9, 10, 11) -> separate
-    s, e = daily.runs(mask)
+    s, e = day_runs.runs(mask)
     assert s.tolist() == [2, 7, 12]
     assert e.tolist() == [4, 8, 13]
-    js, je = daily.join_runs(s, e, 2)
+    js, je = day_runs.join_runs(s, e, 2)
     assert js.tolist() == [2, 12]
     assert je.tolist() == [8, 13]
-    assert daily.run_duration(js, je, "longest_run")[0] == 7
-    assert daily.run_duration(js, je, "cumulative")[0] == 9
+    assert day_runs.run_duration(js, je, "longest_run")[0] == 7
+    assert day_runs.run_duration(js, je, "cumulative")[0] == 9
 
 
 def test_runs_edges() -> None:
     """Runs touching both ends of the grid are found (LIANG-ICAHT exceedances)."""
     mask = np.array([True, True, False, True], dtype=np.bool_)
-    s, e = daily.runs(mask)
+    s, e = day_runs.runs(mask)
     assert s.tolist() == [0, 3]
     assert e.tolist() == [1, 3]
-    assert daily.runs(np.zeros(0, dtype=np.bool_))[0].size == 0
+    assert day_runs.runs(np.zeros(0, dtype=np.bool_))[0].size == 0
 
 
 def test_grade_for_duration_table() -> None:
     """ICAHT Table 1 <=0.5 row: 1-6 G1, 7-13 G2, 14-30 G3, >= 31 G4 (clinical-reference 3.1)."""
     table = ((1, 1), (7, 2), (14, 3), (31, 4))
-    got = [daily.grade_for_duration(d, table) for d in (0, 1, 6, 7, 13, 14, 30, 31)]
+    got = [day_runs.grade_for_duration(d, table) for d in (0, 1, 6, 7, 13, 14, 30, 31)]
     assert got == [0, 1, 1, 2, 2, 3, 3, 4]
 
 

@@ -17,8 +17,9 @@ import pytest
 
 from icaht.core.course import Course, course_from_record
 from icaht.core.dependence import gcsf_days, gcsf_dependence, transfusion_dependence
-from icaht.core.record import PatientRecord
-from icaht.knowledge.profile import GcsfSettings, SeveritySettings, TransfusionSettings
+from icaht.core.patient_record import PatientRecord
+from icaht.knowledge.profile.management import SeveritySettings
+from icaht.knowledge.profile.supportive_care import GcsfSettings, TransfusionSettings
 
 DEFAULT_TRANSFUSION = TransfusionSettings()
 DEFAULT_GCSF = GcsfSettings()

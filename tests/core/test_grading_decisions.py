@@ -10,10 +10,11 @@ import numpy as np
 from tests.rule_helpers import assessment_of, daily, record
 
 from icaht.core.assessment import Assessment
-from icaht.core.icaht import grade_early_icaht
 from icaht.core.lineage import LineageStatus
-from icaht.core.record import PatientRecord
-from icaht.knowledge.profile import IcahtSettings, load_profile
+from icaht.core.neutrophil_icaht import grade_early_icaht
+from icaht.core.patient_record import PatientRecord
+from icaht.knowledge.profile import load_profile
+from icaht.knowledge.profile.grading import IcahtSettings
 
 SEED = load_profile("seed-2023")
 

@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
 
-from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
-from icaht.knowledge.profile import IcahtSettings
+from icaht.core.icaht import IcahtResult
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
+from icaht.knowledge.profile.grading import IcahtSettings
 
 DEFAULT = IcahtSettings()
 CUMULATIVE = IcahtSettings(duration_method="cumulative")

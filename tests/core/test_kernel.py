@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from tests.core.grading_cases import Case, cases, load_expected, summary
 
-from icaht.core.icaht import grade_early_icaht, grade_late_icaht, window_result
-from icaht.core.kernel import Batch, GradingScheme, grade_window, icaht_scheme, ticaht_scheme
+from icaht.core.grading_scheme import GradingScheme, icaht_scheme, ticaht_scheme
+from icaht.core.icaht import window_result
+from icaht.core.kernel import Batch, grade_window
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht
 
 ALL = list(cases())

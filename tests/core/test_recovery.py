@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.series_helpers import ANY_DAYS, ANY_VALUES
 
-from icaht.core.recovery import PhenotypeResult, recovery_phenotype
-from icaht.knowledge.profile import RecoveryPhenotypeSettings
+from icaht.core.course import Series
+from icaht.core.recovery import PhenotypeResult, recovery_after_nadir, recovery_phenotype
+from icaht.knowledge.profile.grading import RecoveryPhenotypeSettings
 
 DEFAULT = RecoveryPhenotypeSettings()  # window_end_day = 60
 
@@ -139,3 +140,22 @@ def test_fall_before_day_22_lasting_past_it_counts_as_second_dip() -> None:
     r = phenotype(days, values)
     assert r.phenotype == "intermittent"
     assert (r.first_recovery_day, r.second_dip_day) == (11, 22)
+
+
+def _series(days: list[float], values: list[float]) -> Series:
+    d, v = np.array(days, dtype=np.float64), np.array(values, dtype=np.float64)
+    nan = np.full(d.size, np.nan)
+    return Series(d, v, nan, nan)
+
+
+def test_recovery_after_nadir() -> None:
+    series = _series([-3.4, 0.3, 3.3, 3.8, 8.3, 10.3, 12.4], [0.05, 2.0, 0.3, 0.1, 0.45, 0.6, 1.1])
+    # nadir 0.1 on day 3 (lowest value of the day; the pre-infusion 0.05 does not count);
+    # first later day above 0.5 is day 10
+    assert recovery_after_nadir(series, 365, 0.5) == (10, 0.1)
+    assert recovery_after_nadir(series, 9, 0.5) == (None, 0.1)  # follow-up ends before
+    # exactly at the threshold is not above it
+    assert recovery_after_nadir(_series([1.3, 5.3], [0.2, 0.5]), 365, 0.5) == (None, 0.2)
+    # never at or below the threshold: nothing to recover from
+    assert recovery_after_nadir(_series([1.3, 5.3], [0.8, 0.6]), 365, 0.5) == (None, 0.6)
+    assert recovery_after_nadir(Series.empty(), 365, 0.5) == (None, None)

@@ -11,7 +11,7 @@ from typing import Any
 from tests.rule_helpers import SEED, daily, record
 
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.severity import gcsf_refractory, persistent_severe_neutropenia, severe_lineages
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

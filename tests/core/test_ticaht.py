@@ -18,7 +18,7 @@ from icaht.core.ticaht import (
     grade_late_ticaht,
     platelet_recovery_day,
 )
-from icaht.knowledge.profile import LateRule, TicahtSettings
+from icaht.knowledge.profile.grading import LateRule, TicahtSettings
 
 DEFAULT = TicahtSettings()
 LONGEST = TicahtSettings(duration_method="longest_run")

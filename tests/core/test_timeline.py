@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.timeline import (
     as_of_cut,
     baseline_value,
@@ -25,7 +25,7 @@ from icaht.core.timeline import (
     jain_phase,
 )
 from icaht.knowledge.analytes import Analyte
-from icaht.knowledge.profile import BaselineSettings
+from icaht.knowledge.profile.grading import BaselineSettings
 
 INFUSION = date(2024, 3, 20)
 

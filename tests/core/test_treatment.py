@@ -18,13 +18,9 @@ from typing import Any
 import pytest
 from tests.rule_helpers import SEED, record
 
-from icaht.core.course import course_from_record
-from icaht.core.treatment import (
-    LineageResponse,
-    TpoRaResponse,
-    Treatments,
-    track_treatments,
-)
+from icaht.core.course import Course, course_from_record
+from icaht.core.tpo_ra_response import LineageResponse, TpoRaResponse
+from icaht.core.treatment import Treatments, track_treatments
 from icaht.io.records import load_course
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,7 +44,12 @@ def track(
     patient: dict[str, Any] | None = None,
 ) -> Treatments:
     rec = record(patient=patient, labs=labs or [], events=events)
-    return track_treatments(course_from_record(rec), day, SEED)
+    return _tracked(course_from_record(rec), day)
+
+
+def _tracked(course: Course, day: int) -> Treatments:
+    """The treatments as tracked for an assessment as of ``day`` (the course known by then)."""
+    return track_treatments(course.until(day + 1.0), day, SEED)
 
 
 def response_of(
@@ -370,17 +371,17 @@ def test_scaldaferri_transfusion_independence_about_40_days_into_eltrombopag() -
     independence 40 days later (about day 370). Last platelet transfusion day 357 (+14) and last
     RBC day 343 (+28) give day 371, 41 days into therapy; platelets > 20 on days 364, 371, 378."""
     course = load_course(EXAMPLES / "scaldaferri.json")
-    before = track_treatments(course, 370, SEED).tpo_ra_response
+    before = _tracked(course, 370).tpo_ra_response
     assert before is not None
     assert before.transfusion_independent is False
-    r = track_treatments(course, 400, SEED).tpo_ra_response
+    r = _tracked(course, 400).tpo_ra_response
     assert r is not None
     assert r.first_dose_day == 330
     assert r.transfusion_independent_day == 371
     assert r.transfusion_independent_day - r.first_dose_day == 41
     assert lineage(r, "platelets").met_day == 378
     assert r.response_day == 371
-    (elt,) = [c for c in track_treatments(course, 400, SEED).courses if c.drug == "eltrombopag"]
+    (elt,) = [c for c in _tracked(course, 400).courses if c.drug == "eltrombopag"]
     assert elt.steps[0].normalised_dose == 50
     assert elt.active
 
@@ -466,13 +467,13 @@ def test_scaldaferri_partial_response_at_transfusion_independence() -> None:
     transfusion of days 317-330 against none in days 358-371 is a partial response on day 371,
     before the platelet criterion of Beyar-Katz (day 378)."""
     course = load_course(EXAMPLES / "scaldaferri.json")
-    before = track_treatments(course, 370, SEED).tpo_ra_response
+    before = _tracked(course, 370).tpo_ra_response
     assert before is not None
     assert before.partial.met is False
-    r = track_treatments(course, 371, SEED).tpo_ra_response
+    r = _tracked(course, 371).tpo_ra_response
     assert r is not None
     assert r.partial.by_transfusions is True
     assert (r.partial.transfusions_before, r.partial.transfusions_recent) == (1, 0)
-    later = track_treatments(course, 378, SEED).tpo_ra_response
+    later = _tracked(course, 378).tpo_ra_response
     assert later is not None
     assert later.platelet_response_day == 378

@@ -12,7 +12,7 @@ import pytest
 
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.knowledge.profile import load_profile
 from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.chart.lanes import LABEL_CHAR_PX, LABEL_PLOT_PX, label_rows

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.dashboard.conftest import Site
 
-from icaht.core.record import Observation, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_record import PatientRecord
 from icaht.store.corrections import correct_observation
 from icaht.store.patients import import_records
 from icaht.store.reading import list_observations

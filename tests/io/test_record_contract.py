@@ -21,7 +21,8 @@ from tests.rule_helpers import daily, fired
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import iter_ndjson_records, read_bundle, write_bundle, write_ndjson
 from icaht.io.fhir.writer import record_resources

@@ -16,7 +16,8 @@ from tests.service.conftest import EXAMPLES, Service
 from tests.service.test_cds_hooks import KEY_OF
 
 from icaht.core.course import course_from_record
-from icaht.core.record import MAX_DAY_RANGE, PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MAX_DAY_RANGE
 from icaht.core.timeline import calendar_day
 from icaht.io.fhir.cards import SUMMARY_CODE
 from icaht.io.fhir.options import site_today

@@ -19,15 +19,8 @@ import pytest
 
 from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
-from icaht.core.record import (
-    CrsEpisode,
-    Death,
-    DiseaseStatus,
-    IcansEpisode,
-    Infection,
-    Medication,
-    PatientRecord,
-)
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import CrsEpisode, Death, DiseaseStatus, IcansEpisode, Infection, Medication
 from icaht.knowledge.drugs import TPO_RA
 from icaht.knowledge.profile import load_profile
 from icaht.simulate import simulate_records

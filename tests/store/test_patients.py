@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError
 from icaht.io.records import read_record
 from icaht.knowledge.profile import load_profile

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from icaht.core.record import Observation, PatientFacts
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
 from icaht.io.records import read_record
 from icaht.store.corrections import correct_event, correct_observation
 from icaht.store.facts import update_facts

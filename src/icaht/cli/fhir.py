@@ -24,7 +24,7 @@ from icaht.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from icaht.core.record import PatientRecord
+    from icaht.core.patient_record import PatientRecord
     from icaht.io.fhir.import_report import ImportReport
 
 fhir_app = command_group("FHIR R4: export records and assessments.")

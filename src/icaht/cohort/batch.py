@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from icaht.cohort.results import cohort_row, rows_table
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.records import read_record
 from icaht.io.tabular import (

@@ -36,17 +36,15 @@ from icaht.errors import InputError, Problem
 from icaht.io.detect import is_bundle_file
 from icaht.io.long_table import LongTable, Rewritten
 from icaht.knowledge.profile import Profile, load_profile
-from icaht.report.rows import assessment_row, grades_row
-
-Row = dict[str, object]
+from icaht.report.rows import ResultRow, assessment_row, grades_row
 
 
-def full_row(course: Course, as_of: Moment | None, profile: Profile) -> Row:
+def full_row(course: Course, as_of: Moment | None, profile: Profile) -> ResultRow:
     """The row of a full assessment (rules run; no episodes: a row needs none)."""
     return assessment_row(assess(course, as_of, profile, episodes=False))
 
 
-def grade_only_row(course: Course, as_of: Moment | None, profile: Profile) -> Row:
+def grade_only_row(course: Course, as_of: Moment | None, profile: Profile) -> ResultRow:
     """The grade columns only: the graders run, the rules do not."""
     context = RuleContext.as_of(course, as_of, profile)
     label = f"{profile.name}@{profile.version}"
@@ -59,7 +57,7 @@ def grade_only_row(course: Course, as_of: Moment | None, profile: Profile) -> Ro
 class Graded:
     """One partition graded: its rows, the problems that kept patients out, patients seen."""
 
-    rows: list[Row]
+    rows: list[ResultRow]
     problems: list[Problem] = field(default_factory=list)
     patients: int = 0
 
@@ -74,7 +72,7 @@ def _graded(
     partition: Partition,
     as_of: Moment | None,
     profile: Profile,
-    row: Callable[[Course, Moment | None, Profile], Row],
+    row: Callable[[Course, Moment | None, Profile], ResultRow],
 ) -> Graded:
     courses, rejections, patients = partition.load()
     rows = [row(course, as_of, profile) for course in courses]
@@ -201,7 +199,7 @@ def grade(
     return GradeSummary(out, done, source.strategy, warning)
 
 
-def _header(handle: Any, row: Row) -> csv.DictWriter[str]:
+def _header(handle: Any, row: ResultRow) -> csv.DictWriter[str]:
     writer = csv.DictWriter(handle, fieldnames=list(row))
     writer.writeheader()
     return writer

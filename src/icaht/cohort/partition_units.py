@@ -28,7 +28,7 @@ from icaht.cohort.batch import (
 )
 from icaht.cohort.scatter import ROW_COLUMN
 from icaht.core.course import Course
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.io.tabular import read_table
 
 Loaded = tuple[list[Course], list[Rejection], int]

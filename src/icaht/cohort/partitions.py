@@ -71,7 +71,7 @@ from icaht.cohort.row_groups import (
     row_groups,
 )
 from icaht.cohort.scatter import Progress, csv_options, hash_bucket, range_bucket, scatter
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.tabular import find_table, is_tabular_folder
 

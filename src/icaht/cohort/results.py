@@ -26,10 +26,11 @@ Columns (types in :data:`RESULTS_SCHEMA`; null = not known or not applicable):
 * ``phenotype``: quick, intermittent, aplastic or undetermined;
 * ``ctcae_<lineage>_<phase>``: worst CTCAE v5 grade in the Jain phase (early < day 30,
   prolonged 30-90, late > 90); -1 = grade 0 or 1 (no lab LLN to tell them apart), null = no value;
-* ``anc_recovery_day``/``anc_nadir``: see :func:`recovery_after_nadir` (ANC > 0.5 x10^9/L after
-  the nadir, day 0 to the end of follow-up); ``platelet_recovery_day`` as the Assessment (first
-  of 3 consecutive days >= 20 x10^9/L without platelet transfusion for 7 days, T-ICAHT) and
-  ``platelet_nadir`` (lowest daily platelet count, day 0 to the end of follow-up);
+* ``anc_recovery_day``/``anc_nadir``: ``Assessment.anc_recovery`` (ANC > 0.5 x10^9/L after the
+  nadir, day 0 to the end of follow-up: :func:`icaht.core.recovery.recovery_after_nadir`);
+  ``platelet_recovery_day`` as the Assessment (first of 3 consecutive days >= 20 x10^9/L without
+  platelet transfusion for 7 days, T-ICAHT) and ``platelet_nadir`` (``Assessment.platelet_nadir``:
+  lowest daily platelet count, day 0 to the end of follow-up);
 * ``gcsf_used``, ``rbc_transfusions``, ``platelet_transfusions``: G-CSF ever given, transfusion
   events, by the as-of day;
 * ``tpo_ra_*``: the Beyar-Katz response of the Assessment (drugs, first dose day, days on,
@@ -44,15 +45,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from icaht.core.assessment import Assessment, assess, recommendation_ids
-from icaht.core.course import Course, Series, day_of
-from icaht.core.daily import daily_minimum, prepare
+from icaht.core.course import Course, day_of
+from icaht.core.patient_facts import PatientFacts
 from icaht.core.record import (
     CrsEpisode,
     Death,
@@ -62,20 +61,16 @@ from icaht.core.record import (
     Transfusion,
 )
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import LineageResponse
-from icaht.knowledge.analytes import Analyte
+from icaht.core.tpo_ra_response import LineageResponse
 from icaht.knowledge.drugs import GCSF
-from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
 from icaht.knowledge.profile import Profile
+from icaht.report.rows import ResultRow, assessment_row
 
 #: Project default: the default as-of day is the end of follow-up, at most one year after infusion.
 DEFAULT_HORIZON_DAY = 365
 #: The guidance checkpoints (day 30: end of the early ICAHT window, ICAHT 2023; day 90: end of the
 #: Jain prolonged phase, Jain 2023).
 CHECKPOINT_DAYS = (30, 90)
-#: ANC recovery threshold for ``anc_recovery_day``: ANC > 0.5 x10^9/L, the upper bound of the
-#: ICAHT "<= 0.5" neutropenia band (Rejeski, Blood 2023).
-ANC_RECOVERY_THRESHOLD_10E9_PER_L = ANC_SEVERE_10E9_PER_L
 
 LINEAGE_KEYS = ("neutrophils", "platelets", "hemoglobin", "white_cells", "lymphocytes")
 PHASES = ("early", "prolonged", "late")
@@ -172,66 +167,56 @@ def _rule_ids(assessment: Assessment) -> str:
     return ";".join(r.rule_id for r in assessment.recommendations)
 
 
-def recovery_after_nadir(
-    series: Series, end_day: int, threshold: float
-) -> tuple[int | None, float | None]:
-    """(first calendar day with a value > ``threshold`` after the nadir, nadir value).
-
-    Values from day 0 through calendar day ``end_day`` (the end of follow-up), lowest value per
-    calendar day as for the ICAHT grading (LIANG-ICAHT). The nadir is the lowest daily value (its
-    first day); recovery is the first later day whose lowest value is above ``threshold``. No
-    recovery day when the nadir is already above the threshold (nothing to recover from) or when
-    no later day is above it by the end of follow-up.
-    """
-    if end_day < 0 or not len(series):
-        return None, None
-    post = series.between(0.0, float(end_day + 1))
-    prepared = prepare(post.day, post.value, float(end_day + 1))
-    days, minima = daily_minimum(prepared.days, prepared.values)
-    if not days.size:
-        return None, None
-    nadir_at = int(np.argmin(minima))
-    nadir = float(minima[nadir_at])
-    if nadir > threshold:
-        return None, nadir
-    above = np.flatnonzero(minima[nadir_at + 1 :] > threshold)
-    if not above.size:
-        return None, nadir
-    return int(days[nadir_at + 1 + int(above[0])]), nadir
-
-
 def _car_hematotox_total(total: float | None) -> int | None:
     return None if total is None else round(total)
 
 
-def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[str, Any]:
-    """One results row for one patient (columns: :data:`RESULTS_SCHEMA`).
+def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> ResultRow:
+    """One results row for one patient (columns: :data:`RESULTS_SCHEMA`): the
+    :func:`icaht.report.rows.assessment_row` of the assessment as of the day, with the cohort's
+    own columns (demographics, events, recovery, support, TPO-RA response, checkpoints).
 
     ``as_of_day`` None means the patient's default (:func:`default_as_of_day`). Pure: the same
     course, day and profile always give the same row.
     """
     day = default_as_of_day(course) if as_of_day is None else as_of_day
     main = assess(course, day, profile, episodes=False)
+    row = assessment_row(main)
+    row.update(_patient_columns(course.facts))
+    row.update(_event_columns(main.known_course))
+    row["car_hematotox"] = _car_hematotox_total(main.scores.car_hematotox.total)
+    row["anc_recovery_day"], row["anc_nadir"] = main.anc_recovery
+    row["platelet_nadir"] = main.platelet_nadir
+    _tpo_ra_columns(main, row)
     at = {
         c: _rule_ids(main) if c == day else ";".join(recommendation_ids(course, c, profile))
         for c in CHECKPOINT_DAYS
         if c <= day
     }
-    known = course.until(float(day + 1))
-    facts = course.facts
-    row: dict[str, Any] = {
+    row["recommendations_day30"] = at.get(30)
+    row["recommendations_day90"] = at.get(90)
+    return row
+
+
+def _patient_columns(facts: PatientFacts) -> ResultRow:
+    """Identity and demographics."""
+    domain = facts.costimulatory_domain
+    return {
         "patient_id": facts.patient_id,
         "age_years": facts.age_years,
         "sex": facts.sex.value,
         "diagnosis": facts.diagnosis,
         "product": facts.product,
         "target": facts.target,
-        "costimulatory_domain": (
-            None if facts.costimulatory_domain is None else facts.costimulatory_domain.value
-        ),
-        "as_of_day": main.as_of_day,
-        "follow_up_end_day": main.follow_up_end_day,
-        "follow_up_end_reason": main.follow_up_end_reason,
+        "costimulatory_domain": None if domain is None else domain.value,
+    }
+
+
+def _event_columns(known: Course) -> ResultRow:
+    """What is on file by the as-of day: death, progression, latest lab, CRS/ICANS grades,
+    G-CSF and transfusions."""
+    transfusions = known.of_kind(Transfusion)
+    return {
         "death_day": _first_day(day_of(e.start) for e in known.of_kind(Death)),
         "progression_day": _first_day(
             day_of(e.start) for e in known.of_kind(DiseaseStatus) if e.status in ("pd", "relapse")
@@ -239,41 +224,13 @@ def cohort_row(course: Course, as_of_day: int | None, profile: Profile) -> dict[
         "last_observation_day": _last_observation_day(known),
         "crs_max_grade": _max_grade(e.grade for e in known.of_kind(CrsEpisode)),
         "icans_max_grade": _max_grade(e.grade for e in known.of_kind(IcansEpisode)),
+        "gcsf_used": any(m.drug in GCSF for m in known.of_kind(Medication)),
+        "rbc_transfusions": sum(1 for t in transfusions if t.product == "rbc"),
+        "platelet_transfusions": sum(1 for t in transfusions if t.product == "platelets"),
     }
-    ht = main.scores.car_hematotox
-    row["car_hematotox"] = _car_hematotox_total(ht.total)
-    row["car_hematotox_risk"] = ht.category
-    row["car_hematotox_missing"] = ";".join(ht.missing)
-    for name in GRADES:
-        result = getattr(main, name)
-        row[name] = result.grade
-        row[f"{name}_provisional"] = result.provisional
-        row[f"{name}_lower_bound"] = result.lower_bound
-    row["phenotype"] = main.phenotype.phenotype
-    for status in main.lineages:
-        key = status.lineage.replace(" ", "_")
-        for phase in PHASES:
-            row[f"ctcae_{key}_{phase}"] = status.worst_ctcae_by_phase.get(phase)
-    end = main.follow_up_end_day
-    row["anc_recovery_day"], row["anc_nadir"] = recovery_after_nadir(
-        known.series(Analyte.ANC), end, ANC_RECOVERY_THRESHOLD_10E9_PER_L
-    )
-    row["platelet_recovery_day"] = main.platelet_recovery_day
-    row["platelet_nadir"] = recovery_after_nadir(known.series(Analyte.PLATELETS), end, 0.0)[1]
-    transfusions = known.of_kind(Transfusion)
-    row["gcsf_used"] = any(m.drug in GCSF for m in known.of_kind(Medication))
-    row["rbc_transfusions"] = sum(1 for t in transfusions if t.product == "rbc")
-    row["platelet_transfusions"] = sum(1 for t in transfusions if t.product == "platelets")
-    _tpo_ra_columns(main, row)
-    row["recommendations_day30"] = at.get(30)
-    row["recommendations_day90"] = at.get(90)
-    row["recommendations"] = _rule_ids(main)
-    row["not_evaluated"] = ";".join(r.rule_id for r in main.not_evaluated)
-    row["profile"] = f"{main.profile_name}@{main.profile_version}"
-    return row
 
 
-def _tpo_ra_columns(main: Assessment, row: dict[str, Any]) -> None:
+def _tpo_ra_columns(main: Assessment, row: ResultRow) -> None:
     tpo = main.treatments.tpo_ra_response
     if tpo is None:
         row.update(
@@ -308,7 +265,7 @@ def _tpo_ra_columns(main: Assessment, row: dict[str, Any]) -> None:
     row["tpo_ra_complete_resolution_day"] = tpo.complete_resolution_day
 
 
-def rows_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+def rows_table(rows: Sequence[ResultRow]) -> pa.Table:
     """Rows as an Arrow table with :data:`RESULTS_SCHEMA` (column order and types fixed)."""
     return pa.Table.from_pylist(list(rows), schema=RESULTS_SCHEMA)
 

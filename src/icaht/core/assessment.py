@@ -5,13 +5,20 @@ Composes the graders (CTCAE v5, EHA/EBMT ICAHT, T-ICAHT), the recovery phenotype
 G-CSF dependence, the risk scores (CAR-HEMATOTOX, EASIX family, HScore), the tracked treatments,
 the recommendations of the rule catalogue and data-quality findings.
 "Cannot evaluate" is always a result with a reason, never an exception.
+
+The assessment also keeps the course as known on the as-of day (:attr:`Assessment.known_course`,
+not part of its data: not serialised, not in its JSON Schema, not compared), so presenters show
+the events, charts and tallies the assessment was computed from instead of cutting the course
+again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from icaht import __version__
 from icaht.core.checklist import ChecklistItem, checklist
@@ -22,7 +29,11 @@ from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fi
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus
 from icaht.core.record import Moment
-from icaht.core.recovery import PhenotypeResult
+from icaht.core.recovery import (
+    ANC_RECOVERY_THRESHOLD_10E9_PER_L,
+    PhenotypeResult,
+    recovery_after_nadir,
+)
 from icaht.core.rule_context import RuleContext
 from icaht.core.score_panel import Scores
 from icaht.core.timeline import IcahtWindow, JainPhase, calendar_day, icaht_window, jain_phase
@@ -36,6 +47,20 @@ class DataQualityFinding(BaseModel):
     code: str
     message: str
     analyte: Analyte | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class _Known:
+    """The course an assessment was computed from (None when the assessment was read back from
+    JSON). An input, not a result: every holder equals every other, so two assessments compare by
+    their fields only."""
+
+    course: Course | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Known)
+
+    __hash__ = object.__hash__
 
 
 class Assessment(BaseModel):
@@ -67,6 +92,33 @@ class Assessment(BaseModel):
     checklist: list[ChecklistItem]
     not_evaluated: list[NotEvaluated]
     data_quality: list[DataQualityFinding]
+    _known: _Known = PrivateAttr(default_factory=_Known)
+
+    @property
+    def known_course(self) -> Course:
+        """The course as known on the as-of day (``Course.until`` the end of the as-of day, or the
+        as-of time): what this assessment was computed from. Only on an assessment made by
+        :func:`assess`; ValueError on one read back from JSON."""
+        course = self._known.course
+        if course is None:
+            raise ValueError("this assessment was not made by assess(): its course is not kept")
+        return course
+
+    @cached_property
+    def anc_recovery(self) -> tuple[int | None, float | None]:
+        """(ANC recovery day, ANC nadir) from day 0 to the end of follow-up: the first day with ANC
+        > 0.5 x10^9/L after the nadir (:func:`icaht.core.recovery.recovery_after_nadir`)."""
+        return recovery_after_nadir(
+            self.known_course.series(Analyte.ANC),
+            self.follow_up_end_day,
+            ANC_RECOVERY_THRESHOLD_10E9_PER_L,
+        )
+
+    @cached_property
+    def platelet_nadir(self) -> float | None:
+        """The lowest daily platelet count from day 0 to the end of follow-up."""
+        series = self.known_course.series(Analyte.PLATELETS)
+        return recovery_after_nadir(series, self.follow_up_end_day, 0.0)[1]
 
 
 def _data_quality(lineages: list[LineageStatus], as_of_day: int) -> list[DataQualityFinding]:
@@ -115,7 +167,7 @@ def assess(
     as_of_day = context.as_of_day
     end_day, end_reason = context.follow_up_end
     lineages = list(context.lineages.values())
-    return Assessment(
+    assessment = Assessment(
         patient_id=course.facts.patient_id,
         as_of_day=as_of_day,
         icaht_version=__version__,
@@ -142,6 +194,8 @@ def assess(
         not_evaluated=not_evaluated,
         data_quality=_data_quality(lineages, as_of_day),
     )
+    assessment._known = _Known(context.course)
+    return assessment
 
 
 def recommendation_ids(course: Course, as_of: Moment | None, profile: Profile) -> list[str]:

@@ -15,7 +15,9 @@ from typing import TypeVar, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from icaht.core.record import Event, Moment, PatientFacts, PatientRecord
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event, Moment
 from icaht.core.units import (
     ANALYTE_ORDER,
     NormalisedObservations,

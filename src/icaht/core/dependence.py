@@ -23,12 +23,14 @@ from pydantic import BaseModel, computed_field
 
 from icaht.core.course import Course, day_of
 from icaht.core.frozen import FROZEN as _FROZEN
-from icaht.core.record import Medication, Stream, Transfusion
+from icaht.core.patient_facts import Stream
+from icaht.core.record import Medication, Transfusion
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.drugs import GCSF
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
-from icaht.knowledge.profile import GcsfSettings, SeveritySettings, TransfusionSettings
+from icaht.knowledge.profile.management import SeveritySettings
+from icaht.knowledge.profile.supportive_care import GcsfSettings, TransfusionSettings
 
 
 class SupportStatus(BaseModel):

@@ -1,11 +1,12 @@
 """The columnar window-grading kernel: early and late ICAHT and T-ICAHT of many patients at once.
 
-One algorithm, driven by a :class:`GradingScheme` (analyte, comparison, thresholds with their
-duration tables, interpolation and joining limits, late depth bands and late rule), grades a
-:class:`Batch`: the patients' observations concatenated patient after patient with offsets, each
-with its end of usable follow-up. The steps are those of the published automated method
-(LIANG-ICAHT; docs/evidence.md 3.1, docs/decisions.md "Grading") on concatenated numpy arrays
-(:mod:`icaht.core.daily`): lowest value per calendar day, the day grid with interpolation over
+One algorithm, driven by a :class:`~icaht.core.grading_scheme.GradingScheme` (analyte,
+comparison, thresholds with their duration tables, interpolation and joining limits, late depth
+bands and late rule), grades a :class:`Batch`: the patients' observations concatenated patient
+after patient with offsets, each with its end of usable follow-up. The steps are those of the
+published automated method (LIANG-ICAHT; docs/evidence.md 3.1, docs/decisions.md "Grading") on
+concatenated numpy arrays (:mod:`icaht.core.daily`, :mod:`icaht.core.day_grid`,
+:mod:`icaht.core.day_runs`): lowest value per calendar day, the day grid with interpolation over
 short gaps and edge carry, runs under each threshold joined across short gaps, durations and
 their grades, the early no-recovery rule, and the late depth grade under the non-transient rule.
 
@@ -17,7 +18,6 @@ no second implementation.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,44 +27,22 @@ from icaht.core.daily import (
     BoolArray,
     Comparison,
     DailyBatch,
-    DurationMethod,
     FloatArray,
-    GridBatch,
     IntArray,
     PreparedBatch,
-    RunsBatch,
-    below,
     daily_minimum_batch,
-    day_series_batch,
-    grades_for_durations,
     prepare_batch,
     segment_ids,
-    threshold_label,
-    threshold_runs_batch,
 )
+from icaht.core.day_grid import GridBatch, day_series_batch
+from icaht.core.day_runs import RunsBatch, below, grades_for_durations, threshold_runs_batch
+from icaht.core.day_text import threshold_label
+from icaht.core.grading_scheme import DurationRow, GradingScheme
 from icaht.knowledge.icaht_criteria import (
-    ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
-    ANC_LATE_CONFIRM_MAX_10E9_PER_L,
-    ANC_PROFOUND_10E9_PER_L,
-    ANC_SEVERE_10E9_PER_L,
     EARLY_WINDOW_END_DAY,
     EARLY_WINDOW_START_DAY,
-    ICAHT_COMPARISON,
-    ICAHT_EARLY_PROFOUND_DURATION_GRADES,
-    ICAHT_EARLY_SEVERE_DURATION_GRADES,
-    ICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
     LATE_WINDOW_START_DAY,
-    PLT_LATE_MILD_10E9_PER_L,
-    PLT_PROFOUND_10E9_PER_L,
-    PLT_SEVERE_10E9_PER_L,
-    TICAHT_COMPARISON,
-    TICAHT_EARLY_SEVERE_DURATION_GRADES,
-    TICAHT_INTERPOLATION_MAX_GAP_DAYS,
-    TICAHT_JOIN_GAP_DAYS,
-    TICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
-    TICAHT_PROFOUND_DURATION_GRADES,
 )
-from icaht.knowledge.profile import IcahtSettings, LateRule, TicahtSettings
 
 Window = Literal["early", "late"]
 #: ``WindowGrades.status``: graded, end of follow-up not a number, window not reached, no value.
@@ -72,110 +50,6 @@ GRADED, END_NOT_A_NUMBER, NOT_REACHED, NO_VALUE = 0, 1, 2, 3
 #: ``WindowGrades.rule4`` (early no-recovery rule): not met, recovery unknown (last value too
 #: far before the window end), met but the window is still open, applied (grade 4).
 RULE4_NONE, RULE4_UNKNOWN, RULE4_ONGOING, RULE4_APPLIED = 0, 1, 2, 3
-
-
-@dataclass(frozen=True, slots=True)
-class DurationRow:
-    """A row of a duration table: days under ``threshold`` and the grade they reach."""
-
-    threshold: float
-    table: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class GradingScheme:
-    """Everything that makes ICAHT and T-ICAHT differ; the algorithm is the same.
-
-    ``early_rows`` are ordered shallow first (the first row is the one of the early no-recovery
-    rule). ``late_row``, when set, lifts a late grade in the deepest band by its duration on the
-    day grid (T-ICAHT: < 20 for >= 14 days is G4). ``analyte``/``analyte_plural`` name the
-    analyte in messages.
-    """
-
-    scale: Literal["ICAHT", "T-ICAHT"]
-    analyte: str
-    analyte_plural: str
-    comparison: Comparison
-    early_rows: tuple[DurationRow, ...]
-    max_gap: int
-    round_decimals: int | None
-    carry_edges: int
-    join_gap: int
-    method: DurationMethod
-    grade4_onset_max_day: int | None
-    late_bands: tuple[tuple[float, int], ...]
-    late_confirm: float
-    late_rule: LateRule
-    late_end_day: int
-    late_row: DurationRow | None
-    single_note: str
-    early_citations: tuple[str, ...]
-    late_citations: tuple[str, ...]
-
-
-@functools.lru_cache(maxsize=32)
-def icaht_scheme(settings: IcahtSettings) -> GradingScheme:
-    """Neutrophil ICAHT (ICAHT Table 1 via LIANG-ICAHT; docs/evidence.md 3.1) under the
-    profile's counting rules."""
-    early_citations: tuple[str, ...] = ("ICAHT", "LIANG-ICAHT")
-    if settings.duration_method == "cumulative":
-        early_citations += ("T-ICAHT",)
-    return GradingScheme(
-        scale="ICAHT",
-        analyte="ANC",
-        analyte_plural="ANC",
-        comparison=ICAHT_COMPARISON,
-        early_rows=(
-            DurationRow(ANC_SEVERE_10E9_PER_L, ICAHT_EARLY_SEVERE_DURATION_GRADES),
-            DurationRow(ANC_PROFOUND_10E9_PER_L, ICAHT_EARLY_PROFOUND_DURATION_GRADES),
-        ),
-        max_gap=settings.interpolation_max_gap_days,
-        round_decimals=ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
-        carry_edges=settings.carry_edges_days,
-        join_gap=settings.join_gap_days,
-        method=settings.duration_method,
-        grade4_onset_max_day=settings.early_grade4_onset_max_day,
-        late_bands=ICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
-        late_confirm=ANC_LATE_CONFIRM_MAX_10E9_PER_L,
-        late_rule=settings.late_rule,
-        late_end_day=settings.late_window_end_day,
-        late_row=None,
-        single_note="non-transient neutropenia needs a second value",
-        early_citations=early_citations,
-        late_citations=("ICAHT", "LIANG-ICAHT"),
-    )
-
-
-@functools.lru_cache(maxsize=32)
-def ticaht_scheme(settings: TicahtSettings, late_rule: LateRule) -> GradingScheme:
-    """Platelet T-ICAHT (T-ICAHT Table 1 and footnote; docs/evidence.md 3.4): strict "<", no
-    rounding and no edge carry, non-stable recovery (< 3 days) joined; ``late_rule`` is the one
-    of late ICAHT (docs/decisions.md, Grading)."""
-    citations = ("T-ICAHT", "LIANG-ICAHT")
-    return GradingScheme(
-        scale="T-ICAHT",
-        analyte="platelet",
-        analyte_plural="platelets",
-        comparison=TICAHT_COMPARISON,
-        early_rows=(
-            DurationRow(PLT_SEVERE_10E9_PER_L, TICAHT_EARLY_SEVERE_DURATION_GRADES),
-            DurationRow(PLT_PROFOUND_10E9_PER_L, TICAHT_PROFOUND_DURATION_GRADES),
-        ),
-        max_gap=TICAHT_INTERPOLATION_MAX_GAP_DAYS,
-        round_decimals=None,
-        carry_edges=0,
-        join_gap=TICAHT_JOIN_GAP_DAYS,
-        method=settings.duration_method,
-        grade4_onset_max_day=None,
-        late_bands=TICAHT_LATE_DEPTH_GRADES_10E9_PER_L,
-        late_confirm=PLT_LATE_MILD_10E9_PER_L,
-        late_rule=late_rule,
-        late_end_day=settings.late_window_end_day,
-        late_row=DurationRow(PLT_PROFOUND_10E9_PER_L, TICAHT_PROFOUND_DURATION_GRADES),
-        single_note="T-ICAHT needs >= 2 tests",
-        early_citations=citations,
-        late_citations=citations,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +189,7 @@ def _no_recovery_rule(
     """The early no-recovery rule (LIANG-ICAHT) per patient: the last (joined) run under the
     first row's threshold starts by ``grade4_onset_max_day`` and lasts to the last day with a
     value; applied when the window is closed and that value is within the interpolation limit
-    of the window end (see :func:`icaht.core.icaht.grade_early_icaht`)."""
+    of the window end (see :func:`icaht.core.neutrophil_icaht.grade_early_icaht`)."""
     rule = np.zeros(grade.size, dtype=np.int64)
     onset = scheme.grade4_onset_max_day
     if onset is None or severe.starts.size == 0:

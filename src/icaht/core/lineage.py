@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, Field
 
 from icaht.core.course import Series
-from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit, worst_grades
+from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit
+from icaht.core.ctcae_worst import worst_grades
 from icaht.core.frozen import FROZEN as _FROZEN
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte

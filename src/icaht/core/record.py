@@ -1,32 +1,22 @@
-"""The PatientRecord contract: patient facts, laboratory observations and clinical events.
+"""The record contract's shared pieces and its clinical events.
 
-This is the interchange form (JSON, the tabular ``patients``/``observations``/``events`` tables, and
-later FHIR). Times are ISO dates/datetimes or a number = day relative to CAR-T infusion (day 0);
-:mod:`icaht.core.course` turns a record into the canonical columnar form with every time a day.
-Units are validated and normalised there, in one vectorised pass shared with the tabular readers.
-The fields follow ``docs/architecture.md`` (Data contract).
+A :class:`~icaht.core.patient_record.PatientRecord` holds the patient facts
+(:mod:`icaht.core.patient_facts`), laboratory observations (:mod:`icaht.core.observation`) and the
+clinical events defined here. It is the interchange form (JSON, the tabular
+``patients``/``observations``/``events`` tables, and FHIR). Times are ISO dates/datetimes or a
+number = day relative to CAR-T infusion (day 0); :mod:`icaht.core.course` turns a record into the
+canonical columnar form with every time a day. Units are validated and normalised there, in one
+vectorised pass shared with the tabular readers. The fields follow ``docs/architecture.md`` (Data
+contract).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
-
-from icaht.core.frozen import FROZEN_CLOSED
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 #: The documented range of days: a day number is at most this many days either side of
 #: infusion (ten years; project default), so every stored time stays assessable.
@@ -38,41 +28,15 @@ Day = Annotated[float, Field(ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE, allow_inf_nan=
 #: A moment: day relative to infusion (number), ISO date or ISO datetime.
 Moment = Day | date | datetime
 
-_STRICT = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+#: The model configuration of the record's models: unknown fields refused, frozen, text stripped.
+STRICT_CONFIG = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-class Sex(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
-    UNKNOWN = "unknown"
-
-
-class Costimulation(StrEnum):
-    CD28 = "CD28"
-    FOUR_1BB = "4-1BB"
-    OTHER = "other"
-
-
-class StoredCells(StrEnum):
-    """Cryopreserved stem cells available for a boost (Jain 2023: autologous or donor)."""
-
-    AUTOLOGOUS = "autologous"
-    DONOR = "donor"
-    NONE = "none"
-
-
-Stream = Literal["transfusions", "medications", "gcsf"]
-"""A data stream a record can declare complete (docs/decisions.md, "Absence is not a negative");
-``medications`` covers every drug, G-CSF included; ``gcsf`` covers G-CSF alone."""
-STREAMS: tuple[Stream, ...] = get_args(Stream)
-
-
-class _Contract(BaseModel):
+class ContractModel(BaseModel):
     """Shared by the record's models: text never contains a NUL character (databases and most
     downstream tools refuse it, so it is refused here, at the boundary)."""
 
-    model_config = _STRICT
+    model_config = STRICT_CONFIG
 
     @field_validator("*", mode="after")
     @classmethod
@@ -82,161 +46,6 @@ class _Contract(BaseModel):
         return value
 
 
-#: Facts that identify a person: shown on the dashboard, its print view and PDF, never sent
-#: to researchers, never written to logs or the audit trail (issue 16).
-IDENTIFIER_FACTS: tuple[str, ...] = ("name", "mrn", "birth_date")
-
-
-class PatientFacts(_Contract):
-    """Facts about the patient and the CAR-T treatment."""
-
-    model_config = _STRICT
-    patient_id: str = Field(min_length=1, max_length=128)
-    name: str | None = Field(
-        None, max_length=200, description="Identifier (optional): shown to clinicians only."
-    )
-    mrn: str | None = Field(
-        None, max_length=64, description="Identifier (optional): medical record number."
-    )
-    birth_date: date | None = Field(None, description="Identifier (optional).")
-    age_years: float | None = Field(None, ge=0, le=120)
-    sex: Sex = Sex.UNKNOWN
-    weight_kg: float | None = Field(None, gt=0, le=400)
-    east_southeast_asian_ancestry: bool | None = Field(
-        None, description="Eltrombopag label: reduced starting dose (docs/evidence.md 7)."
-    )
-    hepatic_impairment: bool | None = None
-    diagnosis: str | None = Field(
-        None, description="e.g. LBCL, DLBCL, FL, MCL, B-ALL, MM, CLL.", max_length=64
-    )
-    product: str | None = Field(
-        None,
-        description="e.g. axi-cel, tisa-cel, liso-cel, brexu-cel, ide-cel, cilta-cel.",
-        max_length=64,
-    )
-    target: str | None = Field(None, description="e.g. CD19, BCMA, CD22.", max_length=32)
-    costimulatory_domain: Costimulation | None = None
-    ld_regimen: str | None = Field(None, description="e.g. Flu/Cy, bendamustine.", max_length=200)
-    ld_start: Moment | None = Field(None, description="First day of lymphodepletion.")
-    infusion_date: date | None = Field(
-        None, description="Day 0. Required when any time is given as a date."
-    )
-    prior_auto_hct: bool | None = None
-    prior_allo_hct: bool | None = None
-    stored_cells: StoredCells | None = None
-    chip: bool | None = Field(None, description="Clonal hematopoiesis known before CAR-T.")
-    marrow_disease_pct: float | None = Field(
-        None, ge=0, le=100, description="Marrow involvement at baseline, % of cells."
-    )
-    prior_marrow_dysplasia_or_fibrosis: bool | None = None
-    kmt2a_rearranged: bool | None = None
-    known_immunosuppression: bool | None = Field(
-        None, description="HIV or long-term immunosuppressive therapy (HScore item)."
-    )
-    complete_streams: tuple[Stream, ...] = Field(
-        (),
-        description="Data streams this record holds completely (transfusions, medications, "
-        "gcsf). Absence in a stream not named here is 'none recorded', never a negative "
-        "finding. In a table cell: names separated by ';'.",
-    )
-
-    @field_validator("complete_streams", mode="before")
-    @classmethod
-    def _split_streams(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(
-                part.strip() for part in value.replace(",", ";").split(";") if part.strip()
-            )
-        return value
-
-
-Censored = Literal["<", ">"]
-#: A value reported as a bound: "> 10,000", "<0.1" (thousands separators as groups of 3 digits).
-_CENSORED = re.compile(r"^\s*([<>])\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*$")
-CENSORED_PATTERN = _CENSORED.pattern
-
-
-def parse_censored(text: str) -> tuple[Censored, float] | None:
-    """The comparator and bound of a censored value cell ("> 10,000" -> (">", 10000.0)); None
-    when the text is not one."""
-    found = _CENSORED.match(text)
-    if found is None:
-        return None
-    sign: Censored = ">" if found.group(1) == ">" else "<"
-    return sign, float(found.group(2).replace(",", ""))
-
-
-class Observation(_Contract):
-    """One laboratory value. ``analyte`` (name) or ``loinc`` identifies it; ``unit`` is required.
-
-    ``value`` may be given as text with a comparator ("> 10,000", "<0.1"): the bound is the value
-    and ``censored`` is set. Graders read the bound as the value (docs/tabular.md).
-    """
-
-    model_config = _STRICT
-    time: Moment = Field(validation_alias=AliasChoices("time", "day", "start"))
-    analyte: str | None = Field(
-        None, description="Analyte name, e.g. anc, platelets, hb.", max_length=64
-    )
-    loinc: str | None = Field(
-        None, description="LOINC code (primary or alternative).", max_length=16
-    )
-    value: Annotated[
-        float,
-        WithJsonSchema(
-            {
-                "anyOf": [
-                    {"type": "number"},
-                    {"type": "string", "pattern": CENSORED_PATTERN},
-                ],
-                "description": "The value, or a bound with its comparator ('> 10,000').",
-            },
-            mode="validation",
-        ),
-    ] = Field(allow_inf_nan=False)
-    censored: Censored | None = Field(
-        None,
-        description="The lab reported a bound, not a value ('> 10,000'): value is the bound.",
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bound_in_value(cls, data: object) -> object:
-        """A value cell "> 10,000" is the bound 10000 with censored ">"."""
-        if not isinstance(data, dict) or not isinstance(data.get("value"), str):
-            return data
-        parsed = parse_censored(data["value"])
-        if parsed is None:
-            return data  # a plain number as text, or an error the float field names
-        sign, bound = parsed
-        given = data.get("censored")
-        if given not in (None, "", sign):
-            raise ValueError(
-                f"value {data['value']!r} has the comparator {sign!r} but censored is {given!r}"
-            )
-        return {**data, "value": bound, "censored": sign}
-
-    unit: str = Field(min_length=1, max_length=32)
-    lln: float | None = Field(
-        None, allow_inf_nan=False, description="Lower limit of normal, in the value's unit."
-    )
-    uln: float | None = Field(
-        None, allow_inf_nan=False, description="Upper limit of normal, in the value's unit."
-    )
-    derived: str | None = Field(
-        None,
-        max_length=200,
-        description="How a value not measured as such was computed, e.g. ANC = segmented + "
-        "band neutrophils, or a differential % x WBC of the same specimen (FHIR import).",
-    )
-
-    @model_validator(mode="after")
-    def _range_not_inverted(self) -> Observation:
-        if self.lln is not None and self.uln is not None and self.lln > self.uln:
-            raise ValueError("lln must not be above uln")
-        return self
-
-
 def _kind_required(schema: dict[str, Any]) -> None:
     """In the JSON Schema, ``kind`` is required: it tells the event kinds apart."""
     required = schema.setdefault("required", [])
@@ -244,7 +53,7 @@ def _kind_required(schema: dict[str, Any]) -> None:
         required.append("kind")
 
 
-class _Event(_Contract):
+class _Event(ContractModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, json_schema_extra=_kind_required
     )
@@ -337,7 +146,7 @@ class Medication(_Span):
         return value.lower()
 
 
-class Variant(_Contract):
+class Variant(ContractModel):
     """One somatic variant found by a marrow NGS panel (CHIP or myeloid neoplasm genes)."""
 
     gene: str = Field(min_length=1, max_length=32, description="HGNC symbol, e.g. DNMT3A.")
@@ -503,15 +312,3 @@ Event = Annotated[
 EVENT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].default for model in get_args(get_args(Event)[0])
 )
-
-SCHEMA_VERSION: Literal["1"] = "1"
-
-
-class PatientRecord(BaseModel):
-    """One patient's record: facts, observations and events."""
-
-    model_config = FROZEN_CLOSED
-    schema_version: Literal["1"] = SCHEMA_VERSION
-    patient: PatientFacts
-    observations: list[Observation] = Field(default_factory=list)
-    events: list[Event] = Field(default_factory=list)

@@ -9,6 +9,9 @@ operational definitions are recalled from HT and flagged [UNCONFIRMED] there):
 
 Precedence aplastic > intermittent > quick; otherwise "undetermined" with what is missing.
 Thresholds come from :mod:`icaht.knowledge.icaht_criteria`.
+
+Also the recovery after the nadir of one series (:func:`recovery_after_nadir`), the ANC recovery
+day and the platelet nadir of the cohort results table.
 """
 
 from __future__ import annotations
@@ -18,29 +21,27 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from icaht.core.daily import (
-    COMPARISON_TOLERANCE,
-    FloatArray,
-    below,
-    calendar_end,
-    daily_minimum,
-    day_series,
-    fmt_value,
-    prepare,
-    runs,
-)
+from icaht.core.course import Series
+from icaht.core.daily import COMPARISON_TOLERANCE, FloatArray, calendar_end, daily_minimum, prepare
+from icaht.core.day_grid import day_series
+from icaht.core.day_runs import below, runs
+from icaht.core.day_text import fmt_value
 from icaht.core.frozen import FROZEN
 from icaht.knowledge.icaht_criteria import (
     ANC_APLASTIC_10E9_PER_L,
     ANC_INTERPOLATED_ROUND_DECIMALS_10E9_PER_L,
     ANC_RECOVERY_10E9_PER_L,
+    ANC_SEVERE_10E9_PER_L,
     APLASTIC_MIN_DAYS,
     EARLY_WINDOW_START_DAY,
     SECOND_DIP_AFTER_DAY,
 )
-from icaht.knowledge.profile import RecoveryPhenotypeSettings
+from icaht.knowledge.profile.grading import RecoveryPhenotypeSettings
 
 _CITATIONS = ("HT",)
+#: ANC recovery threshold after the nadir: ANC > 0.5 x10^9/L, the upper bound of the ICAHT
+#: "<= 0.5" neutropenia band (Rejeski, Blood 2023).
+ANC_RECOVERY_THRESHOLD_10E9_PER_L = ANC_SEVERE_10E9_PER_L
 
 
 class PhenotypeResult(BaseModel):
@@ -222,3 +223,31 @@ def recovery_phenotype(
         longest_severe_run_days=longest,
         citations=citations,
     )
+
+
+def recovery_after_nadir(
+    series: Series, end_day: int, threshold: float
+) -> tuple[int | None, float | None]:
+    """(first calendar day with a value > ``threshold`` after the nadir, nadir value).
+
+    Values from day 0 through calendar day ``end_day`` (the end of follow-up), lowest value per
+    calendar day as for the ICAHT grading (LIANG-ICAHT). The nadir is the lowest daily value (its
+    first day); recovery is the first later day whose lowest value is above ``threshold``. No
+    recovery day when the nadir is already above the threshold (nothing to recover from) or when
+    no later day is above it by the end of follow-up.
+    """
+    if end_day < 0 or not len(series):
+        return None, None
+    post = series.between(0.0, float(end_day + 1))
+    prepared = prepare(post.day, post.value, float(end_day + 1))
+    days, minima = daily_minimum(prepared.days, prepared.values)
+    if not days.size:
+        return None, None
+    nadir_at = int(np.argmin(minima))
+    nadir = float(minima[nadir_at])
+    if nadir > threshold:
+        return None, nadir
+    above = np.flatnonzero(minima[nadir_at + 1 :] > threshold)
+    if not above.size:
+        return None, nadir
+    return int(days[nadir_at + 1 + int(above[0])]), nadir

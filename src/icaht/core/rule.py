@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Literal, get_args
 from pydantic import BaseModel
 
 from icaht.core.outcome import STRENGTHS, Outcome, Strength
-from icaht.core.record import EVENT_KINDS, PatientFacts
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.record import EVENT_KINDS
 from icaht.errors import IcahtError
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import BIBLIOGRAPHY, Citation

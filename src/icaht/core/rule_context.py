@@ -22,7 +22,7 @@ from icaht.core.dependence import (
     stream_complete,
     transfusion_dependence,
 )
-from icaht.core.icaht import IcahtResult, grade_early_icaht, grade_late_icaht
+from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import (
     LINEAGES,
     LineageSpec,
@@ -31,7 +31,9 @@ from icaht.core.lineage import (
     lineage_status,
 )
 from icaht.core.marrow import MarrowReview, review_marrow
+from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
 from icaht.core.outcome import Fact
+from icaht.core.patient_facts import Stream
 from icaht.core.record import (
     CrsEpisode,
     Death,
@@ -41,7 +43,6 @@ from icaht.core.record import (
     MarrowBiopsy,
     Medication,
     Moment,
-    Stream,
     Transfusion,
 )
 from icaht.core.recovery import PhenotypeResult, recovery_phenotype

@@ -1,7 +1,7 @@
 """Platelet T-ICAHT, early and late, and platelet recovery (T-ICAHT Table 1; clin.-ref. 3.4).
 
 Thresholds and tables come from :mod:`icaht.knowledge.icaht_criteria`; counting rules from the
-profile's :class:`~icaht.knowledge.profile.TicahtSettings` (docs/decisions.md, "Grading").
+profile's :class:`~icaht.knowledge.profile.grading.TicahtSettings` (docs/decisions.md, "Grading").
 Counts are platelets in 10^9/L; thresholds are strict "<" (platelets exactly 20 are not < 20).
 The day-level machinery is the one of early ICAHT (:mod:`icaht.core.daily`): lowest value per
 calendar day, linear interpolation over gaps of at most
@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from icaht.core.daily import (
-    FloatArray,
-    below,
-    calendar_end,
-    daily_minimum,
-    day_series,
-    prepare,
-)
+from icaht.core.daily import FloatArray, calendar_end, daily_minimum, prepare
+from icaht.core.day_grid import day_series
+from icaht.core.day_runs import below
+from icaht.core.grading_scheme import ticaht_scheme
 from icaht.core.icaht import IcahtResult, grade_one
-from icaht.core.kernel import ticaht_scheme
 from icaht.knowledge.icaht_criteria import (
     PLT_RECOVERY_10E9_PER_L,
     TICAHT_INTERPOLATION_MAX_GAP_DAYS,
 )
-from icaht.knowledge.profile import LateRule, TicahtSettings
+from icaht.knowledge.profile.grading import LateRule, TicahtSettings
 
 
 def grade_early_ticaht(

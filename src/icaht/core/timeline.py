@@ -14,7 +14,7 @@ from icaht.core.course import Course, Series, day_of, to_day
 from icaht.core.record import Death as DeathEvent
 from icaht.core.record import DiseaseStatus, LastFollowUp, Moment, NextTherapy
 from icaht.knowledge.analytes import Analyte
-from icaht.knowledge.profile import BaselineSettings
+from icaht.knowledge.profile.grading import BaselineSettings
 from icaht.knowledge.timeline_criteria import (
     ICAHT_EARLY_LAST_DAY,
     JAIN_PROLONGED_FIRST_DAY,

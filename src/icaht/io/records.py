@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error
 

@@ -29,7 +29,8 @@ from numpy.typing import NDArray
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core.course import Course, day_of, event_in_days, split_sorted_labs, to_day
-from icaht.core.record import Event, PatientFacts
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.record import Event
 from icaht.core.units import NormalisedObservations, normalise_observations
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error

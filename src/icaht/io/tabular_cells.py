@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from icaht.core.record import parse_censored
+from icaht.core.observation import parse_censored
 from icaht.errors import Problem
 
 _SECONDS_PER_DAY = 86400.0

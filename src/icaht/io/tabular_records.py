@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
 from icaht.io.tabular import find_table, load_tabular, read_table
 
 

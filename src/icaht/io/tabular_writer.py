@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from icaht.atomic import atomic_path
-from icaht.core.record import Observation, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_record import PatientRecord
 
 Rows = list[dict[str, str]]
 Format = Literal["csv", "parquet"]

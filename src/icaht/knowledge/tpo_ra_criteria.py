@@ -5,7 +5,7 @@ eltrombopag and romiplostim and the eltrombopag salt equivalence, as recorded in
 ``docs/evidence.md`` sections 1.2 and 7 and ``docs/decisions.md``
 ("TPO-RA candidate", "TPO-RA response"). Counts are in 10^9/L (ANC 0.5 x10^9/L = 500/uL;
 platelets 20 x10^9/L = 20,000/uL), hemoglobin in g/dL. Settings that centres vary (start doses,
-titration steps, target) are profile settings (``icaht.knowledge.profile.TpoRaSettings``).
+titration steps, target) are profile settings (``icaht.knowledge.profile.tpo_ra.TpoRaSettings``).
 """
 
 from __future__ import annotations

@@ -12,12 +12,13 @@ from icaht import DISCLAIMER
 from icaht.core.assessment import Assessment
 from icaht.core.course import Course, day_of
 from icaht.core.dependence import SupportStatus
+from icaht.core.drug_courses import DoseStep
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus, Measurement
 from icaht.core.record import Transfusion
 from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import DoseStep, TpoRaResponse
+from icaht.core.tpo_ra_response import TpoRaResponse
 from icaht.knowledge.bibliography import cite
 from icaht.report.events import event_text
 from icaht.report.recommendations import render_recommendations
@@ -206,11 +207,11 @@ def _tpo_ra_response(response: TpoRaResponse) -> Text:
     return text
 
 
-def _events(console: Console, course: Course, as_of_day: int) -> None:
-    """The events known by the end of the as-of day, each with its day as well as it is known
-    ("~day 40 (+/- 7)", "before day 40"); transfusions on known days as one line per product
-    (count and days), since the support lines above already judge dependence."""
-    known = course.until(as_of_day + 1).events
+def _events(console: Console, a: Assessment) -> None:
+    """The events known on the as-of day (the assessment's known course), each with its day as
+    well as it is known ("~day 40 (+/- 7)", "before day 40"); transfusions on known days as one
+    line per product (count and days), since the support lines above already judge dependence."""
+    known = a.known_course.events
     if not known:
         return
     console.print(Text("Events", style="bold"))
@@ -268,7 +269,7 @@ def render_assessment(console: Console, course: Course, a: Assessment) -> None:
         console.print(treatments)
     if a.treatments.tpo_ra_response is not None:
         console.print(_tpo_ra_response(a.treatments.tpo_ra_response))
-    _events(console, course, a.as_of_day)
+    _events(console, a)
     render_recommendations(console, a.recommendations, a.not_evaluated)
     if a.data_quality:
         console.print(Text("Data quality", style="bold"))

@@ -1,4 +1,9 @@
-"""One flat row per assessed patient, for result tables (CSV/Parquet) and cohort work."""
+"""One flat row per assessed patient, for result tables (CSV/Parquet) and cohort work.
+
+:data:`ResultRow` is the one row type: ``icaht grade`` and the research export write
+:func:`assessment_row` (or :func:`grades_row` without the rules); the cohort results table
+(:func:`icaht.cohort.results.cohort_row`) extends :func:`assessment_row` with its own columns.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,11 @@ from icaht.core.icaht import IcahtResult
 from icaht.core.recovery import PhenotypeResult
 
 _PHASES = ("early", "prolonged", "late")
+
+#: One cell of a result row: text, a number, a flag or null (a CSV cell, a Parquet value).
+Cell = str | int | float | bool | None
+#: One patient's result row: column name -> cell, in column order.
+ResultRow = dict[str, Cell]
 
 
 class Graded(Protocol):
@@ -31,11 +41,11 @@ class Graded(Protocol):
 
 def grades_row(
     patient_id: str, as_of_day: int, follow_up_end: tuple[int, str], profile: str, g: Graded
-) -> dict[str, object]:
+) -> ResultRow:
     """The first columns of every row (``icaht grade --grades-only`` writes only these): who,
     as of when, follow-up end, profile, the four window grades (``*_provisional``: the grade can
     still change), the recovery phenotype and the platelet recovery day."""
-    row: dict[str, object] = {
+    row: ResultRow = {
         "patient_id": patient_id,
         "as_of_day": as_of_day,
         "follow_up_end_day": follow_up_end[0],
@@ -56,7 +66,7 @@ def grades_row(
     return row
 
 
-def assessment_row(a: Assessment) -> dict[str, object]:
+def assessment_row(a: Assessment) -> ResultRow:
     """The columns of ``icaht grade``: :func:`grades_row`, then the worst CTCAE per lineage and
     phase, CAR-HEMATOTOX, the recommendations fired and the rules that could not be evaluated on
     the as-of day (rule ids, ``;``-separated)."""

@@ -12,7 +12,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.simulate import targets as t
 from icaht.simulate.courses import (
     LINEAGE_MET_MARGIN,

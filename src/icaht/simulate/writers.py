@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from icaht.atomic import atomic_dir
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.simulate.patient import ANALYTES, SimulatedPatient, simulate_patient
 

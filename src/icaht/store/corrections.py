@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.record import Event, Observation
+from icaht.core.observation import Observation
+from icaht.core.record import Event
 from icaht.errors import InputError, Problem
 from icaht.store.lookup import NotFoundError, required_patient
 from icaht.store.rows import event_rows, observation_rows

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.record import IDENTIFIER_FACTS, Moment, PatientFacts, PatientRecord
+from icaht.core.patient_facts import IDENTIFIER_FACTS, PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Moment
 from icaht.errors import InputError, Problem
 from icaht.store.audit import audit
 from icaht.store.lookup import required_patient

@@ -19,7 +19,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event
 from icaht.errors import Problem
 from icaht.store.facts import SYSTEM_ACTOR, apply_facts, facts_dict, merged_facts
 from icaht.store.inserts import insert_or_skip

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icaht.core.course import Course, canonical_events, normalise_rows, normalised_labs, to_day
-from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event
 from icaht.errors import InputError, Problem
 from icaht.store.lookup import current_patient, required_patient
 from icaht.store.rows import EVENT, row_observation

@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from icaht.core.course import to_day
-from icaht.core.record import MAX_DAY_RANGE, Event, Moment, Observation, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MAX_DAY_RANGE, Event, Moment
 from icaht.store.tables import ObservationRow, Patient
 
 EVENT = TypeAdapter(Event)

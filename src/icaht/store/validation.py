@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 
 from icaht.core.course import course_from_record
-from icaht.core.record import Event, Moment, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event, Moment
 from icaht.errors import InputError, Problem
 from icaht.store.rows import stored_day
 from icaht.store.tables import Patient

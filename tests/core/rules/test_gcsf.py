@@ -15,7 +15,7 @@ from tests.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
 from icaht.core.course import course_from_record
 from icaht.core.guidance import contradictions, evaluate_all, fired_rule_ids
 from icaht.core.outcome import Fired
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules import CATALOGUE
 from icaht.io.records import load_course

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tests.rule_helpers import fired, record, unevaluated
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 
 IECHS = "iec-hs.suspected"
 AS_OF = 12

@@ -11,7 +11,7 @@ import pytest
 from tests.rule_helpers import SEED, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.rule_context import RuleContext
 
 SUSPECTED = "iec-hs.suspected"

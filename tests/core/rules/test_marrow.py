@@ -16,7 +16,8 @@ from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
 from icaht.core.guidance import contradictions
 from icaht.core.marrow import marrow_words
-from icaht.core.record import MarrowBiopsy, PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MarrowBiopsy
 from icaht.core.rule_context import RuleContext
 from icaht.io.records import load_course
 

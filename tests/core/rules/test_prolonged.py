@@ -15,7 +15,7 @@ import pytest
 from tests.rule_helpers import SEED, daily, fired, record, unevaluated
 
 from icaht.core.assessment import assess
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.io.records import load_course
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.rule import DERIVED_INPUTS, Rule
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules import CATALOGUE

@@ -16,7 +16,7 @@ from tests.rule_helpers import SEED
 from icaht.core.assessment import assess
 from icaht.core.course import Course, course_from_record
 from icaht.core.guidance import Recommendation
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules.tpo_ra.indication import tpo_ra_indication
 from icaht.io.records import load_course, read_record

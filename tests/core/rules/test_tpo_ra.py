@@ -26,7 +26,7 @@ from tests.rule_helpers import SEED, daily, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
 from icaht.core.guidance import Recommendation, contradictions
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.rule_context import RuleContext
 
 Labs = list[tuple[str, float, float]]

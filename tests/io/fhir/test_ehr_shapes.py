@@ -25,18 +25,13 @@ from typer.testing import CliRunner
 
 from icaht.cli import app
 from icaht.core.assessment import assess
-from icaht.core.record import (
-    CrsEpisode,
-    Infection,
-    MarrowBiopsy,
-    Medication,
-    PatientRecord,
-    Transfusion,
-)
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import CrsEpisode, Infection, MarrowBiopsy, Medication, Transfusion
 from icaht.io.fhir import codes, read_bundle, write_bundle
 from icaht.io.fhir.courses import courses_from_records
 from icaht.io.fhir.options import ImportOptions
-from icaht.knowledge.profile import FhirImportSettings, load_profile
+from icaht.knowledge.profile import load_profile
+from icaht.knowledge.profile.inputs import FhirImportSettings
 
 SUBJECT = {"reference": "Patient/p1"}
 LOINC, SCT, RX = codes.LOINC, codes.SNOMED, codes.RXNORM

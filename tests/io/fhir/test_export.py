@@ -15,7 +15,7 @@ from icaht.core.assessment import Assessment, assess
 from icaht.core.course import course_from_record
 from icaht.core.guidance import CitedSource, Recommendation
 from icaht.core.outcome import Fact
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.io.fhir import codes
 from icaht.io.fhir.assessment import GRADE_CODES, assessment_bundle, assessment_resources
 from icaht.io.fhir.cards import SUMMARY_MAX, card, recommendation_cards

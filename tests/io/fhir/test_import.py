@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from icaht.core.patient_record import PatientRecord
 from icaht.core.record import (
     Bleeding,
     CrsEpisode,
@@ -21,7 +22,6 @@ from icaht.core.record import (
     Infection,
     MarrowBiopsy,
     Medication,
-    PatientRecord,
     StemCellBoost,
     Transfusion,
 )

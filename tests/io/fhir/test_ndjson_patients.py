@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.io.fhir.damaged_ndjson import damage
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError
 from icaht.io.fhir import (
     RejectedPatient,

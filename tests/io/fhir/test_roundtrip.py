@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from icaht.cli import app
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record
-from icaht.core.record import Moment, PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Moment
 from icaht.io.fhir import iter_ndjson_records, read_bundle, write_bundle, write_ndjson
 from icaht.io.inputs import load_courses
 from icaht.io.records import read_record

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from icaht.core.course import day_of
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
-from icaht.core.record import Costimulation, CrsEpisode, Hct, IcansEpisode
+from icaht.core.patient_facts import Costimulation
+from icaht.core.record import CrsEpisode, Hct, IcansEpisode
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.queries import HT_ANALYTES, hematotox_category, hematotox_missing, shown_total

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from icaht.core.course import Course, course_from_record
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_ndjson_folder
 from icaht.io.fhir.mappers.patient import no_infusion_problem

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from icaht.core.patient_record import PatientRecord
 from icaht.core.record import (
     Bleeding,
     Chip,
@@ -23,7 +24,6 @@ from icaht.core.record import (
     Medication,
     Moment,
     NextTherapy,
-    PatientRecord,
     StemCellBoost,
     Transfusion,
 )

@@ -24,7 +24,7 @@ from typing import BinaryIO, cast
 from fhir.resources.R4B.domainresource import DomainResource
 from fhir.resources.R4B.patient import Patient
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.detect import ndjson_files
 from icaht.io.fhir.import_report import ImportReport

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icaht.errors import InputError, Problem
-from icaht.knowledge.profile import FhirImportSettings, Profile, load_profile
+from icaht.knowledge.profile import Profile, load_profile
+from icaht.knowledge.profile.inputs import FhirImportSettings
 
 #: Environment variable naming the site's IANA time zone (default UTC).
 TIMEZONE_ENV = "ICAHT_TIMEZONE"

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.backend_services import BackendAuth, BackendClient

@@ -19,7 +19,7 @@ from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir.import_report import ImportReport
 from icaht.io.fhir.mappers.memo import MappedResource

@@ -1,6 +1,7 @@
-"""Write a :class:`~icaht.core.record.PatientRecord` as FHIR R4 resources: a Bundle (collection)
-or bulk-data NDJSON (one ``<Type>.ndjson`` per resource type). Every resource is validated with
-``fhir.resources.R4B`` before it is written; files are written as ``X.partial`` and renamed.
+"""Write a :class:`~icaht.core.patient_record.PatientRecord` as FHIR R4 resources: a Bundle
+(collection) or bulk-data NDJSON (one ``<Type>.ndjson`` per resource type). Every resource is
+validated with ``fhir.resources.R4B`` before it is written; files are written as ``X.partial`` and
+renamed.
 
 Codes come from the reviewed tables (first row of each coded system for a target); facts without
 a standard FHIR home travel in the icaht ``car-t-facts`` Patient extension (docs/fhir.md).
@@ -23,7 +24,8 @@ from typing import IO, Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from icaht.atomic import atomic_text, write_text_atomic
-from icaht.core.record import Death, PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Death
 from icaht.core.units import resolve_analyte
 from icaht.io.fhir import codes
 from icaht.io.fhir.event_resources import EventResources

@@ -12,7 +12,8 @@ from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from icaht.core.course import Course
-from icaht.core.record import MAX_DAY_RANGE, PatientRecord
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import MAX_DAY_RANGE
 from icaht.knowledge.profile import Profile
 from icaht.service.auth import AuditedRoute, Caller, allow, caller, database
 from icaht.service.settings import named_profile, profile_in_force

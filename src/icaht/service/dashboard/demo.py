@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.record import PatientRecord
+from icaht.core.patient_record import PatientRecord
 from icaht.core.timeline import calendar_day
 from icaht.io.records import read_records
 from icaht.knowledge.profile import load_profile

@@ -12,7 +12,10 @@ from typing import Any, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core.course import course_from_record
-from icaht.core.record import Event, Finding, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event, Finding
 from icaht.core.units import normalise_unit_spelling
 from icaht.errors import InputError, Problem
 from icaht.io.problems import from_validation_error

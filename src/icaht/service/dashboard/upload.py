@@ -26,7 +26,10 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icaht.core.record import Event, Observation, PatientFacts, PatientRecord
+from icaht.core.observation import Observation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
+from icaht.core.record import Event
 from icaht.errors import InputError, Problem
 from icaht.io.fhir.reader import bundle_records
 from icaht.io.problems import from_validation_error

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from icaht.core.course import day_of
 from icaht.core.marrow import marrow_fact
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
-from icaht.core.record import Finding, Hct, Infection, MarrowBiopsy, StemCellBoost, StoredCells
+from icaht.core.patient_facts import StoredCells
+from icaht.core.record import Finding, Hct, Infection, MarrowBiopsy, StemCellBoost
 from icaht.core.rule_context import RuleContext, event_fact, fact
 from icaht.core.rules.queries import late_phase
 from icaht.core.severity import SevereLineage

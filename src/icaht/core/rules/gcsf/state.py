@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from icaht.core.dependence import gcsf_days
+from icaht.core.drug_courses import _PER_DAY
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Fact
 from icaht.core.record import CrsEpisode, IcansEpisode, Medication
@@ -25,7 +26,6 @@ from icaht.core.rules.queries import (
 )
 from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import icaht_window
-from icaht.core.treatment import _PER_DAY
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.drugs import GCSF, GM_CSF, LONG_ACTING_GCSF
 from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L

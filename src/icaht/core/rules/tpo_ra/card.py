@@ -6,22 +6,21 @@ References: those of :mod:`icaht.core.rules.tpo_ra` (seeds 001-004, the labels).
 
 from __future__ import annotations
 
+from icaht.core.drug_courses import (
+    ELTROMBOPAG,
+    ROMIPLOSTIM,
+    DoseStep,
+    DrugCourse,
+    current_step,
+    dose_unit_spelling,
+    is_eltrombopag_choline,
+)
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Strength
 from icaht.core.rule_context import RuleContext, fact, lab_fact
 from icaht.core.rules.tpo_ra.patient import patient_caveats
 from icaht.core.rules.tpo_ra.state import CourseView
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import (
-    ELTROMBOPAG,
-    ROMIPLOSTIM,
-    DoseStep,
-    DrugCourse,
-    PartialResponse,
-    TpoRaResponse,
-    current_step,
-    dose_unit_spelling,
-    is_eltrombopag_choline,
-)
+from icaht.core.tpo_ra_response import PartialResponse, TpoRaResponse
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.tpo_ra_criteria import (

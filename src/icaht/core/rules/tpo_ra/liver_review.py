@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from icaht.core.drug_courses import ELTROMBOPAG
 from icaht.core.lineage import Measurement
 from icaht.core.outcome import CannotEvaluate, Outcome
 from icaht.core.rule import rule
@@ -14,7 +15,6 @@ from icaht.core.rule_context import RuleContext, fact, lab_fact
 from icaht.core.rules.tpo_ra.card import COURSE_CITATIONS, course_card
 from icaht.core.rules.tpo_ra.state import COURSE_INPUTS, STATE_SETTINGS, alt_high, course_view
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import ELTROMBOPAG
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.tpo_ra_criteria import ALT_PERSISTENT_WEEKS, ALT_STOP_ULN_MULTIPLE

@@ -5,12 +5,13 @@ References: those of :mod:`icaht.core.rules.tpo_ra` (seeds 001-004, the labels).
 
 from __future__ import annotations
 
+from icaht.core.drug_courses import ELTROMBOPAG, ROMIPLOSTIM, DrugCourse
 from icaht.core.outcome import Outcome
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, fact, lab_fact
 from icaht.core.rules.tpo_ra.card import COURSE_CITATIONS, course_card, transfusion_caveats
 from icaht.core.rules.tpo_ra.state import COURSE_INPUTS, STATE_SETTINGS, showing
-from icaht.core.treatment import ELTROMBOPAG, ROMIPLOSTIM, DrugCourse, TpoRaResponse
+from icaht.core.tpo_ra_response import TpoRaResponse
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 

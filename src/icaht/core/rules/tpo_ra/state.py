@@ -13,19 +13,13 @@ from typing import Literal
 import numpy as np
 
 from icaht.core.course import day_of
+from icaht.core.drug_courses import ELTROMBOPAG, ROMIPLOSTIM, DoseStep, DrugCourse, current_step
 from icaht.core.lineage import Measurement
 from icaht.core.record import Transfusion
 from icaht.core.rule_context import RuleContext
 from icaht.core.rules.queries import STALE_SETTINGS
 from icaht.core.timeline import calendar_day
-from icaht.core.treatment import (
-    ELTROMBOPAG,
-    ROMIPLOSTIM,
-    DoseStep,
-    DrugCourse,
-    TpoRaResponse,
-    current_step,
-)
+from icaht.core.tpo_ra_response import TpoRaResponse
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.tpo_ra_criteria import (
     ALT_STOP_ULN_MULTIPLE,

@@ -5,6 +5,7 @@ References: those of :mod:`icaht.core.rules.tpo_ra` (seeds 001-004, the labels).
 
 from __future__ import annotations
 
+from icaht.core.drug_courses import ELTROMBOPAG, ROMIPLOSTIM, DoseStep, DrugCourse
 from icaht.core.outcome import CannotEvaluate, Fact, Outcome
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, lab_fact
@@ -16,7 +17,6 @@ from icaht.core.rules.tpo_ra.card import (
 )
 from icaht.core.rules.tpo_ra.patient import eltrombopag_cap
 from icaht.core.rules.tpo_ra.state import COURSE_INPUTS, STATE_SETTINGS, CourseView, showing
-from icaht.core.treatment import ELTROMBOPAG, ROMIPLOSTIM, DoseStep, DrugCourse
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.tpo_ra_criteria import ROMIPLOSTIM_NO_RESPONSE_WEEKS_AT_MAX

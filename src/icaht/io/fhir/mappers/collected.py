@@ -10,7 +10,7 @@ from typing import Any
 
 from fhir.resources.R4B.domainresource import DomainResource
 
-from icaht.knowledge.profile import FhirImportSettings
+from icaht.knowledge.profile.inputs import FhirImportSettings
 
 FHIRMoment = date | datetime
 #: Resources other resources refer to (Medication, BiologicallyDerivedProduct), by reference.

@@ -22,6 +22,7 @@ from fhir.resources.R4B.procedure import Procedure
 from pydantic import TypeAdapter, ValidationError
 
 from icaht.core import record
+from icaht.core.observation import Observation as RecordObservation
 from icaht.io.fhir import codes
 from icaht.io.fhir.import_report import ImportReport
 from icaht.io.fhir.mappers.collected import Collected, Referenced, Skip
@@ -31,7 +32,7 @@ from icaht.io.fhir.mappers.diagnostic_report import map_report
 from icaht.io.fhir.mappers.medication import map_medication
 from icaht.io.fhir.mappers.observation import map_observation
 from icaht.io.fhir.mappers.procedure import map_procedure
-from icaht.knowledge.profile import FhirImportSettings
+from icaht.knowledge.profile.inputs import FhirImportSettings
 
 _MAPPERS: dict[type, Callable[..., None]] = {
     Observation: map_observation,
@@ -90,7 +91,7 @@ class MappedResource:
         try:
             made = Models(
                 [
-                    record.Observation.model_validate(timed(o, anchor))
+                    RecordObservation.model_validate(timed(o, anchor))
                     for o in self.collected.observations
                 ],
                 [_EVENT.validate_python(timed(e, anchor)) for e in self.collected.events],
@@ -106,7 +107,7 @@ class MappedResource:
 class Models:
     """The labs and events of a mapped resource as validated record models."""
 
-    observations: list[record.Observation]
+    observations: list[RecordObservation]
     events: list[record.Event]
 
 

@@ -14,7 +14,9 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
 from icaht.core import record
-from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.observation import Observation as RecordObservation
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
 from icaht.errors import InputError, Problem
 from icaht.io.fhir import codes
 from icaht.io.fhir.differential import derive_counts
@@ -162,7 +164,7 @@ def map_patient(
         facts["ld_start"] = to_days(facts["ld_start"], anchor)
     elif infusion is not None and not synthetic:
         facts["infusion_date"] = infusion
-    observations: list[record.Observation | dict[str, Any]] = [
+    observations: list[RecordObservation | dict[str, Any]] = [
         timed(lab, anchor)
         for lab in derive_counts(
             acc.differential,
@@ -174,7 +176,7 @@ def map_patient(
     for part in parts:
         # record models pay off only for a mapping kept for the next call
         models = part.models(anchor) if memo is not None and part.reusable else None
-        labs: Sequence[record.Observation | dict[str, Any]]
+        labs: Sequence[RecordObservation | dict[str, Any]]
         happened: Sequence[record.Event | dict[str, Any]]
         if models is None:
             labs = [timed(o, anchor) for o in part.collected.observations]

@@ -7,7 +7,8 @@ from dataclasses import asdict
 
 from pydantic import BaseModel
 
-from icaht.core.record import MAX_DAY_RANGE, Event, Observation
+from icaht.core.observation import Observation
+from icaht.core.record import MAX_DAY_RANGE, Event
 from icaht.service.api.deps import Clinical, Db, FromDay, PatientKey, ToDay, api_router
 from icaht.service.api.routes.patients import ImportResult
 from icaht.service.auth import audited

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from icaht.core.assessment import assess
 from icaht.core.course import Course
-from icaht.core.record import PatientFacts, PatientRecord
+from icaht.core.patient_facts import PatientFacts
+from icaht.core.patient_record import PatientRecord
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile
 from icaht.service.api.deps import (

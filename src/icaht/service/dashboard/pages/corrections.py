@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from icaht.core.record import Observation
+from icaht.core.observation import Observation
 from icaht.errors import InputError
 from icaht.service.dashboard.access import (
     PATIENT_ROLES,

@@ -93,8 +93,7 @@ def patient_view(course: Course, as_of: int | None, profile: Profile) -> Patient
     if as_of is not None:
         as_of = min(max(as_of, first), max_day)
     a = assess(course, None if as_of is None else float(as_of), profile)
-    known = course.until(float(a.as_of_day + 1))
-    return PatientView(course, a, known, first, latest, max_day)
+    return PatientView(course, a, a.known_course, first, latest, max_day)
 
 
 def show_patient(
