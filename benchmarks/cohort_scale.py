@@ -145,6 +145,20 @@ class TreeMemory(threading.Thread):
         self.join()
 
 
+def tree_run(command: list[str]) -> tuple[float, float, str]:
+    """One run of ``command``: wall seconds, peak RSS (MB) of its process tree, its stderr."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    monitor = TreeMemory(child.pid)
+    monitor.start()
+    stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    monitor.stop()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{stdout}\n{stderr}")
+    return seconds, monitor.peak / 2**20, stderr
+
+
 def run_engine(folder: Path, workers: int, work: Path, grades_only: bool = False) -> dict[str, Any]:
     """``icaht cohort assess`` (or, with ``grades_only``, ``icaht grade --grades-only``) of the
     cohort as a subprocess: wall seconds, rows written and the peak RSS of its process tree."""
@@ -155,18 +169,7 @@ def run_engine(folder: Path, workers: int, work: Path, grades_only: bool = False
     else:
         out = work / "results.parquet"
         command = [*cli, "cohort", "assess", str(folder), "--out", str(out)]
-    command += ["--workers", str(workers)]
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    monitor = TreeMemory(child.pid)
-    monitor.start()
-    stdout, stderr = child.communicate()
-    seconds = time.perf_counter() - started
-    monitor.stop()
-    if child.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command[3:5])} failed ({child.returncode}):\n{stdout}\n{stderr}"
-        )
+    seconds, peak_mb, stderr = tree_run([*command, "--workers", str(workers)])
     if grades_only:
         with out.open(encoding="utf-8") as handle:
             rows = sum(1 for _ in handle) - 1
@@ -176,7 +179,7 @@ def run_engine(folder: Path, workers: int, work: Path, grades_only: bool = False
     return {
         "seconds": seconds,
         "rows": rows,
-        "peak_rss_mb": monitor.peak / 2**20,
+        "peak_rss_mb": peak_mb,
         "message": message[-1] if message else "",
     }
 

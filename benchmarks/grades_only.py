@@ -36,7 +36,6 @@ import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from cohort_scale import TreeMemory
+from cohort_scale import tree_run
 from results_log import add_row, commit_id
 
 from icaht.core.kernel import Batch, grade_early, grade_late, icaht_scheme
@@ -174,20 +173,6 @@ def _icaht() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "icaht.cli"]
 
 
-def _tree_run(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of the process tree of one run of ``command``."""
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    monitor = TreeMemory(child.pid)
-    monitor.start()
-    stdout, stderr = child.communicate()
-    seconds = time.perf_counter() - started
-    monitor.stop()
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{stdout}\n{stderr}")
-    return seconds, monitor.peak / 2**20
-
-
 def measure(method: str, path: Path, repeat: int) -> dict[str, Any]:
     """``repeat`` runs of ``method`` on ``path``, each in a new process tree: the median wall
     seconds and the largest peak RSS. The CLI is timed end to end (start-up included); the
@@ -202,7 +187,7 @@ def measure(method: str, path: Path, repeat: int) -> dict[str, Any]:
             report = Path(work) / "seconds.json"
             command = [sys.executable, __file__, "--one", method, str(path), str(report)]
         for _ in range(repeat):
-            wall, mb = _tree_run(command)
+            wall, mb, _ = tree_run(command)
             inside = None if method == "cli" else json.loads(report.read_text(encoding="utf-8"))
             seconds.append(wall if inside is None else float(inside))
             peak = max(peak, mb)
