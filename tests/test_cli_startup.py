@@ -4,19 +4,24 @@ stack nor the dataframe and FHIR libraries; errors of every command go through o
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from icaht.atomic import atomic_text, partial_path
 from icaht.cli import app
 from icaht.cli import common as cli_common
+from icaht.core.assessment import assess
 from icaht.io.fhir import pull
+from icaht.io.inputs import load_courses
 from icaht.knowledge import profile
+from icaht.report.console import render_assessment
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("fastapi", "sqlalchemy", "pandas", "fhir.resources", "lifelines", "plotly", "uvicorn")
@@ -72,6 +77,25 @@ def test_a_command_loads_only_what_it_uses(
     assert _loaded_after(code, names) == []
     if arguments[0] == "grade":
         assert (tmp_path / "grades.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    "example", sorted((ROOT / "examples").glob("*.json")), ids=lambda p: p.stem
+)
+def test_the_assess_table_is_the_same_without_the_episode_trace(example: Path) -> None:
+    """``icaht assess`` prints a table without tracing episodes back (the slow part of an
+    assessment): the table shows no episode, novelty or tier, so it is the same text."""
+    chosen = profile.load_profile()
+    for course in load_courses(example):
+        texts = []
+        for traced in (True, False):
+            console = Console(record=True, width=100, file=io.StringIO())
+            render_assessment(console, course, assess(course, None, chosen, episodes=traced))
+            texts.append(console.export_text())
+        assert texts[0] == texts[1]
+    result = runner.invoke(app, ["assess", str(example), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert all("episode" in r for r in json.loads(result.output)["recommendations"])
 
 
 def test_option_defaults_equal_the_library_defaults() -> None:
