@@ -95,7 +95,7 @@ def _repeated(command: list[str], repeat: int) -> float:
     times = []
     for run in range(repeat + 1):
         started = time.perf_counter()
-        subprocess.run(command, check=True, env=_environment(), stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, env=_environment(), capture_output=True)
         if run:
             times.append(time.perf_counter() - started)
     return statistics.median(times)
@@ -104,7 +104,7 @@ def _repeated(command: list[str], repeat: int) -> float:
 def _peak_mb(command: list[str]) -> float:
     """Peak RSS (MB) of one run: the maximum over the children waited for so far, so commands
     are measured from the smallest up (``--help`` first)."""
-    subprocess.run(command, check=True, env=_environment(), stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=_environment(), capture_output=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -114,7 +114,7 @@ def _measured(
     command = [*_icaht(), *(str(out) if a == "OUT" else a for a in arguments)]
     measure = _hyperfine if tool == "hyperfine" else _repeated
     seconds = measure(command, repeat)
-    print(f"icaht {arguments[0]}: {seconds:.3f} s (target {target} s)")
+    print(f"icaht {arguments[0]}: {seconds:.3f} s" + (f" (target {target} s)" if target else ""))
     return {
         "median_s": round(seconds, 3),
         "peak_mb": round(_peak_mb(command), 1),
