@@ -82,11 +82,13 @@ HEADER = (
     "and the rules as of day 30 and day 90, peak RSS of the process tree. Floor = DuckDB "
     "scanning the same Parquet columns and aggregating per patient-day; pandas = a groupby-apply "
     "early ICAHT baseline against `grade_early_icaht` on the same patients (agreement = same "
-    "grade). Targets: <= 3x the floor, >= 20x pandas, < 2 GB. Medians of runs; details in "
+    "grade); grades-only = `icaht grade --grades-only` of the same cohort (rules not run). "
+    "Targets: <= 3x the floor, >= 20x pandas, < 2 GB. Medians of runs; details in "
     "`cohort.json`.\n\n"
     "| date (UTC) | commit | cpus | patients | observations | ours s | patients/s | floor s "
-    "| ours/floor | pandas speed-up (agreement) | peak MB | targets met |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "| ours/floor | pandas speed-up (agreement) | peak MB | grades-only s (peak MB) "
+    "| ours/grades-only | targets met |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -144,10 +146,8 @@ class TreeMemory(threading.Thread):
         self.join()
 
 
-def run_engine(folder: Path, workers: int, work: Path) -> dict[str, Any]:
-    out = work / "results.parquet"
-    command = [sys.executable, "-m", "icaht.cli", "cohort", "assess", str(folder)]
-    command += ["--out", str(out), "--workers", str(workers)]
+def tree_run(command: list[str]) -> tuple[float, float, str]:
+    """One run of ``command``: wall seconds, peak RSS (MB) of its process tree, its stderr."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     monitor = TreeMemory(child.pid)
@@ -156,13 +156,31 @@ def run_engine(folder: Path, workers: int, work: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     monitor.stop()
     if child.returncode != 0:
-        raise SystemExit(f"icaht cohort assess failed ({child.returncode}):\n{stdout}\n{stderr}")
-    rows = pq.ParquetFile(out).metadata.num_rows
-    message = [line for line in stderr.splitlines() if "assessed" in line]
+        raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{stdout}\n{stderr}")
+    return seconds, monitor.peak / 2**20, stderr
+
+
+def run_engine(folder: Path, workers: int, work: Path, grades_only: bool = False) -> dict[str, Any]:
+    """``icaht cohort assess`` (or, with ``grades_only``, ``icaht grade --grades-only``) of the
+    cohort as a subprocess: wall seconds, rows written and the peak RSS of its process tree."""
+    cli = [sys.executable, "-m", "icaht.cli"]
+    if grades_only:
+        out = work / "grades.csv"
+        command = [*cli, "grade", "--grades-only", str(folder), "--out", str(out)]
+    else:
+        out = work / "results.parquet"
+        command = [*cli, "cohort", "assess", str(folder), "--out", str(out)]
+    seconds, peak_mb, stderr = tree_run([*command, "--workers", str(workers)])
+    if grades_only:
+        with out.open(encoding="utf-8") as handle:
+            rows = sum(1 for _ in handle) - 1
+    else:
+        rows = pq.ParquetFile(out).metadata.num_rows
+    message = [line for line in stderr.splitlines() if "assessed" in line or "graded" in line]
     return {
         "seconds": seconds,
         "rows": rows,
-        "peak_rss_mb": monitor.peak / 2**20,
+        "peak_rss_mb": peak_mb,
         "message": message[-1] if message else "",
     }
 
@@ -379,6 +397,8 @@ def write_results(result: dict[str, Any]) -> None:
         f"{result['ratio_ours_to_floor']:.1f}",
         f"{result['grading']['speedup']:.0f}x ({100 * result['grading']['agreement']:.1f}%)",
         f"{result['ours']['peak_rss_mb']:,.0f}",
+        f"{result['grades_only']['seconds']:.1f} ({result['grades_only']['peak_rss_mb']:,.0f})",
+        f"{result['ratio_full_to_grades_only']:.2f}",
         ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in met.items()),
     )
     add_row(SECTION, HEADER, "| " + " | ".join(cells) + " |\n")
@@ -415,6 +435,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(f"{runs[-1]['rows']} rows for {manifest['patients']} patients")
     ours_s = statistics.median(r["seconds"] for r in runs)
     peak = max(r["peak_rss_mb"] for r in runs)
+    with tempfile.TemporaryDirectory(prefix="icaht-bench-", dir=HERE / "data") as work:
+        grades = run_engine(folder, args.workers, Path(work), grades_only=True)
+    print(
+        f"grades only: {grades['seconds']:.1f} s, peak {grades['peak_rss_mb']:,.0f} MB; "
+        f"{grades['message']}",
+        flush=True,
+    )
 
     grading = grading_comparison(folder, min(args.baseline_patients, args.patients), cheap)
     print(
@@ -463,6 +490,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             "median_seconds": floor_s,
             "groups": floors[-1]["groups"],
         },
+        "grades_only": {
+            "command": "icaht grade --grades-only",
+            "seconds": grades["seconds"],
+            "patients_per_second": manifest["patients"] / grades["seconds"],
+            "peak_rss_mb": grades["peak_rss_mb"],
+            "rows": grades["rows"],
+        },
+        "ratio_full_to_grades_only": ours_s / grades["seconds"],
         "ratio_ours_to_floor": ratio,
         "grading": grading,
         "per_patient_one_core": per_patient,

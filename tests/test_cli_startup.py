@@ -4,19 +4,24 @@ stack nor the dataframe and FHIR libraries; errors of every command go through o
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from icaht.atomic import atomic_text, partial_path
 from icaht.cli import app
 from icaht.cli import common as cli_common
+from icaht.core.assessment import assess
 from icaht.io.fhir import backend_services
+from icaht.io.inputs import load_courses
 from icaht.knowledge import profile
+from icaht.report.console import render_assessment
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("fastapi", "sqlalchemy", "pandas", "fhir.resources", "lifelines", "plotly", "uvicorn")
@@ -36,23 +41,61 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert _loaded_after("import icaht.cli") == []
 
 
+LONG_TABLE = str(ROOT / "examples" / "long-table" / "anc.csv")
+#: Beyond HEAVY, what each command must not load: help no assessment, no numpy and no progress
+#: bar (and ``icaht --help`` no pydantic, which typer imports to parse a group's options);
+#: ``assess`` of one record no Parquet reader, no process pool and no progress bar. ``grade``
+#: reads Parquet (pyarrow, which imports pandas on its first ``pa.array``), so pandas is the one
+#: library of HEAVY it may load.
+HELP_EXTRA = ("icaht.core.assessment", "pyarrow", "numpy", "rich.progress")
+ASSESS_EXTRA = ("pyarrow", "multiprocessing", "concurrent.futures", "rich.progress")
+GRADE_HEAVY = tuple(name for name in HEAVY if name != "pandas")
+
+
 @pytest.mark.parametrize(
-    "arguments",
-    [["--help"], ["assess", str(ROOT / "examples" / "baur.json")], ["fhir", "--help"]],
-    ids=["help", "assess", "fhir-help"],
+    ("arguments", "names"),
+    [
+        (["--help"], (*HEAVY, *HELP_EXTRA, "pydantic")),
+        (["fhir", "--help"], (*HEAVY, *HELP_EXTRA)),
+        (["cohort", "--help"], (*HEAVY, *HELP_EXTRA)),
+        (["assess", str(ROOT / "examples" / "baur.json")], (*HEAVY, *ASSESS_EXTRA)),
+        (["grade", LONG_TABLE, "--unit", "cells/uL", "--workers", "1"], GRADE_HEAVY),
+        (["grade", LONG_TABLE, "--unit", "cells/uL", "--grades-only"], GRADE_HEAVY),
+    ],
+    ids=["help", "fhir-help", "cohort-help", "assess", "grade", "grade-only"],
 )
-def test_a_command_loads_only_what_it_uses(arguments: list[str]) -> None:
+def test_a_command_loads_only_what_it_uses(
+    arguments: list[str], names: tuple[str, ...], tmp_path: Path
+) -> None:
+    if arguments[0] == "grade":
+        arguments = [*arguments, "--out", str(tmp_path / "grades.csv")]
     code = (
         "from icaht.cli import app\n"
         f"try:\n    app({arguments!r}, standalone_mode=False)\n"
         "except SystemExit:\n    pass"
     )
-    assert _loaded_after(code) == []
+    assert _loaded_after(code, names) == []
+    if arguments[0] == "grade":
+        assert (tmp_path / "grades.csv").is_file()
 
 
-def test_help_does_not_load_the_assessment() -> None:
-    code = "from icaht.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass"
-    assert _loaded_after(code, ("icaht.core.assessment", "pyarrow", "numpy")) == []
+@pytest.mark.parametrize(
+    "example", sorted((ROOT / "examples").glob("*.json")), ids=lambda p: p.stem
+)
+def test_the_assess_table_is_the_same_without_the_episode_trace(example: Path) -> None:
+    """``icaht assess`` prints a table without tracing episodes back (the slow part of an
+    assessment): the table shows no episode, novelty or tier, so it is the same text."""
+    chosen = profile.load_profile()
+    for course in load_courses(example):
+        texts = []
+        for traced in (True, False):
+            console = Console(record=True, width=100, file=io.StringIO())
+            render_assessment(console, course, assess(course, None, chosen, episodes=traced))
+            texts.append(console.export_text())
+        assert texts[0] == texts[1]
+    result = runner.invoke(app, ["assess", str(example), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert all("episode" in r for r in json.loads(result.output)["recommendations"])
 
 
 def test_option_defaults_equal_the_library_defaults() -> None:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer._click import Context
 from typer.core import TyperGroup
 
 from icaht.errors import IcahtError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
@@ -181,6 +181,14 @@ def audit_cli(session: Session, action: str, **detail: object) -> None:
 
 def counting_bar() -> Progress:
     """A progress bar on stderr for counted work: what, how many of how many, time left."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

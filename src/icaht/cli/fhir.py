@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from icaht.cli.common import (
     DEFAULT_PROFILE,
@@ -70,6 +69,8 @@ def assessment_command(
     ] = None,
 ) -> None:
     """Write the assessment as FHIR R4 (grade Observations, CAR-HEMATOTOX RiskAssessment)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from icaht.core.assessment import assess
     from icaht.io.fhir.assessment import assessment_resources
     from icaht.io.fhir.cards import recommendation_cards
@@ -176,6 +177,8 @@ def pull_command(
     ] = None,
 ) -> None:
     """Read one patient from a FHIR R4 server (paging through its searches) into a record."""
+    from rich.progress import Progress, TextColumn
+
     from icaht.io.fhir.backend_services import BACKEND_SCOPE, BackendClient
     from icaht.io.fhir.pull import pull_patient
 

@@ -68,8 +68,10 @@ def assess_command(
     chosen = chosen_profile(profile)
     moment = parse_as_of(as_of)
     courses = load_courses(path)
+    # The table prints no episode, novelty or tier: only JSON needs the day-by-day trace back.
+    traced = output_format == "json"
     for course in courses:
-        assessment = assess(course, moment, chosen)
+        assessment = assess(course, moment, chosen, episodes=traced)
         if output_format == "json":
             typer.echo(assessment.model_dump_json(indent=2))
         else:

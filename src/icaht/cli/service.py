@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from icaht import DISCLAIMER
 from icaht.cli.common import audit_cli, cli_actor, command_group, database, err, out, writing
@@ -64,6 +63,8 @@ def demo_command(
     ] = None,
 ) -> None:
     """The dashboard with demo patients on SQLite: prints the URL and the demo credentials."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from icaht.service.dashboard.demo import DEMO_PASSWORD, demo_app, prepare_demo, serve_demo
     from icaht.service.sessions import DEMO_USER
     from icaht.store.settings import StoreSettings
