@@ -12,6 +12,7 @@ import plotly.offline
 import pytest
 from typer.testing import CliRunner
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.cli.cohort import cohort_app
 from icaht.cohort import descriptive, recovery, results_contract, strata, tpo_ra_table
 from icaht.cohort.report import read_results, write_report
@@ -239,6 +240,13 @@ def test_cli_report(tmp_path: Path) -> None:
     missing = runner.invoke(cohort_app, ["report", str(tmp_path / "no.parquet"), "--out", "x.html"])
     assert missing.exit_code == 2
     assert "results file not found" in missing.output
+
+
+@pytest.mark.parametrize("command", [[], ["assess"], ["report"]])
+def test_cohort_help_says_not_a_medical_device(command: list[str]) -> None:
+    shown = CliRunner().invoke(cohort_app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert NOT_A_MEDICAL_DEVICE in shown.output
 
 
 def test_end_to_end_from_assessed_examples(tmp_path: Path) -> None:
