@@ -4,6 +4,7 @@ under the final name (and never replaces a good one)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,23 +38,35 @@ def atomic_path(path: Path) -> Iterator[Path]:
 @contextmanager
 def atomic_dir(path: Path) -> Iterator[Path]:
     """A new, empty partial folder to fill (one left by an interrupted run is removed first);
-    renamed to ``path`` (absent, or an empty folder that is replaced) when the block ends
-    without an exception, removed with its contents when it raises."""
+    renamed to ``path`` when the block ends without an exception, removed with its contents when
+    it raises. A folder already at ``path`` is replaced: moved to ``NAME.old.partial`` just before
+    the rename and deleted after it (so every name this module leaves behind ends in
+    ``.partial``, and none is a user's folder)."""
     partial = partial_path(path)
+    old = partial_path(path.with_name(path.name + ".old"))
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     with atomic_path(path) as filled:
         yield filled
-        if path.is_dir():
-            path.rmdir()
+        if old.exists():
+            shutil.rmtree(old)
+        if path.exists():
+            path.rename(old)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 @contextmanager
-def atomic_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """A UTF-8 text handle on the partial file; closed, then renamed to ``path`` on success."""
-    with atomic_path(path) as partial, partial.open("w", encoding="utf-8", newline=newline) as out:
-        yield out
+def atomic_text(path: Path, newline: str | None = None, mode: int = 0o666) -> Iterator[IO[str]]:
+    """A UTF-8 text handle on a new partial file; closed, then renamed to ``path`` on success.
+    The file is created with the permission bits ``mode`` (less the umask), so a private file
+    (``0o600``) is never readable by others, not even while it is written."""
+    with atomic_path(path) as partial:
+        partial.unlink(missing_ok=True)  # one left by an interrupted run keeps its old mode
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline=newline) as out:
+            yield out
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -12,10 +12,11 @@ import plotly.offline
 import pytest
 from typer.testing import CliRunner
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.cli.cohort import cohort_app
 from icaht.cohort import descriptive, recovery, results_contract, strata, tpo_ra_table
 from icaht.cohort.report import read_results, write_report
-from icaht.errors import InputError
+from icaht.errors import IcahtError, InputError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MARKUP_PRODUCT = '<script>alert("x")</script><b>evil-cel</b>'
@@ -191,6 +192,42 @@ def test_rewrite_replaces_the_tables(tmp_path: Path) -> None:
     assert 'href="../tables/tpo_ra.csv"' in html
 
 
+def test_an_interrupted_write_leaves_no_half_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk error while the tables are written: no new report appears and a report written
+    before is left whole (HTML and tables), with no ``.partial`` left behind."""
+    results = _write_results(tmp_path / "results.parquet")
+    to_csv = pd.DataFrame.to_csv
+    written: list[object] = []
+
+    def failing_to_csv(frame: pd.DataFrame, path: object, **kwargs: object) -> None:
+        if len(written) == 2:
+            raise OSError("No space left on device")
+        written.append(path)
+        to_csv(frame, path, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing_to_csv)
+    with pytest.raises(IcahtError, match="cannot write the report"):
+        write_report(results, tmp_path / "new.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.parquet"]
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    write_report(results, tmp_path / "old.html", title="old")
+    before = sorted(p.name for p in (tmp_path / "old_tables").iterdir())
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing_to_csv)
+    written.clear()
+    with pytest.raises(IcahtError):
+        write_report(results, tmp_path / "old.html", title="new")
+    assert "<title>old</title>" in (tmp_path / "old.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "old_tables").iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "old.html",
+        "old_tables",
+        "results.parquet",
+    ]
+
+
 def test_cli_report(tmp_path: Path) -> None:
     results = _write_results(tmp_path / "results.parquet")
     runner = CliRunner()
@@ -203,6 +240,13 @@ def test_cli_report(tmp_path: Path) -> None:
     missing = runner.invoke(cohort_app, ["report", str(tmp_path / "no.parquet"), "--out", "x.html"])
     assert missing.exit_code == 2
     assert "results file not found" in missing.output
+
+
+@pytest.mark.parametrize("command", [[], ["assess"], ["report"]])
+def test_cohort_help_says_not_a_medical_device(command: list[str]) -> None:
+    shown = CliRunner().invoke(cohort_app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert NOT_A_MEDICAL_DEVICE in shown.output
 
 
 def test_end_to_end_from_assessed_examples(tmp_path: Path) -> None:

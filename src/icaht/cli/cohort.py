@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from icaht import NOT_A_MEDICAL_DEVICE
 from icaht.cli.common import (
     DEFAULT_PROFILE,
     EXIT_INPUT,
@@ -28,7 +29,9 @@ EXIT_REJECTED = 3
 
 __all__ = ["EXIT_INPUT", "EXIT_REJECTED", "cohort_app"]
 
-cohort_app = command_group("Cohorts: assess every patient into a results table; report on it.")
+cohort_app = command_group(
+    f"Cohorts: assess every patient into a results table; report on it. {NOT_A_MEDICAL_DEVICE}"
+)
 
 
 def _report(summary: RunSummary) -> None:
@@ -57,7 +60,7 @@ def _report(summary: RunSummary) -> None:
     )
 
 
-@cohort_app.command("assess")
+@cohort_app.command("assess", epilog=NOT_A_MEDICAL_DEVICE)
 def assess_command(
     input_path: Annotated[
         Path,
@@ -90,7 +93,7 @@ def assess_command(
     recovery days, scores, TPO-RA response, rule ids fired as of day 30, day 90 and the as-of
     day). Rejected patients and their reasons go to errors.csv next to the results (exit status 3
     when there are any). INPUT may be a long table (docs/tabular.md), read as `icaht grade` reads
-    it. Decision support only, not a medical device."""
+    it."""
     if engine not in ("local", "spark"):
         raise typer.BadParameter("use local or spark", param_hint="--engine")
     if out.suffix != ".parquet":
@@ -125,7 +128,7 @@ def assess_command(
         raise typer.Exit(EXIT_REJECTED)
 
 
-@cohort_app.command("report")
+@cohort_app.command("report", epilog=NOT_A_MEDICAL_DEVICE)
 def report_command(
     results: Annotated[
         Path, typer.Argument(metavar="RESULTS", help="Results table of `icaht cohort assess`.")

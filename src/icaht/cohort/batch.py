@@ -227,26 +227,6 @@ def courses_from_records(
     return courses, rejections
 
 
-def drop_duplicates(
-    courses: list[Course], seen: set[str], source: str
-) -> tuple[list[Course], list[Rejection]]:
-    """Keep the first course of each patient_id (``seen`` holds ids kept earlier)."""
-    kept: list[Course] = []
-    rejections: list[Rejection] = []
-    for course in courses:
-        pid = course.facts.patient_id
-        if pid in seen:
-            rejections.append(
-                Rejection(
-                    pid, source, None, "patient_id", pid, "duplicate patient_id (kept the first)"
-                )
-            )
-            continue
-        seen.add(pid)
-        kept.append(course)
-    return kept, rejections
-
-
 # -- assessment -----------------------------------------------------------------------------------
 def assess_courses(
     courses: Sequence[Course], as_of_day: int | None, profile: Profile

@@ -2,9 +2,10 @@
 
 The HTML works offline: plotly.js is inlined from the installed ``plotly`` package (no CDN, no
 external stylesheet), and all text that comes from the data (product names, diagnoses, file
-names) is escaped by Jinja2's autoescaping. Files are written whole or not at all: the tables
-go to ``<dir>.partial`` and the HTML to ``<file>.partial`` first, then are renamed. What the
-report shows is computed in :mod:`icaht.cohort.report_content`.
+names) is escaped by Jinja2's autoescaping. Files are written whole or not at all
+(:mod:`icaht.atomic`): the tables go to ``<dir>.partial`` and the HTML to ``<file>.partial``
+first, then are renamed (the tables first, then the HTML). What the report shows is computed
+in :mod:`icaht.cohort.report_content`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from icaht import DISCLAIMER, __version__
+from icaht.atomic import atomic_dir, atomic_text
 from icaht.cohort import (
     aalen_johansen,
     recovery,
@@ -152,15 +153,13 @@ class WrittenReport:
     rejected: int | None
 
 
-def _replace_dir(partial: Path, final: Path) -> None:
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        final.rename(old)
-    partial.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
+def _write_files(report: CohortReport, html: str, out: Path, tables_dir: Path) -> None:
+    """The tables folder and the HTML file, each renamed into place only when both are written
+    (the folder's rename comes first, as the contexts close in reverse order)."""
+    with atomic_text(out) as page, atomic_dir(tables_dir) as staging:
+        for table in report.tables.values():
+            table.frame.to_csv(staging / table.filename, index=False)
+        page.write(html)
 
 
 def write_report(
@@ -207,16 +206,7 @@ def write_report(
         bar.update(task, advance=1, description="writing")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            partial_dir = tables_dir.with_name(tables_dir.name + ".partial")
-            if partial_dir.exists():
-                shutil.rmtree(partial_dir)
-            partial_dir.mkdir(parents=True)
-            for table in report.tables.values():
-                table.frame.to_csv(partial_dir / table.filename, index=False)
-            partial_html = out.with_name(out.name + ".partial")
-            partial_html.write_text(text, encoding="utf-8")
-            _replace_dir(partial_dir, tables_dir)
-            partial_html.replace(out)
+            _write_files(report, text, out, tables_dir)
         except OSError as exc:
             raise IcahtError(f"cannot write the report to {out}: {exc}") from exc
         bar.advance(task)

@@ -1,5 +1,6 @@
-"""Who asks for a dashboard page: the signed-in browser session and its role, the CSRF check of
-every form post, and the small readers of a request shared by the pages."""
+"""Who asks for a dashboard page: the signed-in browser session and its role (patient pages:
+clinician or admin), the CSRF check of every form post, and the small readers of a request
+shared by the pages."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ class SignInRequired(Exception):  # noqa: N818 - a control-flow signal, not an e
 
 class CsrfRejected(Exception):  # noqa: N818
     """A form post without this session's CSRF token."""
+
+
+class PatientAccessDenied(Exception):  # noqa: N818
+    """A signed-in user whose role cannot open patient pages (answered 403)."""
+
+    def __init__(self, user: PageUser) -> None:
+        super().__init__(user.role)
+        self.user = user
 
 
 def service_settings(request: Request) -> Any:
@@ -94,5 +103,26 @@ async def post_form(
 
 User = Annotated[PageUser, Depends(page_user)]
 Db = Annotated[Session, Depends(database)]
+
+
+def patient_access(user: User) -> PageUser:
+    """The user of a patient page, once signed in; a role outside ``PATIENT_ROLES`` is refused
+    (:class:`PatientAccessDenied`) before the page reads its parameters or the patient, so the
+    answers come in the order: sign in, 403, then 422 or 404."""
+    if user.role not in PATIENT_ROLES:
+        raise PatientAccessDenied(user)
+    return user
+
+
+async def patient_form(
+    request: Request, *, max_part_size: int = 1024 * 1024
+) -> tuple[FormData, PageUser]:
+    """A patient page's form post (:func:`post_form`) from a role that may open patient pages."""
+    form, user = await post_form(request, max_part_size=max_part_size)
+    return form, patient_access(user)
+
+
+#: The signed-in user of a patient page (clinician or admin).
+PatientUser = Annotated[PageUser, Depends(patient_access)]
 #: The patient key a patient page names in its query (``?id=``).
 PatientId = Annotated[str, Query(min_length=1, max_length=128)]

@@ -10,7 +10,6 @@ restart and no two demo installations share it).
 from __future__ import annotations
 
 import importlib
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from icaht.atomic import atomic_text
 from icaht.core.patient_record import PatientRecord
 from icaht.core.timeline import calendar_day
 from icaht.io.records import read_records
@@ -74,11 +74,8 @@ def _secret(data_dir: Path) -> str:
         return path.read_text(encoding="utf-8").strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_text(path, mode=0o600) as handle:
         handle.write(secret)
-    partial.replace(path)
     return secret
 
 

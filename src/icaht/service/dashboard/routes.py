@@ -8,6 +8,7 @@ against the session's CSRF token. Every patient read, change and assessment show
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from icaht.service.dashboard.access import (
     CsrfRejected,
+    PatientAccessDenied,
     SignInRequired,
     local_path,
     service_settings,
@@ -34,8 +36,24 @@ from icaht.service.dashboard.pages import (
     signin,
     upload,
 )
-from icaht.service.dashboard.templating import HERE, error_page
+from icaht.service.dashboard.templating import HERE, error_page, forbidden
 from icaht.service.sessions import DEMO_USER, codec
+
+#: The page groups, each with its ``router``, in the order they are mounted.
+PAGES: Final = (
+    signin,
+    patients,
+    patient,
+    printout,
+    decision,
+    additions,
+    labs,
+    corrections,
+    upload,
+    rules,
+    profile,
+    assets,
+)
 
 
 def _handlers(app: FastAPI) -> None:
@@ -76,24 +94,15 @@ def _handlers(app: FastAPI) -> None:
             "from another site). Reload the page and try again.",
         )
 
+    @app.exception_handler(PatientAccessDenied)
+    async def _no_patient_access(request: Request, refused: PatientAccessDenied) -> Response:
+        return forbidden(request, refused.user)
+
 
 def install(app: FastAPI) -> None:
     """Mount the dashboard on an application: routes at ``/``, static files, error pages."""
     _handlers(app)
-    for page in (
-        signin,
-        patients,
-        patient,
-        printout,
-        decision,
-        additions,
-        labs,
-        corrections,
-        upload,
-        rules,
-        profile,
-        assets,
-    ):
+    for page in PAGES:
         app.include_router(page.router)
     app.mount(
         "/static", StaticFiles(directory=str(HERE / "static"), follow_symlink=False), "static"

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,6 @@ from icaht.store.validation import validate_records
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Rows shown in the preview table (all problems are always listed).
 PREVIEW_ROWS = 200
-_EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 _INDEX = re.compile(r"^(?:patient \d+\)?\s*)?(observations|events)\[(\d+)\](?:\.(.*))?$")
 _CSV_COLUMNS = {
     "patient_id",

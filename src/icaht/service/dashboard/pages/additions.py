@@ -9,10 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from icaht.errors import InputError
-from icaht.service.dashboard.access import PATIENT_ROLES, PageUser, form_text, post_form, remote
+from icaht.service.dashboard.access import PageUser, form_text, patient_form, remote
 from icaht.service.dashboard.forms import FormResult, parse_event, parse_lab
 from icaht.service.dashboard.pages.patient import patient_url, show_patient
-from icaht.service.dashboard.templating import forbidden, no_patient
+from icaht.service.dashboard.templating import no_patient
 from icaht.store.audit import audit
 from icaht.store.patients import ImportChanges, add_to_patient
 from icaht.store.reading import load_course
@@ -77,15 +77,11 @@ def _add_item(request: Request, user: PageUser, form: FormData, kind: str) -> Re
 
 @router.post("/patient/lab")
 async def add_lab(request: Request) -> Response:
-    form, user = await post_form(request)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request)
     return await run_in_threadpool(_add_item, request, user, form, "lab")
 
 
 @router.post("/patient/event")
 async def add_event(request: Request) -> Response:
-    form, user = await post_form(request)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request)
     return await run_in_threadpool(_add_item, request, user, form, "event")

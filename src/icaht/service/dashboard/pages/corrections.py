@@ -12,17 +12,16 @@ from starlette.datastructures import FormData
 from icaht.core.observation import Observation
 from icaht.errors import InputError
 from icaht.service.dashboard.access import (
-    PATIENT_ROLES,
     Db,
     PageUser,
     PatientId,
-    User,
+    PatientUser,
     form_text,
-    post_form,
+    patient_form,
     remote,
 )
 from icaht.service.dashboard.forms import LAB_ANALYTES, FormResult, parse_lab
-from icaht.service.dashboard.templating import error_page, forbidden, render
+from icaht.service.dashboard.templating import error_page, render
 from icaht.store.audit import audit
 from icaht.store.corrections import correct_observation
 from icaht.store.lookup import NotFoundError
@@ -70,14 +69,12 @@ def _correction_page(
 @router.get("/patient/labs/correct")
 def correct_lab_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     row: int,
 ) -> HTMLResponse:
     """The form to correct one stored laboratory value."""
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     try:
         stored = find_observation(db, id, row)
     except NotFoundError:
@@ -153,7 +150,5 @@ def _correct_lab(request: Request, user: PageUser, form: FormData) -> Response:
 
 @router.post("/patient/labs/correct")
 async def correct_lab(request: Request) -> Response:
-    form, user = await post_form(request)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request)
     return await run_in_threadpool(_correct_lab, request, user, form)

@@ -12,9 +12,9 @@ from icaht.core.assessment import Assessment
 from icaht.core.checklist import ChecklistItem
 from icaht.core.guidance import Recommendation
 from icaht.service.dashboard import decisions as decision_store
-from icaht.service.dashboard.access import PATIENT_ROLES, form_text, post_form, remote
+from icaht.service.dashboard.access import form_text, patient_form, remote
 from icaht.service.dashboard.pages.patient import patient_url, patient_view, show_patient
-from icaht.service.dashboard.templating import error_page, forbidden, no_patient
+from icaht.service.dashboard.templating import error_page, no_patient
 from icaht.service.settings import profile_in_force
 from icaht.store.reading import load_course
 
@@ -53,9 +53,7 @@ def _decision_subject(
 async def decision(request: Request) -> Response:
     """Acknowledge, dismiss (with a reason), snooze (until a day) or reopen one episode of a
     recommendation, or one standing checklist item, as shown as of a day (docs/worklist.md)."""
-    form, user = await post_form(request)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request)
     key, choice = form_text(form, "id"), form_text(form, "choice")
     rule_id, item_id = form_text(form, "rule_id"), form_text(form, "item")
     reason = form_text(form, "reason")[: decision_store.MAX_REASON_CHARS]

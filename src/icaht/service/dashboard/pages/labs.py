@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, PatientId, User, remote
+from icaht.service.dashboard.access import Db, PatientId, PatientUser, remote
 from icaht.service.dashboard.flowsheet import DEFAULT_DAYS, corrected_cells, flowsheet
-from icaht.service.dashboard.templating import forbidden, no_patient, render
+from icaht.service.dashboard.templating import no_patient, render
 from icaht.store.audit import audit
 from icaht.store.lookup import NotFoundError
 from icaht.store.reading import list_observations, load_course
@@ -20,14 +20,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/patient/labs")
 def labs_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     history: bool = False,
 ) -> HTMLResponse:
     """Every laboratory value of a patient, each with a link to correct it (audited)."""
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     try:
         rows = list_observations(db, id, -1e9, 1e9, history)
     except NotFoundError:
@@ -41,14 +39,12 @@ def labs_page(
 @router.get("/patient/flowsheet")
 def flowsheet_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     days: Annotated[int, Query(ge=1, le=3650)] = DEFAULT_DAYS,
 ) -> HTMLResponse:
     """Laboratory values as a flowsheet: analytes as rows, days as columns, newest first."""
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     course = load_course(db, id)
     if course is None:
         return no_patient(request, user)

@@ -18,7 +18,7 @@ from icaht.core.course import Course
 from icaht.core.timeline import calendar_day
 from icaht.knowledge.profile import Profile
 from icaht.service.dashboard import decisions as decision_store
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, PageUser, PatientId, User, remote
+from icaht.service.dashboard.access import Db, PageUser, PatientId, PatientUser, remote
 from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.counts import count_cells, transfusions_per_week
 from icaht.service.dashboard.forms import (
@@ -29,7 +29,7 @@ from icaht.service.dashboard.forms import (
     FormResult,
 )
 from icaht.service.dashboard.looks import LOOK_ACTION, by_tier, last_views, shown_detail
-from icaht.service.dashboard.templating import forbidden, no_patient, render
+from icaht.service.dashboard.templating import no_patient, render
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import assessment_shown, audit
 from icaht.store.reading import load_course
@@ -158,13 +158,11 @@ def show_patient(
 @router.get("/patient")
 def patient_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     as_of: int | None = None,
 ) -> HTMLResponse:
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     return show_patient(request, db, user, id, as_of)
 
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from icaht.service.dashboard import decisions as decision_store
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, User, remote
+from icaht.service.dashboard.access import Db, PatientUser, remote
 from icaht.service.dashboard.list_order import filter_rows, sort_rows
 from icaht.service.dashboard.looks import last_views
 from icaht.service.dashboard.rows import RowCache, list_rows, new_row_cache
-from icaht.service.dashboard.templating import forbidden, render
+from icaht.service.dashboard.templating import render
 from icaht.service.settings import profile_in_force
 from icaht.store.audit import audit
 
@@ -30,7 +30,7 @@ def _row_cache(request: Request) -> RowCache:
 @router.get("/patients")
 def patients_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     q: str = "",
     phase: str = "",
@@ -39,8 +39,6 @@ def patients_page(
     sort: str = "worklist",
     dir: str = "asc",
 ) -> HTMLResponse:
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     profile = profile_in_force(request)
     rows = list_rows(db, _row_cache(request), profile)
     decided = decision_store.all_decisions(db)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from icaht.service.dashboard.access import PATIENT_ROLES, Db, PatientId, User, service_settings
+from icaht.service.dashboard.access import Db, PatientId, PatientUser, service_settings
 from icaht.service.dashboard.counts import transfusions_per_week
 from icaht.service.dashboard.pages.patient import patient_view, record_shown, show_patient
 from icaht.service.dashboard.pdf import summary_pdf
-from icaht.service.dashboard.templating import forbidden, no_patient
+from icaht.service.dashboard.templating import no_patient
 from icaht.service.settings import profile_in_force
 from icaht.store.reading import load_course
 
@@ -19,26 +19,22 @@ router = APIRouter(include_in_schema=False)
 @router.get("/patient/print")
 def print_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     as_of: int | None = None,
 ) -> HTMLResponse:
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     return show_patient(request, db, user, id, as_of, template="print.html")
 
 
 @router.get("/patient/summary.pdf")
 def summary_pdf_page(
     request: Request,
-    user: User,
+    user: PatientUser,
     db: Db,
     id: PatientId,
     as_of: int | None = None,
 ) -> Response:
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
     course = load_course(db, id)
     if course is None:
         return no_patient(request, user)

@@ -11,16 +11,15 @@ from starlette.datastructures import UploadFile
 
 from icaht.errors import InputError
 from icaht.service.dashboard.access import (
-    PATIENT_ROLES,
     Db,
     PageUser,
-    User,
+    PatientUser,
     form_text,
-    post_form,
+    patient_form,
     remote,
 )
 from icaht.service.dashboard.pages.patient import patient_url
-from icaht.service.dashboard.templating import error_page, forbidden, render
+from icaht.service.dashboard.templating import error_page, render
 from icaht.service.dashboard.upload import (
     MAX_UPLOAD_BYTES,
     UploadPreview,
@@ -46,9 +45,7 @@ def _patient_keys(db: Session) -> list[str]:
 
 
 @router.get("/upload")
-def upload_page(request: Request, user: User, db: Db, id: str = "") -> HTMLResponse:
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+def upload_page(request: Request, user: PatientUser, db: Db, id: str = "") -> HTMLResponse:
     return render(
         request,
         "upload.html",
@@ -141,9 +138,7 @@ def _preview_response(
 
 @router.post("/upload")
 async def upload(request: Request) -> Response:
-    form, user = await post_form(request)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request)
     file = form.get("file")
     if not isinstance(file, UploadFile):
         return error_page(request, user, 400, "No file", "Choose a file to upload.")
@@ -161,9 +156,7 @@ async def upload(request: Request) -> Response:
 
 @router.post("/upload/confirm")
 async def upload_confirm(request: Request) -> Response:
-    form, user = await post_form(request, max_part_size=MAX_UPLOAD_BYTES + 1024)
-    if user.role not in PATIENT_ROLES:
-        return forbidden(request, user)
+    form, user = await patient_form(request, max_part_size=MAX_UPLOAD_BYTES + 1024)
     content = form.get("content")
     text = content if isinstance(content, str) else ""
     return await run_in_threadpool(
