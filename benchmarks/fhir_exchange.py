@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import add_row, commit_id  # noqa: E402
-from tests.icaht_process import running  # noqa: E402
+from tests.utils.icaht_process import running  # noqa: E402
 
 from icaht.io.fhir.import_report import ImportReport  # noqa: E402
 from icaht.io.fhir.ndjson import iter_ndjson_records  # noqa: E402

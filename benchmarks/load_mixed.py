@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.load import run_wrk  # noqa: E402
 from benchmarks.results_log import RESULTS, add_row, commit_id  # noqa: E402
 from benchmarks.service import WORKERS, one_year_patient  # noqa: E402
-from tests.icaht_process import running  # noqa: E402
-from tests.postgres_harness import postgres_cluster  # noqa: E402
+from tests.utils.icaht_process import running  # noqa: E402
+from tests.utils.postgres_harness import postgres_cluster  # noqa: E402
 
 from icaht.store.database import make_engine, upgrade  # noqa: E402
 from icaht.store.settings import StoreSettings  # noqa: E402

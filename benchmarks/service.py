@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.load import wrk  # noqa: E402
 from benchmarks.results_log import commit_id  # noqa: E402
-from tests.icaht_process import running  # noqa: E402
-from tests.postgres_harness import postgres_cluster  # noqa: E402
+from tests.utils.icaht_process import running  # noqa: E402
+from tests.utils.postgres_harness import postgres_cluster  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CLIENTS = (1, 10, 50)

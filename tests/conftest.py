@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from tests.postgres_harness import postgres_cluster
+from tests.utils.postgres_harness import postgres_cluster
 
 from icaht.store.database import make_engine, upgrade
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.rule_helpers import SEED, assessment_of, daily, record
+from tests.utils.rule_helpers import SEED, assessment_of, daily, record
 
 from icaht.core.course import course_from_record
 from icaht.core.guidance import contradictions, run_rules

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.rule_helpers import SEED, assessment_of, daily, record
+from tests.utils.rule_helpers import SEED, assessment_of, daily, record
 
 from icaht.core.assessment import assess
 from icaht.core.changes import against, changes

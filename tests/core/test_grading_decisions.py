@@ -7,7 +7,7 @@ through the whole assessment (record -> course -> assess) where the default live
 from __future__ import annotations
 
 import numpy as np
-from tests.rule_helpers import assessment_of, daily, record
+from tests.utils.rule_helpers import assessment_of, daily, record
 
 from icaht.core.assessment import Assessment
 from icaht.core.lineage import LineageStatus

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
+from tests.utils.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
 
 from icaht.core.icaht import IcahtResult
 from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.series_helpers import ANY_DAYS, ANY_VALUES
+from tests.utils.series_helpers import ANY_DAYS, ANY_VALUES
 
 from icaht.core.course import Series
 from icaht.core.recovery import PhenotypeResult, recovery_after_nadir, recovery_phenotype

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.rule_helpers import SEED, daily, record
+from tests.utils.rule_helpers import SEED, daily, record
 
 from icaht.core.course import course_from_record
 from icaht.core.replay import replay

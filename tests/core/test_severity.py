@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.rule_helpers import SEED, daily, record
+from tests.utils.rule_helpers import SEED, daily, record
 
 from icaht.core.course import course_from_record
 from icaht.core.patient_record import PatientRecord

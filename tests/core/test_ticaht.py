@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
+from tests.utils.series_helpers import ANY_DAYS, ANY_VALUES, daily_series
 
 from icaht.core.icaht import IcahtResult
 from icaht.core.ticaht import (

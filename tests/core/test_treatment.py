@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.rule_helpers import SEED, record
+from tests.utils.rule_helpers import SEED, record
 
 from icaht.core.course import Course, course_from_record
 from icaht.core.tpo_ra_response import LineageResponse, TpoRaResponse

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from tests.rule_helpers import daily, fired
+from tests.utils.rule_helpers import daily, fired
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record

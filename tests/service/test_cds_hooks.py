@@ -24,8 +24,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.icaht_process import running
 from tests.service.conftest import EXAMPLES
+from tests.utils.icaht_process import running
 
 from icaht.core.assessment import assess
 from icaht.core.course import course_from_record

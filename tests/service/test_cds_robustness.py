@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.fhir_server import send_json
 from tests.service.test_cds_hooks import as_patient, call, prefetch_of
+from tests.utils.fhir_server import send_json
 
 from icaht.io.fhir.cards import SUMMARY_CODE
 from icaht.service.app import create_app

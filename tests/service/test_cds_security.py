@@ -19,8 +19,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.fhir_server import send_json
 from tests.service.test_cds_hooks import as_patient, call, prefetch_of
+from tests.utils.fhir_server import send_json
 
 from icaht.errors import IcahtError
 from icaht.io.fhir.cards import SUMMARY_CODE

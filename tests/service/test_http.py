@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.icaht_process import IcahtProcess, running
 from tests.service.conftest import EXAMPLES
+from tests.utils.icaht_process import IcahtProcess, running
 
 
 @pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])

@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.icaht_process import running
 from tests.service.conftest import Service
+from tests.utils.icaht_process import running
 
 from icaht.service.app import create_app
 from icaht.service.settings import ServiceSettings

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
-from tests.icaht_process import running
 from tests.service.conftest import EXAMPLES
+from tests.utils.icaht_process import running
 
 from icaht.errors import IcahtError
 from icaht.service.app import create_app

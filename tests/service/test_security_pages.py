@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site, clinician, csrf_of, site, store
+from tests.service.dashboard.conftest import Site, clinician, csrf_of, site, store
 
 from icaht.store.tables import AuditEntry, ObservationRow, Patient
 

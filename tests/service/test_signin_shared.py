@@ -13,7 +13,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.icaht_process import running
+from tests.utils.icaht_process import running
 
 from icaht.service.app import create_app
 from icaht.service.settings import ServiceSettings

@@ -1,5 +1,5 @@
 """SMART App Launch over real HTTP on loopback: ``icaht serve`` as a process, the EHR of
-tests/fhir_server.py (sekmet-fhir plus a SMART authorization server fixture), and a minimal
+tests/utils/fhir_server.py (sekmet-fhir plus a SMART authorization server fixture), and a minimal
 browser that follows redirects and keeps the icaht cookies."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tests.fhir_server import FHIR_USER, AppClient, FhirServer, fhir_server, public_jwk, s256
-from tests.icaht_process import IcahtProcess, start
-from tests.postgres_harness import free_port
+from tests.utils.fhir_server import FHIR_USER, AppClient, FhirServer, fhir_server, public_jwk, s256
+from tests.utils.icaht_process import IcahtProcess, start
+from tests.utils.postgres_harness import free_port
 
 from icaht.store.database import make_engine
 from icaht.store.settings import StoreSettings

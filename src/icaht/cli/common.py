@@ -4,7 +4,7 @@ the one place errors become messages and exit statuses, the database helpers and
 Start-up is part of the interface: this module imports only typer, rich and the standard library
 (plus icaht's errors). Everything heavier (the assessment, the store, the service, pandas,
 fhir.resources) is imported inside the command that uses it, so ``icaht --help`` and
-``icaht assess`` do not load the web stack (``tests/test_cli_startup.py``).
+``icaht assess`` do not load the web stack (``tests/cli/test_cli_startup.py``).
 """
 
 from __future__ import annotations

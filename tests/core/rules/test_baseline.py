@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
+from tests.utils.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
 
 HT = "risk.car-hematotox"
 PROPHYLACTIC = "growth-factor.prophylactic-gcsf"

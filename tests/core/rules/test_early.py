@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
+from tests.utils.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
 
 from icaht.core.assessment import assess
 from icaht.io.records import load_course

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
+from tests.utils.rule_helpers import ICAHT, SEED, daily, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
 from icaht.core.guidance import contradictions, evaluate_all, fired_rule_ids

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.rule_helpers import fired, record, unevaluated
+from tests.utils.rule_helpers import fired, record, unevaluated
 
 from icaht.core.patient_record import PatientRecord
 

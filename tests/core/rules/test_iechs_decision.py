@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.rule_helpers import SEED, fired, record, unevaluated
+from tests.utils.rule_helpers import SEED, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
 from icaht.core.patient_record import PatientRecord

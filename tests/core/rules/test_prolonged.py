@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.rule_helpers import SEED, daily, fired, record, unevaluated
+from tests.utils.rule_helpers import SEED, daily, fired, record, unevaluated
 
 from icaht.core.assessment import assess
 from icaht.core.patient_record import PatientRecord

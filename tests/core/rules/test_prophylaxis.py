@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.rule_helpers import SEED, daily, fired, record
+from tests.utils.rule_helpers import SEED, daily, fired, record
 
 from icaht.core.assessment import assess
 from icaht.io.records import load_course

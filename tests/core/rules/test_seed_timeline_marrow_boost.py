@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from tests.rule_helpers import SEED
+from tests.utils.rule_helpers import SEED
 
 from icaht.core.assessment import assess
 from icaht.core.course import Course, course_from_record

@@ -25,7 +25,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from tests.rule_helpers import SEED
+from tests.utils.rule_helpers import SEED
 
 from icaht.core.assessment import assess
 from icaht.core.course import Course, day_of

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.rule_helpers import SEED, daily, fired, record, unevaluated
+from tests.utils.rule_helpers import SEED, daily, fired, record, unevaluated
 
 from icaht.core.course import course_from_record
 from icaht.core.guidance import Recommendation, contradictions

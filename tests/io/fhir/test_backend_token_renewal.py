@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from tests.fhir_server import send_json
+from tests.utils.fhir_server import send_json
 
 from icaht.io.fhir.backend_services import BackendClient
 from icaht.io.fhir.pull import pull_patient

@@ -1,6 +1,6 @@
 """``icaht fhir pull`` against a real FHIR R4 server on loopback (sekmet-fhir, see
-tests/fhir_server.py) loaded with a synthetic example: bearer token and SMART Backend Services,
-paging through ``next`` links, and the pulled record assessing like the native one."""
+tests/utils/fhir_server.py) loaded with a synthetic example: bearer token and SMART Backend
+Services, paging through ``next`` links, and the pulled record assessing like the native one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.orm import Session
-from tests.fhir_server import BACKEND_CLIENT, BACKEND_EC_CLIENT, EXAMPLES, FhirServer, fhir_server
+from tests.utils.fhir_server import (
+    BACKEND_CLIENT,
+    BACKEND_EC_CLIENT,
+    EXAMPLES,
+    FhirServer,
+    fhir_server,
+)
 from typer.testing import CliRunner
 
 from icaht.cli import app

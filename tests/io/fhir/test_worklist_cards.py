@@ -4,7 +4,7 @@ without line numbers; no infusion, no cards."""
 
 from __future__ import annotations
 
-from tests.rule_helpers import SEED, assessment_of, daily, record
+from tests.utils.rule_helpers import SEED, assessment_of, daily, record
 
 from icaht.core.tiers import standing_item
 from icaht.io.fhir.cards import SUMMARY_CODE, detail, readable_where, worklist_cards

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from tests.icaht_process import running
+from tests.utils.icaht_process import running
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -23,7 +23,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 STARTUP_SECONDS = 180
 
 

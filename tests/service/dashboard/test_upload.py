@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site, csrf_of
+from tests.service.dashboard.conftest import Site, csrf_of
 
 from icaht.io.fhir.writer import bundle
 from icaht.io.records import read_record
 from icaht.store.tables import ObservationRow, Patient
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 MARKUP_ID = "<script>alert('x')</script>"
 MARKUP_PRODUCT = '<img src=x onerror="alert(1)">'
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
-from tests.browser.conftest import Demo, open_patient, shot, sign_in
-from tests.rule_helpers import daily, record
+from tests.service.dashboard.browser.conftest import Demo, open_patient, shot, sign_in
+from tests.utils.rule_helpers import daily, record
 
 KEY = "browser-ward"
 FEVER = "workup.neutropenic-fever"

@@ -21,7 +21,7 @@ from icaht.store.patients import import_records
 from icaht.store.settings import StoreSettings
 from icaht.store.users import ROLES, create_user
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 PASSWORD = "a long enough password"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

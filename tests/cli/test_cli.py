@@ -231,7 +231,7 @@ def test_profile_show_lists_settings_with_sources() -> None:
 
 def test_db_upgrade_then_import_is_idempotent(tmp_path: Path) -> None:
     env = {"ICAHT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
-    examples = str(Path(__file__).resolve().parents[1] / "examples")
+    examples = str(Path(__file__).resolve().parents[2] / "examples")
     refused = runner.invoke(app, ["db", "import", examples], env=env)
     assert refused.exit_code == 2
     assert "run `icaht db upgrade`" in refused.output

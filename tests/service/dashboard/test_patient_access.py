@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.routing import APIRoute
-from tests.dashboard.conftest import Site, site, store
+from tests.service.dashboard.conftest import Site, site, store
 
 from icaht.service.dashboard.routes import PAGES
 

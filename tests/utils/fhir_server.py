@@ -45,12 +45,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from tests.postgres_harness import free_port
+from tests.utils.postgres_harness import free_port
 
 from icaht.io.fhir.writer import record_resources
 from icaht.io.records import read_records
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: Backend Services clients registered at sekmet: one RSA (RS384) and one EC P-384 (ES384) key
 #: each (sekmet tries every key of a client and fails on a key of the other type).
 BACKEND_CLIENT = "icaht-backend"

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site, csrf_of
+from tests.service.dashboard.conftest import Site, csrf_of
 
 from icaht.store.tables import AuditEntry, ObservationRow, Patient
 

@@ -11,7 +11,7 @@ from importlib import resources
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site
+from tests.service.dashboard.conftest import Site
 
 from icaht.store.tables import AssessmentShown, AuditEntry, EventRow, ObservationRow
 

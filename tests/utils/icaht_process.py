@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tests.postgres_harness import free_port
+from tests.utils.postgres_harness import free_port
 
 
 @dataclass

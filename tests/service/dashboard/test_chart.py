@@ -18,7 +18,7 @@ from icaht.service.dashboard.chart import timeline_figure
 from icaht.service.dashboard.chart.lanes import LABEL_CHAR_PX, LABEL_PLOT_PX, label_rows
 from icaht.service.dashboard.pdf import summary_pdf
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 Figure = dict[str, Any]
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site
+from tests.service.dashboard.conftest import Site
 
 from icaht.core.observation import Observation
 from icaht.core.patient_record import PatientRecord

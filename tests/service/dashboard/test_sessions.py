@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import EXAMPLES, PASSWORD, Site, csrf_of
+from tests.service.dashboard.conftest import EXAMPLES, PASSWORD, Site, csrf_of
 
 from icaht.service import signin_limits
 from icaht.service.app import create_app
@@ -19,7 +19,7 @@ from icaht.store import users
 from icaht.store.settings import StoreSettings
 from icaht.store.tables import AuditEntry, ObservationRow
 
-#: The secret of the ``site`` fixture (tests/dashboard/conftest.py).
+#: The secret of the ``site`` fixture (tests/service/dashboard/conftest.py).
 SECRET = "dashboard-test-secret-0123456789-abcdefghij"
 
 

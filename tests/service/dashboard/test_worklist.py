@@ -8,8 +8,8 @@ import re
 
 import pytest
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import Site
-from tests.rule_helpers import daily, record
+from tests.service.dashboard.conftest import Site
+from tests.utils.rule_helpers import daily, record
 
 from icaht.store.patients import import_records
 

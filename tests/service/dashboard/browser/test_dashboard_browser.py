@@ -12,7 +12,7 @@ from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import Demo, open_patient, shot, sign_in
+from tests.service.dashboard.browser.conftest import Demo, open_patient, shot, sign_in
 
 
 def rules(page: Page) -> set[str]:

@@ -5,9 +5,9 @@ overlap. Screenshots go to ``tests/artifacts/``."""
 from __future__ import annotations
 
 from playwright.sync_api import Browser, Page
-from tests.browser.conftest import ARTIFACTS, Demo, open_patient
+from tests.service.dashboard.browser.conftest import ARTIFACTS, Demo, open_patient
 
-#: The content width of an A4 page in print.css (tests/browser/test_worklist_browser.py).
+#: The content width of an A4 page in print.css (see test_worklist_browser.py beside this file).
 A4_CONTENT_PX = (703, 1009)
 KEY = "baur-2021"  # a seed case: romiplostim titrated weekly, early ICAHT 3, T-ICAHT 4
 AS_OF = 180

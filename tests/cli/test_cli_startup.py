@@ -23,7 +23,7 @@ from icaht.io.inputs import load_courses
 from icaht.knowledge import profile
 from icaht.report.console import render_assessment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("fastapi", "sqlalchemy", "pandas", "fhir.resources", "lifelines", "plotly", "uvicorn")
 runner = CliRunner()
 

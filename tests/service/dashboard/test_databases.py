@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.dashboard.conftest import EXAMPLES, csrf_of
+from tests.service.dashboard.conftest import EXAMPLES, csrf_of
 
 from icaht.io.records import read_records
 from icaht.service.app import create_app
