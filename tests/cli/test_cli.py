@@ -418,3 +418,14 @@ def test_cohort_assess_takes_as_of_like_every_command(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).column("as_of_day").to_pylist() == [12]
+
+
+def test_a_date_as_of_without_an_infusion_date_is_a_clear_error(tmp_path: Path) -> None:
+    """Bad input gets a clear error naming the value, not a traceback (the record counts in
+    days after infusion and has no infusion_date)."""
+    path = _write_record(tmp_path / "r.json")
+    result = runner.invoke(app, ["assess", str(path), "--as-of", "2024-01-01T10:00"])
+    assert result.exit_code == 2
+    assert "no infusion_date" in result.output
+    assert "2024-01-01T10:00:00" in result.output
+    assert "Traceback" not in result.output

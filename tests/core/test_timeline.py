@@ -24,6 +24,7 @@ from icaht.core.timeline import (
     icaht_window,
     jain_phase,
 )
+from icaht.errors import InputError
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile.grading import BaselineSettings
 
@@ -130,8 +131,10 @@ def test_as_of_none_for_an_empty_course_is_the_infusion_day() -> None:
 
 
 def test_as_of_date_without_infusion_date_is_an_error() -> None:
-    with pytest.raises(ValueError, match="infusion_date"):
+    """An input error naming the value (the CLI shows it without a traceback)."""
+    with pytest.raises(InputError, match="infusion_date") as info:
         as_of_cut(date(2024, 3, 25), make_course(), None)
+    assert info.value.problems[0].value == "2024-03-25"
 
 
 # --- baseline ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Literal
 from icaht.core.course import Course, Series, day_of, to_day
 from icaht.core.record import Death as DeathEvent
 from icaht.core.record import DiseaseStatus, LastFollowUp, Moment, NextTherapy
+from icaht.errors import InputError, Problem
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.profile.grading import BaselineSettings
 from icaht.knowledge.timeline_criteria import (
@@ -52,11 +53,15 @@ def as_of_cut(as_of: Moment | None, course: Course, infusion: date | None) -> fl
     """The exclusive time bound for an as-of moment.
 
     A day number or a date means "at the end of that calendar day" (everything measured that day
-    is known); a datetime is exact. ``None`` means the latest day with any data.
+    is known); a datetime is exact. ``None`` means the latest day with any data. A date without
+    the patient's infusion date is an :class:`InputError` naming the as-of value.
     """
     if as_of is None:
         last = course.last_data_day()
         return float(calendar_day(last) + 1) if last is not None else 1.0
+    if isinstance(as_of, date) and infusion is None:
+        message = "a date is given but the patient has no infusion_date to count days from"
+        raise InputError([Problem("as-of", message, value=as_of.isoformat())])
     if isinstance(as_of, datetime):
         return to_day(as_of, infusion)
     return float(calendar_day(to_day(as_of, infusion)) + 1)
