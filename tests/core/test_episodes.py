@@ -89,6 +89,34 @@ def test_signature_grade_and_lineages() -> None:
     assert not g2.worse_than(Signature(grade=4, lineages=("platelets",)))
 
 
+def test_peak_signature_merges_grades_and_lineages() -> None:
+    """The worst of two signatures: the higher grade and the lineages of both."""
+    a = Signature(grade=3, lineages=("platelets",))
+    b = Signature(grade=4, lineages=("neutrophils",))
+    assert a.merged(b) == Signature(grade=4, lineages=("neutrophils", "platelets"))
+    assert a.merged(None) == a
+    assert Signature(grade=None, lineages=()).merged(a) == a
+
+
+def test_transfusion_sawtooth_does_not_change_an_episode() -> None:
+    """Issue 16 and docs/decisions.md (Episodes: the same episode shows again only with worse
+    facts). Jain case 3 (L71: PRBC and platelets every 2 weeks beyond day 90): the counts fall
+    to a grade-4 trough before each transfusion and rise to grade 3 after it. The marrow card,
+    the TA-TMA screen and the lineage-switch alert, whose advice does not change, were marked
+    changed on every trough (days 63, 77, 119) although the episode had been that bad before;
+    they are changed only when the episode passes its worst."""
+    course = load_course(EXAMPLES / "jain-case3.json")
+    quiet = {"workup.marrow-biopsy", "workup.ta-tma", "alert.lineage-switch"}
+    previous = assess(course, 60.0, SEED).recommendations
+    for day in range(61, 121):
+        current = assess(course, float(day), SEED, day_before=previous).recommendations
+        changed = {r.rule_id for r in current if r.novelty == "changed" and r.rule_id in quiet}
+        assert changed <= ({"workup.marrow-biopsy"} if day == 91 else set()), day
+        previous = current
+    traced = {r.rule_id: r for r in assess(course, 119.0, SEED).recommendations}
+    assert {traced[rule_id].novelty for rule_id in quiet} == {"unchanged"}
+
+
 def test_tiers_from_strength_and_novelty() -> None:
     """docs/worklist.md: alerts act now; a new high-stakes decision acts now, unchanged it folds;
     other new or changed advice is review; standing items are the checklist."""

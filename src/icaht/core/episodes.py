@@ -13,7 +13,10 @@ episodes and tiers"; docs/decisions.md, "Standing care, death and what is shown"
 - The **severity signature** is the highest current CTCAE grade of the blood lineages the rule
   reads, and the lineages among them that are severe today (current CTCAE grade >= 3, or a severity
   term of :mod:`icaht.core.severity`). It is *worse* than another when the grade is higher or a
-  lineage is new.
+  lineage is new. A recommendation carries the **peak** of its episode: the worst signature of
+  every day the episode fired up to the as-of day (standing care: the day's own). Counts that
+  swing between transfusions (a trough of grade 4, grade 3 after the transfusion, grade 4 again)
+  make the episode worse only when they pass the worst it has already been.
 """
 
 from __future__ import annotations
@@ -84,6 +87,17 @@ class Signature(BaseModel):
         )
         return higher or not set(self.lineages) <= set(other.lineages)
 
+    def merged(self, other: Signature | None) -> Signature:
+        """The worst of two signatures: the higher grade and every lineage of either."""
+        if other is None:
+            return self
+        grades = [g for g in (self.grade, other.grade) if g is not None]
+        lineages = set(self.lineages) | set(other.lineages)
+        return Signature(
+            grade=max(grades, default=None),
+            lineages=tuple(name for name in _LINEAGE_ORDER if name in lineages),
+        )
+
 
 class Shown(BaseModel):
     """What a comparison of two views needs of one fired recommendation (compact, so that a
@@ -137,7 +151,7 @@ def signature(rule: Rule, context: RuleContext) -> Signature:
 @dataclass(frozen=True, slots=True)
 class Trace:
     """The look back of one episode key: the day it began and, when it fired the day before,
-    what it said then."""
+    what it said then (with the episode's peak signature up to that day)."""
 
     began_day: int
     day_before: Shown | None
@@ -180,7 +194,8 @@ def trace(
             members[key].append(rule)
     fixed = {key for key, rules in members.items() if all(standing(r.id) for r in rules)}
     began = {key: 0 if key in fixed else context.as_of_day for key in members}
-    before: dict[str, tuple[Rule, Fired, Signature]] = {}
+    before: dict[str, tuple[Rule, Fired]] = {}
+    peak: dict[str, Signature] = {}
     pending = set(members)
     first = _first_day(context.course, context.as_of_day)
     day = context.as_of_day - 1
@@ -194,18 +209,32 @@ def trace(
                 continue
             if key not in fixed:
                 began[key] = day
+            peak[key] = signature(hit[0], earlier).merged(peak.get(key))
             if day == context.as_of_day - 1:
-                before[key] = (*hit, signature(hit[0], earlier))
+                before[key] = hit
         day -= 1
-    return {key: Trace(start, _shown(key, start, before.get(key))) for key, start in began.items()}
+    return {
+        key: Trace(start, _shown(key, start, before.get(key), peak.get(key)))
+        for key, start in began.items()
+    }
 
 
-def _shown(key: str, began_day: int, hit: tuple[Rule, Fired, Signature] | None) -> Shown | None:
-    if hit is None:
+def _shown(
+    key: str, began_day: int, hit: tuple[Rule, Fired] | None, peak: Signature | None
+) -> Shown | None:
+    if hit is None or peak is None:
         return None
-    rule, outcome, sig = hit
+    rule, outcome = hit
     return Shown(
         episode=Episode(key=key, began_day=began_day),
         said=said(rule.id, outcome.action, outcome.strength or rule.strength),
-        signature=sig,
+        signature=peak,
     )
+
+
+def episode_peak(today: Signature, day_before: Shown | None, standing: bool) -> Signature:
+    """The signature a recommendation carries: the worst of today's and the episode's peak up
+    to the day before (module docstring); standing care carries today's."""
+    if standing or day_before is None:
+        return today
+    return today.merged(day_before.signature)

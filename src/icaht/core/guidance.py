@@ -19,6 +19,7 @@ from icaht.core.episodes import (
     Signature,
     Trace,
     episode_key,
+    episode_peak,
     novelty,
     said,
     signature,
@@ -258,9 +259,10 @@ def _recommendation(
     key = episode_key(rule)
     strength = outcome.strength or rule.strength
     episode = Episode(key=key, began_day=traces[key].began_day)
-    sig = signature(rule, context)
+    standing = standing_item(rule.id) is not None
+    sig = episode_peak(signature(rule, context), traces[key].day_before, standing)
     shown = Shown(episode=episode, said=said(rule.id, outcome.action, strength), signature=sig)
-    new = novelty(traces[key].day_before, shown, standing_item(rule.id) is not None)
+    new = novelty(traces[key].day_before, shown, standing)
     return Recommendation(
         rule_id=rule.id,
         title=rule.title,

@@ -4,8 +4,9 @@ and a marrow result in words.
 docs/decisions.md, "Marrow" (project defaults, profile section ``marrow``): a marrow within the
 trailing ``marrow.valid_days`` (42) answers every marrow trigger (G-CSF-refractory, prolonged
 cytopenia with risk features, the late work-up, before a TPO-RA or a stem cell boost); an older
-one still answers them while the picture improves (a lineage better than at the marrow: its count
-up, or fewer transfusions in the dependence window). A repeat is wanted when the picture has not
+one still answers them while the picture improves (a lineage better than at the marrow: its
+values over the trailing window of its severity term all above those of the same window up to the
+marrow, or fewer transfusions in the dependence window). A repeat is wanted when the picture has not
 improved after that, or when new facts arise: a lineage severe today (severity terms) that was
 neither severe nor significantly cytopenic (profile ``cytopenia``) on the marrow day, or a relapse
 recorded after the marrow. Marrows from day 0 count; a
@@ -132,16 +133,32 @@ def _count_on(ctx: RuleContext, analyte: Analyte, day: int) -> float | None:
     return float(series.value[-1]) if len(series) else None
 
 
+def _trend_window_days(ctx: RuleContext, analyte: Analyte) -> int:
+    """The trailing window a lineage's picture is judged over: the window of its severity term
+    (persistent severe neutropenia; platelet or RBC transfusion dependence)."""
+    if analyte == Analyte.ANC:
+        return ctx.profile.severity.persistent_window_days
+    windows = ctx.profile.transfusion
+    if analyte == Analyte.PLATELETS:
+        return windows.platelet_dependence_window_days
+    return windows.rbc_dependence_window_days
+
+
 def _counts_up(ctx: RuleContext, day: int) -> Iterator[Fact]:
+    """Lineages whose values over their trailing window all lie above every value of the same
+    window up to the marrow day: counts that swing around the same level (before and after
+    transfusions, week to week) are no improvement."""
     for analyte in _COUNTS:
-        then = _count_on(ctx, analyte, day)
-        now = ctx.current(analyte)
-        if then is not None and now is not None and now.value > then:
+        days = _trend_window_days(ctx, analyte)
+        then = ctx.window(analyte, day - days + 1, day).value
+        now = ctx.window(analyte, ctx.as_of_day - days + 1, ctx.as_of_day).value
+        if len(then) and len(now) and float(now.min()) > float(then.max()):
             info = ANALYTES[analyte]
             yield Fact(
                 label=f"{info.display} up since the marrow",
-                value=f"{then:g} -> {now.value:g} {info.canonical_unit}",
-                day=calendar_day(now.day),
+                value=f"highest {float(then.max()):g} in the {days} days up to it, lowest "
+                f"{float(now.min()):g} in the last {days} days ({info.canonical_unit})",
+                day=ctx.as_of_day,
             )
 
 

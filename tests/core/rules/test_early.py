@@ -312,6 +312,32 @@ def test_transfusion_triggers(rule_id: str, analyte: str, value: float, fires: b
     assert (rule_id in result) is fires
 
 
+@pytest.mark.parametrize(
+    ("rule_id", "analyte", "product", "low", "given", "fires"),
+    [
+        (PLT, "platelets", "platelets", 9.0, 91.0, False),
+        (PLT, "platelets", "platelets", 9.0, 91.5, False),
+        (PLT, "platelets", "rbc", 9.0, 91.0, True),
+        (PLT, "platelets", "platelets", 9.0, 90.0, True),
+        (RBC, "hb", "rbc", 6.5, 91.0, False),
+        (RBC, "hb", "platelets", 6.5, 91.0, True),
+    ],
+)
+def test_transfusion_trigger_answered_by_a_transfusion_after_the_value(
+    rule_id: str, analyte: str, product: str, low: float, given: float, fires: bool
+) -> None:
+    """JAIN L7 (case 1: transfusions every 3 to 4 days to keep platelets > 10 and Hb > 7) and
+    L71 (case 3: platelets every 2 weeks): the low count that triggered a transfusion is the
+    latest value until the next draw. A transfusion of that product at or after the low value
+    answers the trigger; the card must not ask for it again for the days until the next count
+    (Jain case 3 showed it on days 91-97 after the day-91 transfusion)."""
+    rec = record(
+        labs=[(analyte, 91.0, low)],
+        events=[{"kind": "transfusion", "start": given, "product": product}],
+    )
+    assert (rule_id in fired(rec, 94)) is fires
+
+
 def test_rbc_one_unit_at_a_time() -> None:
     """ICAHT Table 3: for pRBC consider one unit at a time."""
     assert "one unit at a time" in fired(record(labs=[("hb", 10.0, 6.0)]), 10)[RBC].action

@@ -242,6 +242,32 @@ def test_finding_11_biphasic_advice_ends_when_gcsf_starts() -> None:
     assert BIPHASIC not in fired(rec, 22)
 
 
+@pytest.mark.parametrize("day", range(3, 14))
+def test_the_first_fall_after_lymphodepletion_is_not_biphasic(day: int) -> None:
+    """JAIN L53: "in patients with initial count recovery, and then later biphasic drop in
+    neutrophils to <750/mm3, we often use daily G-CSF until ANC is >1500/mm3". Counts that are
+    still above 0.5 after infusion (1.8, 1.2, 0.9) have not recovered from anything: the first
+    fall to 0.7 on day 3 and the nadir that follows were called a biphasic drop, advising daily
+    G-CSF from day 3 (before day 7, docs/decisions.md G-CSF). The recovery must follow an ANC
+    <= 0.5; the usual advice holds from day 7 at ANC <= 0.5."""
+    values = (1.8, 1.2, 0.9, 0.7, 0.6, 0.4, 0.3, 0.2, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
+    rec = record(labs=[("anc", float(d), v) for d, v in enumerate(values)])
+    cards = gcsf_cards(rec, day)
+    assert BIPHASIC not in cards
+    assert cards == ([CONSIDER] if 7 <= day <= 10 else [])
+
+
+@pytest.mark.parametrize(("drop_day", "fires"), [(15, False), (40, True)])
+def test_without_a_recorded_nadir_a_dip_after_day_21_is_biphasic(
+    drop_day: int, fires: bool
+) -> None:
+    """A record without any ANC <= 0.5 (the early nadir before the record, or none): a fall to
+    < 0.75 after recovered counts is the second dip of Rejeski (intermittent phenotype: after day
+    +21), not on day 15."""
+    labs = daily("anc", 0, drop_day - 1, 1.6) + daily("anc", drop_day, drop_day + 3, 0.6)
+    assert (BIPHASIC in gcsf_cards(record(labs=labs), drop_day + 3)) is fires
+
+
 @pytest.mark.parametrize("day", [70, 372])
 def test_finding_11_scaldaferri_dip_is_not_cited_later(day: int) -> None:
     """Issue 15 finding 11: Scaldaferri's day-56 dip was still cited on day 372 while G-CSF was

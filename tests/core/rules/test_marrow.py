@@ -198,6 +198,33 @@ def test_older_marrow_answers_with_fewer_transfusions() -> None:
     assert any("Fewer platelet transfusion" in f.label for f in ctx.marrow_review.facts)
 
 
+def test_a_flat_picture_does_not_flicker_the_older_marrow() -> None:
+    """docs/decisions.md, Marrow: an older marrow answers while the picture improves. SCAL L20
+    ("pancytopenia, which persisted in the following months"; marrow in March 2022, day 245
+    here): the weekly counts swing (platelets 11-27, ANC 0.6-1.0, Hb 7.5-8.5) around the same
+    level. Judged on one value against the marrow day's, the day-245 marrow answered on day 301,
+    stopped on day 315 and answered again on day 322: the marrow card and the TPO-RA candidate
+    swapped places each week with no change in the facts. A flat picture is no improvement: the
+    repeat-marrow card holds on every day until eltrombopag starts (day 330)."""
+    course = load_course(EXAMPLES / "scaldaferri.json")
+    days = range(290, 330)
+    answers = {RuleContext.as_of(course, day, SEED).marrow_on_file() is not None for day in days}
+    assert answers == {False}
+
+
+def test_a_lineage_is_better_when_its_recent_range_is_above_the_marrows() -> None:
+    """The improvement that keeps an older marrow valid is a lineage whose values over its
+    trailing window all lie above those of the same window up to the marrow: platelets 30-40
+    before the marrow, 41-45 now is better; 35-45 now (a trough back in the old range) is not."""
+    labs = daily("anc", 0, 200, 2.0) + daily("hb", 0, 200, 10)
+    before = [("platelets", float(d), 30.0 + (d % 2) * 10) for d in range(60, 92)]
+    better = [("platelets", float(d), 41.0 + (d % 2) * 4) for d in range(92, 201)]
+    swinging = [("platelets", float(d), 35.0 + (d % 2) * 10) for d in range(92, 201)]
+    for later, answers in ((better, True), (swinging, False)):
+        rec = record(labs=[*labs, *before, *later], events=[marrow(91)])
+        assert (_context(rec, 151).marrow_on_file() is not None) is answers
+
+
 def test_newly_severe_lineage_calls_for_a_repeat_within_42_days() -> None:
     """docs/decisions.md, Marrow: new facts (a lineage severe today that was neither severe nor
     cytopenic on the marrow day: platelets 100 then 8 and transfusion dependent) call for a repeat

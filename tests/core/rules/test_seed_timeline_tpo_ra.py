@@ -204,6 +204,26 @@ def test_scaldaferri_response_timeline_on_50_mg() -> None:
             assert "increas" not in action, day
 
 
+def test_responding_card_changes_with_the_criteria_not_the_counts() -> None:
+    """Issue 16 (a changed card means a clinical change) and docs/decisions.md (TPO-RA response:
+    the response names which criteria were met). SCAL L22: recovery on 50 mg/day; BAUR L203-205:
+    platelets rising on the top romiplostim dose. The responding card wrote the weekly platelet
+    median into its advice, so it showed as changed every week (Scaldaferri days 392 and 399,
+    Baur day 165, Jain case 1 day 165) with the same criteria met; the counts are its facts."""
+    for case, first, last in (
+        ("scaldaferri", 385, 405),
+        ("baur", 158, 171),
+        ("jain-case1", 158, 171),
+    ):
+        actions = {action_on(case, day) for day in range(first, last + 1)}
+        assert len(actions) == 1, (case, actions)
+        (action,) = actions
+        assert "median at least doubled" in action, case
+        assert " vs " not in action, case
+        facts = {f.label for f in tpo_card(case, last).facts}  # type: ignore[union-attr]
+        assert "Platelet median, last 14 days" in facts, case
+
+
 # --- one state a day -----------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ References: Jain et al., Blood 2023 (seed 001; lines as ``L<n>``); Rejeski et al
 
 from __future__ import annotations
 
+from typing import Literal
+
 from icaht.core.course import day_of
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Transfusion
@@ -17,22 +19,37 @@ from icaht.core.timeline import calendar_day
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.bibliography import Citation
 
+_PRODUCT_OF: dict[Analyte, Literal["rbc", "platelets"]] = {
+    Analyte.HB: "rbc",
+    Analyte.PLATELETS: "platelets",
+}
+
 
 def _missing_current(ctx: RuleContext, analyte: Analyte) -> str:
     return f"current {ANALYTES[analyte].display} (within {ctx.stale_days()} days)"
 
 
+def _answered(ctx: RuleContext, product: Literal["rbc", "platelets"], value_day: float) -> bool:
+    """A transfusion of ``product`` at or after the low value answers its trigger: the value
+    stays the latest until the next draw, and the transfusion it triggered is already given."""
+    return any(
+        t.product == product and day_of(t.start) >= value_day
+        for t in ctx.course.of_kind(Transfusion)
+    )
+
+
 def _under_trigger(
     ctx: RuleContext, analyte: Analyte, trigger: float
 ) -> tuple[Fact, ...] | CannotEvaluate | None:
-    """The facts when the current value is under ``trigger``; CannotEvaluate in the Jain early
-    phase without a current value; else None."""
+    """The facts when the current value is under ``trigger`` and no transfusion of its product
+    was given since; CannotEvaluate in the Jain early phase without a current value; else
+    None."""
     current = ctx.current(analyte)
     if current is None:
         if ctx.phase == "early":
             return CannotEvaluate(missing=(_missing_current(ctx, analyte),))
         return None
-    if current.value >= trigger:
+    if current.value >= trigger or _answered(ctx, _PRODUCT_OF[analyte], current.day):
         return None
     unit = ANALYTES[analyte].canonical_unit
     return (lab_fact(analyte, current), fact("Trigger", f"< {trigger:g} {unit}"))
@@ -43,13 +60,13 @@ def _under_trigger(
     title="RBC transfusion trigger",
     category="transfusion",
     decision="transfusion",
-    summary="Current Hb under the profile trigger (default 7 g/dL): consider an RBC transfusion "
-    "per institutional thresholds, one unit at a time.",
+    summary="Current Hb under the profile trigger (default 7 g/dL) and no RBC transfusion since: "
+    "consider an RBC transfusion per institutional thresholds, one unit at a time.",
     citations=[
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["hb", "jain_phase"],
+    inputs=["hb", "transfusion", "jain_phase"],
     settings=["transfusion_triggers.hb_trigger_g_dl", *STALE_SETTINGS],
 )
 def rbc_trigger(ctx: RuleContext) -> Outcome:
@@ -70,13 +87,13 @@ def rbc_trigger(ctx: RuleContext) -> Outcome:
     title="Platelet transfusion trigger",
     category="transfusion",
     decision="transfusion",
-    summary="Current platelets under the profile trigger (default 10 x10^9/L): consider a "
-    "platelet transfusion per institutional thresholds.",
+    summary="Current platelets under the profile trigger (default 10 x10^9/L) and no platelet "
+    "transfusion since: consider a platelet transfusion per institutional thresholds.",
     citations=[
         Citation("JAIN", "L7 (case 1), L35"),
         Citation("ICAHT", "Table 3"),
     ],
-    inputs=["platelets", "jain_phase"],
+    inputs=["platelets", "transfusion", "jain_phase"],
     settings=["transfusion_triggers.platelet_trigger_10e9_l", *STALE_SETTINGS],
 )
 def platelet_trigger(ctx: RuleContext) -> Outcome:

@@ -275,9 +275,10 @@ def consider_gcsf(ctx: RuleContext) -> Outcome:
     title="Biphasic neutrophil drop: daily G-CSF",
     category="growth factor",
     decision="gcsf",
-    summary="After an initial ANC recovery (> 0.5 x10^9/L on consecutive values), a later fall "
-    "to ANC < 0.75 x10^9/L (from a value >= 0.75) at most gcsf.biphasic_advice_days old, with "
-    "no value > 1.5 x10^9/L and no G-CSF since: consider daily G-CSF until ANC > 1.5 x10^9/L.",
+    summary="After an initial ANC recovery (> 0.5 x10^9/L on consecutive values after an ANC <= "
+    "0.5 since infusion; without one on record, a drop after day +21), a later fall to ANC < "
+    "0.75 x10^9/L (from a value >= 0.75) at most gcsf.biphasic_advice_days old, with no value > "
+    "1.5 x10^9/L and no G-CSF since: consider daily G-CSF until ANC > 1.5 x10^9/L.",
     citations=[Citation("JAIN", "L53; L23; Fig. 1")],
     inputs=["anc", *CARD_INPUTS, "car_hematotox", "jain_phase", "patient.complete_streams"],
     settings=[

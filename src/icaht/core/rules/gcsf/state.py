@@ -28,7 +28,7 @@ from icaht.core.score_result import ScoreResult
 from icaht.core.timeline import icaht_window
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.drugs import GCSF, GM_CSF, LONG_ACTING_GCSF
-from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L
+from icaht.knowledge.icaht_criteria import ANC_SEVERE_10E9_PER_L, SECOND_DIP_AFTER_DAY
 from icaht.knowledge.late_criteria import (
     BIPHASIC_DROP_BELOW_ANC_10E9_PER_L,
     BIPHASIC_GCSF_UNTIL_ANC_ABOVE_10E9_PER_L,
@@ -108,15 +108,32 @@ def _latest_drop(ctx: RuleContext, recovery: int) -> tuple[int, float] | None:
     return drop
 
 
+def _initial_recovery(ctx: RuleContext) -> tuple[int, int] | None:
+    """The initial recovery the biphasic drop follows, and the first day a drop may fall on.
+
+    The recovery follows the first ANC <= 0.5 since infusion: counts still above 0.5 after
+    infusion have not recovered from anything, and their first fall is the nadir, not a second
+    dip. Without any ANC <= 0.5 on record (the early nadir before the record, or none) the
+    recovered counts are the record's and the drop is the second dip of HT, after day +21."""
+    nadir = next((d for d, v in anc_after(ctx, 0) if v <= ANC_SEVERE_10E9_PER_L), None)
+    recovery = ctx.recovery_day(after_day=nadir)
+    if recovery is None:
+        return None
+    return recovery, recovery if nadir is not None else SECOND_DIP_AFTER_DAY + 1
+
+
 def _biphasic(ctx: RuleContext) -> Indication | CannotEvaluate | None:
     """JAIN L53: after initial recovery, a drop to ANC < 0.75 -> daily G-CSF until ANC > 1.5.
     The advice ends when G-CSF starts or the drop is older than ``gcsf.biphasic_advice_days``
     (docs/decisions.md)."""
-    recovery = ctx.recovery_day()
-    if recovery is None:
+    initial = _initial_recovery(ctx)
+    if initial is None:
         return None
+    recovery, first_drop_day = initial
     drop = _latest_drop(ctx, recovery)
-    if drop is None or ctx.as_of_day - drop[0] > ctx.profile.gcsf.biphasic_advice_days:
+    if drop is None or drop[0] < first_drop_day:
+        return None
+    if ctx.as_of_day - drop[0] > ctx.profile.gcsf.biphasic_advice_days:
         return None
     if any(day >= drop[0] for day in gcsf_days(ctx.course, ctx.as_of_day)):
         return None

@@ -29,21 +29,19 @@ def _taper_rule_text(ctx: RuleContext) -> str:
 
 
 def _response_criteria(response: TpoRaResponse) -> str:
-    """The response criteria met, in words."""
+    """The response criteria met, in words. The counts behind them are the card's facts: the
+    advice changes when a criterion is met or lost, not when a count moves."""
     partial = response.partial
     met = []
     if response.platelet_response_day is not None:
         met.append(f"platelet response (Beyar-Katz) since day {response.platelet_response_day}")
     if partial.by_transfusions:
         met.append(
-            f"{partial.transfusions_recent} platelet transfusions in the last "
-            f"{partial.window_days} days vs {partial.transfusions_before} before the first dose"
+            f"platelet transfusions in the last {partial.window_days} days at most half of "
+            "those before the first dose"
         )
     if partial.by_platelets:
-        met.append(
-            f"platelet median {partial.median_recent:g} vs {partial.median_before:g} x10^9/L "
-            "before the first dose (at least doubled)"
-        )
+        met.append("platelet median at least doubled from before the first dose")
     return "; ".join(met)
 
 
