@@ -225,14 +225,14 @@ class _Early:
     open: BoolArray
 
 
-def grade_early(scheme: GradingScheme, batch: Batch, daily: Daily | None = None) -> WindowGrades:
+def grade_early(scheme: GradingScheme, batch: Batch, known: Daily | None = None) -> WindowGrades:
     """Early window (day 0 to +30) of every patient: grade = the highest grade of the duration
     rows; ICAHT's no-recovery rule; ``provisional`` while open; ``lower_bound`` when days of the
-    window were left missing and the grade is below 4. ``daily``: :func:`batch_daily` of the
+    window were left missing and the grade is below 4. ``known``: :func:`batch_daily` of the
     batch when already computed (for the late window too)."""
     start = EARLY_WINDOW_START_DAY
     end, status, censored, is_open = _window(batch, start, EARLY_WINDOW_END_DAY)
-    prepared, daily = daily or batch_daily(batch)
+    prepared, daily = known or batch_daily(batch)
     grid = _grid(scheme, daily, start, end, status)
     status[(status == GRADED) & (grid.n_observed() == 0)] = NO_VALUE
     row_runs = tuple(_row_runs(scheme, grid, row) for row in scheme.early_rows)
@@ -325,15 +325,15 @@ def _late_depth(
     return LateDepth(n_tests, lowest, second, lo_grade, lo_thr, nd_grade, nd_thr, confirmed)
 
 
-def grade_late(scheme: GradingScheme, batch: Batch, daily: Daily | None = None) -> WindowGrades:
+def grade_late(scheme: GradingScheme, batch: Batch, known: Daily | None = None) -> WindowGrades:
     """Late window (day +31 to the scheme's end) of every patient: the depth grade under the
     late rule (``lowest_confirmed``: the band of the lowest value when another value is under
     ``late_confirm``, else 0; ``second_lowest``: the band of the second-lowest value), a single
     value graded from itself and provisional; T-ICAHT's deepest band lifted by its duration.
-    ``daily`` as for :func:`grade_early`."""
+    ``known`` as for :func:`grade_early`."""
     start, nominal_end = LATE_WINDOW_START_DAY, scheme.late_end_day
     end, status, censored, is_open = _window(batch, start, nominal_end)
-    prepared, daily = daily or batch_daily(batch)
+    prepared, daily = known or batch_daily(batch)
     late = _late_depth(scheme, daily, end, status)
     status[(status == GRADED) & (late.n_tests == 0)] = NO_VALUE
     single = late.n_tests == 1
