@@ -1,7 +1,8 @@
 """``icaht grade --grades-only`` of a long table, chunk by chunk (icaht.cohort.long_grades): the
 same rows as the per-patient path, on the example and on a simulated long table with gaps,
 several values a day, events (ties among them and before day 0) and patients cut across chunks;
-a table that is not plain goes to the per-patient path and its errors."""
+a table whose patients' rows are apart is read grouped; a table that is not plain goes to the
+per-patient path and its errors."""
 
 from __future__ import annotations
 
@@ -96,15 +97,30 @@ def test_a_simulated_long_table_in_chunks_gives_the_per_patient_rows(
     assert fast == slow
 
 
-def test_a_patient_whose_rows_are_apart_goes_to_the_per_patient_path(
+def test_a_patient_whose_rows_are_apart_is_read_grouped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = EXAMPLE.read_text().splitlines()
     apart = tmp_path / "apart.csv"
     apart.write_text("\n".join([lines[0], *lines[2:], lines[1]]) + "\n")
     fast, slow, strategy = _both(apart, tmp_path, monkeypatch)
-    assert "kernel" not in strategy
+    assert "grouped by patient" in strategy
     assert fast == slow
+
+
+def test_a_shuffled_simulated_table_read_grouped_gives_the_per_patient_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = simulated(300, 21, tmp_path / "long.parquet")
+    table = pq.read_table(path)
+    order = np.random.default_rng(1).permutation(table.num_rows)
+    pq.write_table(table.take(order), path, row_group_size=500)
+    monkeypatch.setattr(long_stream, "CHUNK_ROWS", 700)  # several buckets
+    fast, slow, strategy = _both(path, tmp_path, monkeypatch, workers=2)
+    assert "grouped by patient" in strategy
+    head, *rows = fast.splitlines()
+    assert rows != sorted(rows)  # bucket after bucket
+    assert [head, *sorted(rows)] == [slow.splitlines()[0], *sorted(slow.splitlines()[1:])]
 
 
 def test_a_bad_value_is_reported_by_the_tabular_reader_with_its_row(tmp_path: Path) -> None:

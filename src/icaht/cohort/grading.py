@@ -16,6 +16,7 @@ is collected, the CSV (written as ``.partial``) is not renamed, and
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from icaht.core.record import Moment
 from icaht.core.rule_context import RuleContext
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_bundle_file
-from icaht.io.long_stream import NotPlain
+from icaht.io.long_stream import NotPlain, PatientsApart
 from icaht.io.long_table import LongTable, Rewritten
 from icaht.knowledge.profile import Profile, load_profile
 from icaht.report.rows import ResultRow, assessment_row, grades_row
@@ -214,12 +215,35 @@ def _long_grades(
     reference: str,
     progress: Callable[[int, int | None], None] | None,
 ) -> GradeSummary:
-    """Grades only of a plain long table, chunk by chunk (:mod:`icaht.cohort.long_grades`)."""
+    """Grades only of a plain long table, chunk by chunk (:mod:`icaht.cohort.long_grades`);
+    read again grouped by patient when a patient's rows are apart."""
+    try:
+        return _long_pass(path, out, spec, (workers, reference), None, progress)
+    except PatientsApart:
+        with tempfile.TemporaryDirectory(prefix="icaht-long-", dir=out.parent) as folder:
+            return _long_pass(path, out, spec, (workers, reference), Path(folder), progress)
+
+
+def _long_pass(
+    path: Path,
+    out: Path,
+    spec: LongTable,
+    pool: tuple[int, str],
+    grouped_in: Path | None,
+    progress: Callable[[int, int | None], None] | None,
+) -> GradeSummary:
     with atomic_text(out, newline="") as handle:
         done, warning = grade_long_table(
-            path, spec, handle, workers=workers, profile=reference, progress=progress
+            path,
+            spec,
+            handle,
+            workers=pool[0],
+            profile=pool[1],
+            grouped_in=grouped_in,
+            progress=progress,
         )
-    return GradeSummary(out, done, "long table; chunks of whole patients, kernel", warning)
+    how = "grouped by patient, " if grouped_in is not None else ""
+    return GradeSummary(out, done, f"long table; {how}chunks of whole patients, kernel", warning)
 
 
 def _header(handle: Any, row: ResultRow) -> csv.DictWriter[str]:

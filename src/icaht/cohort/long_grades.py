@@ -127,13 +127,15 @@ def grade_long_table(
     *,
     workers: int,
     profile: str,
+    grouped_in: Path | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> tuple[int, str | None]:
     """Write the grade rows of the plain long table at ``path`` to ``handle`` (header first);
-    (patients, unit warning). Raises :class:`~icaht.io.long_stream.NotPlain` (the caller then
-    discards what was written) or :class:`~icaht.errors.InputError` for the columns."""
+    (patients, unit warning). ``grouped_in``: see :func:`~icaht.io.long_stream.long_chunks`.
+    Raises :class:`~icaht.io.long_stream.NotPlain` (the caller then discards what was written)
+    or :class:`~icaht.errors.InputError` for the columns."""
     largest = _Largest()
-    chunks = largest.watch(long_chunks(path, spec))
+    chunks = largest.watch(long_chunks(path, spec, grouped_in=grouped_in))
     first = list(islice(chunks, 2))
     count = len(first) if len(first) < 2 else None  # one chunk: graded in this process
     done = 0
