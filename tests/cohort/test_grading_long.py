@@ -6,7 +6,9 @@ per-patient path and its errors."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,20 +26,23 @@ CELLS = LongTable(unit="cells/uL")
 
 
 def _both(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int = 1
+    path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int = 1,
+    as_of: float | date | None = None,
 ) -> tuple[str, str, str]:
     """(chunked rows, per-patient rows, chunked strategy)."""
-    fast = grade(
-        path,
-        tmp_path / "fast.csv",
-        profile="seed-2023",
-        long_table=CELLS,
-        grades_only=True,
-        workers=workers,
-    )
+    kw: dict[str, Any] = {
+        "profile": "seed-2023",
+        "long_table": CELLS,
+        "grades_only": True,
+        "as_of": as_of,
+    }
+    fast = grade(path, tmp_path / "fast.csv", workers=workers, **kw)
     with monkeypatch.context() as m:
         m.setattr(grading, "fast_long_table", lambda spec, as_of: False)
-        grade(path, tmp_path / "slow.csv", profile="seed-2023", long_table=CELLS, grades_only=True)
+        grade(path, tmp_path / "slow.csv", **kw)
     return (tmp_path / "fast.csv").read_text(), (tmp_path / "slow.csv").read_text(), fast.strategy
 
 
@@ -134,3 +139,13 @@ def test_a_bad_value_is_reported_by_the_tabular_reader_with_its_row(tmp_path: Pa
     problem = caught.value.problems[0]
     assert (problem.source, problem.row, problem.field) == (str(bad), 3, "anc")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("as_of", [0, 12.5, 30, 45, date(2024, 4, 1)])
+def test_as_of_a_day_or_a_date_gives_the_per_patient_rows(
+    as_of: float | date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = simulated(120, 22, tmp_path / "long.parquet")
+    fast, slow, strategy = _both(path, tmp_path, monkeypatch, as_of=as_of)
+    assert "kernel" in strategy
+    assert fast == slow

@@ -179,7 +179,7 @@ def grade(
     out.parent.mkdir(parents=True, exist_ok=True)
     if grades_only and long_table is not None and fast_long_table(long_table, as_of):
         try:
-            return _long_grades(path, out, long_table, workers, reference, progress)
+            return _long_grades(path, out, long_table, (workers, reference, as_of), progress)
         except NotPlain:
             pass  # the per-patient path reads it through the tabular reader, which judges it
     source = _partitions(path, workers, out.parent, target_rows, long_table)
@@ -211,34 +211,36 @@ def _long_grades(
     path: Path,
     out: Path,
     spec: LongTable,
-    workers: int,
-    reference: str,
+    run: tuple[int, str, Any],
     progress: Callable[[int, int | None], None] | None,
 ) -> GradeSummary:
-    """Grades only of a plain long table, chunk by chunk (:mod:`icaht.cohort.long_grades`);
-    read again grouped by patient when a patient's rows are apart."""
+    """Grades only of a plain long table, chunk by chunk (:mod:`icaht.cohort.long_grades`), with
+    ``run`` = (workers, profile reference, as-of); read again grouped by patient when a
+    patient's rows are apart."""
     try:
-        return _long_pass(path, out, spec, (workers, reference), None, progress)
+        return _long_pass(path, out, spec, run, None, progress)
     except PatientsApart:
         with tempfile.TemporaryDirectory(prefix="icaht-long-", dir=out.parent) as folder:
-            return _long_pass(path, out, spec, (workers, reference), Path(folder), progress)
+            return _long_pass(path, out, spec, run, Path(folder), progress)
 
 
 def _long_pass(
     path: Path,
     out: Path,
     spec: LongTable,
-    pool: tuple[int, str],
+    run: tuple[int, str, Any],
     grouped_in: Path | None,
     progress: Callable[[int, int | None], None] | None,
 ) -> GradeSummary:
+    workers, reference, as_of = run
     with atomic_text(out, newline="") as handle:
         done, warning = grade_long_table(
             path,
             spec,
             handle,
-            workers=pool[0],
-            profile=pool[1],
+            workers=workers,
+            profile=reference,
+            as_of=as_of,
             grouped_in=grouped_in,
             progress=progress,
         )

@@ -5,22 +5,26 @@ long_chunks`), each chunk is graded as one :class:`~icaht.core.kernel.Batch` in 
 process (:func:`icaht.cohort.local.in_order`: children waited for, at most 2 x workers chunks in
 flight) and its rows are written as CSV text as they come back, so memory is flat in the
 cohort size. The rows are those of :func:`icaht.report.rows.grades_row` for a course of one
-analyte as of its latest data (the per-patient path): follow-up ends at the earliest of
+analyte (the per-patient path): follow-up ends at the earliest of
 progression, next therapy, last follow-up and the as-of day (:func:`icaht.core.timeline.
 follow_up_end`), early and late ICAHT come from the kernel, the recovery phenotype from
 :func:`icaht.core.recovery_batch.phenotype_codes`, and T-ICAHT and the platelet recovery day
 are empty (an ANC table has no platelets).
 
-A table that is not plain (:class:`~icaht.io.long_stream.NotPlain`), another analyte than ANC,
-or an as-of moment are graded by the per-patient path instead (:mod:`icaht.cohort.grading`).
+As of a day or a date, each patient's values and events from the next day on are dropped
+first (:meth:`icaht.core.course.Course.until`). A table that is not plain
+(:class:`~icaht.io.long_stream.NotPlain`), another analyte than ANC, or an as-of moment within a
+day are graded by the per-patient path instead (:mod:`icaht.cohort.grading`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from itertools import chain, islice
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +32,7 @@ from typing import IO, Any
 import numpy as np
 
 from icaht.cohort.local import in_order
+from icaht.core.daily import FloatArray, IntArray
 from icaht.core.grading_scheme import icaht_scheme
 from icaht.core.kernel import Batch, WindowGrades, grade_windows
 from icaht.core.recovery_batch import PHENOTYPES, phenotype_codes
@@ -55,13 +60,43 @@ def columns() -> list[str]:
     return [*head, "phenotype", "platelet_recovery_day"]
 
 
-def follow_up_ends(chunk: LongChunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per patient: the as-of day (the latest day with data), the end of follow-up and the index
-    of its reason in ``_ENDS`` + as-of (:func:`icaht.core.timeline.follow_up_end`: candidates
-    on or after day 0 when there are any, the earliest, ties to the event)."""
+def as_of_cuts(chunk: LongChunk, as_of: float | date | None) -> FloatArray | None:
+    """Per patient, the exclusive bound of what is known as of ``as_of``
+    (:func:`icaht.core.timeline.as_of_cut`: the end of that calendar day); None = latest data."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, date):
+        return np.datetime64(as_of, "D").astype(np.int64) - chunk.cart + 1.0
+    return np.full(len(chunk.ids), float(math.floor(as_of) + 1))
+
+
+def known_before(chunk: LongChunk, cut: FloatArray) -> LongChunk:
+    """The chunk as known before each patient's ``cut`` (:meth:`icaht.core.course.Course.until`:
+    later values and events dropped)."""
+    n = len(chunk.ids)
+    pid = np.repeat(np.arange(n), np.diff(chunk.offsets))
+    keep = chunk.days < cut[pid]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pid[keep], minlength=n), out=offsets[1:])
+    events = {name: np.where(day < cut, day, np.nan) for name, day in chunk.events.items()}
+    return replace(
+        chunk, days=chunk.days[keep], values=chunk.values[keep], offsets=offsets, events=events
+    )
+
+
+def follow_up_ends(
+    chunk: LongChunk, cut: FloatArray | None
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Per patient: the as-of day (the day before ``cut``, else the latest day with data), the
+    end of follow-up and the index of its reason in ``_ENDS`` + as-of
+    (:func:`icaht.core.timeline.follow_up_end`: candidates on or after day 0 when there are any,
+    the earliest, ties to the event)."""
     n = len(chunk.ids)
     events = [chunk.events.get(column, np.full(n, np.nan)) for column, _ in _ENDS]
-    last = np.fmax.reduce([np.maximum.reduceat(chunk.days, chunk.offsets[:-1]), *events])
+    if cut is None:
+        last = np.fmax.reduce([np.maximum.reduceat(chunk.days, chunk.offsets[:-1]), *events])
+    else:
+        last = cut - 1e-9
     as_of_day = np.floor(last)
     candidates = np.stack([*events, as_of_day], axis=1)
     positive = candidates >= 0
@@ -75,10 +110,14 @@ def _grade(window: WindowGrades) -> list[Any]:
     return [None if g < 0 else g for g in window.grade.tolist()]
 
 
-def grade_chunk(chunk: LongChunk, _as_of: object, profile: Profile) -> tuple[str, int]:
-    """A worker's job: one chunk graded, as CSV rows (no header), and its number of patients."""
+def grade_chunk(chunk: LongChunk, as_of: float | date | None, profile: Profile) -> tuple[str, int]:
+    """A worker's job: one chunk graded as of ``as_of`` (a day, a date, None = latest data), as
+    CSV rows (no header), and its number of patients."""
     n = len(chunk.ids)
-    as_of_day, end, reason = follow_up_ends(chunk)
+    cut = as_of_cuts(chunk, as_of)
+    if cut is not None:
+        chunk = known_before(chunk, cut)
+    as_of_day, end, reason = follow_up_ends(chunk, cut)
     batch = Batch(chunk.days, chunk.values, chunk.offsets, end, reason == len(_ENDS))
     early, late = grade_windows(icaht_scheme(profile.icaht), batch)
     phenotype = phenotype_codes(
@@ -104,8 +143,13 @@ def grade_chunk(chunk: LongChunk, _as_of: object, profile: Profile) -> tuple[str
 
 
 def fast_long_table(spec: LongTable, as_of: object) -> bool:
-    """Whether a long table is graded here (ANC, as of the latest data) rather than per patient."""
-    return spec.analyte == Analyte.ANC.value and as_of is None
+    """Whether a long table is graded here (ANC, as of the latest data, a day or a date) rather
+    than per patient (another analyte, or a moment within a day)."""
+    return spec.analyte == Analyte.ANC.value and (
+        as_of is None
+        or (isinstance(as_of, date) and not isinstance(as_of, datetime))
+        or (isinstance(as_of, int | float) and not isinstance(as_of, bool) and math.isfinite(as_of))
+    )
 
 
 @dataclass(slots=True)
@@ -127,11 +171,13 @@ def grade_long_table(
     *,
     workers: int,
     profile: str,
+    as_of: float | date | None = None,
     grouped_in: Path | None = None,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> tuple[int, str | None]:
-    """Write the grade rows of the plain long table at ``path`` to ``handle`` (header first);
-    (patients, unit warning). ``grouped_in``: see :func:`~icaht.io.long_stream.long_chunks`.
+    """Write the grade rows of the plain long table at ``path`` as of ``as_of`` to ``handle``
+    (header first); (patients, unit warning). ``grouped_in``: see
+    :func:`~icaht.io.long_stream.long_chunks`.
     Raises :class:`~icaht.io.long_stream.NotPlain` (the caller then discards what was written)
     or :class:`~icaht.errors.InputError` for the columns."""
     largest = _Largest()
@@ -140,7 +186,7 @@ def grade_long_table(
     count = len(first) if len(first) < 2 else None  # one chunk: graded in this process
     done = 0
     for text, patients in in_order(
-        grade_chunk, chain(first, chunks), workers, profile, None, count
+        grade_chunk, chain(first, chunks), workers, profile, as_of, count
     ):
         if not done:
             handle.write(",".join(columns()) + "\r\n")

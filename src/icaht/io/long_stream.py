@@ -51,12 +51,14 @@ class PatientsApart(NotPlain):
 
 @dataclass(frozen=True, slots=True)
 class LongChunk:
-    """Whole patients of a long table: their ids, their observations concatenated patient after
-    patient (patient ``i`` at ``offsets[i]:offsets[i + 1]``; day from ``cart_date``, value in
-    the canonical unit), their event days per :data:`EVENT_COLUMNS` column (NaN when none) and
-    the largest value as given (for the unit warning)."""
+    """Whole patients of a long table: their ids, their ``cart_date`` (days since 1970), their
+    observations concatenated patient after patient (patient ``i`` at
+    ``offsets[i]:offsets[i + 1]``; day from ``cart_date``, value in the canonical unit), their
+    event days per :data:`EVENT_COLUMNS` column (NaN when none) and the largest value as given
+    (for the unit warning)."""
 
     ids: list[str]
+    cart: FloatArray
     days: FloatArray
     values: FloatArray
     offsets: IntArray
@@ -205,7 +207,7 @@ def _chunk(table: pa.Table, spec: LongTable, seen: set[str]) -> LongChunk:
         for name in EVENT_COLUMNS
         if name in table.column_names
     }
-    return LongChunk(names, days, values, offsets, events, largest)
+    return LongChunk(names, cart, days, values, offsets, events, largest)
 
 
 def long_chunks(
