@@ -2,9 +2,10 @@
 read from one Parquet long table, end to end (read + grade), four ways:
 
 * cli: ``icaht grade --grades-only TABLE --unit cells/uL`` as a subprocess on all cores (start-up,
-  the long table rewritten as a tabular set, per-patient grading in worker processes, the CSV);
-* kernel: pyarrow columns -> one :class:`icaht.core.kernel.Batch` -> ``grade_early`` and
-  ``grade_late`` in one process (the columnar kernel alone, imports not timed);
+  the long table read in chunks of whole patients, one kernel batch per chunk in worker
+  processes, the CSV; :mod:`icaht.cohort.long_grades`);
+* kernel: pyarrow columns -> one :class:`icaht.core.kernel.Batch` -> ``grade_windows`` (early
+  and late from one daily series) in one process (the columnar kernel alone, imports not timed);
 * pandas: the public grader of the icaht-dashboard project (``DataProcessor.prepare_data`` then
   ``ICahtGrader.grade_early_icaht``/``grade_late_icaht``/``combine_grades``), imported from the
   folder named by ``ICAHT_DASHBOARD_DIR`` (a checkout of github SwamiPIyer/icaht-dashboard; it has
@@ -55,7 +56,7 @@ from cohort_scale import tree_run
 from results_log import add_row, commit_id
 
 from icaht.core.grading_scheme import icaht_scheme
-from icaht.core.kernel import Batch, grade_early, grade_late
+from icaht.core.kernel import Batch, grade_windows
 from icaht.knowledge.profile.grading import IcahtSettings
 
 HERE = Path(__file__).resolve().parent
@@ -123,7 +124,8 @@ def ours(path: Path) -> np.ndarray:
     end = np.where(np.isnan(end), np.inf, end)
     batch = Batch(days, values, offsets, end, np.zeros(starts.size, dtype=np.bool_))
     scheme = icaht_scheme(IcahtSettings())
-    return np.stack((grade_early(scheme, batch).grade, grade_late(scheme, batch).grade))
+    early, late = grade_windows(scheme, batch)
+    return np.stack((early.grade, late.grade))
 
 
 def duckdb_floor(path: Path) -> int:

@@ -14,9 +14,12 @@ from tests.core.grading_cases import Case, cases, load_expected, summary
 
 from icaht.core.grading_scheme import GradingScheme, icaht_scheme, ticaht_scheme
 from icaht.core.icaht import window_result
-from icaht.core.kernel import Batch, grade_window
+from icaht.core.kernel import Batch, batch_daily, grade_window, grade_windows
 from icaht.core.neutrophil_icaht import grade_early_icaht, grade_late_icaht
+from icaht.core.recovery import recovery_phenotype
+from icaht.core.recovery_batch import PHENOTYPES, phenotype_codes
 from icaht.core.ticaht import grade_early_ticaht, grade_late_ticaht
+from icaht.knowledge.profile.grading import RecoveryPhenotypeSettings
 
 ALL = list(cases())
 EXPECTED = load_expected()
@@ -71,3 +74,38 @@ def test_whole_cohort_in_one_batch_matches(column: int) -> None:
                 wrong.append(c.key)
             assert int(grades.grade[i]) == (-1 if got["grade"] is None else got["grade"])
     assert not wrong, f"{len(wrong)} cases differ, e.g. {wrong[:5]}"
+
+
+def test_both_windows_from_one_daily_series_match_each_window_alone() -> None:
+    scheme = icaht_scheme(ALL[0].icaht)
+    batch = _batch(ALL, anc=True)
+    early, late = grade_windows(scheme, batch)
+    for shared, alone in (
+        (early, grade_window(scheme, "early", batch)),
+        (late, grade_window(scheme, "late", batch)),
+    ):
+        assert np.array_equal(shared.grade, alone.grade)
+        assert np.array_equal(shared.provisional, alone.provisional)
+        assert np.array_equal(shared.lower_bound, alone.lower_bound)
+
+
+def test_the_phenotype_of_a_batch_is_the_phenotype_of_each_patient() -> None:
+    """icaht.core.recovery_batch against icaht.core.recovery, per interpolation limit."""
+    settings = RecoveryPhenotypeSettings()
+    groups: dict[int, list[Case]] = defaultdict(list)
+    for c in ALL:
+        groups[c.icaht.interpolation_max_gap_days].append(c)
+    for gap, group in groups.items():
+        batch = _batch(group, anc=True)
+        codes = phenotype_codes(batch_daily(batch)[1], batch.end_day, settings, gap)
+        one = [
+            recovery_phenotype(
+                c.anc_days,
+                c.anc,
+                end_day=c.end_day,
+                settings=settings,
+                interpolation_max_gap_days=gap,
+            ).phenotype
+            for c in group
+        ]
+        assert [PHENOTYPES[k] for k in codes] == one

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import csv
 import shutil
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from tests.io.test_tabular import GOOD_OBSERVATIONS, GOOD_PATIENTS, write_set
 from typer.testing import CliRunner
 
 from icaht.cli import app
 from icaht.errors import InputError
+from icaht.io.long_stream import NotPlain, long_chunks
+from icaht.io.long_table import LongTable
 from icaht.io.tabular import load_tabular
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "long-table" / "anc.csv"
@@ -101,3 +107,38 @@ def test_a_bad_patient_row_is_reported_once_not_once_per_observation(tmp_path: P
         load_tabular(folder)
     assert len(raised.value.problems) == 1
     assert raised.value.problems[0].field == "age_years"
+
+
+def _long(path: Path, dates: pa.Array | None = None) -> Path:
+    """Three patients of 2, 3 and 1 rows (Parquet)."""
+    table = pa.table(
+        {
+            "patient_id": ["a", "a", "b", "b", "b", "c"],
+            "cart_date": pa.array([date(2024, 1, 1)] * 6),
+            "date": dates or pa.array([date(2024, 1, d) for d in (1, 3, 2, 2, 9, 1)]),
+            "anc": [100.0, 200.0, 300.0, 50.0, 1500.0, 0.0],
+            "last_fu_date": pa.array([date(2024, 2, 1)] * 5 + [None], pa.date32()),
+        }
+    )
+    pq.write_table(table, path, row_group_size=2)
+    return path
+
+
+def test_chunks_hold_whole_patients_in_file_order(tmp_path: Path) -> None:
+    chunks = list(long_chunks(_long(tmp_path / "t.parquet"), LongTable("cells/uL"), rows=2))
+    assert [c.ids for c in chunks] == [["a"], ["b"], ["c"]]  # b's rows span two reads
+    b = chunks[1]
+    assert b.days.tolist() == [1.0, 1.0, 8.0]
+    assert b.values.tolist() == [0.3, 0.05, 1.5]  # cells/uL -> 10^9/L
+    assert chunks[0].events["last_fu_date"].tolist() == [31.0]
+    assert np.isnan(chunks[2].events["last_fu_date"]).all()  # no last follow-up
+    assert b.largest == 1500.0
+
+
+def test_a_timestamp_or_an_unknown_column_is_left_to_the_tabular_reader(tmp_path: Path) -> None:
+    stamps = pa.array([datetime(2024, 1, d, 8) for d in (1, 3, 2, 2, 9, 1)])
+    path = _long(tmp_path / "t.parquet", stamps)
+    with pytest.raises(NotPlain):
+        list(long_chunks(path, LongTable("cells/uL")))
+    with pytest.raises(InputError, match="not used"):
+        list(long_chunks(path, LongTable("cells/uL", columns={"date": "lab_date"})))

@@ -16,6 +16,7 @@ is collected, the CSV (written as ``.partial``) is not renamed, and
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 from icaht.atomic import atomic_text
 from icaht.cohort.batch import Rejection
 from icaht.cohort.local import in_order, profile_reference
+from icaht.cohort.long_grades import fast_long_table, grade_long_table
 from icaht.cohort.long_input import located, long_table_set
 from icaht.cohort.partition_units import Partition
 from icaht.cohort.partitions import TARGET_PARTITION_ROWS, plan
@@ -34,6 +36,7 @@ from icaht.core.record import Moment
 from icaht.core.rule_context import RuleContext
 from icaht.errors import InputError, Problem
 from icaht.io.detect import is_bundle_file
+from icaht.io.long_stream import NotPlain, PatientsApart
 from icaht.io.long_table import LongTable, Rewritten
 from icaht.knowledge.profile import Profile, load_profile
 from icaht.report.rows import ResultRow, assessment_row, grades_row
@@ -174,6 +177,11 @@ def grade(
     load_profile(reference)  # a bad profile fails before any work
     job = grade_only if grades_only else grade_full
     out.parent.mkdir(parents=True, exist_ok=True)
+    if grades_only and long_table is not None and fast_long_table(long_table, as_of):
+        try:
+            return _long_grades(path, out, long_table, (workers, reference, as_of), progress)
+        except NotPlain:
+            pass  # the per-patient path reads it through the tabular reader, which judges it
     source = _partitions(path, workers, out.parent, target_rows, long_table)
     problems: list[Problem] = []
     done = 0
@@ -197,6 +205,47 @@ def grade(
         source.close()
     warning = None if source.rewritten is None else source.rewritten.warning
     return GradeSummary(out, done, source.strategy, warning)
+
+
+def _long_grades(
+    path: Path,
+    out: Path,
+    spec: LongTable,
+    run: tuple[int, str, Any],
+    progress: Callable[[int, int | None], None] | None,
+) -> GradeSummary:
+    """Grades only of a plain long table, chunk by chunk (:mod:`icaht.cohort.long_grades`), with
+    ``run`` = (workers, profile reference, as-of); read again grouped by patient when a
+    patient's rows are apart."""
+    try:
+        return _long_pass(path, out, spec, run, None, progress)
+    except PatientsApart:
+        with tempfile.TemporaryDirectory(prefix="icaht-long-", dir=out.parent) as folder:
+            return _long_pass(path, out, spec, run, Path(folder), progress)
+
+
+def _long_pass(
+    path: Path,
+    out: Path,
+    spec: LongTable,
+    run: tuple[int, str, Any],
+    grouped_in: Path | None,
+    progress: Callable[[int, int | None], None] | None,
+) -> GradeSummary:
+    workers, reference, as_of = run
+    with atomic_text(out, newline="") as handle:
+        done, warning = grade_long_table(
+            path,
+            spec,
+            handle,
+            workers=workers,
+            profile=reference,
+            as_of=as_of,
+            grouped_in=grouped_in,
+            progress=progress,
+        )
+    how = "grouped by patient, " if grouped_in is not None else ""
+    return GradeSummary(out, done, f"long table; {how}chunks of whole patients, kernel", warning)
 
 
 def _header(handle: Any, row: ResultRow) -> csv.DictWriter[str]:

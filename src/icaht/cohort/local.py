@@ -122,9 +122,11 @@ def profile_reference(profile: str) -> str:
 
 # -- workers --------------------------------------------------------------------------------------
 T = TypeVar("T")
+#: A unit of work (a :class:`Partition`, or a chunk of a long table for grades only).
+W = TypeVar("W")
 #: What a worker does with one partition: (partition, as-of as the job takes it, profile) -> its
 #: result. A module-level function, so that it reaches worker processes by name.
-Job = Callable[[Partition, Any, Profile], T]
+Job = Callable[[W, Any, Profile], T]
 
 _WORKER_PROFILE: Profile | None = None
 _WORKER_AS_OF: object = None
@@ -145,15 +147,15 @@ def run_partition(partition: Partition, as_of_day: int | None, profile: Profile)
     return result
 
 
-def _work(job: Job[T], partition: Partition) -> T:
+def _work(job: Job[W, T], partition: W) -> T:
     if _WORKER_PROFILE is None:
         raise RuntimeError("worker not initialised")
     return job(partition, _WORKER_AS_OF, _WORKER_PROFILE)
 
 
 def in_order(
-    job: Job[T],
-    partitions: Iterator[Partition],
+    job: Job[W, T],
+    partitions: Iterator[W],
     workers: int,
     profile: str,
     as_of: object,

@@ -158,7 +158,13 @@ def _window(
     return end, status, censored, batch.as_of & (end < nominal_end)
 
 
-def _daily(batch: Batch) -> tuple[PreparedBatch, DailyBatch]:
+#: A batch's prepared observations and lowest value per calendar day: both windows read the
+#: same ones (the end of follow-up is the patient's, not the window's).
+Daily = tuple[PreparedBatch, DailyBatch]
+
+
+def batch_daily(batch: Batch) -> Daily:
+    """The prepared observations of ``batch`` and their lowest value per calendar day."""
     prepared = prepare_batch(batch.days, batch.values, batch.offsets, batch.end_day)
     return prepared, daily_minimum_batch(prepared)
 
@@ -219,13 +225,14 @@ class _Early:
     open: BoolArray
 
 
-def grade_early(scheme: GradingScheme, batch: Batch) -> WindowGrades:
+def grade_early(scheme: GradingScheme, batch: Batch, known: Daily | None = None) -> WindowGrades:
     """Early window (day 0 to +30) of every patient: grade = the highest grade of the duration
     rows; ICAHT's no-recovery rule; ``provisional`` while open; ``lower_bound`` when days of the
-    window were left missing and the grade is below 4."""
+    window were left missing and the grade is below 4. ``known``: :func:`batch_daily` of the
+    batch when already computed (for the late window too)."""
     start = EARLY_WINDOW_START_DAY
     end, status, censored, is_open = _window(batch, start, EARLY_WINDOW_END_DAY)
-    prepared, daily = _daily(batch)
+    prepared, daily = known or batch_daily(batch)
     grid = _grid(scheme, daily, start, end, status)
     status[(status == GRADED) & (grid.n_observed() == 0)] = NO_VALUE
     row_runs = tuple(_row_runs(scheme, grid, row) for row in scheme.early_rows)
@@ -278,6 +285,23 @@ def depth_grades(
     return grade, threshold
 
 
+def _first_minimum(values: FloatArray, mask: BoolArray, pid: IntArray, n: int) -> IntArray:
+    """Per patient, the index of its lowest value among ``mask`` (the first on ties: daily
+    values are ordered by day), -1 when none; no sort (values grouped by patient)."""
+    out = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return out
+    v, p = values[idx], pid[idx]
+    starts = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
+    lowest = np.minimum.reduceat(v, starts)
+    hit = v == np.repeat(lowest, np.diff(np.append(starts, v.size)))
+    idx, p = idx[hit], p[hit]
+    first = np.concatenate(([True], p[1:] != p[:-1]))
+    out[p[first]] = idx[first]
+    return out
+
+
 def _late_depth(
     scheme: GradingScheme, daily: DailyBatch, end: IntArray, status: IntArray
 ) -> LateDepth:
@@ -285,19 +309,14 @@ def _late_depth(
     and their bands."""
     n = end.size
     pid = segment_ids(daily.offsets)
-    inside = np.flatnonzero(
+    inside = (
         (daily.cal >= LATE_WINDOW_START_DAY) & (daily.cal <= end[pid]) & (status[pid] == GRADED)
     )
-    order = inside[np.lexsort((daily.cal[inside], daily.values[inside], pid[inside]))]
     n_tests = np.bincount(pid[inside], minlength=n).astype(np.int64)
-    lowest = np.full(n, -1, dtype=np.int64)
-    second = np.full(n, -1, dtype=np.int64)
-    if order.size:
-        p = pid[order]
-        first = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
-        lowest[p[first]] = order[first]
-        two = first[n_tests[p[first]] >= 2]
-        second[p[two]] = order[two + 1]
+    lowest = _first_minimum(daily.values, inside, pid, n)
+    rest = inside.copy()
+    rest[lowest[lowest >= 0]] = False
+    second = _first_minimum(daily.values, rest, pid, n)
     padded = np.append(daily.values, np.nan)  # index -1: no value
     lo_vals, nd_vals = padded[lowest], padded[second]
     lo_grade, lo_thr = depth_grades(lo_vals, scheme.late_bands, scheme.comparison)
@@ -306,14 +325,15 @@ def _late_depth(
     return LateDepth(n_tests, lowest, second, lo_grade, lo_thr, nd_grade, nd_thr, confirmed)
 
 
-def grade_late(scheme: GradingScheme, batch: Batch) -> WindowGrades:
+def grade_late(scheme: GradingScheme, batch: Batch, known: Daily | None = None) -> WindowGrades:
     """Late window (day +31 to the scheme's end) of every patient: the depth grade under the
     late rule (``lowest_confirmed``: the band of the lowest value when another value is under
     ``late_confirm``, else 0; ``second_lowest``: the band of the second-lowest value), a single
-    value graded from itself and provisional; T-ICAHT's deepest band lifted by its duration."""
+    value graded from itself and provisional; T-ICAHT's deepest band lifted by its duration.
+    ``known`` as for :func:`grade_early`."""
     start, nominal_end = LATE_WINDOW_START_DAY, scheme.late_end_day
     end, status, censored, is_open = _window(batch, start, nominal_end)
-    prepared, daily = _daily(batch)
+    prepared, daily = known or batch_daily(batch)
     late = _late_depth(scheme, daily, end, status)
     status[(status == GRADED) & (late.n_tests == 0)] = NO_VALUE
     single = late.n_tests == 1
@@ -359,6 +379,12 @@ def grade_late(scheme: GradingScheme, batch: Batch) -> WindowGrades:
         runs=row_runs,
         late=late,
     )
+
+
+def grade_windows(scheme: GradingScheme, batch: Batch) -> tuple[WindowGrades, WindowGrades]:
+    """:func:`grade_early` and :func:`grade_late` of one batch, its daily values computed once."""
+    daily = batch_daily(batch)
+    return grade_early(scheme, batch, daily), grade_late(scheme, batch, daily)
 
 
 def grade_window(scheme: GradingScheme, window: Window, batch: Batch) -> WindowGrades:

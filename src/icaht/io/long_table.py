@@ -60,8 +60,9 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return mapping
 
 
-def _renamed(table: pa.Table, source: str, spec: LongTable) -> pa.Table:
-    """The table with the layout's names; unknown or missing columns are one problem each."""
+def layout_names(table: pa.Table, source: str, spec: LongTable) -> pa.Table:
+    """The table with the layout's names; unknown or missing columns are one problem each
+    (raised as one :class:`InputError`)."""
     layout = (*REQUIRED, spec.analyte, *EVENT_COLUMNS)
     theirs = {spec.columns.get(name, name): name for name in layout}
     problems = [
@@ -84,11 +85,15 @@ def unit_warning(values: pa.ChunkedArray, spec: LongTable) -> str | None:
     """A warning when ANC values labelled cells/uL are all below
     :data:`ANC_CELLS_LOOK_LIKE_10E9` (they look like 10^9/L). Cells that are not numbers are
     left to the tabular reader, which reports them."""
-    if spec.analyte != Analyte.ANC.value or spec.unit not in _CELLS_UNITS:
-        return None
     text = pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
     numbers = pc.cast(pc.filter(text, pc.match_substring_regex(text, _NUMBER)), pa.float64())
-    largest = pc.max(numbers).as_py()
+    return largest_value_warning(pc.max(numbers).as_py(), spec)
+
+
+def largest_value_warning(largest: float | None, spec: LongTable) -> str | None:
+    """:func:`unit_warning` from the largest number of the value column (None: no number)."""
+    if spec.analyte != Analyte.ANC.value or spec.unit not in _CELLS_UNITS:
+        return None
     if largest is None or largest >= ANC_CELLS_LOOK_LIKE_10E9:
         return None
     return (
@@ -173,7 +178,7 @@ class Rewritten:
 def write_tabular_set(path: Path, spec: LongTable, folder: Path) -> Rewritten:
     """Rewrite the long table at ``path`` as a tabular set in ``folder`` (see
     :class:`Rewritten`). Raises :class:`InputError` for its columns."""
-    table = _renamed(read_table(path), str(path), spec)
+    table = layout_names(read_table(path), str(path), spec)
     text = pa.string()
     table = table.set_column(
         table.column_names.index("patient_id"),

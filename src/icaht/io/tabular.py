@@ -68,18 +68,20 @@ def read_table(path: Path) -> pa.Table:
     try:
         if path.suffix == ".parquet":
             return pq.read_table(path)
-        with path.open(newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), [])
-        return pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
+        return pacsv.read_csv(path, convert_options=csv_text_options(path))
     except (OSError, pa.ArrowInvalid, UnicodeDecodeError, StopIteration) as exc:
         raise InputError([Problem(str(path), f"cannot read table: {exc}")]) from None
+
+
+def csv_text_options(path: Path) -> pacsv.ConvertOptions:
+    """How :func:`read_table` converts a CSV: every column of its header as text, empty = null."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    return pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=True,
+        null_values=[""],
+    )
 
 
 def validate_patients(
