@@ -218,10 +218,19 @@ def _courses() -> list[Course]:
 _SCENARIOS = Path(__file__).with_name("data") / "contract_scenarios.json"
 
 
-def _scenarios() -> list[tuple[Course, tuple[int, ...]]]:
-    """The targeted records, each with its days: ``labs`` as (analyte, day, value) and ``daily``
-    as (analyte, first, last, value) in canonical units (tests/utils/rule_helpers.py), and
-    ``observations`` as written in a record (with a ULN)."""
+def _changed(profile: Profile, changes: dict[str, dict[str, Any]]) -> Profile:
+    """The profile with settings changed as a user may change them (validated)."""
+    data = profile.model_dump()
+    for section, values in changes.items():
+        data[section] |= values
+    return Profile.model_validate(data)
+
+
+def _scenarios(profiles: list[Profile]) -> list[tuple[Course, tuple[int, ...], list[Profile]]]:
+    """The targeted records, each with its days and profiles: ``labs`` as (analyte, day, value)
+    and ``daily`` as (analyte, first, last, value) in canonical units
+    (tests/utils/rule_helpers.py), ``observations`` as written in a record (with a ULN), and
+    ``profile`` as settings changed in each shipped profile (branches a setting opens)."""
     out = []
     for scenario in json.loads(_SCENARIOS.read_text(encoding="utf-8")):
         labs = [(name, float(day), float(value)) for name, day, value in scenario.get("labs", [])]
@@ -230,7 +239,9 @@ def _scenarios() -> list[tuple[Course, tuple[int, ...]]]:
         rec = record(patient=scenario.get("patient"), labs=labs, events=scenario.get("events", []))
         written = [Observation.model_validate(o) for o in scenario.get("observations", [])]
         rec = rec.model_copy(update={"observations": [*rec.observations, *written]})
-        out.append((course_from_record(rec), tuple(scenario["days"])))
+        changes = scenario.get("profile", {})
+        changed = [_changed(p, changes) for p in profiles]
+        out.append((course_from_record(rec), tuple(scenario["days"]), changed))
     return out
 
 
@@ -239,9 +250,9 @@ def observed() -> dict[str, tuple[set[str], set[str]]]:
     """Per rule id: (settings read, inputs read) over every course, day and profile."""
     out: dict[str, tuple[set[str], set[str]]] = {r.id: (set(), set()) for r in CATALOGUE}
     profiles = [load_profile(name) for name in shipped_profiles()]
-    runs = [(course, DAYS) for course in _courses()] + _scenarios()
-    for course, days in runs:
-        for profile in profiles:
+    runs = [(course, DAYS, profiles) for course in _courses()] + _scenarios(profiles)
+    for course, days, run_profiles in runs:
+        for profile in run_profiles:
             for day in days:
                 for rule in CATALOGUE:
                     context = recording(course, day, profile)
