@@ -13,9 +13,11 @@ What counts as read (docs/architecture.md, Recommendations):
   (``course.of_kind``), a patient fact (``course.facts``) or a derived input.
 
 The rules run over the seed cases and a simulated cohort on many days, and over targeted records
-(``data/contract_scenarios.json``) on the days their branches need, with both shipped profiles,
-each rule on a fresh context so that results another rule computed first are not hidden from the
-recording.
+(``data/contract_scenarios.json``) on the days their branches need, with both shipped profiles
+(some scenarios change a setting, as a user may, to open a branch), each rule on a fresh context
+so that results another rule computed first are not hidden from the recording. Two reviewed lists
+hold what does not match yet: ``data/read_not_declared.txt`` (declarations to complete in the rule
+modules) and ``data/declared_not_read.txt`` (declared names no path reads); both should be empty.
 """
 
 from __future__ import annotations
