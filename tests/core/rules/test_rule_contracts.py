@@ -15,9 +15,8 @@ What counts as read (docs/architecture.md, Recommendations):
 The rules run over the seed cases and a simulated cohort on many days, and over targeted records
 (``data/contract_scenarios.json``) on the days their branches need, with both shipped profiles
 (some scenarios change a setting, as a user may, to open a branch), each rule on a fresh context
-so that results another rule computed first are not hidden from the recording. Two reviewed lists
-hold what does not match yet: ``data/read_not_declared.txt`` (declarations to complete in the rule
-modules) and ``data/declared_not_read.txt`` (declared names no path reads); both should be empty.
+so that results another rule computed first are not hidden from the recording. Declared and read
+are equal for every rule: no exception list.
 """
 
 from __future__ import annotations
@@ -279,29 +278,18 @@ def _unread(rule: Rule) -> list[str]:
     ] + [f"{rule.id}: declares input {n} never read" for n in sorted(set(rule.inputs) - inputs)]
 
 
-def _reviewed(name: str) -> set[str]:
-    """The lines of a reviewed list in ``data/`` (``#`` starts a comment line)."""
-    text = (Path(__file__).with_name("data") / name).read_text(encoding="utf-8")
-    return {line for line in text.splitlines() if line and not line.startswith("#")}
-
-
 def test_every_rule_declares_what_it_reads() -> None:
-    """Read but not declared: only the reviewed list of declaration faults awaiting their fix in
-    the rule modules (``data/read_not_declared.txt``). A new undeclared read fails here, and so
-    does a listed one that is declared now (take it off the list)."""
-    found = {p for rule in CATALOGUE for p in _undeclared(rule)}
-    known = _reviewed("read_not_declared.txt")
-    assert found == known, "\n".join(sorted(found ^ known))
+    """A setting or input a rule reads is declared (else the settings page would hide a setting
+    that changes its result)."""
+    found = sorted(p for rule in CATALOGUE for p in _undeclared(rule))
+    assert found == [], "\n".join(found)
 
 
-def test_no_new_declaration_goes_unread() -> None:
-    """Declared but never read in these scenarios: only the reviewed list
-    (``data/declared_not_read.txt``: branches the scenarios do not reach, shared declaration
-    lists). A rule that declares a new name it never reads fails here, and so does a listed name
-    that is read now (take it off the list)."""
-    found = {p for rule in CATALOGUE for p in _unread(rule)}
-    known = _reviewed("declared_not_read.txt")
-    assert found == known, "\n".join(sorted(found ^ known))
+def test_every_declaration_is_read() -> None:
+    """A setting or input a rule declares is read on some path the scenarios walk (else the card
+    would show a setting that changes nothing)."""
+    found = sorted(p for rule in CATALOGUE for p in _unread(rule))
+    assert found == [], "\n".join(found)
 
 
 def test_score_settings_are_the_panels() -> None:

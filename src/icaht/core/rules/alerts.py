@@ -10,7 +10,8 @@ from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, fact
 from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
-    CYTOPENIA_SETTINGS,
+    CYTOPENIA_SETTINGS_FROM_PROLONGED,
+    CYTOPENIA_SETTINGS_LATE,
     chip_before_car_t_fact,
     cytopenia_picture,
     late_phase,
@@ -53,7 +54,7 @@ def _lineage_switch_risk(ctx: RuleContext) -> bool | CannotEvaluate:
         "patient.target",
     ],
     settings=[
-        *CYTOPENIA_SETTINGS,
+        *CYTOPENIA_SETTINGS_FROM_PROLONGED,
         "patient_groups.child_max_age_years",
         "patient_groups.infant_max_age_years",
         "transfusion.dependence_min_transfusions",
@@ -99,7 +100,7 @@ def lineage_switch(ctx: RuleContext) -> Outcome:
     "patients with prior CHIP.",
     citations=[Citation("JAIN", "L65, L81")],
     inputs=[*CYTOPENIA_INPUTS, "jain_phase", "patient.chip"],
-    settings=[*CYTOPENIA_SETTINGS, "transfusion.dependence_min_transfusions"],
+    settings=[*CYTOPENIA_SETTINGS_LATE, "transfusion.dependence_min_transfusions"],
 )
 def secondary_malignancy(ctx: RuleContext) -> Outcome:
     """JAIN L65: secondary malignancies 2-16%; CHIP predisposes to MDS after CAR-T, with rapid

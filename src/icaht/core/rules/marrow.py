@@ -171,7 +171,6 @@ def _unique(facts: list[Fact]) -> tuple[Fact, ...]:
         "medication",
         "treatments",
         "tpo_ra_response",
-        "gcsf_dependence",
         "disease_status",
         "finding",
         "iec_hs",

@@ -139,7 +139,7 @@ def _label_checks(ctx: RuleContext) -> list[tuple[Medication, Analyte, float]]:
         Citation("LABEL-MYCOPHENOLATE", "Neutropenia"),
         Citation("JAIN", "L35, L75"),
     ],
-    inputs=["medication", "anc", "platelets", "hb"],
+    inputs=["medication", "anc", "platelets", "hb", "jain_phase"],
     settings=list(STALE_SETTINGS),
 )
 def label_count_limit(ctx: RuleContext) -> Outcome:

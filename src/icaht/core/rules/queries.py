@@ -138,15 +138,23 @@ STALE_SETTINGS: tuple[str, ...] = (
     "data_quality.stale_days_prolonged",
     "data_quality.stale_days_late",
 )
-#: Settings read by :func:`cytopenia_picture`.
-CYTOPENIA_SETTINGS: tuple[str, ...] = (
+#: The staleness settings a rule gated to the prolonged and late phases can read (its counts are
+#: never judged by the early phase's limit).
+STALE_FROM_PROLONGED: tuple[str, ...] = STALE_SETTINGS[1:]
+#: The staleness setting a rule gated to the late phase reads.
+STALE_LATE: tuple[str, ...] = STALE_SETTINGS[2:]
+_CYTOPENIA_LIMITS: tuple[str, ...] = (
     "cytopenia.anc_10e9_l",
     "cytopenia.platelets_10e9_l",
     "cytopenia.hb_g_dl",
     "transfusion.platelet_dependence_window_days",
     "transfusion.rbc_dependence_window_days",
-    *STALE_SETTINGS,
 )
+#: Settings read by :func:`cytopenia_picture`.
+CYTOPENIA_SETTINGS: tuple[str, ...] = (*_CYTOPENIA_LIMITS, *STALE_SETTINGS)
+#: ... by a rule gated to the prolonged and late phases, and by one gated to the late phase.
+CYTOPENIA_SETTINGS_FROM_PROLONGED: tuple[str, ...] = (*_CYTOPENIA_LIMITS, *STALE_FROM_PROLONGED)
+CYTOPENIA_SETTINGS_LATE: tuple[str, ...] = (*_CYTOPENIA_LIMITS, *STALE_LATE)
 #: Inputs read by :func:`cytopenia_picture`.
 CYTOPENIA_INPUTS: tuple[str, ...] = (
     "anc",

@@ -38,6 +38,7 @@ from icaht.knowledge.bibliography import Citation
     citations=[Citation("JAIN", "L63, L67, L69, L73, L77")],
     inputs=[
         *BOOST_INPUTS,
+        "finding",
         "infection",
         "hb",
         "jain_phase",

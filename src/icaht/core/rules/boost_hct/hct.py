@@ -16,6 +16,7 @@ from icaht.core.rule_context import RuleContext, fact
 from icaht.core.rules.boost_hct.indication import (
     BOOST_INPUTS,
     BOOST_SETTINGS,
+    DEPENDENCE_INPUTS,
     NO_DONOR_DATA,
     allo_hct_since,
     boost_card,
@@ -62,6 +63,7 @@ def _aplastic(marrow: MarrowBiopsy) -> bool:
     citations=[Citation("JAIN", "L59, L63")],
     inputs=[
         *BOOST_INPUTS,
+        "finding",
         "jain_phase",
         "hct",
         "infection",
@@ -147,14 +149,25 @@ def _child_hct_indication(ctx: RuleContext) -> list[Fact]:
     citations=[Citation("JAIN", "L73")],
     inputs=[
         *BOOST_INPUTS,
+        *DEPENDENCE_INPUTS,
+        "finding",
         "jain_phase",
         "patient.age_years",
         "hct",
         "infection",
         "medication",
         "transfusion",
+        "hb",
+        "platelets",
     ],
-    settings=["patient_groups.child_max_age_years", *BOOST_SETTINGS],
+    settings=[
+        "patient_groups.child_max_age_years",
+        *BOOST_SETTINGS,
+        "cytopenia.anc_10e9_l",
+        "cytopenia.hb_g_dl",
+        "cytopenia.platelets_10e9_l",
+        "data_quality.stale_days_late",
+    ],
 )
 def hct_child_bmt_naive(ctx: RuleContext) -> Outcome:
     """JAIN L73: "for BMT-naive pediatric patients with transfusion dependence or severe

@@ -66,16 +66,15 @@ BOOST_SETTINGS = (
 )
 BOOST_INPUTS = (
     "anc",
-    "platelet_transfusion",
-    "rbc_transfusion",
-    "gcsf_dependence",
     "patient.stored_cells",
     "patient.prior_allo_hct",
     "disease_status",
     "marrow_biopsy",
     "stem_cell_boost",
-    "finding",
 )
+#: The dependence terms as derived inputs, read by the rules that show them (the severity terms
+#: and the marrow review compute dependence from the raw events).
+DEPENDENCE_INPUTS = ("platelet_transfusion", "rbc_transfusion", "gcsf_dependence")
 
 
 def _haemolysis(ctx: RuleContext) -> list[Fact]:

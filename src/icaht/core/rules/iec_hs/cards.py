@@ -100,7 +100,22 @@ _SETTINGS = [
     "iechs.rise_min_fraction",
     "iechs.lookback_days",
     "marrow.valid_days",
+    "hscore.lookback_days",
+    # the marrow review (marrow_on_file): is the picture better than at the marrow?
+    "cytopenia.anc_10e9_l",
+    "cytopenia.hb_g_dl",
+    "cytopenia.platelets_10e9_l",
+    "data_quality.stale_days_prolonged",
+    "gcsf.dependence_window_days",
+    "severity.gcsf_dependent_days",
+    "severity.persistent_min_values",
+    "severity.persistent_window_days",
+    "transfusion.dependence_min_transfusions",
+    "transfusion.platelet_dependence_window_days",
+    "transfusion.rbc_dependence_window_days",
 ]
+#: What the marrow review reads besides the pattern's inputs.
+_REVIEW_INPUTS = ["disease_status", "hb", "jain_phase", "medication", "transfusion"]
 
 
 def _recorded(ctx: RuleContext) -> HemophagocyticSyndrome | None:
@@ -129,7 +144,7 @@ def _closed_day(ctx: RuleContext, diagnosis: HemophagocyticSyndrome) -> int | No
     "suspicion pattern again (see iec-hs.suspected). A documented active infection is named "
     "first, without anakinra or steroids.",
     citations=_CITATIONS,
-    inputs=_INPUTS,
+    inputs=[*_INPUTS, *_REVIEW_INPUTS],
     settings=_SETTINGS,
 )
 def recorded_iec_hs(ctx: RuleContext) -> Outcome:
@@ -178,22 +193,8 @@ def recorded_iec_hs(ctx: RuleContext) -> Outcome:
     "when counts are missing (named). A rapid rise counts only from half the ferritin setting. A "
     "documented active infection is named first, without anakinra or steroids. HScore shown.",
     citations=_CITATIONS,
-    inputs=[*_INPUTS, "disease_status", "hb", "jain_phase", "medication", "transfusion"],
-    settings=[
-        *_SETTINGS,
-        "data_quality.open_episode_active_days",
-        "cytopenia.anc_10e9_l",
-        "cytopenia.hb_g_dl",
-        "cytopenia.platelets_10e9_l",
-        "data_quality.stale_days_prolonged",
-        "gcsf.dependence_window_days",
-        "severity.gcsf_dependent_days",
-        "severity.persistent_min_values",
-        "severity.persistent_window_days",
-        "transfusion.dependence_min_transfusions",
-        "transfusion.platelet_dependence_window_days",
-        "transfusion.rbc_dependence_window_days",
-    ],
+    inputs=[*_INPUTS, *_REVIEW_INPUTS],
+    settings=[*_SETTINGS, "data_quality.open_episode_active_days"],
 )
 def suspected_iec_hs(ctx: RuleContext) -> Outcome:
     """JAIN L47: suspect IEC-HS when resolved CRS is followed by a rapid ferritin rise (often

@@ -14,7 +14,7 @@ from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
 from icaht.core.rules.queries import (
     NONE_RECORDED_CAVEAT,
-    STALE_SETTINGS,
+    STALE_FROM_PROLONGED,
     absence_value,
     hematotox_category,
     hematotox_missing,
@@ -215,7 +215,7 @@ def _mold_azole(ctx: RuleContext) -> tuple[str, tuple[Fact, ...]]:
     citations=[Citation("JAIN", "L61")],
     inputs=["anc", "medication", "infection", "jain_phase", "patient.complete_streams"],
     settings=[
-        *STALE_SETTINGS,
+        *STALE_FROM_PROLONGED,
         "severity.persistent_window_days",
         "severity.persistent_min_values",
     ],

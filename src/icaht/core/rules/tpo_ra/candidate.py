@@ -14,6 +14,7 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Bleeding, MarrowBiopsy
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact
+from icaht.core.rules.queries import STALE_SETTINGS
 from icaht.core.rules.tpo_ra.indication import (
     INDICATION_INPUTS,
     INDICATION_SETTINGS,
@@ -231,8 +232,7 @@ def _blocked(ctx: RuleContext, reports: tuple[_MarrowReport, ...]) -> tuple[str,
         "cytopenia.anc_10e9_l",
         "cytopenia.hb_g_dl",
         "cytopenia.platelets_10e9_l",
-        "data_quality.stale_days_late",
-        "data_quality.stale_days_prolonged",
+        *STALE_SETTINGS,  # early: once tpo_ra.earliest_day is set before day 30
         "gcsf.dependence_window_days",
         "severity.gcsf_dependent_days",
         "severity.persistent_min_values",

@@ -63,7 +63,6 @@ def _response_criteria(response: TpoRaResponse) -> str:
     ],
     inputs=[
         *COURSE_INPUTS,
-        "platelet_transfusion",
         "jain_phase",
         "patient.complete_streams",
         "transfusion",
@@ -114,7 +113,7 @@ def responding(ctx: RuleContext) -> Outcome:
         Citation("LABEL-ROMIPLOSTIM", "monitoring after discontinuation"),
         *COURSE_CITATIONS,
     ],
-    inputs=[*COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
+    inputs=[*COURSE_INPUTS, "jain_phase", "transfusion"],
     settings=STATE_SETTINGS,
 )
 def stop_on_response(ctx: RuleContext) -> Outcome:
@@ -158,7 +157,7 @@ def stop_on_response(ctx: RuleContext) -> Outcome:
         Citation("BK", "abstract (response definition)"),
         *COURSE_CITATIONS,
     ],
-    inputs=[*COURSE_INPUTS, "platelet_transfusion", "jain_phase", "transfusion"],
+    inputs=[*COURSE_INPUTS, "jain_phase", "transfusion"],
     settings=STATE_SETTINGS,
 )
 def stop_without_response(ctx: RuleContext) -> Outcome:

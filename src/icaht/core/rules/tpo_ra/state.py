@@ -39,7 +39,6 @@ _TRANSFUSION_WINDOWS = (
 )
 #: What every course card reads besides its own inputs (the decorations of :func:`course_card`).
 COURSE_INPUTS = (
-    "medication",
     "treatments",
     "tpo_ra_response",
     "platelets",
@@ -47,11 +46,9 @@ COURSE_INPUTS = (
     "patient.age_years",
     "patient.chip",
     "chip",
-    "patient.weight_kg",
 )
 _COURSE_SETTINGS = (
     "tpo_ra.liver_test_interval_days",
-    "tpo_ra.eltrombopag_max_mg_day",
     "patient_groups.child_max_age_years",
 )
 _RESPONSE_SETTINGS = (

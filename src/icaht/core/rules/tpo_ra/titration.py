@@ -131,7 +131,13 @@ def _titration(ctx: RuleContext, drug: str) -> Outcome:
         Citation("JAIN", "L57"),
         *COURSE_CITATIONS,
     ],
-    inputs=[*COURSE_INPUTS, "jain_phase", "patient.complete_streams", "transfusion"],
+    inputs=[
+        *COURSE_INPUTS,
+        "patient.weight_kg",
+        "jain_phase",
+        "patient.complete_streams",
+        "transfusion",
+    ],
     settings=[
         *STATE_SETTINGS,
         "tpo_ra.romiplostim_step_ug_kg",
@@ -157,9 +163,10 @@ def romiplostim_titration(ctx: RuleContext) -> Outcome:
         Citation("BK", "abstract"),
         *COURSE_CITATIONS,
     ],
-    inputs=[*COURSE_INPUTS, "jain_phase", "transfusion"],
+    inputs=[*COURSE_INPUTS, "patient.weight_kg", "jain_phase", "transfusion"],
     settings=[
         *STATE_SETTINGS,
+        "tpo_ra.eltrombopag_max_mg_day",
         "tpo_ra.eltrombopag_step_mg",
         "tpo_ra.eltrombopag_step_after_days",
     ],

@@ -18,7 +18,7 @@ from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, fact, lab_fact
 from icaht.core.rules.queries import (
     CYTOPENIA_INPUTS,
-    CYTOPENIA_SETTINGS,
+    CYTOPENIA_SETTINGS_LATE,
     chip_before_car_t_fact,
     cytopenia_picture,
     late_phase,
@@ -115,7 +115,7 @@ def _screen_action(absent: list[str]) -> str:
         "transfusion",
     ],
     settings=[
-        *CYTOPENIA_SETTINGS,
+        *CYTOPENIA_SETTINGS_LATE,
         "marrow.valid_days",
         "gcsf.dependence_window_days",
         "severity.gcsf_dependent_days",

@@ -16,7 +16,12 @@ from icaht.core.outcome import CannotEvaluate, Fact, Fired, Outcome
 from icaht.core.record import Finding
 from icaht.core.rule import rule
 from icaht.core.rule_context import RuleContext, event_fact, fact, lab_fact
-from icaht.core.rules.queries import STALE_SETTINGS, prolonged_or_late, support_fact
+from icaht.core.rules.queries import (
+    STALE_FROM_PROLONGED,
+    STALE_SETTINGS,
+    prolonged_or_late,
+    support_fact,
+)
 from icaht.knowledge.analytes import Analyte
 from icaht.knowledge.bibliography import Citation
 from icaht.knowledge.late_criteria import GCSF_RESPONSE_ABOVE_ANC_10E9_PER_L
@@ -79,7 +84,7 @@ def _neutrophils_recovered(ctx: RuleContext) -> Fact | CannotEvaluate | None:
         "prophylaxis.recovery_consecutive_values",
         "transfusion.platelet_dependence_window_days",
         "transfusion.rbc_dependence_window_days",
-        *STALE_SETTINGS,
+        *STALE_FROM_PROLONGED,
         "transfusion.dependence_min_transfusions",
     ],
 )
