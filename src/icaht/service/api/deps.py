@@ -4,6 +4,7 @@ path's patient id into the stored course or record (404 when there is none)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -51,6 +52,25 @@ ProfileQuery = Annotated[
 #: either side of day 0).
 FromDay = Annotated[float, Query(alias="from", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)]
 ToDay = Annotated[float, Query(alias="to", ge=-MAX_DAY_RANGE, le=MAX_DAY_RANGE)]
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """A listing's ``from``/``to`` day range and whether corrected rows are included."""
+
+    first: float
+    last: float
+    history: bool
+
+
+def day_window(
+    first: FromDay = -MAX_DAY_RANGE, last: ToDay = MAX_DAY_RANGE, history: bool = False
+) -> DayWindow:
+    """The listing window of a request (``?from&to&history``)."""
+    return DayWindow(first, last, history)
+
+
+Window = Annotated[DayWindow, Depends(day_window)]
 
 #: ``as_of`` (the API's one as-of vocabulary, docs/architecture.md "As-of"): a day after
 #: infusion or an ISO date; absent = the latest data.

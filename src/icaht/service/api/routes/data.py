@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pydantic import BaseModel
 
 from icaht.core.observation import Observation
-from icaht.core.record import MAX_DAY_RANGE, Event
-from icaht.service.api.deps import Clinical, Db, FromDay, PatientKey, ToDay, api_router
+from icaht.core.record import Event
+from icaht.service.api.deps import Clinical, Db, PatientKey, Window, api_router
 from icaht.service.api.routes.patients import ImportResult
 from icaht.service.auth import audited
 from icaht.store.corrections import correct_event, correct_observation
@@ -62,12 +62,10 @@ def observations(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: FromDay = -MAX_DAY_RANGE,
-    last: ToDay = MAX_DAY_RANGE,
-    history: bool = False,
+    window: Window,
 ) -> list[ObservationOut]:
     """Observations in a day range; ``history=true`` includes corrected (superseded) rows."""
-    rows = list_observations(db, patient_id, first, last, history)
+    rows = list_observations(db, patient_id, window.first, window.last, window.history)
     audited(db, who, "list-observations", patient_key=patient_id)
     return [
         ObservationOut(id=r.id, day=r.day, observation=r.observation, superseded_by=r.superseded_by)
@@ -96,12 +94,10 @@ def events(
     patient_id: PatientKey,
     who: Clinical,
     db: Db,
-    first: FromDay = -MAX_DAY_RANGE,
-    last: ToDay = MAX_DAY_RANGE,
-    history: bool = False,
+    window: Window,
 ) -> list[EventOut]:
     """Events starting in a day range; ``history=true`` includes corrected (superseded) rows."""
-    rows = list_events(db, patient_id, first, last, history)
+    rows = list_events(db, patient_id, window.first, window.last, window.history)
     audited(db, who, "list-events", patient_key=patient_id)
     return [
         EventOut(id=r.id, day=r.day, event=r.event, superseded_by=r.superseded_by) for r in rows
