@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from tests.io.test_tabular import GOOD_OBSERVATIONS, GOOD_PATIENTS, write_set
+from tests.utils.long_tables import EXAMPLE, example_in_10e9
 from typer.testing import CliRunner
 
 from icaht.cli import app
@@ -22,7 +23,6 @@ from icaht.io.long_stream import NotPlain, long_chunks
 from icaht.io.long_table import LongTable
 from icaht.io.tabular import load_tabular
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "long-table" / "anc.csv"
 runner = CliRunner()
 
 
@@ -80,14 +80,7 @@ def test_a_long_table_needs_its_unit(tmp_path: Path) -> None:
 
 
 def test_anc_in_10e9_labelled_cells_per_ul_warns_naming_the_unit(tmp_path: Path) -> None:
-    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    scaled = [lines[0]]
-    for line in lines[1:]:
-        cells = line.split(",")
-        cells[3] = str(float(cells[3]) / 1000)
-        scaled.append(",".join(cells))
-    path = tmp_path / "scaled.csv"
-    path.write_text("\n".join(scaled) + "\n", encoding="utf-8")
+    path = example_in_10e9(tmp_path)
     code, output = _grade(path, tmp_path / "g.csv", "--unit", "cells/uL")
     assert code == 0, output
     assert "warning" in output

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.service.dashboard.conftest import Site, csrf_of
@@ -38,6 +39,24 @@ def _upload(site: Site, name: str, content: str, target: str = "") -> tuple[int,
     return response.status_code, response.text
 
 
+def _confirm(clinician: Site, html: str, filename: str) -> httpx.Response:
+    """Confirm a previewed upload as the page's form does (the content travels hidden)."""
+    content = re.search(
+        r'<textarea name="content" hidden aria-hidden="true">(.*?)</textarea>', html, re.S
+    )
+    assert content
+    return clinician.client.post(
+        "/upload/confirm",
+        data={
+            "csrf_token": csrf_of(html),
+            "target": "",
+            "filename": filename,
+            "content": htmllib.unescape(content.group(1)),
+        },
+        files={"unused": ("", b"")},
+    )
+
+
 def test_csv_with_one_bad_row_reports_it_and_saves_nothing(clinician: Site) -> None:
     before = _rows(clinician)
     csv_text = (
@@ -65,20 +84,7 @@ def test_clean_csv_previews_then_imports_on_confirmation(clinician: Site) -> Non
     assert "Ready to import" in html
     assert "2 observation(s)" in html
     assert _rows(clinician) == before  # the preview writes nothing
-    content = re.search(
-        r'<textarea name="content" hidden aria-hidden="true">(.*?)</textarea>', html, re.S
-    )
-    assert content
-    confirmed = clinician.client.post(
-        "/upload/confirm",
-        data={
-            "csrf_token": csrf_of(html),
-            "target": "",
-            "filename": "labs.csv",
-            "content": htmllib.unescape(content.group(1)),
-        },
-        files={"unused": ("", b"")},
-    )
+    confirmed = _confirm(clinician, html, "labs.csv")
     assert confirmed.status_code == 200
     assert "Upload imported" in confirmed.text
     assert _rows(clinician) == (before[0] + 2, before[1])
@@ -110,20 +116,7 @@ def test_a_fhir_bundle_previews_then_imports(clinician: Site) -> None:
     assert "Ready to import" in html
     assert "new patient(s): from-fhir" in html
     assert _rows(clinician) == before
-    content = re.search(
-        r'<textarea name="content" hidden aria-hidden="true">(.*?)</textarea>', html, re.S
-    )
-    assert content
-    confirmed = clinician.client.post(
-        "/upload/confirm",
-        data={
-            "csrf_token": csrf_of(html),
-            "target": "",
-            "filename": "bundle.json",
-            "content": htmllib.unescape(content.group(1)),
-        },
-        files={"unused": ("", b"")},
-    )
+    confirmed = _confirm(clinician, html, "bundle.json")
     assert "Upload imported" in confirmed.text
     assert _rows(clinician) == (before[0] + len(record.observations), before[1] + 1)
 
