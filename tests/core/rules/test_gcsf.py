@@ -179,9 +179,12 @@ def test_the_deferral_names_the_active_episodes() -> None:
     card = fired(rec, 8)[DEFER]
     assert "CRS (grade 3) and ICANS (grade not recorded) are active" in card.action
     facts = {f.label: f.value for f in card.facts}  # as of day 8 neither end is known yet
-    assert facts["CRS active"] == "grade 3; no end date recorded, counted active to day 15"
+    assert (
+        facts["CRS active"]
+        == "grade 3; ongoing (no end date yet; counted active to day 15 at most)"
+    )
     assert facts["ICANS active"] == (
-        "grade not recorded; no end date recorded, counted active to day 19"
+        "grade not recorded; ongoing (no end date yet; counted active to day 19 at most)"
     )
     assert any("ICANS grade not recorded: deferred as if grade >= 2" in c for c in card.caveats)
 
@@ -197,7 +200,10 @@ def test_finding_13_a_crs_without_end_date_is_not_active_forever(day: int, card:
     if card == DEFER:
         assert any("CRS end date missing" in c for c in result[DEFER].caveats)
         facts = {f.label: f.value for f in result[DEFER].facts}
-        assert facts["CRS active"] == "grade 2; no end date recorded, counted active to day 15"
+        assert (
+            facts["CRS active"]
+            == "grade 2; ongoing (no end date yet; counted active to day 15 at most)"
+        )
 
 
 def test_open_episode_limit_is_a_setting() -> None:

@@ -43,7 +43,8 @@ def _episode_name(episode: Episode) -> str:
 def _episode_fact(ctx: RuleContext, episode: Episode) -> Fact:
     value = "grade not recorded" if episode.grade is None else f"grade {episode.grade}"
     if episode.end is None:
-        value += f"; no end date recorded, counted active to day {ctx.episode_last_day(episode)}"
+        last = ctx.episode_last_day(episode)
+        value += f"; ongoing (no end date yet; counted active to day {last} at most)"
     return event_fact(f"{episode.kind.upper()} active", value, day_of(episode.start))
 
 
