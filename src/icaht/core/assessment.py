@@ -24,7 +24,7 @@ from icaht import __version__
 from icaht.core.checklist import ChecklistItem, checklist
 from icaht.core.course import Course
 from icaht.core.dependence import SupportStatus
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.guidance import NotEvaluated, Recommendation, evaluate_rules, fired_rule_ids
 from icaht.core.icaht import IcahtResult
 from icaht.core.lineage import LineageStatus
@@ -43,7 +43,7 @@ from icaht.knowledge.profile import Profile
 
 
 class DataQualityFinding(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
     code: str
     message: str
     analyte: Analyte | None = None
@@ -66,7 +66,7 @@ class _Known:
 class Assessment(BaseModel):
     """Everything icaht says about one patient as of one day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     patient_id: str
     as_of_day: int
     icaht_version: str

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 
 from icaht.core.episodes import Shown, novelty
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.guidance import Recommendation
 from icaht.core.tiers import standing_item, tier_of
 
@@ -20,7 +20,7 @@ class Changes(BaseModel):
     """Recommendations compared by episode: ``resolved`` holds the previous ones whose episode
     is over (no longer fired, or replaced by a new episode of the same key)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     new: list[Recommendation]
     changed: list[Recommendation]
     resolved: list[Recommendation]

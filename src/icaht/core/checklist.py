@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.guidance import CitedSource, Recommendation
 from icaht.core.record import Medication
 from icaht.core.rule_context import RuleContext
@@ -33,7 +33,7 @@ NOT_RECORDED_ID = "prophylaxis-not-recorded"
 class ChecklistItem(BaseModel):
     """One standing item as of the as-of day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     id: str
     title: str
     state: ItemState

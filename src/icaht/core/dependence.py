@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, computed_field
 
 from icaht.core.course import Course, day_of
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.patient_facts import Stream
 from icaht.core.record import Medication, Transfusion
 from icaht.core.timeline import calendar_day
@@ -36,7 +36,7 @@ from icaht.knowledge.profile.supportive_care import GcsfSettings, TransfusionSet
 class SupportStatus(BaseModel):
     """Dependence on one kind of support within a trailing window ending on the as-of day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     support: Literal["platelet transfusion", "RBC transfusion", "G-CSF"]
     dependent: bool
     window_days: int

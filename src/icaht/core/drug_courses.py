@@ -27,9 +27,6 @@ from icaht.knowledge.tpo_ra_criteria import (
     ELTROMBOPAG_OLAMINE_MG,
 )
 
-_FROZEN = FROZEN
-
-
 DrugClass = Literal["G-CSF", "TPO-RA", "ESA"]
 
 
@@ -45,7 +42,7 @@ _PER_DAY: dict[str, int] = {"daily": 1, "once daily": 1, "twice daily": 2}
 class DoseStep(BaseModel):
     """One dose segment of a course (a dose change starts a new step)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     start_day: int
     end_day: int | None = Field(description="Last day of the step; None = ongoing as of the day")
     dose: float | None
@@ -62,7 +59,7 @@ class DoseStep(BaseModel):
 class DrugCourse(BaseModel):
     """All segments of one drug, in time order."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     drug: str
     drug_class: DrugClass
     first_day: int

@@ -30,7 +30,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel
 
 from icaht.core.course import Course, day_of
-from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
+from icaht.core.frozen import FROZEN_CLOSED
 from icaht.core.outcome import Fired, Strength
 from icaht.core.rule import EXCLUSIVE_DECISIONS, Rule
 from icaht.core.rule_context import RuleContext
@@ -63,7 +63,7 @@ _LINEAGE_ORDER = tuple(_ANALYTE_OF_LINEAGE)
 class Episode(BaseModel):
     """The episode a recommendation belongs to: its key and the day its trigger began."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     key: str
     began_day: int
 
@@ -76,7 +76,7 @@ class Episode(BaseModel):
 class Signature(BaseModel):
     """How severe the situation of a recommendation is: grade and severe lineages."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     grade: int | None
     lineages: tuple[str, ...]
 
@@ -103,7 +103,7 @@ class Shown(BaseModel):
     """What a comparison of two views needs of one fired recommendation (compact, so that a
     view can be stored with the audit entry of a page that showed it)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     episode: Episode
     said: str
     """A digest of the rule id, action and strength (:func:`said`)."""

@@ -25,7 +25,7 @@ from icaht.core.episodes import (
     signature,
     trace,
 )
-from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
+from icaht.core.frozen import FROZEN_CLOSED
 from icaht.core.outcome import CannotEvaluate, Fact, Fired, Strength
 from icaht.core.rule import (
     CATEGORIES,
@@ -46,7 +46,7 @@ from icaht.knowledge.profile import Profile
 class CitedSource(BaseModel):
     """A citation as shown with a recommendation."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     key: str
     label: str
     where: str
@@ -56,7 +56,7 @@ class CitedSource(BaseModel):
 class SettingUsed(BaseModel):
     """A profile setting a rule used, with its value and whether no source fixes it."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     name: str
     value: str
     project_default: bool
@@ -67,7 +67,7 @@ class Recommendation(BaseModel):
     episode it belongs to, its severity signature, its novelty against the day before and its
     tier (:mod:`icaht.core.episodes`, :mod:`icaht.core.tiers`)."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     rule_id: str
     title: str
     category: Category
@@ -95,7 +95,7 @@ class Recommendation(BaseModel):
 class NotEvaluated(BaseModel):
     """A rule that might apply but cannot be evaluated: the data it needs are named."""
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
     rule_id: str
     title: str
     category: Category

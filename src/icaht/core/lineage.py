@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from icaht.core.course import Series
 from icaht.core.ctcae import CtcaeTerm, grade_array, grade_value, reported_unit
 from icaht.core.ctcae_worst import worst_grades
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.timeline import JainPhase, jain_phase
 from icaht.knowledge.analytes import ANALYTES, Analyte
 from icaht.knowledge.ctcae_criteria import ANEMIA_TRANSFUSION_WITHIN_DAYS, HB_G2_FLOOR_G_PER_DL
@@ -30,7 +30,7 @@ from icaht.knowledge.timeline_criteria import JAIN_PROLONGED_FIRST_DAY, JAIN_PRO
 
 
 class Measurement(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
     day: float
     value: float
 
@@ -38,7 +38,7 @@ class Measurement(BaseModel):
 class LineageStatus(BaseModel):
     """One blood lineage as of the assessment day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     lineage: str
     analyte: Analyte
     unit: str

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from icaht.core.assessment import assess
 from icaht.core.changes import changes
 from icaht.core.course import Course
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.guidance import Recommendation
 from icaht.knowledge.profile import Profile
 
@@ -19,7 +19,7 @@ from icaht.knowledge.profile import Profile
 class Disappeared(BaseModel):
     """A recommendation active the day before and no longer fired."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     rule_id: str
     title: str
 
@@ -27,7 +27,7 @@ class Disappeared(BaseModel):
 class ReplayDay(BaseModel):
     """What changed on one day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     day: int
     appeared: list[Recommendation]
     changed: list[Recommendation]
@@ -38,7 +38,7 @@ class ReplayDay(BaseModel):
 class Replay(BaseModel):
     """A patient's recommendations from ``first_day`` to ``last_day``; only days with a change."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     patient_id: str
     profile_name: str
     profile_version: str

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from icaht.core.course import Course, day_of
 from icaht.core.easix import easix, m_easix, simplified_easix
-from icaht.core.frozen import FROZEN as _FROZEN
+from icaht.core.frozen import FROZEN
 from icaht.core.hematotox import car_hematotox
 from icaht.core.hscore import hscore
 from icaht.core.record import Fever, Finding, MarrowBiopsy
@@ -23,7 +23,7 @@ from icaht.knowledge.profile import Profile
 
 
 class Scores(BaseModel):
-    model_config = _FROZEN
+    model_config = FROZEN
     car_hematotox: ScoreResult
     easix: ScoreResult
     simplified_easix: ScoreResult

@@ -13,7 +13,7 @@ from typing import Self
 
 from pydantic import BaseModel, model_validator
 
-from icaht.core.frozen import FROZEN_CLOSED as _FROZEN
+from icaht.core.frozen import FROZEN_CLOSED
 
 MISSING_BAND = "missing: not scored"
 """``ScoreItem.band`` of an input that was not given."""
@@ -37,7 +37,7 @@ class ScoreItem(BaseModel):
     ``points=None`` and a band naming their role in the formula.
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
 
     name: str
     value: float | None
@@ -61,7 +61,7 @@ class ScoreResult(BaseModel):
       ``"54%"`` or ``">99%"``.
     """
 
-    model_config = _FROZEN
+    model_config = FROZEN_CLOSED
 
     name: str
     version: str | None = None

@@ -27,16 +27,13 @@ from icaht.knowledge.tpo_ra_criteria import (
     RESPONSE_PLATELETS_10E9_PER_L,
 )
 
-_FROZEN = FROZEN
-
-
 LineageName = Literal["neutrophils", "platelets", "hemoglobin"]
 
 
 class LineageResponse(BaseModel):
     """Whether one lineage met its Beyar-Katz criterion, and when."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     lineage: LineageName
     criterion: str
     met_day: int | None
@@ -53,7 +50,7 @@ class PartialResponse(BaseModel):
     one state machine"): two windows of ``window_days``, one ending on the first dose day, one
     ending on the as-of day; the latest is judged only once it starts after the first dose day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     window_days: int
     transfusions_before: int = Field(
         description="Platelet transfusions in the window ending on the first dose day"
@@ -78,7 +75,7 @@ class PartialResponse(BaseModel):
 class TpoRaResponse(BaseModel):
     """Response to a TPO-RA per Beyar-Katz 2022, as of the assessment day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     drugs: list[str]
     first_dose_day: int
     days_on: int

@@ -14,13 +14,11 @@ from icaht.core.record import Medication
 from icaht.core.tpo_ra_response import TpoRaResponse, tpo_ra_response
 from icaht.knowledge.profile import Profile
 
-_FROZEN = FROZEN
-
 
 class Treatments(BaseModel):
     """The tracked treatment courses and the TPO-RA response, as of the assessment day."""
 
-    model_config = _FROZEN
+    model_config = FROZEN
     courses: list[DrugCourse] = Field(default_factory=list)
     tpo_ra_response: TpoRaResponse | None = None
 
